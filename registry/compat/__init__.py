@@ -1,0 +1,137 @@
+"""Compatibility modes and verdicts, independent of the schema format.
+
+A format only answers one question — can schema R read data written with schema W
+(:meth:`ParsedSchema.read_issues`). This module turns the eight modes into those questions:
+
+* BACKWARD: the new schema reads data written with the latest one (reader=new, writer=old);
+* FORWARD: the latest reads data written with the new one (reader=old, writer=new);
+* FULL: both; ``*_TRANSITIVE``: against every earlier version instead of only the latest;
+* NONE: no check; DISABLED: no new version at all once the subject has one.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+from registry.formats.base import ParsedSchema
+
+
+class Mode(str, enum.Enum):
+    """Compatibility modes: Confluent's seven plus DISABLED (AWS Glue's "no new versions")."""
+
+    NONE = "NONE"
+    DISABLED = "DISABLED"
+    BACKWARD = "BACKWARD"
+    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
+    FORWARD = "FORWARD"
+    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
+    FULL = "FULL"
+    FULL_TRANSITIVE = "FULL_TRANSITIVE"
+
+    @classmethod
+    def parse(cls, value: str) -> "Mode":
+        try:
+            return cls(value.upper())
+        except (ValueError, AttributeError):
+            names = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown compatibility mode {value!r}; expected one of {names}") from None
+
+    @property
+    def transitive(self) -> bool:
+        return self.value.endswith("_TRANSITIVE")
+
+    @property
+    def checks_backward(self) -> bool:
+        return self.value.startswith(("BACKWARD", "FULL"))
+
+    @property
+    def checks_forward(self) -> bool:
+        return self.value.startswith(("FORWARD", "FULL"))
+
+
+@dataclass(frozen=True)
+class Incompatibility:
+    """One reason a change breaks readers or writers.
+
+    ``kind`` is a stable machine name (e.g. ``FIELD_REMOVED_WITHOUT_DEFAULT``, ``TYPE_CHANGED``);
+    ``location`` a JSON pointer (Avro, JSON Schema) or proto path (``/metrics.Usage/fields/3``);
+    ``old``/``new`` short renderings of the two sides; ``message`` a sentence a person understands.
+    ``direction`` and ``version`` are filled in by :func:`check_compatibility`.
+    """
+
+    kind: str
+    location: str
+    message: str
+    old: str | None = None
+    new: str | None = None
+    direction: str | None = None
+    version: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "location": self.location, "old": self.old, "new": self.new,
+                "message": self.message, "direction": self.direction, "version": self.version}
+
+    def __str__(self) -> str:
+        against = f" (against version {self.version}, {self.direction})" if self.version else ""
+        return f"{self.kind} at {self.location or '/'}: {self.message}{against}"
+
+
+@dataclass(frozen=True)
+class CompatibilityResult:
+    """A verdict with its reasons; ``checked`` lists the versions the new schema was compared with."""
+
+    mode: Mode
+    issues: tuple[Incompatibility, ...] = ()
+    checked: tuple[int, ...] = field(default=())
+
+    @property
+    def compatible(self) -> bool:
+        return not self.issues
+
+    def messages(self) -> list[str]:
+        return [str(issue) for issue in self.issues]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"compatible": self.compatible, "mode": self.mode.value, "checked_versions": list(self.checked),
+                "issues": [issue.to_json() for issue in self.issues]}
+
+
+def read_issues(reader: ParsedSchema, writer: ParsedSchema) -> list[Incompatibility]:
+    """Why ``reader`` cannot read data written with ``writer``, across formats too."""
+    if reader.schema_type is not writer.schema_type:
+        return [Incompatibility(
+            kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value, new=reader.schema_type.value,
+            message=f"the schema type changed from {writer.schema_type.value} to {reader.schema_type.value}; "
+                    "no reader of one format can read data written in another")]
+    return reader.read_issues(writer)
+
+
+def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mode: Mode | str,
+                        versions: Sequence[int] | None = None) -> CompatibilityResult:
+    """Check ``new`` against ``previous`` (oldest first) under ``mode``.
+
+    ``versions`` labels the previous schemas in reports (defaults to 1..n). Only the latest is
+    compared unless the mode is transitive. Drafts and deleted versions must already be filtered
+    out by the caller: which versions count is the repository's policy, not the engine's.
+    """
+    mode = Mode.parse(mode) if isinstance(mode, str) else mode
+    labels = list(versions) if versions is not None else list(range(1, len(previous) + 1))
+    if len(labels) != len(previous):
+        raise ValueError("versions must label every previous schema")
+    if mode is Mode.NONE or not previous:
+        return CompatibilityResult(mode=mode)
+    if mode is Mode.DISABLED:
+        return CompatibilityResult(mode=mode, checked=(labels[-1],), issues=(Incompatibility(
+            kind="MODE_DISABLED", location="", version=labels[-1],
+            message="the subject's compatibility mode is DISABLED: no new version may be added"),))
+    pairs = list(zip(labels, previous))
+    if not mode.transitive:
+        pairs = pairs[-1:]
+    issues: list[Incompatibility] = []
+    for label, old in reversed(pairs):
+        if mode.checks_backward:
+            issues += [replace(i, direction="backward", version=label) for i in read_issues(new, old)]
+        if mode.checks_forward:
+            issues += [replace(i, direction="forward", version=label) for i in read_issues(old, new)]
+    return CompatibilityResult(mode=mode, issues=tuple(issues), checked=tuple(label for label, _ in reversed(pairs)))

@@ -1,0 +1,131 @@
+"""The ledger ``registry.lock``: the only module that reads or writes its format.
+
+JSON Lines, one line per registered version, append-only, written only by the merge gate. Each line
+carries the SHA-256 of the previous line (``prev``) so that an edited, removed or reordered line is
+detected from the file alone, without a base commit to compare with. Because the ledger is a file in
+the repository, every clone, mirror and bundle carries the IDs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Iterable, Sequence
+
+LEDGER_PATH = "registry.lock"
+MAX_ID = 2**31 - 1
+GENESIS = "0" * 64
+_KEYS = ("id", "subject", "version", "schema_type", "fingerprint", "schema_blob", "subject_blob",
+         "time", "proposer", "prev")
+
+
+class LedgerError(ValueError):
+    """The ledger is malformed or its invariants do not hold; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"{LEDGER_PATH}:{line}: {message}" if line else f"{LEDGER_PATH}: {message}")
+        self.line = line
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One registered version.
+
+    ``fingerprint`` is the identity of the version's content (schema canonical form, references,
+    rules, metadata): equal fingerprints share one ID. ``schema_blob`` and ``subject_blob`` are the
+    git blob ids of the schema file and of ``subject.yaml`` as merged, so any clone can rebuild the
+    exact version. ``prev`` chains the line to the one before it.
+    """
+
+    id: int
+    subject: str
+    version: int
+    schema_type: str
+    fingerprint: str
+    schema_blob: str
+    subject_blob: str
+    time: str
+    proposer: str
+    prev: str = GENESIS
+
+    def to_line(self) -> str:
+        return json.dumps({k: getattr(self, k) for k in _KEYS}, ensure_ascii=False, separators=(",", ":"),
+                          sort_keys=False)
+
+    def line_hash(self) -> str:
+        return hashlib.sha256(self.to_line().encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def parse_ledger(text: str) -> list[LedgerEntry]:
+    """Parse and fully validate a ledger file; raises :class:`LedgerError` naming the line."""
+    entries: list[LedgerEntry] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            raise LedgerError("blank line; the ledger has exactly one JSON object per line", number)
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise LedgerError(f"not JSON ({exc.msg} at column {exc.colno})", number) from None
+        if not isinstance(data, dict) or set(data) != set(_KEYS):
+            raise LedgerError(f"expected exactly the keys {', '.join(_KEYS)}", number)
+        try:
+            entry = LedgerEntry(**data)
+        except TypeError as exc:
+            raise LedgerError(str(exc), number) from None
+        if entry.to_line() != raw:
+            raise LedgerError("line is not in the ledger's canonical form (key order, spacing)", number)
+        entries.append(entry)
+    validate_entries(entries)
+    return entries
+
+
+def validate_entries(entries: Sequence[LedgerEntry]) -> None:
+    """Check the invariants: chained lines, valid IDs, gap-free versions, one ID per content."""
+    prev = GENESIS
+    next_version: dict[str, int] = {}
+    id_of: dict[str, int] = {}
+    fingerprint_of: dict[int, str] = {}
+    for number, e in enumerate(entries, start=1):
+        if e.prev != prev:
+            raise LedgerError("hash chain broken: this line or one before it was edited, removed or reordered",
+                              number)
+        prev = e.line_hash()
+        if not isinstance(e.id, int) or isinstance(e.id, bool) or not 1 <= e.id <= MAX_ID:
+            raise LedgerError(f"id {e.id!r} is not a positive 32-bit integer", number)
+        expected = next_version.get(e.subject, 1)
+        if e.version != expected:
+            raise LedgerError(f"subject {e.subject!r} version {e.version} where {expected} was next", number)
+        next_version[e.subject] = expected + 1
+        if id_of.setdefault(e.fingerprint, e.id) != e.id:
+            raise LedgerError(f"content {e.fingerprint[:12]} already has id {id_of[e.fingerprint]}, not {e.id}",
+                              number)
+        if fingerprint_of.setdefault(e.id, e.fingerprint) != e.fingerprint:
+            raise LedgerError(f"id {e.id} is already bound to other content", number)
+
+
+def chain(existing: Sequence[LedgerEntry], new: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """Return ``new`` with ``prev`` set so that it follows ``existing``."""
+    prev = existing[-1].line_hash() if existing else GENESIS
+    out: list[LedgerEntry] = []
+    for entry in new:
+        entry = LedgerEntry(**{**asdict(entry), "prev": prev})
+        prev = entry.line_hash()
+        out.append(entry)
+    return out
+
+
+def render(entries: Iterable[LedgerEntry]) -> str:
+    """The file's text for ``entries`` (each line newline-terminated)."""
+    return "".join(entry.to_line() + "\n" for entry in entries)
+
+
+def check_append_only(base: Sequence[LedgerEntry], head: Sequence[LedgerEntry]) -> None:
+    """Raise unless ``head`` is ``base`` with lines added at the end."""
+    if len(head) < len(base):
+        raise LedgerError(f"{len(base) - len(head)} line(s) were removed; the ledger is append-only")
+    for number, (old, new) in enumerate(zip(base, head), start=1):
+        if old != new:
+            raise LedgerError("line was changed; the ledger is append-only", number)
