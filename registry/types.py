@@ -118,3 +118,18 @@ class Field:
         if self.has_default:
             data["default"] = self.default
         return data
+
+
+@dataclass(frozen=True)
+class DataError:
+    """Why a record does not satisfy a schema or a rule: ``path`` is a JSON pointer into the record."""
+
+    path: str
+    message: str
+    rule: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path, "message": self.message}
+        if self.rule is not None:
+            data["rule"] = self.rule
+        return data

@@ -7,7 +7,9 @@ import hashlib
 from abc import ABC, abstractmethod
 from functools import cached_property
 
-from registry.types import Field, Reference, SchemaType
+from typing import Any
+
+from registry.types import DataError, Field, Reference, SchemaType
 
 
 class ParsedSchema(ABC):
@@ -36,6 +38,17 @@ class ParsedSchema(ABC):
     @abstractmethod
     def read_issues(self, writer: "ParsedSchema") -> list["Incompatibility"]:  # noqa: F821
         """Why this schema, as a reader, cannot read data written with ``writer`` (empty: it can)."""
+
+    @abstractmethod
+    def validate(self, data: Any) -> list[DataError]:
+        """Why ``data`` (the JSON form of a record) does not satisfy this schema; empty when it does.
+        Implementations compile their validator once per schema and reuse it."""
+
+    @abstractmethod
+    def decode(self, payload: bytes) -> Any:
+        """Decode a Kafka message body that follows Confluent's 5-byte header (magic byte and ID);
+        for Protobuf the message-index list comes first. Returns the record's JSON form.
+        Raises :class:`SchemaError` when the bytes do not decode with this schema."""
 
     @property
     def served_text(self) -> str:
