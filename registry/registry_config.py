@@ -1,0 +1,70 @@
+"""``registry.yaml``: the registry's name, default compatibility mode, catalog settings and ID range.
+
+Validated against ``registry/schemas/registry.schema.json``; errors name the file, line, key path and what
+was expected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry import layout
+from registry.ledger import MAX_ID
+from registry.yamldoc import ConfigError, load_yaml, validate
+
+SCHEMA_FILE = "registry.schema.json"
+DEFAULT_COMPATIBILITY = "BACKWARD"
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """How the static catalog presents the registry; ``edit_url`` holds ``{path}``."""
+
+    title: str = ""
+    site_url: str | None = None
+    repo_url: str | None = None
+    edit_url: str | None = None
+
+    def edit_link(self, path: str) -> str | None:
+        """The "edit this file" link for repository path ``path``, when an edit URL is configured."""
+        return self.edit_url.replace("{path}", path) if self.edit_url else None
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """A parsed, validated ``registry.yaml``."""
+
+    name: str
+    description: str = ""
+    compatibility: str = DEFAULT_COMPATIBILITY
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    ids_start: int = 1
+
+    @classmethod
+    def parse(cls, text: str | bytes, source: str = layout.REGISTRY_YAML) -> "RegistryConfig":
+        """Parse and validate ``registry.yaml`` text; raises :class:`ConfigError` naming file, line, key."""
+        doc = load_yaml(text, source)
+        if not isinstance(doc.data, dict):
+            raise ConfigError([doc.problem((), "expected a mapping with at least 'name'")])
+        validate(doc, SCHEMA_FILE)
+        data = doc.data
+        catalog = data.get("catalog") or {}
+        return cls(
+            name=data["name"], description=data.get("description", "") or "",
+            compatibility=data.get("compatibility", DEFAULT_COMPATIBILITY),
+            catalog=CatalogConfig(title=catalog.get("title") or data["name"], site_url=catalog.get("site_url"),
+                                  repo_url=catalog.get("repo_url"), edit_url=catalog.get("edit_url")),
+            ids_start=int((data.get("ids") or {}).get("start", 1)))
+
+    def first_new_id(self, max_ledger_id: int) -> int:
+        """The ID the next new content gets: after every ledgered ID and never below ``ids.start``."""
+        next_id = max(max_ledger_id, self.ids_start - 1) + 1
+        if next_id > MAX_ID:
+            raise ValueError(f"the registry has run out of IDs (the limit is {MAX_ID})")
+        return next_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "compatibility": self.compatibility,
+                "catalog": {"title": self.catalog.title, "site_url": self.catalog.site_url,
+                            "repo_url": self.catalog.repo_url, "edit_url": self.catalog.edit_url},
+                "ids": {"start": self.ids_start}}
