@@ -1,0 +1,222 @@
+"""JSON Schema as a registry format: drafts 4, 6, 7, 2019-09 and 2020-12, Confluent references.
+
+A schema is parsed once: the JSON text is read (duplicate keys and NaN rejected, line and column on
+errors), the draft is chosen from ``$schema`` (draft-07 when absent, as Confluent does), the schema is
+checked against its metaschema, referenced subjects are fetched through the :class:`Resolver` into one
+``referencing.Registry`` and every ``$ref`` is resolved up front, so a broken reference is a
+registration error rather than a surprise at validation time.
+
+Compatibility lives in :mod:`registry.formats.jsonschema_compat`; the keyword-aware walk over
+subschemas, shared by both, in :mod:`registry.formats.jsonschema_walk`.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import urljoin
+from functools import cached_property
+from typing import Any, Iterator
+
+import referencing
+import referencing.exceptions
+import referencing.jsonschema
+from jsonschema.exceptions import best_match
+
+from registry.formats.base import ParsedSchema
+from registry.formats.jsonschema_walk import Draft, draft_for, subschemas
+from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
+
+
+def load_json(text: str, what: str = "the schema") -> Any:
+    """Parse JSON text strictly: duplicate keys and NaN/Infinity are errors, with line and column."""
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise SchemaError(f"{what} has the key {key!r} twice in one object; JSON Schema "
+                                  "keeps only one of them, so say which one you mean")
+            result[key] = value
+        return result
+
+    def no_constant(name: str) -> Any:
+        raise SchemaError(f"{what} contains {name}, which is not valid JSON")
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{what} is not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
+    except RecursionError:
+        raise SchemaError(f"{what} is nested too deeply to be read") from None
+
+
+def pointer(parts: Iterator[Any] | list[Any] | tuple[Any, ...]) -> str:
+    """A JSON pointer (RFC 6901) from path segments."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _normalize_numbers(value: Any) -> Any:
+    """Integral floats (``1.0``) become ints: JSON Schema compares numbers by value, so they are one schema."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normalize_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalize_numbers(v) for v in value]
+    return value
+
+
+class JsonSchema(ParsedSchema):
+    """A parsed, metaschema-checked JSON Schema with all its ``$ref``s resolvable.
+
+    ``document`` is the parsed JSON, ``draft`` the dialect it is read with and ``registry`` a
+    ``referencing.Registry`` holding this document and every referenced subject's document.
+    """
+
+    schema_type = SchemaType.JSON
+
+    def __init__(self, text: str, references: tuple[Reference, ...] = (),
+                 resolver: Resolver | None = None) -> None:
+        super().__init__(text, references)
+        self.document = load_json(text)
+        if not isinstance(self.document, (dict, bool)):
+            raise SchemaError("a JSON Schema must be a JSON object or a boolean, not "
+                              f"{type(self.document).__name__ if self.document is not None else 'null'}")
+        self.draft = draft_for(self.document)
+        self._check_metaschema(self.document, self.draft, "the schema")
+        self.base_uri = self.draft.base_uri(self.document)
+        self.root_resource = self.draft.resource(self.document)
+        registry: referencing.Registry = referencing.Registry().with_resource(self.base_uri, self.root_resource)
+        registry = self._add_references(registry, self.references, self.base_uri, resolver, set())
+        self.registry = registry.crawl()
+        self.resolver = self.registry.resolver_with_root(self.root_resource)
+        self._check_refs()
+
+    # --- parsing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_metaschema(document: Any, draft: Draft, what: str) -> None:
+        validator = draft.validator_class(draft.validator_class.META_SCHEMA)
+        try:
+            error = best_match(validator.iter_errors(document))
+        except RecursionError:
+            raise SchemaError(f"{what} is nested too deeply to be checked") from None
+        if error is not None:
+            where = pointer(error.absolute_path) or "/"
+            raise SchemaError(f"{what} is not a valid {draft.name} JSON Schema: at {where}: {error.message}")
+
+    def _add_references(self, registry: referencing.Registry, references: tuple[Reference, ...], base_uri: str,
+                        resolver: Resolver | None, seen: set[tuple[str, int]]) -> referencing.Registry:
+        """Add each referenced subject's document under its reference name (as written and as resolved
+        against the referring document's base URI) and under its own ``$id``; recurse into theirs."""
+        for ref in references:
+            if resolver is None:
+                raise SchemaError("the schema has references but no resolver was given to find them")
+            if (ref.subject, ref.version) in seen:
+                continue
+            seen.add((ref.subject, ref.version))
+            source = resolver.resolve(ref)
+            if source.schema_type is not SchemaType.JSON:
+                raise SchemaError(f"reference {ref.name!r} points at subject {ref.subject!r} version "
+                                  f"{ref.version}, which is {source.schema_type.value}, not a JSON Schema")
+            what = f"referenced schema {ref.name!r} ({ref.subject} version {ref.version})"
+            document = load_json(source.text, what)
+            if not isinstance(document, (dict, bool)):
+                raise SchemaError(f"{what} must be a JSON object or a boolean")
+            draft = draft_for(document, default=self.draft)
+            self._check_metaschema(document, draft, what)
+            resource = draft.resource(document)
+            own_base = draft.base_uri(document)
+            uris = {ref.name, urljoin(base_uri, ref.name) if base_uri else ref.name}
+            if own_base:
+                uris.add(own_base)
+            registry = registry.with_resources((uri, resource) for uri in uris)
+            registry = self._add_references(registry, tuple(source.references), own_base or ref.name,
+                                            resolver, seen)
+        return registry
+
+    def _check_refs(self) -> None:
+        """Resolve every ``$ref`` once now, so that an unresolved one is an error with its location."""
+        for resource, resolver in self._documents():
+            draft = draft_for(resource.contents, default=self.draft)
+            stack = [(resource.contents, resolver, "")]
+            while stack:
+                node, node_resolver, where = stack.pop()
+                if not isinstance(node, dict):
+                    continue
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    try:
+                        node_resolver.lookup(ref)
+                    except referencing.exceptions.Unresolvable:
+                        raise SchemaError(
+                            f"$ref {ref!r} at {where or '/'} cannot be resolved: it is neither a location in "
+                            "this schema nor the name of one of its references (add a reference whose "
+                            "name is exactly this URL)") from None
+                for path, sub in subschemas(node, draft):
+                    stack.append((sub, node_resolver.in_subresource(draft.resource(sub)),
+                                  where + pointer(path)))
+
+    def _documents(self) -> Iterator[tuple[referencing.Resource, Any]]:
+        """This document and each referenced document, each with a resolver rooted in it."""
+        yield self.root_resource, self.resolver
+        seen = {id(self.document)}
+        for uri in list(self.registry):
+            resource = self.registry[uri]
+            if id(resource.contents) not in seen:
+                seen.add(id(resource.contents))
+                yield resource, self.registry.resolver_with_root(resource)
+
+    # --- identity --------------------------------------------------------------------------------
+
+    @cached_property
+    def canonical(self) -> str:
+        """Sorted keys, no whitespace, integral floats as ints. ``title``, ``description`` and every other
+        annotation are kept: they are part of the registered text that consumers read."""
+        return json.dumps(_normalize_numbers(self.document), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False)
+
+    # --- data ------------------------------------------------------------------------------------
+
+    @cached_property
+    def _validator(self) -> Any:
+        cls = self.draft.validator_class
+        return cls(self.document, registry=self.registry, format_checker=cls.FORMAT_CHECKER)
+
+    def validate(self, data: Any) -> list[DataError]:
+        """Every violation, each at the JSON pointer of the failing place in ``data``. Formats
+        (``date-time``, ``email``...) are asserted, as Confluent's serializers do."""
+        try:
+            errors = sorted(self._validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)),
+                                                                              e.message))
+        except RecursionError:
+            return [DataError(path="", message="the schema refers to itself without consuming data; "
+                                               "the record cannot be checked")]
+        except referencing.exceptions.Unresolvable as exc:  # a $dynamicRef that only fails at runtime
+            return [DataError(path="", message=f"the schema has a reference that cannot be resolved: {exc}")]
+        return [DataError(path=pointer(e.absolute_path), message=e.message, rule=str(e.validator))
+                for e in errors]
+
+    def decode(self, payload: bytes) -> Any:
+        """Confluent's JSON serializer writes UTF-8 JSON after the 5-byte header."""
+        try:
+            return json.loads(bytes(payload).decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise SchemaError(f"the message is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"the message is not valid JSON: {exc.msg}", line=exc.lineno,
+                              column=exc.colno) from None
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def fields(self) -> list[Field]:
+        from registry.formats.jsonschema_fields import list_fields
+        return list_fields(self)
+
+    # --- compatibility ---------------------------------------------------------------------------
+
+    def read_issues(self, writer: ParsedSchema) -> list["Incompatibility"]:  # noqa: F821
+        from registry.formats.jsonschema_compat import read_issues
+        return read_issues(self, writer)  # type: ignore[arg-type]
+
+
+__all__ = ["JsonSchema", "load_json", "pointer"]
