@@ -1,0 +1,558 @@
+"""CEL data-contract rules: compile a subject's rules once, then check records against them.
+
+A rule is a Confluent domain rule of type CEL and kind CONDITION: a boolean expression over one
+record. Inside an expression every top-level field of the record is a variable (``total_tokens > 0``)
+and ``message`` is the whole record (``message.total_tokens > 0``, the spelling Confluent's CEL
+executor uses). ``message`` always means the whole record, so a field that is itself called
+``message`` is reached as ``message.message``.
+
+Numbers. CEL forbids mixing ``int`` and ``double`` (``2 * 0.5`` is an error), but JSON has only
+"number": ``units`` may arrive as ``1000`` in one record and ``1000.0`` in the next. Numbers taken
+from a record are therefore *JSON numbers*: they keep CEL's int or double type but mix with either
+kind (an int and a double give a double), and doubles from records compare with a relative tolerance
+of 1e-12, the rounding noise of binary floating point, so ``total_cost == units * unit_price`` holds
+for ``0.02 == 1000 * 0.00002``. Literals keep strict CEL semantics; when a literal is the *left*
+operand of a mixed expression, write it with the field's type (``2.0 * unit_price``).
+
+Evaluation is on the server's hot path: :func:`compile_rules` parses and transpiles each expression
+to Python once (cel-python's ``CompiledRunner``), and :meth:`CompiledRules.evaluate` only converts
+the record and runs the compiled code.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import celpy
+import lark
+from celpy import celtypes
+from celpy.evaluation import CELEvalError, base_functions
+
+from registry.types import DataError
+
+ON_FAILURE = ("ERROR", "NONE", "DLQ")
+KINDS = ("CONDITION",)
+_RELATIVE_TOLERANCE = 1e-12
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_RESERVED = frozenset({
+    "message", "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+    "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void",
+    "while"})
+_MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter"})
+_BINDING_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_KNOWN_FUNCTIONS = frozenset(name for name in base_functions if name[0].isalpha()) | _MACROS
+
+# cel-python logs every runtime error of a transpiled program at ERROR level ("Internal error");
+# for a data contract a failing record is an answer, not an incident, so those lines are dropped.
+logging.getLogger("celpy.Transpiler").addFilter(lambda record: not record.getMessage().startswith(
+    "Internal error"))
+# One environment for the process: cel-python builds its parser once, for one runner class.
+_ENVIRONMENT = celpy.Environment(runner_class=celpy.CompiledRunner)
+# A transpiled program runs with the globals of cel-python's evaluation module and stores its
+# current activation there, so two programs must not run at the same time in one process.
+_EVALUATION_LOCK = threading.Lock()
+
+
+class RuleError(ValueError):
+    """A rule that cannot be used: bad syntax, unknown function, unknown on_failure or kind."""
+
+    def __init__(self, rule_name: str, message: str, *, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.rule_name = rule_name
+        self.message = message
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"rule {rule_name!r}{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One CEL condition of a subject (``subject.yaml`` ``rules:`` entry, Confluent domain rule)."""
+
+    name: str
+    expr: str
+    on_failure: str = "ERROR"
+    doc: str = ""
+    kind: str = "CONDITION"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Rule":
+        """Read a ``subject.yaml`` entry (``on_failure``) or a Confluent rule (``onFailure``).
+
+        Confluent's ``onFailure`` may name an action per mode (``"DLQ,NONE"``); the first one is the
+        action on write, the one a registry-side check applies.
+        """
+        on_failure = data.get("on_failure", data.get("onFailure")) or "ERROR"
+        return cls(name=str(data["name"]), expr=str(data["expr"]),
+                   on_failure=str(on_failure).split(",")[0].strip().upper(),
+                   doc=str(data.get("doc") or ""), kind=str(data.get("kind") or "CONDITION").upper())
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``subject.yaml`` form (defaults left out)."""
+        data: dict[str, Any] = {"name": self.name, "expr": self.expr}
+        if self.on_failure != "ERROR":
+            data["on_failure"] = self.on_failure
+        if self.doc:
+            data["doc"] = self.doc
+        if self.kind != "CONDITION":
+            data["kind"] = self.kind
+        return data
+
+    def to_confluent(self) -> dict[str, Any]:
+        """The rule as an entry of Confluent's ``ruleSet.domainRules``."""
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind, "mode": "WRITE", "type": "CEL",
+                                "expr": self.expr, "onFailure": self.on_failure}
+        if self.doc:
+            data["doc"] = self.doc
+        return data
+
+
+@dataclass(frozen=True)
+class _Program:
+    rule: Rule
+    runner: Any                 # celpy Runner: the transpiled expression
+    variables: frozenset[str]   # the CEL variables it names (only these are bound when it runs)
+    pointer: str                # JSON pointer of the one field it reads, or ""
+
+
+class CompiledRules:
+    """A subject's rules, compiled; :meth:`evaluate` is safe to call from many threads."""
+
+    def __init__(self, rules: tuple[Rule, ...], programs: tuple[_Program, ...]) -> None:
+        self.rules = rules
+        self._programs = programs
+        variables = frozenset().union(*(p.variables for p in programs))
+        self._needs_message = "message" in variables
+        self._fields = tuple(sorted(variables - {"message"}))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __bool__(self) -> bool:
+        return bool(self._programs)
+
+    def evaluate(self, record: Any) -> list[DataError]:
+        """The rules ``record`` breaks (ERROR and DLQ rules only), in declaration order.
+
+        A rule that cannot be evaluated for this record — a field it reads is missing, a value has
+        the wrong type, the result is not a boolean — counts as broken, with a message saying why.
+        """
+        if not self._programs:
+            return []
+        variables = self._variables(record)
+        errors: list[DataError] = []
+        for program in self._programs:
+            rule = program.rule
+            context = {name: variables[name] for name in program.variables if name in variables}
+            try:
+                with _EVALUATION_LOCK:
+                    result = program.runner.evaluate(context)
+            except CELEvalError as exc:
+                errors.append(DataError(program.pointer, _runtime_message(rule, exc), rule=rule.name))
+                continue
+            if not isinstance(result, (celtypes.BoolType, bool)):
+                errors.append(DataError(program.pointer, f"rule {rule.name!r} must give true or false, "
+                                        f"but gave {_cel_type_name(result)} {result}", rule=rule.name))
+            elif not result:
+                errors.append(DataError(program.pointer, _failure_message(rule), rule=rule.name))
+        return errors
+
+    def _variables(self, record: Any) -> dict[str, Any]:
+        """CEL values for the variables the rules name: ``message`` and the record's fields.
+
+        Only what some rule reads is converted; ``message`` needs the whole record.
+        """
+        if self._needs_message:
+            message = to_cel(record)
+            variables = {"message": message}
+            if isinstance(message, dict):
+                variables.update((name, message[name]) for name in self._fields if name in message)
+            return variables
+        if not isinstance(record, Mapping):
+            return {}
+        return {name: to_cel(record[name]) for name in self._fields if name in record}
+
+
+def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
+    """Compile every rule once; raise :class:`RuleError` naming the first rule that cannot be used.
+
+    Rules with ``on_failure: NONE`` are checked for errors but not evaluated (they report nothing).
+    """
+    rules = tuple(rules)
+    seen: set[str] = set()
+    programs = []
+    for rule in rules:
+        if not rule.name or not isinstance(rule.name, str):
+            raise RuleError(str(rule.name), "a rule needs a non-empty name")
+        if rule.name in seen:
+            raise RuleError(rule.name, "two rules have this name; rule names must be unique")
+        seen.add(rule.name)
+        if rule.on_failure not in ON_FAILURE:
+            raise RuleError(rule.name, f"on_failure is {rule.on_failure!r}; expected one of "
+                                       f"{', '.join(ON_FAILURE)}")
+        if rule.kind not in KINDS:
+            raise RuleError(rule.name, f"kind {rule.kind!r} is not supported; only CONDITION rules "
+                                       f"(boolean checks) are")
+        ast = _parse(rule)
+        reads = _reads(ast)
+        runner = _ENVIRONMENT.program(ast)
+        if rule.on_failure != "NONE":
+            programs.append(_Program(rule, runner, reads.variables, reads.pointer))
+    return CompiledRules(rules, tuple(programs))
+
+
+def _parse(rule: Rule) -> lark.Tree:
+    if not isinstance(rule.expr, str) or not rule.expr.strip():
+        raise RuleError(rule.name, "the expression is empty")
+    try:
+        ast = _ENVIRONMENT.compile(rule.expr)
+    except celpy.CELParseError as exc:
+        raise RuleError(rule.name, f"CEL syntax error: {_syntax_problem(exc.__context__)}",
+                        line=getattr(exc, "line", None), column=getattr(exc, "column", None)) from None
+    except RecursionError:
+        raise RuleError(rule.name, "the expression is nested too deeply") from None
+    for name, meta in _called_functions(ast):
+        if name not in _KNOWN_FUNCTIONS:
+            raise RuleError(rule.name, f"unknown function {name!r}",
+                            line=getattr(meta, "line", None), column=getattr(meta, "column", None))
+    return ast
+
+
+def _syntax_problem(cause: BaseException | None) -> str:
+    """What the parser tripped on, in words (lark's exception is the context of celpy's)."""
+    if isinstance(cause, lark.exceptions.UnexpectedToken):
+        if cause.token.type == "$END":
+            return "the expression ends too early"
+        return f"unexpected {str(cause.token)!r}"
+    if isinstance(cause, lark.exceptions.UnexpectedCharacters):
+        return f"unexpected character {cause.char!r}"
+    if isinstance(cause, lark.exceptions.UnexpectedEOF):
+        return "the expression ends too early"
+    return "the expression does not parse"
+
+
+def _called_functions(ast: lark.Tree) -> Iterable[tuple[str, Any]]:
+    """Names of the functions and methods an expression calls, with their tree positions."""
+    for node in ast.iter_subtrees():
+        if node.data == "ident_arg":
+            yield str(node.children[0]), node.meta
+        elif node.data == "member_dot_arg":
+            yield str(node.children[1]), node.meta
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What an expression reads: the CEL variables it names and the record fields behind them."""
+
+    variables: frozenset[str]
+    pointer: str            # "/field" when the expression reads exactly one field, else ""
+
+
+def _reads(ast: lark.Tree) -> _Reads:
+    bound = {_ident_of(node.children[2].children[0])
+             for node in ast.iter_subtrees()
+             if node.data == "member_dot_arg" and str(node.children[1]) in _BINDING_MACROS
+             and len(node.children) > 2 and node.children[2].children}
+    variables: set[str] = set()
+    fields: set[str] = set()
+    dynamic = False
+    for node in ast.iter_subtrees():
+        if node.data == "member_dot" and _ident_of(node.children[0]) == "message":
+            fields.add(str(node.children[1]))
+        elif node.data == "member_index" and _ident_of(node.children[0]) == "message":
+            literal = _literal_of(node.children[1])
+            dynamic = dynamic or literal is None
+            fields.add(literal or "")
+        elif node.data == "ident" and node.children:
+            name = str(node.children[0])
+            if name not in bound:
+                variables.add(name)
+                if name != "message":
+                    fields.add(name)
+    pointer = ""
+    if len(fields) == 1 and not dynamic:
+        pointer = "/" + fields.pop().replace("~", "~0").replace("/", "~1")
+    return _Reads(frozenset(variables), pointer)
+
+
+def _ident_of(node: Any) -> str | None:
+    """The identifier a ``member``/``primary``/``expr`` chain consists of, if that is all it is."""
+    while isinstance(node, lark.Tree):
+        if node.data == "ident":
+            return str(node.children[0])
+        if len(node.children) != 1:
+            return None
+        node = node.children[0]
+    return None
+
+
+def _literal_of(node: Any) -> str | None:
+    """The text of a string literal a chain of single-child nodes ends in."""
+    while isinstance(node, lark.Tree) and len(node.children) == 1:
+        node = node.children[0]
+    if isinstance(node, lark.Token) and node.type in ("STRING_LIT",) and len(node) >= 2:
+        return str(node)[1:-1]
+    return None
+
+
+def to_cel(value: Any) -> Any:
+    """Convert a record's JSON form to CEL values; numbers become :class:`JsonInt`/:class:`JsonDouble`.
+
+    The constructors of cel-python's types re-check their input; values straight from a JSON parser
+    need none of that, so they are built with the builtin constructors (this is most of the cost of
+    evaluating a rule).
+    """
+    kind = type(value)
+    if kind is str:
+        return _new_str(celtypes.StringType, value)
+    if kind is int:
+        return _new_int(JsonInt, value) if _INT64_MIN <= value <= _INT64_MAX else JsonDouble(value)
+    if kind is float:
+        return _new_float(JsonDouble, value)
+    if kind is dict:
+        result = celtypes.MapType()
+        dict.update(result, {_new_str(celtypes.StringType, k) if type(k) is str else to_cel(k): to_cel(v)
+                             for k, v in value.items()})
+        return result
+    if kind is list:
+        result = celtypes.ListType()
+        list.extend(result, [to_cel(v) for v in value])
+        return result
+    if kind is bool:
+        return celtypes.BoolType(value)
+    if value is None:
+        return None             # cel-python's null
+    if isinstance(value, celtypes.BoolType | celtypes.StringType | JsonInt | JsonDouble):
+        return value
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, int):
+        return to_cel(int(value))
+    if isinstance(value, float):
+        return to_cel(float(value))
+    if isinstance(value, str):
+        return to_cel(str(value))
+    if isinstance(value, Mapping):
+        return to_cel(dict(value))
+    if isinstance(value, (list, tuple)):
+        return to_cel(list(value))
+    if isinstance(value, (bytes, bytearray)):
+        return celtypes.BytesType(bytes(value))
+    return _new_str(celtypes.StringType, str(value))
+
+
+_new_str = str.__new__
+_new_int = int.__new__
+_new_float = float.__new__
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _divide(a: float, b: float) -> float:
+    """IEEE division, as CEL defines it for doubles: x/0 is ±infinity, 0/0 is NaN."""
+    if b:
+        return a / b
+    return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
+
+
+def _close(a: float, b: float) -> bool:
+    return a == b or math.isclose(a, b, rel_tol=_RELATIVE_TOLERANCE, abs_tol=0.0)
+
+
+class JsonDouble(celtypes.DoubleType):
+    """A double read from a record: mixes with ints, compares with a 1e-12 relative tolerance."""
+
+    def _other(self, other: Any) -> float:
+        if not _is_number(other):
+            raise TypeError(f"no such overload: double and {_cel_type_name(other)}")
+        return float(other)
+
+    def __eq__(self, other: Any) -> bool:  # type: ignore[override]
+        return _close(float(self), self._other(other))
+
+    def __ne__(self, other: Any) -> bool:  # type: ignore[override]
+        return not self.__eq__(other)
+
+    def __lt__(self, other: Any) -> bool:  # type: ignore[override]
+        o = self._other(other)
+        return float(self) < o and not _close(float(self), o)
+
+    def __gt__(self, other: Any) -> bool:  # type: ignore[override]
+        o = self._other(other)
+        return float(self) > o and not _close(float(self), o)
+
+    def __le__(self, other: Any) -> bool:  # type: ignore[override]
+        o = self._other(other)
+        return float(self) <= o or _close(float(self), o)
+
+    def __ge__(self, other: Any) -> bool:  # type: ignore[override]
+        o = self._other(other)
+        return float(self) >= o or _close(float(self), o)
+
+    __hash__ = celtypes.DoubleType.__hash__
+
+    def __add__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(float(self) + self._other(other))
+
+    def __radd__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(self._other(other) + float(self))
+
+    def __sub__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(float(self) - self._other(other))
+
+    def __rsub__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(self._other(other) - float(self))
+
+    def __mul__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(float(self) * self._other(other))
+
+    def __rmul__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(self._other(other) * float(self))
+
+    def __truediv__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(_divide(float(self), self._other(other)))
+
+    def __rtruediv__(self, other: Any) -> "JsonDouble":  # type: ignore[override]
+        return JsonDouble(_divide(self._other(other), float(self)))
+
+    def __neg__(self) -> "JsonDouble":
+        return JsonDouble(-float(self))
+
+
+class JsonInt(celtypes.IntType):
+    """An integer read from a record: int arithmetic with ints, double arithmetic with doubles."""
+
+    def _double(self, other: Any) -> bool:
+        if isinstance(other, float):
+            return True
+        if not _is_number(other):
+            raise TypeError(f"no such overload: int and {_cel_type_name(other)}")
+        return False
+
+    def __eq__(self, other: Any) -> bool:  # type: ignore[override]
+        if self._double(other):
+            return JsonDouble(float(self)).__eq__(other)
+        return int(self) == int(other)
+
+    def __ne__(self, other: Any) -> bool:  # type: ignore[override]
+        return not self.__eq__(other)
+
+    def __lt__(self, other: Any) -> bool:  # type: ignore[override]
+        return JsonDouble(float(self)) < other if self._double(other) else int(self) < int(other)
+
+    def __gt__(self, other: Any) -> bool:  # type: ignore[override]
+        return JsonDouble(float(self)) > other if self._double(other) else int(self) > int(other)
+
+    def __le__(self, other: Any) -> bool:  # type: ignore[override]
+        return JsonDouble(float(self)) <= other if self._double(other) else int(self) <= int(other)
+
+    def __ge__(self, other: Any) -> bool:  # type: ignore[override]
+        return JsonDouble(float(self)) >= other if self._double(other) else int(self) >= int(other)
+
+    __hash__ = celtypes.IntType.__hash__
+
+    def __add__(self, other: Any) -> Any:  # type: ignore[override]
+        return JsonDouble(float(self)) + other if self._double(other) else super().__add__(other)
+
+    def __radd__(self, other: Any) -> Any:  # type: ignore[override]
+        return other + JsonDouble(float(self)) if self._double(other) else super().__radd__(other)
+
+    def __sub__(self, other: Any) -> Any:  # type: ignore[override]
+        return JsonDouble(float(self)) - other if self._double(other) else super().__sub__(other)
+
+    def __rsub__(self, other: Any) -> Any:  # type: ignore[override]
+        return JsonDouble(float(other) - float(self)) if self._double(other) \
+            else super().__rsub__(other)
+
+    def __mul__(self, other: Any) -> Any:  # type: ignore[override]
+        return JsonDouble(float(self)) * other if self._double(other) else super().__mul__(other)
+
+    def __rmul__(self, other: Any) -> Any:  # type: ignore[override]
+        return JsonDouble(float(self)) * other if self._double(other) else super().__rmul__(other)
+
+    def __truediv__(self, other: Any) -> Any:  # type: ignore[override]
+        if self._double(other):
+            return JsonDouble(float(self)) / other
+        return super().__truediv__(other)
+
+
+def _cel_type_name(value: Any) -> str:
+    for cel_type, name in ((celtypes.BoolType, "bool"), (celtypes.IntType, "int"),
+                           (celtypes.UintType, "uint"), (celtypes.DoubleType, "double"),
+                           (celtypes.StringType, "string"), (celtypes.BytesType, "bytes"),
+                           (celtypes.ListType, "list"), (celtypes.MapType, "map"),
+                           (celtypes.NullType, "null"), (celtypes.TimestampType, "timestamp"),
+                           (celtypes.DurationType, "duration")):
+        if isinstance(value, cel_type):
+            return name
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
+
+
+def _failure_message(rule: Rule) -> str:
+    message = f"rule {rule.name!r} failed: {rule.expr}"
+    return f"{message} ({rule.doc})" if rule.doc else message
+
+
+_UNDECLARED = re.compile(r"undeclared reference to '([^']*)'")
+_NO_MEMBER = re.compile(r"no such member in mapping: '([^']*)'|no such key: '?([^')]*)'?")
+_OVERLOAD_TYPES = re.compile(r"<class 'celpy\.celtypes\.(\w+)'>")
+
+
+def _runtime_message(rule: Rule, exc: CELEvalError) -> str:
+    """Say, in the record's terms, why a rule could not be evaluated."""
+    text = _innermost_text(exc)
+    prefix = f"rule {rule.name!r} could not be evaluated: "
+    missing = _UNDECLARED.search(text) or _NO_MEMBER.search(text)
+    if missing:
+        name = next(group for group in missing.groups() if group)
+        return prefix + f"the record has no field {name!r}"
+    if "overload" in text:
+        types = sorted({_TYPE_NAMES.get(t, t) for t in _OVERLOAD_TYPES.findall(text)})
+        if len(types) == 2:
+            return prefix + f"type mismatch: no operator applies to {types[0]} and {types[1]}"
+        return prefix + "type mismatch: " + _first_line(text)
+    if "does not support field selection" in text or "has no attribute" in text:
+        return prefix + f"a field is read from a value that is not a record: {_first_line(text)}"
+    if "divide by zero" in text or "ZeroDivision" in text:
+        return prefix + "division by zero"
+    return prefix + _first_line(text)
+
+
+_TYPE_NAMES = {"IntType": "int", "JsonInt": "int", "DoubleType": "double", "JsonDouble": "double",
+               "UintType": "uint", "StringType": "string", "BoolType": "bool", "ListType": "list",
+               "MapType": "map", "NullType": "null", "BytesType": "bytes"}
+
+
+def _innermost_text(exc: BaseException) -> str:
+    """cel-python nests the real cause in ``args``; flatten them into one searchable string."""
+    parts: list[str] = []
+    stack: list[Any] = [exc]
+    while stack and len(parts) < 20:
+        item = stack.pop(0)
+        if isinstance(item, BaseException):
+            stack.extend(item.args)
+        elif isinstance(item, (tuple, list)):
+            stack.extend(item)
+        elif isinstance(item, str):
+            parts.append(item)
+    return " | ".join(parts)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:300] if text else "unknown error"
