@@ -1,0 +1,382 @@
+"""Protobuf schemas: `.proto` text or a base64 FileDescriptorProto, compiled by protoc.
+
+A schema is compiled together with every file it references (Confluent references: ``name`` is the
+import path, e.g. ``common/timestamp.proto``); the well-known types ``google/protobuf/*.proto`` need no
+reference. Identity is the descriptor rendered back to text (:mod:`registry.formats.protobuf_render`),
+so formatting, comments, import order and option order do not matter, and a schema sent as text and the
+same schema sent as a base64 descriptor (what Confluent's clients send) are one schema.
+
+The record type is the file's first message, as in Confluent's serializers (message index ``[0]``):
+:meth:`ProtobufSchema.fields`, :meth:`validate` and :meth:`message_class` default to it.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from functools import cached_property
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from registry.formats.base import ParsedSchema
+from registry.formats.protobuf_compat import ProtoModel, build_model, read_issues
+from registry.formats.protobuf_compile import check_import_name, compile_files
+from registry.formats.protobuf_render import SCALAR_NAMES, Renderer
+from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
+
+MAIN_FILE = "schema.proto"
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
+
+
+class ProtobufSchema(ParsedSchema):
+    """A compiled `.proto` file with its imports; construction raises :class:`SchemaError`."""
+
+    schema_type = SchemaType.PROTOBUF
+
+    def __init__(self, text: str, references: tuple[Reference, ...] = (), resolver: Resolver | None = None) -> None:
+        super().__init__(text, references)
+        if not text.strip():
+            raise SchemaError("the Protobuf schema is empty")
+        files: dict[str, str] = {}
+        _collect_references(tuple(references), resolver, files, {})
+        descriptor = decode_descriptor(text)
+        self._from_descriptor = descriptor is not None
+        source = text if descriptor is None else _descriptor_to_text(descriptor, files, "the schema")
+        main = MAIN_FILE
+        while main in files:
+            main = "_" + main
+        try:
+            descriptor_set = compile_files((main,), {**files, main: source})
+        except SchemaError as error:
+            if descriptor is not None:
+                raise SchemaError(f"the base64 FileDescriptorProto does not compile: {error}") from None
+            if _looks_like_base64(text):
+                raise SchemaError("the schema is neither .proto text nor a base64 serialized "
+                                  f"FileDescriptorProto ({error.message})", line=error.line,
+                                  column=error.column) from None
+            raise
+        self._files = list(descriptor_set.file)
+        self._main = self._files[-1]
+        self._source = source
+        self._classes: dict[str, type[Message]] = {}
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @cached_property
+    def pool(self) -> descriptor_pool.DescriptorPool:
+        """A private pool with this schema and its imports (never the process-wide default)."""
+        pool = descriptor_pool.DescriptorPool()
+        for file in self._files:
+            pool.Add(file)
+        return pool
+
+    @cached_property
+    def canonical(self) -> str:
+        return Renderer(self.pool).render_file(self._without_source_info(self._main))
+
+    @property
+    def served_text(self) -> str:
+        """The registered text; a schema registered as a base64 descriptor is served as `.proto` text."""
+        return self._source if self._from_descriptor else self.text
+
+    @property
+    def file_descriptor(self) -> descriptor_pb2.FileDescriptorProto:
+        """The compiled main file, without source info (what Confluent's ``format=serialized`` returns)."""
+        return self._without_source_info(self._main)
+
+    @staticmethod
+    def _without_source_info(file: descriptor_pb2.FileDescriptorProto) -> descriptor_pb2.FileDescriptorProto:
+        copy = descriptor_pb2.FileDescriptorProto()
+        copy.CopyFrom(file)
+        copy.ClearField("source_code_info")
+        return copy
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def message_names(self) -> list[str]:
+        """Full names of the top-level messages, in declaration order (Confluent's message indexes)."""
+        prefix = self._main.package + "." if self._main.package else ""
+        return [prefix + message.name for message in self._main.message_type]
+
+    def message_descriptor(self, name: str | None = None) -> Descriptor:
+        """The first message, or the one named (full name, or relative to the package)."""
+        names = self.message_names()
+        if not names:
+            raise SchemaError("the schema declares no message")
+        if name is None:
+            name = names[0]
+        candidates = [name, f"{self._main.package}.{name}" if self._main.package else name]
+        for candidate in candidates:
+            try:
+                return self.pool.FindMessageTypeByName(candidate.lstrip("."))
+            except KeyError:
+                continue
+        raise SchemaError(f"the schema has no message named {name!r}; it declares {', '.join(names)}")
+
+    def message_class(self, name: str | None = None) -> type[Message]:
+        """A generated message class for the first (or the named) message; cached per schema."""
+        descriptor = self.message_descriptor(name)
+        cls = self._classes.get(descriptor.full_name)
+        if cls is None:
+            cls = self._classes[descriptor.full_name] = message_factory.GetMessageClass(descriptor)
+        return cls
+
+    # -- fields ------------------------------------------------------------------------------
+
+    def fields(self) -> list[Field]:
+        """Fields of the first message, depth first. Repeated fields add ``[]`` to the path; map
+        fields are typed ``map<k,v>`` and message values continue under ``name[]``. Well-known types
+        (``google.protobuf.*``) are leaves; a recursive message is not entered twice on one path."""
+        if not self._main.message_type:
+            return []
+        out: list[Field] = []
+        self._walk(self.message_descriptor(), "", (), out)
+        return out
+
+    def _walk(self, message: Descriptor, prefix: str, stack: tuple[str, ...], out: list[Field]) -> None:
+        stack = stack + (message.full_name,)
+        docs = self._docs
+        for field in message.fields:
+            doc = docs.get(field.full_name, "")
+            entry = field.message_type if field.message_type is not None and field.message_type.GetOptions().map_entry else None
+            if entry is not None:
+                key, value = entry.fields_by_number[1], entry.fields_by_number[2]
+                path = prefix + field.name
+                out.append(Field(path=path, type=f"map<{_type_name(key)},{_type_name(value)}>", required=False,
+                                 doc=doc))
+                child, child_path = value.message_type, path + "[]"
+            else:
+                path = prefix + field.name + ("[]" if field.is_repeated else "")
+                has_default = field.has_default_value and field.type != FieldDescriptor.TYPE_MESSAGE
+                out.append(Field(path=path, type=_type_name(field), required=field.is_required, doc=doc,
+                                 has_default=has_default, default=_default(field) if has_default else None))
+                child, child_path = field.message_type, path
+            if (child is not None and child.full_name not in stack
+                    and not child.full_name.startswith("google.protobuf.")):
+                self._walk(child, child_path + ".", stack, out)
+
+    @cached_property
+    def _docs(self) -> dict[str, str]:
+        """Leading (else trailing) comments of every field, by the field's full name."""
+        docs: dict[str, str] = {}
+        for file in self._files:
+            comments = {tuple(loc.path): (loc.leading_comments or loc.trailing_comments)
+                        for loc in file.source_code_info.location
+                        if loc.leading_comments or loc.trailing_comments}
+            if not comments:
+                continue
+            scope = file.package
+            stack = [(message, (4, index), scope) for index, message in enumerate(file.message_type)]
+            while stack:
+                message, path, scope = stack.pop()
+                full_name = f"{scope}.{message.name}" if scope else message.name
+                for index, field in enumerate(message.field):
+                    text = comments.get(path + (2, index))
+                    if text:
+                        docs[f"{full_name}.{field.name}"] = " ".join(
+                            line.strip() for line in text.strip().splitlines() if line.strip())
+                stack.extend((nested, path + (3, index), full_name)
+                             for index, nested in enumerate(message.nested_type))
+        return docs
+
+    # -- compatibility -----------------------------------------------------------------------
+
+    @cached_property
+    def model(self) -> ProtoModel:
+        return build_model(self._files, self._main)
+
+    def read_issues(self, writer: ParsedSchema) -> list:
+        if not isinstance(writer, ProtobufSchema):
+            raise TypeError("a Protobuf schema can only be compared with another Protobuf schema")
+        return read_issues(self.model, writer.model)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def validate(self, data: Any, message: str | None = None) -> list[DataError]:
+        cls = self.message_class(message)
+        if not isinstance(data, dict):
+            return [DataError("", f"expected a JSON object for message {cls.DESCRIPTOR.full_name}, "
+                                  f"got {type(data).__name__}")]
+        record = cls()
+        try:
+            json_format.ParseDict(data, record, ignore_unknown_fields=False)
+        except json_format.ParseError as error:
+            return [_parse_error(str(error))]
+        except (TypeError, ValueError, AttributeError) as error:  # odd inputs the parser does not wrap
+            return [DataError("", str(error))]
+        return [DataError(_init_path(path), "required field is missing") for path in record.FindInitializationErrors()]
+
+    def decode(self, payload: bytes) -> Any:
+        indexes, offset = _message_indexes(payload)
+        descriptor = self._indexed_message(indexes)
+        cls = self.message_class(descriptor.full_name)
+        try:
+            record = cls.FromString(bytes(payload[offset:]))
+        except DecodeError as error:
+            raise SchemaError(f"the payload is not a valid {descriptor.full_name} message: {error}") from None
+        return json_format.MessageToDict(record, preserving_proto_field_name=True)
+
+    def _indexed_message(self, indexes: list[int]) -> Descriptor:
+        messages = [self.message_descriptor(name) for name in self.message_names()]
+        descriptor = None
+        for depth, index in enumerate(indexes):
+            if not 0 <= index < len(messages):
+                raise SchemaError(f"message index {indexes} does not exist in this schema "
+                                  f"(level {depth} has {len(messages)} messages)")
+            descriptor = messages[index]
+            messages = list(descriptor.nested_types)
+        return descriptor
+
+
+# -- references and base64 descriptors ---------------------------------------------------------
+
+def _collect_references(references: tuple[Reference, ...], resolver: Resolver | None, files: dict[str, str],
+                        origins: dict[str, tuple[str, int]]) -> None:
+    """Resolve references recursively into ``files`` (import path → text); cycle-safe."""
+    for ref in references:
+        name = check_import_name(ref.name)
+        origin = (ref.subject, ref.version)
+        if name in origins:
+            if origins[name] != origin:
+                raise SchemaError(f"import {name!r} is referenced as both {origins[name][0]!r} version "
+                                  f"{origins[name][1]} and {ref.subject!r} version {ref.version}")
+            continue
+        if resolver is None:
+            raise SchemaError("the schema has references but no resolver was given to find them")
+        source = resolver.resolve(ref)
+        if source.schema_type is not SchemaType.PROTOBUF:
+            raise SchemaError(f"reference {name!r} points at subject {ref.subject!r} version {ref.version}, "
+                              f"which is a {source.schema_type.value} schema, not PROTOBUF")
+        origins[name] = origin
+        _collect_references(tuple(source.references), resolver, files, origins)
+        descriptor = decode_descriptor(source.text)
+        files[name] = (source.text if descriptor is None
+                       else _descriptor_to_text(descriptor, files, f"reference {name!r}"))
+
+
+def decode_descriptor(text: str) -> descriptor_pb2.FileDescriptorProto | None:
+    """The FileDescriptorProto that ``text`` encodes in base64, or None when it is not one."""
+    if not _looks_like_base64(text):
+        return None
+    compact = "".join(text.split())
+    try:
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4), altchars=b"-_" if "-" in compact or "_" in compact else None,
+                               validate=True)
+        descriptor = descriptor_pb2.FileDescriptorProto.FromString(raw)
+    except (binascii.Error, ValueError, DecodeError):
+        return None
+    if len(UnknownFieldSet(descriptor)):
+        return None  # random bytes that happen to decode: a real descriptor has no unknown fields
+    if not (descriptor.message_type or descriptor.enum_type or descriptor.service or descriptor.name):
+        return None
+    return descriptor
+
+
+def _looks_like_base64(text: str) -> bool:
+    return bool(_BASE64.match(text)) and ";" not in text and len(text.strip()) >= 4
+
+
+def _descriptor_to_text(descriptor: descriptor_pb2.FileDescriptorProto, files: dict[str, str], what: str) -> str:
+    """Render a received descriptor as `.proto` text, with its imports loaded so that custom options
+    can be decoded; the text is then compiled like any other schema."""
+    pool = descriptor_pool.DescriptorPool()
+    deps = tuple(descriptor.dependency)
+    try:
+        if deps:
+            for file in compile_files(deps, files).file:
+                pool.Add(file)
+        descriptor.ClearField("source_code_info")
+        pool.Add(descriptor)
+    except SchemaError as error:
+        raise SchemaError(f"{what} is a FileDescriptorProto whose imports do not resolve: {error}") from None
+    except (TypeError, KeyError, ValueError) as error:
+        raise SchemaError(f"{what} is a FileDescriptorProto that is not valid: {error}") from None
+    return Renderer(pool).render_file(descriptor)
+
+
+# -- helpers for fields, validation and decoding ----------------------------------------------
+
+def _type_name(field: FieldDescriptor) -> str:
+    if field.message_type is not None:
+        return field.message_type.full_name
+    if field.enum_type is not None:
+        return field.enum_type.full_name
+    return SCALAR_NAMES[field.type]
+
+
+def _default(field: FieldDescriptor) -> Any:
+    value = field.default_value
+    if field.enum_type is not None:
+        known = field.enum_type.values_by_number.get(value)
+        return known.name if known is not None else value
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value
+
+
+_CHAIN = re.compile(r"Failed to parse (\S+) field: ")
+_UNKNOWN = re.compile(r'Message type "[^"]+" has no field named "([^"]+)" at "([^"]+)"')
+
+
+def _parse_error(text: str) -> DataError:
+    """Turn json_format's nested "Failed to parse X field: ..." text into a pointer and a message."""
+    parts: list[str] = []
+    rest = text
+    while (match := _CHAIN.match(rest)) is not None:
+        parts.append(match[1])
+        rest = rest[match.end():]
+    unknown = _UNKNOWN.match(rest)
+    if unknown is not None:
+        parts = unknown[2].split(".")[1:] + [unknown[1]]
+        return DataError(_pointer(parts), f"unknown field {unknown[1]!r}")
+    message = rest.split("\n", 1)[0].rstrip(".").strip() or text
+    return DataError(_pointer(parts), message)
+
+
+def _pointer(parts: list[str]) -> str:
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _init_path(path: str) -> str:
+    """``items[0].n`` / ``m["k"].total`` (FindInitializationErrors) as a JSON pointer."""
+    parts = re.findall(r'\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|([^.\[\]]+)', path)
+    return _pointer([quoted or index or name for quoted, index, name in parts])
+
+
+def _read_varint(payload: bytes, offset: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if offset >= len(payload):
+            raise SchemaError("the payload ends inside the message-index list")
+        byte = payload[offset]
+        offset += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, offset
+        shift += 7
+        if shift > 63:
+            raise SchemaError("the message-index list holds a malformed varint")
+
+
+def _zigzag(value: int) -> int:
+    return (value >> 1) ^ -(value & 1)
+
+
+def _message_indexes(payload: bytes) -> tuple[list[int], int]:
+    """Confluent's message-index list: a zigzag count, then that many zigzag indexes; 0 means [0]."""
+    count, offset = _read_varint(payload, 0)
+    count = _zigzag(count)
+    if count == 0:
+        return [0], offset
+    if count < 0 or count > 100:
+        raise SchemaError(f"the message-index list claims {count} entries; the payload is not in "
+                          "Confluent's Protobuf wire format")
+    indexes = []
+    for _ in range(count):
+        value, offset = _read_varint(payload, offset)
+        indexes.append(_zigzag(value))
+    return indexes, offset

@@ -1,0 +1,383 @@
+"""Can a Protobuf reader parse what a Protobuf writer wrote? Wire-level rules, buf's names.
+
+The question is asked of two compiled schemas (``reader.read_issues(writer)``); BACKWARD asks it with
+reader = new, FORWARD with reader = old, so every rule here is phrased as "data the writer produces that
+the reader mis-reads" and never as "what changed". Kinds follow ``buf breaking`` rule names.
+
+What is and is not a problem, following the Protobuf language guide's "updating a message type" and
+Confluent's ``ProtobufSchemaDiff``:
+
+* a field the writer has and the reader lacks is skipped as unknown: not a problem (so removing a field
+  is BACKWARD compatible and adding one FORWARD compatible, as in Confluent);
+* a field number whose wire type differs (``FIELD_SAME_TYPE``); the scalar groups that share an
+  encoding may be swapped: int32/uint32/int64/uint64/bool/enum, sint32/sint64, fixed32/sfixed32,
+  fixed64/sfixed64, string/bytes, bytes/message. A message or enum replaced by a differently named one
+  is a type change too (Confluent's ``FIELD_NAMED_TYPE_CHANGED``);
+* a writer's repeated, packed numeric field read by a singular reader is not read at all
+  (``FIELD_SAME_CARDINALITY``); every other singular/repeated change is wire compatible;
+* a field moved into a oneof together with a field the writer may set at the same time
+  (``FIELD_SAME_ONEOF``): the reader keeps only one of them;
+* a proto2 ``required`` field in the reader that the writer may leave out (``MESSAGE_SAME_REQUIRED_FIELDS``);
+* a different proto2 default (``FIELD_SAME_DEFAULT``), a field that kept its name but changed its
+  number (``FIELD_SAME_NUMBER``), a number one side reserves and the other uses
+  (``RESERVED_MESSAGE_NO_DELETE``);
+* a message the writer has and the reader lacks (``MESSAGE_NO_DELETE``): Confluent addresses messages
+  by index, so data of that type has no reader. As Confluent notes, this makes adding a message type
+  FORWARD incompatible;
+* enums: a value the writer has that a closed (proto2) reader enum lacks (``ENUM_VALUE_NO_DELETE``);
+  open proto3 enums keep unknown numbers, so only a value that changed its number
+  (``ENUM_VALUE_SAME_NUMBER``) breaks them;
+* a different ``syntax`` (``FILE_SAME_SYNTAX``) or ``package`` (``FILE_SAME_PACKAGE``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dataclass_field
+from google.protobuf import descriptor_pb2
+
+from registry.compat import Incompatibility
+from registry.formats.protobuf_render import SCALAR_NAMES, syntax_of
+
+FDP = descriptor_pb2.FieldDescriptorProto
+
+_WIRE_GROUPS = [
+    {FDP.TYPE_INT32, FDP.TYPE_UINT32, FDP.TYPE_INT64, FDP.TYPE_UINT64, FDP.TYPE_BOOL, FDP.TYPE_ENUM},
+    {FDP.TYPE_SINT32, FDP.TYPE_SINT64},
+    {FDP.TYPE_FIXED32, FDP.TYPE_SFIXED32},
+    {FDP.TYPE_FIXED64, FDP.TYPE_SFIXED64},
+    {FDP.TYPE_STRING, FDP.TYPE_BYTES},
+    {FDP.TYPE_BYTES, FDP.TYPE_MESSAGE},
+]
+_PACKABLE = set(SCALAR_NAMES) - {FDP.TYPE_STRING, FDP.TYPE_BYTES} | {FDP.TYPE_ENUM}
+
+
+@dataclass(slots=True)
+class FieldModel:
+    """One field, reduced to what the wire and the rules care about."""
+
+    name: str
+    number: int
+    type: int
+    type_name: str            # full name without the leading dot, for messages and enums
+    label: int
+    oneof: str | None         # a real oneof (proto3 ``optional`` synthetic oneofs are ignored)
+    packed: bool
+    default: str | None
+    map_entry: "MessageModel | None" = None
+
+    @property
+    def repeated(self) -> bool:
+        return self.label == FDP.LABEL_REPEATED and self.map_entry is None
+
+    @property
+    def required(self) -> bool:
+        return self.label == FDP.LABEL_REQUIRED
+
+
+@dataclass(slots=True)
+class MessageModel:
+    full_name: str
+    key: str                  # the name without the file's package: stays when only the package moves
+    map_entry: bool
+    by_number: dict[int, FieldModel] = dataclass_field(default_factory=dict)
+    by_name: dict[str, FieldModel] = dataclass_field(default_factory=dict)
+    reserved: list[tuple[int, int]] = dataclass_field(default_factory=list)   # inclusive ranges
+
+    def reserves(self, number: int) -> bool:
+        return any(start <= number <= end for start, end in self.reserved)
+
+
+@dataclass(slots=True)
+class EnumModel:
+    full_name: str
+    key: str
+    closed: bool
+    by_number: dict[int, str] = dataclass_field(default_factory=dict)
+    by_name: dict[str, int] = dataclass_field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ProtoModel:
+    """Every message and enum of a compiled schema, plus which of them its own file declares."""
+
+    syntax: str
+    package: str
+    messages: dict[str, MessageModel]
+    enums: dict[str, EnumModel]
+    own_messages: list[str]   # full names, declaration order, nested ones after their parent
+    own_enums: list[str]
+
+    def key(self, full_name: str) -> str:
+        prefix = self.package + "." if self.package else ""
+        return full_name[len(prefix):] if prefix and full_name.startswith(prefix) else full_name
+
+    def by_key(self) -> dict[str, MessageModel]:
+        return {self.messages[name].key: self.messages[name] for name in self.own_messages}
+
+
+def build_model(files: list[descriptor_pb2.FileDescriptorProto], main: descriptor_pb2.FileDescriptorProto) -> ProtoModel:
+    model = ProtoModel(syntax=syntax_of(main), package=main.package, messages={}, enums={},
+                       own_messages=[], own_enums=[])
+    pending_maps: list[tuple[FieldModel, str]] = []
+    for file in files:
+        own = file is main
+        syntax = syntax_of(file)
+        scope = "." + file.package if file.package else ""
+        for enum in file.enum_type:
+            _add_enum(model, enum, scope, syntax, own)
+        for message in file.message_type:
+            _add_message(model, message, scope, syntax, own, pending_maps)
+    for field, entry_name in pending_maps:
+        field.map_entry = model.messages.get(entry_name)
+    return model
+
+
+def _add_enum(model: ProtoModel, enum: descriptor_pb2.EnumDescriptorProto, scope: str, syntax: str,
+              own: bool) -> None:
+    full_name = f"{scope}.{enum.name}"[1:]
+    closed = syntax == "proto2" or enum.options.features.enum_type == descriptor_pb2.FeatureSet.CLOSED
+    enum_model = EnumModel(full_name=full_name, key=model.key(full_name) if own else full_name, closed=closed)
+    for value in enum.value:
+        enum_model.by_number.setdefault(value.number, value.name)
+        enum_model.by_name[value.name] = value.number
+    model.enums[full_name] = enum_model
+    if own:
+        model.own_enums.append(full_name)
+
+
+def _add_message(model: ProtoModel, message: descriptor_pb2.DescriptorProto, scope: str, syntax: str, own: bool,
+                 pending_maps: list[tuple[FieldModel, str]]) -> None:
+    full_name = f"{scope}.{message.name}"[1:]
+    result = MessageModel(full_name=full_name, key=model.key(full_name) if own else full_name,
+                          map_entry=message.options.map_entry,
+                          reserved=[(r.start, r.end - 1) for r in message.reserved_range])
+    entries = {f"{full_name}.{n.name}" for n in message.nested_type if n.options.map_entry}
+    for proto in message.field:
+        oneof = (message.oneof_decl[proto.oneof_index].name
+                 if proto.HasField("oneof_index") and not proto.proto3_optional else None)
+        packable = proto.label == FDP.LABEL_REPEATED and proto.type in _PACKABLE
+        if proto.options.HasField("packed"):
+            packed = packable and proto.options.packed
+        else:
+            packed = packable and syntax != "proto2"
+        type_name = proto.type_name.lstrip(".")
+        item = FieldModel(name=proto.name, number=proto.number, type=proto.type, type_name=type_name,
+                          label=proto.label, oneof=oneof, packed=packed,
+                          default=proto.default_value if proto.HasField("default_value") else None)
+        if type_name in entries and proto.label == FDP.LABEL_REPEATED:
+            pending_maps.append((item, type_name))
+        result.by_number[proto.number] = item
+        result.by_name[proto.name] = item
+    model.messages[full_name] = result
+    if own:
+        model.own_messages.append(full_name)
+    for enum in message.enum_type:
+        _add_enum(model, enum, "." + full_name, syntax, own)
+    for nested in message.nested_type:
+        _add_message(model, nested, "." + full_name, syntax, own, pending_maps)
+
+
+def describe_type(model: ProtoModel, field: FieldModel) -> str:
+    """``int64``, ``metrics.Usage``, ``map<string,int64>``, with ``repeated`` where it applies."""
+    if field.map_entry is not None:
+        key = field.map_entry.by_number.get(1)
+        value = field.map_entry.by_number.get(2)
+        if key is not None and value is not None:
+            return f"map<{describe_type(model, key)},{describe_type(model, value)}>"
+    base = SCALAR_NAMES.get(field.type) or field.type_name
+    if field.type == FDP.TYPE_GROUP:
+        base = "group " + base
+    return "repeated " + base if field.repeated else base
+
+
+class Checker:
+    """Collects the reasons ``reader`` cannot read data written with ``writer``."""
+
+    def __init__(self, reader: ProtoModel, writer: ProtoModel) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.issues: list[Incompatibility] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def run(self) -> list[Incompatibility]:
+        reader, writer = self.reader, self.writer
+        if reader.syntax != writer.syntax:
+            self._add("FILE_SAME_SYNTAX", "", writer.syntax, reader.syntax,
+                      f"the syntax changed between {writer.syntax} (writer) and {reader.syntax} (reader); "
+                      "field presence, default values and enum handling differ between them")
+        if reader.package != writer.package:
+            self._add("FILE_SAME_PACKAGE", "", writer.package or "(none)", reader.package or "(none)",
+                      f"the package changed between {writer.package or '(none)'!r} (writer) and "
+                      f"{reader.package or '(none)'!r} (reader); every message's full name changes with it")
+        reader_messages = reader.by_key()
+        for name in writer.own_messages:
+            message = writer.messages[name]
+            if message.map_entry:
+                continue
+            counterpart = reader_messages.get(message.key)
+            if counterpart is None:
+                if not self._is_group(writer, message):
+                    self._add("MESSAGE_NO_DELETE", message.full_name, message.full_name, None,
+                              f"message {message.full_name} exists in the writer's schema but not in the "
+                              "reader's, so data written as that message has no reader")
+                continue
+            self._message(counterpart, message)
+        reader_enums = {reader.enums[name].key: reader.enums[name] for name in reader.own_enums}
+        for name in writer.own_enums:
+            counterpart = reader_enums.get(writer.enums[name].key)
+            if counterpart is not None:
+                self._enum(counterpart, writer.enums[name])
+        return self.issues
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def _message(self, r: MessageModel, w: MessageModel) -> None:
+        if (r.full_name, w.full_name) in self._seen:
+            return
+        self._seen.add((r.full_name, w.full_name))
+        for number, wf in w.by_number.items():
+            rf = r.by_number.get(number)
+            if rf is not None:
+                self._field(r, rf, wf)
+            elif r.reserves(number):
+                self._reserved(r, wf, "reader")
+        for number, rf in r.by_number.items():
+            wf = w.by_number.get(number)
+            if wf is None and w.reserves(number):
+                self._reserved(r, rf, "writer")
+            if rf.required and (wf is None or not wf.required):
+                self._add("MESSAGE_SAME_REQUIRED_FIELDS", f"{r.full_name}.{rf.name}",
+                          "absent" if wf is None else "optional", "required",
+                          f"field '{rf.name}' (number {number}) of message {r.full_name} is required by the "
+                          "reader, but the writer " + ("does not have it" if wf is None else "may leave it out")
+                          + ", so the reader rejects such messages")
+            same_name = w.by_name.get(rf.name)
+            if same_name is not None and same_name.number != number:
+                self._add("FIELD_SAME_NUMBER", f"{r.full_name}.{rf.name}", str(same_name.number), str(number),
+                          f"field '{rf.name}' of message {r.full_name} has number {same_name.number} for the "
+                          f"writer but {number} for the reader, so the reader never sees the written values")
+        self._oneofs(r, w)
+
+    def _oneofs(self, r: MessageModel, w: MessageModel) -> None:
+        groups: dict[str, dict[str, list[FieldModel]]] = {}
+        for rf in r.by_number.values():
+            wf = w.by_number.get(rf.number)
+            if rf.oneof is None or wf is None:
+                continue
+            # fields the writer keeps in one oneof are never set together; separate ones may be
+            origin = f"oneof {wf.oneof}" if wf.oneof else f"field {wf.number}"
+            groups.setdefault(rf.oneof, {}).setdefault(origin, []).append(rf)
+        for oneof, origins in groups.items():
+            if len(origins) < 2:
+                continue
+            names = sorted((f for members in origins.values() for f in members), key=lambda f: f.number)
+            listed = ", ".join(f"'{f.name}'" for f in names)
+            self._add("FIELD_SAME_ONEOF", f"{r.full_name}.{oneof}", "separate fields", f"oneof {oneof}",
+                      f"fields {listed} of message {r.full_name} share oneof '{oneof}' in the reader, but the "
+                      "writer may set several of them in one message; the reader keeps only the last one")
+
+    def _reserved(self, r: MessageModel, field: FieldModel, reserving: str) -> None:
+        user = "writer" if reserving == "reader" else "reader"
+        self._add("RESERVED_MESSAGE_NO_DELETE", f"{r.full_name}.{field.name}", "reserved", str(field.number),
+                  f"field '{field.name}' of message {r.full_name} uses number {field.number} in the {user}'s "
+                  f"schema, which the {reserving}'s schema reserves; a reserved number must never be reused, "
+                  "as old data may still carry the deleted field under it")
+
+    # -- fields ------------------------------------------------------------------------------
+
+    def _field(self, r: MessageModel, rf: FieldModel, wf: FieldModel) -> None:
+        location = f"{r.full_name}.{rf.name}"
+        label = f"field '{rf.name}' (number {rf.number}) of message {r.full_name}"
+        if (rf.map_entry is None) != (wf.map_entry is None):
+            self._type_issue(location, label, rf, wf)
+            return
+        if rf.map_entry is not None and wf.map_entry is not None:
+            self._map(location, label, rf, wf)
+            return
+        if not self._same_type(location, label, rf, wf):
+            return
+        if not rf.repeated and wf.repeated and wf.packed:
+            self._add("FIELD_SAME_CARDINALITY", location, describe_type(self.writer, wf),
+                      describe_type(self.reader, rf),
+                      f"{label} is repeated and packed for the writer but a single value for the reader, "
+                      "which cannot parse the packed encoding and loses the values")
+        if rf.default != wf.default and rf.type == wf.type and not rf.repeated:
+            self._add("FIELD_SAME_DEFAULT", location, wf.default, rf.default,
+                      f"{label} has default {wf.default!r} for the writer but {rf.default!r} for the reader, "
+                      "so an unset field reads back as a different value")
+
+    def _map(self, location: str, label: str, rf: FieldModel, wf: FieldModel) -> None:
+        rk, rv = rf.map_entry.by_number.get(1), rf.map_entry.by_number.get(2)
+        wk, wv = wf.map_entry.by_number.get(1), wf.map_entry.by_number.get(2)
+        if None in (rk, rv, wk, wv):
+            return
+        if rk.type != wk.type:
+            self._type_issue(location, label, rf, wf, part="key")
+        else:
+            self._same_type(location, label, rv, wv, outer=(rf, wf))
+
+    def _same_type(self, location: str, label: str, rf: FieldModel, wf: FieldModel,
+                   outer: tuple[FieldModel, FieldModel] | None = None) -> bool:
+        """Report a wire-incompatible type and return False; recurse into same-named messages/enums."""
+        shown = outer or (rf, wf)
+        if rf.type == wf.type and rf.type in (FDP.TYPE_MESSAGE, FDP.TYPE_GROUP, FDP.TYPE_ENUM):
+            if self.reader.key(rf.type_name) != self.writer.key(wf.type_name):
+                self._type_issue(location, label, *shown, part="value" if outer else None)
+                return False
+            if rf.type == FDP.TYPE_ENUM:
+                r_enum, w_enum = self.reader.enums.get(rf.type_name), self.writer.enums.get(wf.type_name)
+                if r_enum is not None and w_enum is not None:
+                    self._enum(r_enum, w_enum)
+            else:
+                r_msg, w_msg = self.reader.messages.get(rf.type_name), self.writer.messages.get(wf.type_name)
+                if r_msg is not None and w_msg is not None:
+                    self._message(r_msg, w_msg)
+            return True
+        if rf.type == wf.type or any(rf.type in group and wf.type in group for group in _WIRE_GROUPS):
+            return True
+        self._type_issue(location, label, *shown, part="value" if outer else None)
+        return False
+
+    def _type_issue(self, location: str, label: str, rf: FieldModel, wf: FieldModel,
+                    part: str | None = None) -> None:
+        old, new = describe_type(self.writer, wf), describe_type(self.reader, rf)
+        what = f"the {part} type of {label}" if part else label
+        self._add("FIELD_SAME_TYPE", location, old, new,
+                  f"{what} changed between {old} (writer) and {new} (reader); the encodings are not "
+                  "wire compatible, so the reader cannot parse the written values")
+
+    # -- enums -------------------------------------------------------------------------------
+
+    def _enum(self, r: EnumModel, w: EnumModel) -> None:
+        if (r.full_name, w.full_name) in self._seen:
+            return
+        self._seen.add((r.full_name, w.full_name))
+        for name, number in w.by_name.items():
+            r_number = r.by_name.get(name)
+            if r_number is not None and r_number != number:
+                now = r.by_number.get(number)
+                meaning = f"'{now}'" if now is not None else "an unknown value"
+                self._add("ENUM_VALUE_SAME_NUMBER", f"{r.full_name}.{name}", str(number), str(r_number),
+                          f"enum value {name} of {r.full_name} is {number} for the writer but {r_number} for "
+                          f"the reader, so values written as {name} are read as {meaning}")
+            elif r_number is None and r.closed and number not in r.by_number:
+                self._add("ENUM_VALUE_NO_DELETE", f"{r.full_name}.{name}", f"{name} = {number}", None,
+                          f"enum value {name} ({number}) of {r.full_name} exists for the writer but not for "
+                          "the reader; the reader's enum is closed (proto2), so fields holding it read as unset")
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _is_group(model: ProtoModel, message: MessageModel) -> bool:
+        parent, _, name = message.full_name.rpartition(".")
+        owner = model.messages.get(parent)
+        return owner is not None and any(
+            f.type == FDP.TYPE_GROUP and f.type_name == message.full_name for f in owner.by_number.values())
+
+    def _add(self, kind: str, location: str, old: str | None, new: str | None, message: str) -> None:
+        self.issues.append(Incompatibility(kind=kind, location=location, old=old, new=new, message=message))
+
+
+def read_issues(reader: ProtoModel, writer: ProtoModel) -> list[Incompatibility]:
+    """Why ``reader`` cannot parse data written with ``writer``; empty when it can."""
+    return Checker(reader, writer).run()
+
