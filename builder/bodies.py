@@ -1,0 +1,55 @@
+"""Confluent REST response bodies built from index rows — one definition for every place that
+serves them (Redis values, static JSON API files, the server), so they cannot drift apart.
+
+Field order follows Confluent's responses; ``schemaType`` is omitted for AVRO and ``references``,
+``metadata`` and ``ruleSet`` when empty, as Confluent does. :func:`dumps` is the one serialisation:
+compact and stable, so equal rows always give equal bytes.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from builder.sql_index import SchemaRow, VersionRow
+
+SCHEMA_TYPES = ["AVRO", "JSON", "PROTOBUF"]
+
+
+def dumps(body: Any) -> str:
+    """The bytes-stable JSON text of a response body (insertion order kept: bodies fix their order)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _common(body: dict[str, Any], row: SchemaRow | VersionRow) -> dict[str, Any]:
+    if row.schema_type != "AVRO":
+        body["schemaType"] = row.schema_type
+    if row.references:
+        body["references"] = [ref.to_json() for ref in row.references]
+    return body
+
+
+def _contract(body: dict[str, Any], row: SchemaRow | VersionRow) -> dict[str, Any]:
+    if row.metadata:
+        body["metadata"] = row.metadata
+    if row.rule_set:
+        body["ruleSet"] = row.rule_set
+    return body
+
+
+def schema_body(row: SchemaRow) -> dict[str, Any]:
+    """``GET /schemas/ids/{id}``."""
+    body = _common({}, row)
+    body["schema"] = row.schema
+    return _contract(body, row)
+
+
+def version_body(row: VersionRow) -> dict[str, Any]:
+    """``GET /subjects/{subject}/versions/{version}`` (and ``latest``)."""
+    body = _common({"subject": row.subject, "version": row.version, "id": row.id}, row)
+    body["schema"] = row.schema
+    return _contract(body, row)
+
+
+def error_body(code: int, message: str) -> dict[str, Any]:
+    """Confluent's error shape."""
+    return {"error_code": code, "message": message}

@@ -1,0 +1,374 @@
+"""Build the SQL index from one commit: read everything first, then write it in one transaction.
+
+Incremental by default: the last build row holds the commit, the ledger position and the hash of the
+last ledger line it applied. A new build applies only the ledger lines after that position and the
+subjects whose ``subject.yaml`` blob changed; a commit already built does no work at all. The build
+falls back to a full rebuild when the ledger's history no longer matches (a different repository,
+rewritten history) or ``registry.yaml`` changed (the default compatibility mode feeds every verdict).
+
+Everything is computed before the write transaction starts, so a bad input (a ledger line pointing at
+a missing blob, an invalid ``subject.yaml``) stops the build with nothing written, and the previous
+build stays what readers see.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import pygit2
+
+from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, VersionRecord
+from registry import layout
+from registry.compat import check_compatibility
+from registry.formats import ParsedSchema, parse_schema
+from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError
+from registry.registry_config import DEFAULT_COMPATIBILITY, RegistryConfig
+from registry.resolver import LedgerResolver
+from registry.snapshot import Snapshot, SnapshotError
+from registry.subject_config import LifecycleState, SubjectConfig
+from registry.types import SchemaError, SchemaType
+from registry.yamldoc import ConfigError
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildError(Exception):
+    """The commit cannot be built; the message names the ledger line or file at fault."""
+
+
+@dataclass
+class BuildResult:
+    """What a build did; ``changed_subjects`` and ``new_ids`` drive the Redis and static outputs."""
+
+    commit: str
+    info: BuildInfo | None
+    subjects: int
+    versions: int
+    added_versions: int
+    full: bool
+    no_changes: bool
+    seconds: float
+    statements: int = 0
+    changed_subjects: set[str] = field(default_factory=set)
+    new_ids: set[int] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        short = self.commit[:12]
+        if self.no_changes:
+            return f"built {short} : no changes ({self.subjects} subjects, {self.versions} versions) " \
+                   f"in {self.seconds:.2f} s"
+        kind = "full" if self.full else "incremental"
+        return (f"built {short} : {self.subjects} subjects, {self.versions} versions "
+                f"(+{self.added_versions} new, {kind}) in {self.seconds:.2f} s")
+
+
+def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
+                progress: Progress | None = None) -> BuildResult:
+    """Bring ``index`` to ``snapshot``'s commit. Raises :class:`BuildError` with nothing written."""
+    started = time.monotonic()
+    reader = index.reader()
+    before = reader.statements
+    last = reader.build_info()
+    if not full and last is not None and last.commit == snapshot.commit_id:
+        subjects, versions = reader.counts()
+        return BuildResult(commit=snapshot.commit_id, info=last, subjects=subjects, versions=versions,
+                           added_versions=0, full=False, no_changes=True, seconds=time.monotonic() - started,
+                           statements=reader.statements - before)
+    try:
+        ledger = snapshot.ledger
+    except LedgerError as exc:
+        raise BuildError(str(exc)) from None
+    registry_blob = snapshot.blob_id(layout.REGISTRY_YAML)
+    if not full and not _continues(last, ledger, registry_blob):
+        full = True
+    plan = _Plan(snapshot, ledger, registry_blob, 0 if full or last is None else last.ledger_position,
+                 progress)
+    plan.prepare({} if full else reader.subject_trees())
+    with index.writer() as writer:
+        now = writer.last_build()
+        if (now.generation if now else 0) != (last.generation if last else 0):
+            raise BuildError("another build finished while this one was running; run the build again")
+        if full:
+            writer.clear()
+        writer.set_default_compatibility(plan.default_mode)
+        writer.put_subjects(plan.subject_records)
+        writer.add_schemas(plan.schema_records)
+        writer.add_versions(plan.version_records)
+        writer.set_lifecycles(plan.lifecycles)
+        info = writer.record_build(commit=snapshot.commit_id, ledger_position=len(ledger),
+                                   ledger_head=ledger[-1].line_hash() if ledger else "",
+                                   registry_blob=registry_blob, full=full,
+                                   added_versions=len(plan.version_records))
+        statements = writer.conn.statements
+    subjects, versions = reader.counts()
+    return BuildResult(commit=snapshot.commit_id, info=info, subjects=subjects, versions=versions,
+                       added_versions=len(plan.version_records), full=full, no_changes=False,
+                       seconds=time.monotonic() - started, statements=statements + reader.statements - before,
+                       changed_subjects={r.subject for r in plan.subject_records}
+                       | {r.subject for r in plan.version_records},
+                       new_ids={r.id for r in plan.schema_records}, warnings=plan.warnings)
+
+
+def _continues(last: BuildInfo | None, ledger: list[LedgerEntry], registry_blob: str | None) -> bool:
+    """Whether ``ledger`` extends the one the last build applied, under the same registry.yaml."""
+    if last is None:
+        return False
+    if last.registry_blob != registry_blob or last.ledger_position > len(ledger):
+        return False
+    head = ledger[last.ledger_position - 1].line_hash() if last.ledger_position else ""
+    return head == last.ledger_head
+
+
+class _Plan:
+    """Everything one build writes, computed from git before the transaction opens."""
+
+    def __init__(self, snapshot: Snapshot, ledger: list[LedgerEntry], registry_blob: str | None,
+                 position: int, progress: Progress | None) -> None:
+        self.snapshot = snapshot
+        self.ledger = ledger
+        self.position = position
+        self.progress = progress or (lambda label, done, total: None)
+        self.registry_blob = registry_blob
+        self.default_mode = self._registry_config().compatibility
+        self.resolver = LedgerResolver(snapshot, entries=ledger)
+        self._configs: dict[str, SubjectConfig] = {}
+        self.warnings: list[str] = []
+        self.subject_records: list[SubjectRecord] = []
+        self.schema_records: list[SchemaRecord] = []
+        self.version_records: list[VersionRecord] = []
+        self.lifecycles: list[tuple[str, int, str, str | None, bool]] = []
+
+    def _registry_config(self) -> RegistryConfig:
+        if self.registry_blob is None:
+            return RegistryConfig(name="registry", compatibility=DEFAULT_COMPATIBILITY)
+        try:
+            return RegistryConfig.parse(self.snapshot.blob(self.registry_blob), layout.REGISTRY_YAML)
+        except ConfigError as exc:
+            raise BuildError(str(exc)) from None
+
+    # -- reading blobs -------------------------------------------------------------------------------
+
+    def _blob(self, oid: str, line: int, entry: LedgerEntry, what: str) -> bytes:
+        try:
+            return self.snapshot.blob(oid)
+        except SnapshotError:
+            raise BuildError(f"{LEDGER_PATH}:{line}: the {what} blob {oid} of subject {entry.subject!r} "
+                             f"version {entry.version} (id {entry.id}) does not exist in the repository; "
+                             f"nothing was written") from None
+
+    def config_at(self, entry: LedgerEntry, line: int) -> SubjectConfig:
+        """The subject.yaml of a version as merged (its references, rules, metadata, lifecycle then)."""
+        config = self._configs.get(entry.subject_blob)
+        if config is None:
+            raw = self._blob(entry.subject_blob, line, entry, "subject.yaml")
+            try:
+                config = SubjectConfig.parse(raw, f"{layout.subject_dir(entry.subject)}/{layout.SUBJECT_YAML} "
+                                                  f"(blob {entry.subject_blob[:12]}, {LEDGER_PATH}:{line})")
+            except ConfigError as exc:
+                raise BuildError(str(exc)) from None
+            self._configs[entry.subject_blob] = config
+        return config
+
+    # -- the plan ------------------------------------------------------------------------------------
+
+    def prepare(self, previous_trees: dict[str, str | None]) -> None:
+        """Plan the new ledger lines and the subjects whose directory changed since ``previous_trees``."""
+        new = list(enumerate(self.ledger, start=1))[self.position:]
+        commits = merge_commits(self.snapshot, self.position) if new else {}
+        current = self._current_subjects()
+        changed = {s for s, tree in current.items() if previous_trees.get(s, "") != tree}
+        changed |= {s for s, tree in previous_trees.items() if s not in current and tree is not None}
+        changed |= {entry.subject for _, entry in new}
+        if self.position == 0:
+            changed |= {entry.subject for entry in self.ledger}
+        self._plan_versions(new, commits)
+        self._plan_subjects(sorted(changed), current)
+
+    def _current_subjects(self) -> dict[str, str]:
+        """Subject → git tree id of its directory, for every directory under ``subjects/``."""
+        try:
+            tree = self.snapshot.commit.tree[layout.SUBJECTS_DIR]
+        except KeyError:
+            return {}
+        out: dict[str, str] = {}
+        for item in tree:
+            if item.type_str != "tree":
+                continue
+            try:
+                out[layout.decode_subject(item.name)] = str(item.id)
+            except layout.SubjectNameError as exc:
+                raise BuildError(str(exc)) from None
+        return out
+
+    def _yaml_blob(self, subject: str) -> str | None:
+        return self.snapshot.blob_id(f"{layout.subject_dir(subject)}/{layout.SUBJECT_YAML}")
+
+    def _current_config(self, subject: str, blob: str | None) -> SubjectConfig:
+        if blob is None:
+            return SubjectConfig()
+        config = self._configs.get(blob)
+        if config is None:
+            try:
+                config = SubjectConfig.parse(self.snapshot.blob(blob),
+                                             f"{layout.subject_dir(subject)}/{layout.SUBJECT_YAML}")
+            except ConfigError as exc:
+                raise BuildError(str(exc)) from None
+            self._configs[blob] = config
+        return config
+
+    def _plan_versions(self, new: list[tuple[int, LedgerEntry]], commits: dict[int, str]) -> None:
+        by_subject: dict[str, list[tuple[int, LedgerEntry]]] = {}
+        for line, entry in new:
+            by_subject.setdefault(entry.subject, []).append((line, entry))
+        lines_of: dict[str, list[tuple[int, LedgerEntry]]] = {}
+        for line, entry in enumerate(self.ledger, start=1):
+            if entry.subject in by_subject:
+                lines_of.setdefault(entry.subject, []).append((line, entry))
+        first_line_of_id: dict[int, int] = {}
+        for line, entry in new:
+            first_line_of_id.setdefault(entry.id, line)
+        known_ids = {entry.id for entry in self.ledger[:self.position]}
+        done = 0
+        for subject, entries in by_subject.items():
+            parsed_cache: dict[int, ParsedSchema | SchemaError] = {}
+            history = lines_of[subject]
+            now = self._current_config(subject, self._yaml_blob(subject))
+            for line, entry in entries:
+                merged = self.config_at(entry, line)
+                parsed = self._parsed(history, entry.version, parsed_cache)
+                if entry.id not in known_ids and first_line_of_id[entry.id] == line:
+                    self.schema_records.append(self._schema_record(line, entry, merged, parsed))
+                life = now.lifecycle(entry.version)
+                self.version_records.append(VersionRecord(
+                    subject=subject, version=entry.version, id=entry.id, state=life.state.value,
+                    sunset_date=life.sunset_date, deleted=life.deleted, merged_at=entry.time,
+                    commit=commits.get(line, ""), proposer=entry.proposer, ledger_line=line,
+                    subject_blob=entry.subject_blob,
+                    compat=self._verdict(history, entry, merged, parsed, parsed_cache)))
+                done += 1
+                if done % 500 == 0:
+                    self.progress("versions", done, len(new))
+        self.progress("versions", len(new), len(new))
+
+    def _parsed(self, history: list[tuple[int, LedgerEntry]], version: int,
+                cache: dict[int, ParsedSchema | SchemaError]) -> ParsedSchema | SchemaError:
+        """Parse one version of the subject (once per build), or the error that stopped it."""
+        if version not in cache:
+            line, entry = history[version - 1]
+            text = self._blob(entry.schema_blob, line, entry, "schema")
+            try:
+                cache[version] = parse_schema(SchemaType.parse(entry.schema_type), text.decode("utf-8"),
+                                              self.config_at(entry, line).references, self.resolver)
+            except SchemaError as exc:
+                cache[version] = exc
+            except UnicodeDecodeError:
+                cache[version] = SchemaError("the schema blob is not UTF-8 text")
+        return cache[version]
+
+    def _schema_record(self, line: int, entry: LedgerEntry, merged: SubjectConfig,
+                       parsed: ParsedSchema | SchemaError) -> SchemaRecord:
+        text = self._blob(entry.schema_blob, line, entry, "schema").decode("utf-8", errors="replace")
+        if isinstance(parsed, SchemaError):
+            self.warnings.append(f"{LEDGER_PATH}:{line}: id {entry.id} ({entry.subject} version "
+                                 f"{entry.version}) does not parse: {parsed}; served as stored, without fields")
+        rules = merged.rules_json()
+        return SchemaRecord(
+            id=entry.id, schema_type=SchemaType.parse(entry.schema_type).value,
+            schema=parsed.served_text if isinstance(parsed, ParsedSchema) else text,
+            canonical=parsed.canonical if isinstance(parsed, ParsedSchema) else None,
+            fingerprint=entry.fingerprint, schema_blob=entry.schema_blob, references=merged.references,
+            metadata=merged.metadata or None,
+            rule_set={"domainRules": [_confluent_rule(r) for r in rules]} if rules else None,
+            fields=tuple(parsed.fields()) if isinstance(parsed, ParsedSchema) else ())
+
+    def _verdict(self, history: list[tuple[int, LedgerEntry]], entry: LedgerEntry, merged: SubjectConfig,
+                 parsed: ParsedSchema | SchemaError, cache: dict[int, ParsedSchema | SchemaError]) -> dict:
+        """The merge-time compatibility verdict: against the earlier versions that were neither DRAFT
+        nor deleted in the subject.yaml merged with this version, under that file's mode."""
+        mode = merged.mode(self.default_mode)
+        if isinstance(parsed, SchemaError):
+            return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [],
+                    "error": str(parsed)}
+        bases = [v for v in range(1, entry.version)
+                 if merged.lifecycle(v).state is not LifecycleState.DRAFT and not merged.lifecycle(v).deleted]
+        if not mode.endswith("_TRANSITIVE") and mode not in ("NONE", "DISABLED"):
+            bases = bases[-1:]
+        elif mode == "NONE":
+            bases = []
+        previous = [(v, self._parsed(history, v, cache)) for v in bases]
+        broken = [v for v, p in previous if isinstance(p, SchemaError)]
+        if broken:
+            return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [],
+                    "error": f"earlier version(s) {', '.join(map(str, broken))} do not parse"}
+        try:
+            result = check_compatibility(parsed, [p for _, p in previous], mode, [v for v, _ in previous])
+        except (SchemaError, ValueError) as exc:
+            return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [], "error": str(exc)}
+        return result.to_json()
+
+    def _plan_subjects(self, changed: Iterable[str], current: dict[str, str]) -> None:
+        """Subject rows for ``changed`` subjects, and the lifecycle of their already indexed versions."""
+        ledgered: dict[str, list[int]] = {}
+        for entry in self.ledger[:self.position]:
+            ledgered.setdefault(entry.subject, []).append(entry.version)
+        for subject in changed:
+            blob = self._yaml_blob(subject) if subject in current else None
+            config = self._current_config(subject, blob)
+            self.subject_records.append(SubjectRecord(
+                subject=subject, description=config.description, owner=config.owner or None,
+                tags=config.tags, consumers=tuple(c.to_json() for c in config.consumers),
+                compatibility=config.compatibility, rules=tuple(config.rules_json()), metadata=config.metadata,
+                deleted=config.deleted or subject not in current, yaml_blob=blob, dir_tree=current.get(subject)))
+            for version in ledgered.get(subject, []):
+                life = config.lifecycle(version)
+                self.lifecycles.append((subject, version, life.state.value, life.sunset_date, life.deleted))
+
+
+def _confluent_rule(rule: dict) -> dict:
+    """A subject.yaml rule in Confluent's ruleSet spelling (domain rules, type CEL, mode WRITE)."""
+    body = {"name": rule["name"], "kind": rule.get("kind", "CONDITION"), "mode": "WRITE", "type": "CEL",
+            "expr": rule["expr"], "onFailure": rule.get("on_failure", "ERROR")}
+    if rule.get("doc"):
+        body["doc"] = rule["doc"]
+    return body
+
+
+def merge_commits(snapshot: Snapshot, known: int) -> dict[int, str]:
+    """Ledger line (1-based, > ``known``) → the commit that added it, walking first parents.
+
+    The ledger is append-only, so the ledger of an ancestor is a prefix of the current one and its
+    line count follows from its blob size alone (read from the object header, not the content).
+    Walking stops at the commit whose ledger has ``known`` lines or fewer (or at a shallow boundary).
+    """
+    raw = snapshot.read(LEDGER_PATH) or b""
+    lines_at_size: dict[int, int] = {0: 0}
+    offset = 0
+    for number, line in enumerate(raw.splitlines(keepends=True), start=1):
+        offset += len(line)
+        lines_at_size[offset] = number
+    repo = snapshot.repo
+
+    def lines_in(commit: pygit2.Commit) -> int:
+        try:
+            oid = commit.tree[LEDGER_PATH].id
+        except KeyError:
+            return 0
+        size = repo.odb.read_header(oid)[1]
+        count = lines_at_size.get(size)
+        return count if count is not None else repo[oid].data.count(b"\n")
+
+    out: dict[int, str] = {}
+    commit: pygit2.Commit | None = snapshot.commit
+    count = lines_at_size[offset]
+    while commit is not None and count > known:
+        try:
+            parent = commit.parents[0] if commit.parents else None
+        except (KeyError, pygit2.GitError):
+            parent = None
+        before = lines_in(parent) if parent is not None else 0
+        for line in range(max(before, known) + 1, count + 1):
+            out[line] = str(commit.id)
+        count, commit = min(before, count), parent
+    return out

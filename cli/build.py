@@ -1,0 +1,114 @@
+"""``llm-registry build``: turn a commit of a registry repository into the indexes the server reads.
+
+SQL index first (one transaction), then the Redis index (new generation, one pointer switch), then
+the static outputs. Everything written is derived from git: delete it and build again at any time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from cli._common import fail
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build", help="build the SQL/Redis indexes and static JSON API from a commit",
+        description="Build the SQL index (SQLite or PostgreSQL), optionally the Redis index and a static "
+                    "Confluent-compatible JSON API, from one commit of a registry repository (any clone, "
+                    "mirror or bundle). Incremental: only ledger lines and subjects changed since the last "
+                    "build are applied; a commit already built does no work.")
+    parser.add_argument("--repo", default=os.environ.get("REGISTRY_REPO", "."),
+                        help="registry repository: work tree, bare/mirror clone (default: $REGISTRY_REPO or .)")
+    parser.add_argument("--ref", default="main", help="branch, tag or commit to build (default: main)")
+    parser.add_argument("--index", default=os.environ.get("DATABASE_URL"), metavar="URL",
+                        help="sqlite:///path.db or postgresql://... (default: $DATABASE_URL, else "
+                             "sqlite:///<repo git dir>/llm-registry/index.db)")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL"), metavar="URL",
+                        help="also write the Redis index (default: $REDIS_URL)")
+    parser.add_argument("--redis-prefix", default=os.environ.get("REDIS_PREFIX", "llmreg:"), metavar="P",
+                        help="prefix of every Redis key (default: llmreg:)")
+    parser.add_argument("--redis-optional", action="store_true",
+                        help="exit 0 when Redis is unreachable (the SQL index is still built; a warning is printed)")
+    parser.add_argument("--api-out", metavar="DIR", help="write the static JSON API (Confluent read endpoints, "
+                                                          "catalog.json, fields.json) into DIR")
+    parser.add_argument("--full", action="store_true", help="rebuild everything instead of applying changes")
+    parser.add_argument("--digest", action="store_true",
+                        help="print the content digest of the index (and of --api-out): equal digests mean "
+                             "equal content, whichever clone, mirror or bundle it was built from")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors and warnings")
+    parser.set_defaults(func=run)
+
+
+def default_index_url(snapshot) -> str:
+    """The embedded default: a SQLite file inside the repository's git directory (never committed)."""
+    return f"sqlite:///{Path(snapshot.repo.path).resolve() / 'llm-registry' / 'index.db'}"
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal and not in CI."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+        self.last = 0.0
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{label:<9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.build import BuildError, build_index
+    from builder.sql_index import IndexUnavailable, SqlIndex
+    from registry.ledger import LedgerError
+    from registry.snapshot import Snapshot, SnapshotError
+
+    quiet = args.quiet
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    progress = _Progress(enabled=not quiet and not in_ci and sys.stderr.isatty())
+    try:
+        snapshot = Snapshot.open(args.repo, args.ref)
+        index = SqlIndex.connect(args.index or default_index_url(snapshot))
+        result = build_index(snapshot, index, full=args.full, progress=progress)
+    except (SnapshotError, LedgerError, BuildError, IndexUnavailable) as exc:
+        progress.close()
+        return fail(str(exc))
+    finally:
+        progress.close()
+    for warning in result.warnings:
+        print(f"llm-registry: warning: {warning}", file=sys.stderr)
+    code = 0
+    reader = index.reader()
+    try:
+        code = write_outputs(args, snapshot, index, result, progress)
+    except IndexUnavailable as exc:
+        return fail(str(exc))
+    if not quiet:
+        print(result.summary())
+    if args.digest:
+        print(f"index sha256:{reader.content_digest()}")
+    return code
+
+
+def write_outputs(args: argparse.Namespace, snapshot, index, result, progress) -> int:
+    """The outputs derived from the SQL index after it is built; returns the exit code so far.
+    Other outputs (the catalog) add their step here, reading through ``index.reader()``."""
+    return 0
