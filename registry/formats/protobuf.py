@@ -61,6 +61,9 @@ class ProtobufSchema(ParsedSchema):
             raise
         self._files = list(descriptor_set.file)
         self._main = self._files[-1]
+        if not (self._main.message_type or self._main.enum_type or self._main.service or self._main.extension):
+            raise SchemaError("the schema declares no message, enum or service"
+                              + (" (is it base64 that is not a FileDescriptorProto?)" if _looks_like_base64(text) else ""))
         self._source = source
         self._classes: dict[str, type[Message]] = {}
 
@@ -191,7 +194,10 @@ class ProtobufSchema(ParsedSchema):
 
     def read_issues(self, writer: ParsedSchema) -> list:
         if not isinstance(writer, ProtobufSchema):
-            raise TypeError("a Protobuf schema can only be compared with another Protobuf schema")
+            from registry.compat import Incompatibility
+            return [Incompatibility(kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value,
+                                    new="PROTOBUF", message="a Protobuf schema cannot read data written with a "
+                                                            f"{writer.schema_type.value} schema")]
         return read_issues(self.model, writer.model)
 
     # -- data --------------------------------------------------------------------------------
