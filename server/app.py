@@ -1,0 +1,73 @@
+"""The WSGI application: the REST API on one listener, health and metrics on the other.
+
+gunicorn binds both addresses in the same workers; :func:`wsgi_app` sends a request to the ops app
+when it arrived on the metrics port (``SERVER_PORT`` is the listening socket's port under gunicorn)
+and to the REST app otherwise. One process model, one set of workers, one metrics registry — and the
+REST port never exposes ``/metrics``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import falcon
+
+from server import errors
+from server.middleware import RequestMiddleware
+from server.resources import Services
+from server.routes import Route, ops_routes, rest_routes
+from server.settings import Settings, port_of
+from server.store import Store
+from server.validation import Validators
+
+
+def services_for(settings: Settings) -> Services:
+    store = Store(settings)
+    return Services(settings=settings, store=store, validators=Validators(store))
+
+
+def _falcon_app(routes: list[Route], settings: Settings) -> falcon.App:
+    app = falcon.App(middleware=[RequestMiddleware({r.template: r.permission for r in routes}, settings.writable)])
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.auto_parse_qs_csv = False
+    app.req_options.keep_blank_qs_values = True
+    app.resp_options.secure_cookies_by_default = False
+    errors.install(app)
+    for route in routes:
+        if route.suffix:
+            app.add_route(route.template, route.resource, suffix=route.suffix)
+        else:
+            app.add_route(route.template, route.resource)
+    return app
+
+
+def create_app(settings: Settings, services: Services | None = None) -> falcon.App:
+    """The REST app (with health and metrics too when they share its listener)."""
+    services = services or services_for(settings)
+    routes = rest_routes(services)
+    if settings.ops_on_rest_port:
+        routes += ops_routes(services)
+    return _falcon_app(routes, settings)
+
+
+def create_ops_app(settings: Settings, services: Services) -> falcon.App:
+    """Health and metrics for the operations listener."""
+    return _falcon_app(ops_routes(services), settings)
+
+
+WSGI = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_app(settings: Settings) -> WSGI:
+    """What gunicorn serves: one app, or a dispatcher by listening port."""
+    services = services_for(settings)
+    rest = create_app(settings, services)
+    if settings.ops_on_rest_port:
+        return rest
+    ops = create_ops_app(settings, services)
+    ops_port = str(port_of(settings.metrics_bind))
+
+    def dispatch(environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        app = ops if environ.get("SERVER_PORT") == ops_port else rest
+        return app(environ, start_response)
+
+    return dispatch

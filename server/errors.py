@@ -1,0 +1,98 @@
+"""Errors as Confluent clients expect them: ``{"error_code": N, "message": "..."}``.
+
+Every failure leaves the app through the handlers installed by :func:`install`, so no request —
+however malformed — ever gets a traceback or an HTML error page. Unexpected exceptions are logged
+with their traceback and answered with a plain 500/50001 body.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import falcon
+
+from server.media import RESPONSE_TYPE
+
+log = logging.getLogger("server.errors")
+
+
+class ApiError(Exception):
+    """A failure with Confluent's HTTP status and error code."""
+
+    def __init__(self, status: int, error_code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.headers = headers or {}
+
+
+def subject_not_found(subject: str) -> ApiError:
+    return ApiError(404, 40401, f"Subject '{subject}' not found.")
+
+
+def version_not_found(subject: str, version: object) -> ApiError:
+    return ApiError(404, 40402, f"Version {version} not found for subject '{subject}'.")
+
+
+def schema_not_found(detail: str = "Schema not found") -> ApiError:
+    return ApiError(404, 40403, detail)
+
+
+def invalid_schema(detail: str) -> ApiError:
+    return ApiError(422, 42201, f"Invalid schema: {detail}")
+
+
+def invalid_version(value: object) -> ApiError:
+    return ApiError(422, 42202, f"The specified version '{value}' is not a valid version id. Allowed values are "
+                                "between [1, 2^31-1] and the string \"latest\"")
+
+
+def unprocessable(message: str, error_code: int = 422) -> ApiError:
+    """A request whose JSON is well formed but whose content cannot be used."""
+    return ApiError(422, error_code, message)
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, 400, message)
+
+
+def write_body(resp: falcon.Response, status: int, error_code: int, message: str) -> None:
+    resp.status = status
+    resp.content_type = RESPONSE_TYPE
+    resp.data = json.dumps({"error_code": error_code, "message": message}).encode()
+
+
+def _api_error(req: falcon.Request, resp: falcon.Response, exc: ApiError, params: Any) -> None:
+    write_body(resp, exc.status, exc.error_code, exc.message)
+    for name, value in exc.headers.items():
+        resp.set_header(name, value)
+
+
+def _http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: Any) -> None:
+    """Falcon's own errors (unknown route, wrong method, bad header) in Confluent's shape."""
+    status = exc.status_code
+    message = exc.title if not exc.description else f"{exc.title}: {exc.description}"
+    write_body(resp, status, status, message)
+    for name, value in (exc.headers or {}).items():
+        resp.set_header(name, value)
+
+
+def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
+    log.error("unhandled error on %s %s", req.method, req.path, exc_info=exc)
+    write_body(resp, 500, 50001, "Internal server error; the failure was logged on the server.")
+
+
+def _store_unavailable(req: falcon.Request, resp: falcon.Response, exc: Exception, params: Any) -> None:
+    write_body(resp, 500, 50001, f"Error in the backend data store: {exc}")
+
+
+def install(app: falcon.App) -> None:
+    """Install the handlers; the most specific handler wins in falcon, so order does not matter."""
+    from server.store import StoreUnavailable
+
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(StoreUnavailable, _store_unavailable)

@@ -1,0 +1,66 @@
+"""HTTP caching: immutable answers for schema IDs, generation-tagged answers for subjects.
+
+A schema ID names the same content forever, so its answers carry
+``Cache-Control: public, max-age=31536000, immutable``. Answers about subjects change when a new
+build lands; their ETag includes the build generation and they must be revalidated (``no-cache``),
+which costs a client one 304 per build. Deprecated versions carry ``Deprecation`` and ``Sunset``
+(RFC 8594) headers so that HTTP-level tooling notices before the sunset date.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.utils import format_datetime
+
+import falcon
+
+from server.media import RESPONSE_TYPE
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A serialized answer with its validator, ready to send or to cache."""
+
+    body: bytes
+    etag: str
+
+
+def render(body: bytes, generation: int | None = None) -> Rendered:
+    digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+    return Rendered(body, f'"g{generation}-{digest}"' if generation is not None else f'"{digest}"')
+
+
+def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_control: str) -> None:
+    """Send ``rendered`` with its ETag, or a bodyless 304 when the client already has it."""
+    resp.set_header("ETag", rendered.etag)
+    resp.set_header("Cache-Control", cache_control)
+    if_none_match = req.get_header("If-None-Match")
+    if if_none_match and _matches(if_none_match, rendered.etag):
+        resp.status = falcon.HTTP_304
+        return
+    resp.content_type = RESPONSE_TYPE
+    resp.data = rendered.body
+
+
+def _matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    return any(candidate.strip().removeprefix("W/") == etag for candidate in header.split(","))
+
+
+def lifecycle_headers(resp: falcon.Response, state: str, sunset_date: str | None) -> None:
+    """``Deprecation``/``Sunset`` for DEPRECATED and ARCHIVED versions."""
+    if state not in ("DEPRECATED", "ARCHIVED"):
+        return
+    resp.set_header("Deprecation", "true")
+    if sunset_date:
+        try:
+            day = date.fromisoformat(str(sunset_date)[:10])
+        except ValueError:
+            return
+        moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        resp.set_header("Sunset", format_datetime(moment, usegmt=True))

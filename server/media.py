@@ -1,0 +1,69 @@
+"""Request bodies in, response bodies out, with Confluent's media types.
+
+Confluent answers ``application/vnd.schemaregistry.v1+json`` and accepts the types in
+:data:`REQUEST_TYPES`; clients such as ``curl`` send ``application/x-www-form-urlencoded`` or no type
+at all, which Confluent refuses with 415 for a non-empty body — we do the same, but accept a missing
+type (HTTP/1.1 lets a client omit it), because refusing it helps nobody.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+
+RESPONSE_TYPE = "application/vnd.schemaregistry.v1+json"
+REQUEST_TYPES = frozenset({
+    "application/vnd.schemaregistry.v1+json",
+    "application/vnd.schemaregistry+json",
+    "application/json",
+    "application/octet-stream",
+})
+
+
+def read_json(req: falcon.Request, max_bytes: int) -> Any:
+    """The request body as JSON, or a Confluent-shaped 400/413/415 error."""
+    from server.errors import ApiError, bad_request
+
+    content_type = (req.content_type or "").split(";", 1)[0].strip().lower()
+    if content_type and content_type not in REQUEST_TYPES:
+        raise ApiError(415, 415, f"Unsupported media type {content_type!r}; send one of "
+                                 + ", ".join(sorted(REQUEST_TYPES)))
+    length = req.content_length
+    if length is not None and length > max_bytes:
+        raise ApiError(413, 413, f"Request body of {length} bytes is over the limit of {max_bytes} bytes")
+    raw = req.bounded_stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ApiError(413, 413, f"Request body is over the limit of {max_bytes} bytes")
+    if not raw.strip():
+        raise bad_request("The request body is empty; a JSON object was expected")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise bad_request("The request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise bad_request(f"The request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+            from None
+    except RecursionError:
+        raise bad_request("The request body nests too deeply") from None
+
+
+def read_object(req: falcon.Request, max_bytes: int) -> dict[str, Any]:
+    """The request body, which must be a JSON object."""
+    from server.errors import unprocessable
+
+    body = read_json(req, max_bytes)
+    if not isinstance(body, dict):
+        raise unprocessable(f"The request body must be a JSON object, not {type(body).__name__}", 42201)
+    return body
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes, as Confluent writes them."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def send(resp: falcon.Response, value: Any, status: int = 200) -> None:
+    resp.status = status
+    resp.content_type = RESPONSE_TYPE
+    resp.data = dumps(value)

@@ -1,0 +1,72 @@
+"""Prometheus metrics with the spec's names, correct across gunicorn workers.
+
+Under gunicorn each worker is a process; prometheus_client's multiprocess mode makes every worker
+write its samples to files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them. The launcher
+sets that variable before any worker imports this module and removes a dead worker's files
+(:func:`mark_dead`). Without the variable (tests in one process) the default registry is used.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest, multiprocess)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+REQUESTS = Counter("schema_registry_requests_total", "HTTP requests by method, route template and status",
+                   ["method", "route", "status"])
+REQUEST_DURATION = Histogram("schema_registry_request_duration_seconds", "Time to answer an HTTP request",
+                             ["route"], buckets=_LATENCY_BUCKETS)
+CACHE_REQUESTS = Counter("schema_registry_cache_requests_total", "Cache look-ups by layer (memory, redis)",
+                         ["layer"])
+CACHE_HITS = Counter("schema_registry_cache_hits_total", "Cache look-ups that found the entry, by layer",
+                     ["layer"])
+COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
+                               "Compatibility checks answered, by result (pass, fail)", ["result"])
+STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
+                       "1 when the backend answered its last call, 0 when it failed (sql, redis)",
+                       ["backend"], multiprocess_mode="livemin")
+VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
+                                "Time to validate one record against a schema and its rules", ["schema_type"],
+                                buckets=_LATENCY_BUCKETS)
+VALIDATIONS = Counter("schema_registry_validations_total", "Records validated, by schema ID and result",
+                      ["schema_id", "result"])
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def _registry() -> CollectorRegistry:
+    if not multiprocess_mode():
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition of every worker's metrics and its content type."""
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
+
+
+def validation_counts(schema_ids: set[int]) -> dict[int, int]:
+    """Records validated per schema ID since the server started, summed over all workers."""
+    wanted = {str(i) for i in schema_ids}
+    counts = {i: 0 for i in schema_ids}
+    for family in _registry().collect():
+        if family.name != "schema_registry_validations":
+            continue
+        for sample in family.samples:
+            sid = sample.labels.get("schema_id")
+            if sample.name.endswith("_total") and sid in wanted:
+                counts[int(sid)] += int(sample.value)
+    return counts
+
+
+def mark_dead(pid: int) -> None:
+    """Called by the gunicorn master when a worker exits, so its live gauges stop counting."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,59 @@
+"""The one middleware every request passes: caller identity, path decoding, permission, metrics.
+
+Encoded slashes. WSGI servers hand the app a percent-*decoded* ``PATH_INFO``, so a subject
+``a/b`` sent as ``/subjects/a%2Fb/versions`` would route as four segments. The raw request line is
+still in the environ (``RAW_URI`` under gunicorn and falcon's test client, ``REQUEST_URI`` elsewhere),
+so routing uses the raw path and each path parameter is decoded exactly once after routing.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import falcon
+
+from server import metrics
+from server.access import ANONYMOUS, Permission, authorize
+
+log = logging.getLogger("server.request")
+
+
+class RequestMiddleware:
+    def __init__(self, permissions: dict[str, Permission], writable: bool) -> None:
+        self.permissions = permissions
+        self.writable = writable
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+        req.context.identity = ANONYMOUS
+        raw = req.env.get("RAW_URI") or req.env.get("REQUEST_URI")
+        if raw and "%" in raw:
+            path = raw if raw.startswith("/") else (urlsplit(raw).path or "/")
+            path = path.split("?", 1)[0]
+            if len(path) > 1:
+                path = path.rstrip("/") or "/"
+            req.path = path
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         params: dict[str, Any]) -> None:
+        for name, value in params.items():
+            if isinstance(value, str) and "%" in value:
+                params[name] = unquote(value, errors="replace")
+        permission = self.permissions.get(req.uri_template or "", Permission.READ)
+        authorize(req.context.identity, permission, self.writable)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        route = req.uri_template or "unmatched"
+        status = resp.status_code
+        started = getattr(req.context, "started", None)
+        metrics.REQUESTS.labels(req.method, route, str(status)).inc()
+        if started is not None:
+            elapsed = time.perf_counter() - started
+            metrics.REQUEST_DURATION.labels(route).observe(elapsed)
+            if status >= 500 or log.isEnabledFor(logging.DEBUG):
+                log.log(logging.ERROR if status >= 500 else logging.DEBUG, "request",
+                        extra={"method": req.method, "path": req.path, "route": route, "status": status,
+                               "ms": round(elapsed * 1000, 3), "identity": req.context.identity})

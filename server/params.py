@@ -1,0 +1,63 @@
+"""Path and query parameters parsed the way Confluent parses them, failing with its error codes."""
+from __future__ import annotations
+
+from typing import Literal
+
+import falcon
+
+from server.errors import ApiError, invalid_version, schema_not_found
+
+MAX_INT = 2**31 - 1
+Version = int | Literal["latest"]
+
+_TRUE = frozenset({"true", "True", "TRUE", "1"})
+_FALSE = frozenset({"false", "False", "FALSE", "0", ""})
+
+
+def version_id(raw: str) -> Version:
+    """A version in the path: 1..2^31-1, ``latest`` or ``-1`` (also latest), else 42202."""
+    if raw == "latest" or raw == "-1":
+        return "latest"
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not 1 <= int(raw) <= MAX_INT:
+        raise invalid_version(raw)
+    return int(raw)
+
+
+def schema_id(raw: str) -> int:
+    """A schema ID in the path; anything but 1..2^31-1 cannot exist, so it is 40403 as in Confluent."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not 1 <= int(raw) <= MAX_INT:
+        raise schema_not_found(f"Schema {raw} not found")
+    return int(raw)
+
+
+def boolean(req: falcon.Request, name: str, default: bool = False) -> bool:
+    """A query boolean: ``true/True/false/False`` (and 1/0); anything else is a 400 naming it."""
+    raw = req.get_param(name)
+    if raw is None:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ApiError(400, 400, f"Query parameter {name}={raw!r} is not a boolean; use true or false")
+
+
+def integer(req: falcon.Request, name: str, default: int, minimum: int = 0, maximum: int = MAX_INT) -> int:
+    """A bounded query integer (offset, limit); out-of-range or non-numeric values are a 400."""
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, 400, f"Query parameter {name}={raw!r} is not an integer") from None
+    if not minimum <= value <= maximum:
+        raise ApiError(400, 400, f"Query parameter {name}={value} is outside [{minimum}, {maximum}]")
+    return value
+
+
+def page(req: falcon.Request, items: list) -> list:
+    """Apply Confluent's ``offset``/``limit`` (limit -1 or absent: everything)."""
+    offset = integer(req, "offset", 0)
+    limit = integer(req, "limit", -1, minimum=-1)
+    return items[offset:] if limit < 0 else items[offset:offset + limit]

@@ -1,0 +1,80 @@
+"""HTTP resources, one module per resource family; they share :class:`Services` and the body helpers.
+
+Resources translate HTTP to store calls and back; they hold no state of their own. Confluent's
+bodies are reproduced field for field — unknown fields break strict clients (Karapace #435) — so
+every schema-shaped body is built by the helpers here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from registry.types import Reference, SchemaError
+from server.errors import invalid_schema, subject_not_found, version_not_found
+from server.settings import Settings
+from server.store import Store
+from server.validation import Validators
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every resource may use; one instance per worker process."""
+
+    settings: Settings
+    store: Store
+    validators: Validators
+
+
+def schema_fields(schema_type: str, schema: str, references: list[Reference]) -> dict[str, Any]:
+    """``schemaType`` (omitted for AVRO, as Confluent), ``references`` (omitted when empty), ``schema``."""
+    body: dict[str, Any] = {}
+    if schema_type != "AVRO":
+        body["schemaType"] = schema_type
+    if references:
+        body["references"] = [ref.to_json() for ref in references]
+    body["schema"] = schema
+    return body
+
+
+def version_body(row: Any) -> dict[str, Any]:
+    """Confluent's ``{subject, version, id, schemaType?, references?, schema}``."""
+    return {"subject": row.subject, "version": row.version, "id": row.id,
+            **schema_fields(row.schema_type, row.schema, row.references)}
+
+
+def references_from(body: dict[str, Any]) -> list[Reference]:
+    """The ``references`` of a posted schema, or a 42201 naming what is wrong."""
+    raw = body.get("references") or []
+    if not isinstance(raw, list):
+        raise invalid_schema("'references' must be a list of {name, subject, version}")
+    refs = []
+    for item in raw:
+        try:
+            refs.append(Reference.from_json(item))
+        except (KeyError, TypeError, ValueError):
+            raise invalid_schema(f"reference {item!r} is not a {{name, subject, version}} object") from None
+    return refs
+
+
+def parse_posted(services: Services, body: dict[str, Any]) -> Any:
+    """Parse ``{schema, schemaType?, references?}`` as registration would; bad input is 42201."""
+    schema = body.get("schema")
+    if not isinstance(schema, str) or not schema.strip():
+        raise invalid_schema("the request needs a non-empty 'schema' string")
+    schema_type = body.get("schemaType")
+    if schema_type is not None and not isinstance(schema_type, str):
+        raise invalid_schema("'schemaType' must be AVRO, JSON or PROTOBUF")
+    try:
+        return services.store.parse(schema_type, schema, references_from(body))
+    except SchemaError as exc:
+        raise invalid_schema(str(exc)) from None
+
+
+def require_version(services: Services, subject: str, version: int | str, deleted: bool = False) -> Any:
+    """The version row, or 40401 (no such subject) / 40402 (no such version)."""
+    row = services.store.version(subject, version, deleted)
+    if row is not None:
+        return row
+    if services.store.versions(subject, True) is None:
+        raise subject_not_found(subject)
+    raise version_not_found(subject, version)

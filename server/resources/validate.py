@@ -1,0 +1,118 @@
+"""``POST /validate``: check records against a registered schema and its CEL rules.
+
+The target is ``schema_id``, or ``subject`` (+ ``version``, default latest), or — for Kafka
+messages — the ID inside a Confluent wire-format ``payload``. One record (``data`` or ``payload``)
+answers ``{"valid", "errors"}``; a batch (``records`` or ``payloads``) answers ``{"results": [...]}``
+in the same order. A record that fails is an answer (200), not a request error.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import falcon
+
+from registry.rules import RuleError
+from registry.types import DataError, SchemaError
+from server import params
+from server.errors import ApiError, schema_not_found, unprocessable
+from server.media import read_object, send
+from server.resources import Services, require_version
+from server.validation import Engine, split_wire_format
+
+_RECORD_KEYS = ("data", "records", "payload", "payloads")
+
+
+class Validate:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        settings = self.services.settings
+        body = read_object(req, settings.max_body_bytes)
+        given = [key for key in _RECORD_KEYS if key in body]
+        if len(given) != 1:
+            raise unprocessable("send exactly one of 'data' (a record), 'records' (a list of records), 'payload' "
+                                "(a base64 Kafka message in Confluent wire format) or 'payloads' (a list of them)")
+        key = given[0]
+        if key in ("data", "records"):
+            records = [body["data"]] if key == "data" else self._batch(body["records"], "records")
+            engine = self._engine(self._target(body))
+            results = [self._result(engine.check(record)) for record in records]
+            schema_id = engine.schema_id
+        else:
+            payloads = [body["payload"]] if key == "payload" else self._batch(body["payloads"], "payloads")
+            explicit = self._target(body, required=False)
+            results, schema_ids = [], set()
+            for payload in payloads:
+                result, used = self._check_payload(payload, explicit)
+                results.append(result)
+                schema_ids.add(used)
+            schema_id = schema_ids.pop() if len(schema_ids) == 1 else None
+        if key in ("data", "payload"):
+            send(resp, {**results[0], "schema_id": schema_id})
+        else:
+            send(resp, {"results": results, "schema_id": schema_id,
+                        "valid_count": sum(1 for r in results if r["valid"]),
+                        "invalid_count": sum(1 for r in results if not r["valid"])})
+
+    def _batch(self, value: Any, key: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise unprocessable(f"'{key}' must be a list")
+        limit = self.services.settings.max_batch_records
+        if len(value) > limit:
+            raise unprocessable(f"at most {limit} {key} per request; {len(value)} were sent")
+        return value
+
+    def _target(self, body: dict[str, Any], required: bool = True) -> int | None:
+        """The schema ID the body names (``schema_id`` or ``subject`` + ``version``)."""
+        if "schema_id" in body and body["schema_id"] is not None:
+            raw = body["schema_id"]
+            if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+                raise unprocessable("'schema_id' must be an integer")
+            return params.schema_id(str(raw))
+        subject = body.get("subject")
+        if subject is not None:
+            if not isinstance(subject, str) or not subject:
+                raise unprocessable("'subject' must be a non-empty string")
+            version = params.version_id(str(body.get("version", "latest")))
+            return require_version(self.services, subject, version).id
+        if required:
+            raise unprocessable("name the schema: 'schema_id', or 'subject' (and optionally 'version')")
+        return None
+
+    def _engine(self, schema_id: int) -> Engine:
+        try:
+            engine = self.services.validators.engine(schema_id)
+        except (SchemaError, RuleError) as exc:
+            raise ApiError(422, 42201, f"Schema {schema_id} or its rules cannot be compiled: {exc}") from None
+        if engine is None:
+            raise schema_not_found(f"Schema {schema_id} not found")
+        return engine
+
+    def _check_payload(self, payload: Any, explicit: int | None) -> tuple[dict[str, Any], int | None]:
+        if not isinstance(payload, str):
+            raise unprocessable("a payload must be a base64 string")
+        try:
+            message = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise unprocessable("a payload is not valid base64") from None
+        try:
+            schema_id, body = split_wire_format(message)
+        except SchemaError as exc:
+            return self._result([DataError("", str(exc))]), explicit
+        if explicit is not None and explicit != schema_id:
+            return self._result([DataError("", f"the payload was written with schema {schema_id}, not the "
+                                               f"requested schema {explicit}")]), schema_id
+        engine = self._engine(schema_id)
+        try:
+            record = engine.parsed.decode(body)
+        except SchemaError as exc:
+            return self._result([DataError("", f"the payload does not decode with schema {schema_id}: {exc}")]), \
+                schema_id
+        return self._result(engine.check(record)), schema_id
+
+    @staticmethod
+    def _result(errors: list[DataError]) -> dict[str, Any]:
+        return {"valid": not errors, "errors": [error.to_json() for error in errors]}

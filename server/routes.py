@@ -1,0 +1,69 @@
+"""The route table: every URI template, the resource answering it and the permission it needs.
+
+Keeping them in one list makes the permission of every route visible at a glance, lets the request
+middleware authorize by template, and lets a test compare the routes with ``docs/openapi.yaml``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.access import Permission
+from server.resources import Services
+from server.resources import compatibility, config, ops, schemas, subjects, validate
+from server.resources.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    resource: Any
+    permission: Permission
+    suffix: str | None = None
+
+
+def rest_routes(services: Services) -> list[Route]:
+    by_id = schemas.SchemaById(services)
+    version = subjects.Version(services)
+    compat = compatibility.Compatibility(services)
+    cfg = config.Config(services)
+    mode = config.Mode(services)
+    R, C = Permission.READ, Permission.CHECK
+    routes = [
+        Route("/", ops.Root(), R),
+        Route("/schemas", schemas.Schemas(services), R),
+        Route("/schemas/types", schemas.SchemaTypes(), R),
+        Route("/schemas/bulk", schemas.BulkSchemas(services), R),
+        Route("/schemas/ids/{schema_id}", by_id, R),
+        Route("/schemas/ids/{schema_id}/schema", by_id, R, "schema"),
+        Route("/schemas/ids/{schema_id}/subjects", by_id, R, "subjects"),
+        Route("/schemas/ids/{schema_id}/versions", by_id, R, "versions"),
+        Route("/subjects", subjects.Subjects(services), R),
+        Route("/subjects/{subject}", subjects.Subject(services), R),
+        Route("/subjects/{subject}/versions", subjects.Versions(services), R),
+        Route("/subjects/{subject}/versions/{version}", version, R),
+        Route("/subjects/{subject}/versions/{version}/schema", version, R, "schema"),
+        Route("/subjects/{subject}/versions/{version}/referencedby", version, R, "referencedby"),
+        Route("/subjects/{subject}/metadata", subjects.Metadata(services), R),
+        Route("/subjects/{subject}/consumers", subjects.Consumers(services), R),
+        Route("/compatibility/subjects/{subject}/versions", compat, C, "all"),
+        Route("/compatibility/subjects/{subject}/versions/{version}", compat, C),
+        Route("/config", cfg, R),
+        Route("/config/{subject}", cfg, R, "subject"),
+        Route("/mode", mode, R),
+        Route("/mode/{subject}", mode, R, "subject"),
+        Route("/validate", validate.Validate(services), C),
+    ]
+    if services.settings.catalog_dir:
+        catalog = Catalog(services.settings.catalog_dir)
+        routes += [Route("/catalog", catalog, R), Route("/catalog/{path:path}", catalog, R)]
+    return routes
+
+
+def ops_routes(services: Services) -> list[Route]:
+    O = Permission.OPERATE
+    return [
+        Route("/health/live", ops.Live(), O),
+        Route("/health/ready", ops.Ready(services), O),
+        Route("/metrics", ops.Metrics(), O),
+    ]

@@ -1,0 +1,84 @@
+"""Server configuration: one frozen value built from flags and the environment.
+
+The environment names are the spec's (``DATABASE_URL``, ``REDIS_URL``, ``REGISTRY_REPO``,
+``LOG_LEVEL``) so a container can be configured without flags; flags win over the environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_BIND = "0.0.0.0:8081"
+DEFAULT_METRICS_BIND = "0.0.0.0:8080"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and its launcher need; immutable so workers share it safely.
+
+    ``index_url`` is the SQL index (``sqlite:///path`` or ``postgresql://…``); ``repo`` the registry
+    repository whose main the embedded index follows (only when the server builds its own index).
+    ``redis_prefix`` namespaces the Redis keys so several registries (or tests) can share one Redis.
+    """
+
+    index_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = ""
+    repo: str | None = None
+    log_level: str = "INFO"
+    bind: str = DEFAULT_BIND
+    metrics_bind: str = DEFAULT_METRICS_BIND
+    workers: int = 2
+    threads: int = 4
+    poll_seconds: float = 2.0
+    catalog_dir: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch_records: int = 10_000
+    max_bulk_ids: int = 1_000
+    cache_entries: int = 10_000
+    generation_ttl: float = 1.0
+    redis_timeout: float = 0.25
+    redis_retry_seconds: float = 2.0
+    writable: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Settings from the environment, then ``overrides`` (flags) that are not ``None``."""
+        env = os.environ if env is None else env
+        base = cls(
+            index_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("REDIS_PREFIX", ""),
+            repo=env.get("REGISTRY_REPO") or None,
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+    def with_embedded_index(self) -> "Settings":
+        """With only a repository given, index it into SQLite inside the repository's git dir
+        (never the work tree, so ``git status`` stays clean)."""
+        if self.index_url or not self.repo:
+            return self
+        return replace(self, index_url=f"sqlite:///{embedded_index_path(self.repo)}")
+
+    @property
+    def ops_on_rest_port(self) -> bool:
+        """Health and metrics share the REST listener when no separate address is configured."""
+        return not self.metrics_bind or self.metrics_bind == self.bind
+
+
+def embedded_index_path(repo: str) -> Path:
+    """Where the embedded SQLite index of ``repo`` lives: ``<git dir>/llm-registry/index.sqlite``."""
+    import pygit2
+    git_dir = Path(pygit2.Repository(repo).path)
+    return git_dir / "llm-registry" / "index.sqlite"
+
+
+def port_of(bind: str) -> int:
+    """The port of a ``HOST:PORT`` bind address (``[::1]:8081`` too)."""
+    try:
+        return int(bind.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        raise ValueError(f"bind address {bind!r} is not HOST:PORT") from None

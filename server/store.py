@@ -1,0 +1,217 @@
+"""The read path: in-process LRU → Redis (when configured) → SQL index.
+
+Answers come in two kinds. Schemas by ID never change once assigned, so they are cached without
+expiry in every layer. Everything about subjects (versions, latest, config, search) follows the
+build generation of the SQL index: cached entries are keyed by the generation, so a new build makes
+old answers unreachable instead of stale. The generation is re-read at most every
+``generation_ttl`` seconds per worker.
+
+Failure policy: a lost Redis is skipped (and retried after ``redis_retry_seconds``) and never fails
+a request; a lost SQL index makes uncached reads fail with 50001 (:class:`StoreUnavailable`) while
+everything already cached keeps being served.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from typing import Any, Callable, TypeVar
+
+import psycopg
+
+from builder.sql_index import IndexUnavailable, SqlIndex
+from registry.formats import ParsedSchema, parse_schema
+from registry.types import Reference, SchemaError, SchemaSource, SchemaType
+from server import metrics
+from server.cache import LRU, MISSING
+from server.settings import Settings
+
+log = logging.getLogger("server.store")
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """The SQL index cannot answer (unreachable, missing, or not built yet)."""
+
+
+class Store:
+    """One per worker process; safe to share between the worker's threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._index: SqlIndex | None = None
+        self._reader_obj: Any = None
+        self._connect_lock = threading.Lock()
+        self._ids: LRU[Any] = LRU(settings.cache_entries)
+        self._answers: LRU[Any] = LRU(settings.cache_entries)
+        self._parsed: LRU[ParsedSchema] = LRU(min(settings.cache_entries, 2_000))
+        self._generation: int | None = None
+        self._generation_read_at = 0.0
+        self._generation_lock = threading.Lock()
+        self.redis = _redis_layer(settings)
+        self.sql_ok = True
+        metrics.STORAGE_STATUS.labels("sql").set(1)
+
+    # -- SQL --------------------------------------------------------------------------------------------
+
+    def _reader(self) -> Any:
+        reader = self._reader_obj
+        if reader is None:
+            if not self.settings.index_url:
+                raise StoreUnavailable("no SQL index is configured (DATABASE_URL, --index or --repo)")
+            with self._connect_lock:
+                if self._reader_obj is None:
+                    self._index = SqlIndex.connect(self.settings.index_url)
+                    self._reader_obj = self._index.reader()
+                reader = self._reader_obj
+        return reader
+
+    def sql(self, call: Callable[[Any], T]) -> T:
+        """Run ``call(reader)``; any database failure becomes :class:`StoreUnavailable` and this
+        thread's connection is closed so that its next call reconnects."""
+        try:
+            result = call(self._reader())
+        except StoreUnavailable:
+            self._set_sql(False)
+            raise
+        except (IndexUnavailable, sqlite3.Error, psycopg.Error, OSError) as exc:
+            if self._index is not None:
+                self._index.close()
+            self._set_sql(False)
+            log.warning("SQL index call failed: %s", exc)
+            raise StoreUnavailable(_describe(exc)) from exc
+        self._set_sql(True)
+        return result
+
+    def _set_sql(self, ok: bool) -> None:
+        if ok != self.sql_ok:
+            self.sql_ok = ok
+            metrics.STORAGE_STATUS.labels("sql").set(1 if ok else 0)
+
+    def generation(self) -> int | None:
+        """The build generation of the index; the last known one while the index is unreachable."""
+        now = time.monotonic()
+        if now - self._generation_read_at < self.settings.generation_ttl:
+            return self._generation
+        with self._generation_lock:
+            if now - self._generation_read_at < self.settings.generation_ttl:
+                return self._generation
+            try:
+                info = self.sql(lambda r: r.build_info())
+                self._generation = info.generation if info is not None else None
+            except StoreUnavailable:
+                pass
+            self._generation_read_at = now
+        return self._generation
+
+    def build_info(self) -> Any:
+        """The index's build information, read now (for readiness); raises when unreachable."""
+        return self.sql(lambda r: r.build_info())
+
+    # -- cached reads -----------------------------------------------------------------------------------
+
+    def schema(self, schema_id: int) -> Any:
+        """The ``SchemaRow`` of an ID, or ``None``; served from cache even with SQL down."""
+        metrics.CACHE_REQUESTS.labels("memory").inc()
+        row = self._ids.get(schema_id)
+        if row is not MISSING:
+            metrics.CACHE_HITS.labels("memory").inc()
+            return row
+        row = self.redis.schema(schema_id) if self.redis else None
+        if row is None:
+            row = self.sql(lambda r: r.schema_by_id(schema_id))
+        if row is not None:
+            self._ids.put(schema_id, row)
+        elif self.generation() is None:
+            raise StoreUnavailable("the index has not been built yet or cannot be read")
+        return row
+
+    def schemas(self, schema_ids: list[int]) -> dict[int, Any]:
+        """Rows for many IDs with one SQL round trip for those not cached."""
+        found: dict[int, Any] = {}
+        missing: list[int] = []
+        for sid in schema_ids:
+            row = self._ids.get(sid)
+            (missing.append(sid) if row is MISSING else found.__setitem__(sid, row))
+        if missing:
+            rows = self.sql(lambda r: r.schemas_by_ids(missing))
+            for sid, row in rows.items():
+                self._ids.put(sid, row)
+                found[sid] = row
+        return found
+
+    def current(self, key: tuple, call: Callable[[Any], T]) -> T:
+        """An answer about the current build: cached per generation, computed by ``call(reader)``."""
+        generation = self.generation()
+        if generation is None:
+            raise StoreUnavailable("the index has not been built yet or cannot be read")
+        cache_key = (generation, *key)
+        metrics.CACHE_REQUESTS.labels("memory").inc()
+        value = self._answers.get(cache_key)
+        if value is not MISSING:
+            metrics.CACHE_HITS.labels("memory").inc()
+            return value  # type: ignore[return-value]
+        value = self.sql(call)
+        self._answers.put(cache_key, value)
+        return value
+
+    def version(self, subject: str, version: int | str, deleted: bool = False) -> Any:
+        return self.current(("version", subject, version, deleted), lambda r: r.version(subject, version, deleted))
+
+    def versions(self, subject: str, deleted: bool = False) -> list[int] | None:
+        return self.current(("versions", subject, deleted), lambda r: r.versions(subject, deleted))
+
+    def subject_info(self, subject: str) -> Any:
+        return self.current(("subject_info", subject), lambda r: r.subject_info(subject))
+
+    def compatibility(self, subject: str | None = None) -> str | None:
+        return self.current(("compatibility", subject), lambda r: r.compatibility(subject))
+
+    # -- parsed schemas ---------------------------------------------------------------------------------
+
+    def parsed(self, schema_id: int) -> ParsedSchema | None:
+        """The stored schema of an ID, parsed once per worker (references resolved from the index)."""
+        value = self._parsed.get(schema_id)
+        if value is not MISSING:
+            return value  # type: ignore[return-value]
+        row = self.schema(schema_id)
+        if row is None:
+            return None
+        value = parse_schema(row.schema_type, row.schema, row.references, self.resolver())
+        self._parsed.put(schema_id, value)
+        return value
+
+    def parse(self, schema_type: str | None, text: Any, references: list[Reference]) -> ParsedSchema:
+        """Parse a schema sent by a client, resolving its references from the index."""
+        return parse_schema(SchemaType.parse(schema_type), text, references,
+                            self.resolver() if references else None)
+
+    def resolver(self) -> "IndexResolver":
+        return IndexResolver(self)
+
+
+class IndexResolver:
+    """Resolves references to registered versions (soft-deleted ones too: IDs keep resolving)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def resolve(self, reference: Reference) -> SchemaSource:
+        row = self.store.version(reference.subject, reference.version, True)
+        if row is None:
+            raise SchemaError(f"reference {reference.name!r} points at subject {reference.subject!r} version "
+                              f"{reference.version}, which is not registered")
+        return SchemaSource(SchemaType.parse(row.schema_type), row.schema, tuple(row.references))
+
+
+def _redis_layer(settings: Settings) -> Any:
+    if not settings.redis_url:
+        return None
+    from server.redis_layer import RedisLayer
+    return RedisLayer(settings)
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
