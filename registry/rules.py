@@ -69,6 +69,11 @@ class RuleError(ValueError):
         where = f" (line {line}, column {column})" if line is not None else ""
         super().__init__(f"rule {rule_name!r}{where}: {message}")
 
+    @property
+    def rule(self) -> str:
+        """The rule's name (short spelling of :attr:`rule_name`)."""
+        return self.rule_name
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -315,12 +320,12 @@ def to_cel(value: Any) -> Any:
     if kind is float:
         return _new_float(JsonDouble, value)
     if kind is dict:
-        result = celtypes.MapType()
+        result = JsonMap()
         dict.update(result, {_new_str(celtypes.StringType, k) if type(k) is str else to_cel(k): to_cel(v)
                              for k, v in value.items()})
         return result
     if kind is list:
-        result = celtypes.ListType()
+        result = JsonList()
         list.extend(result, [to_cel(v) for v in value])
         return result
     if kind is bool:
@@ -367,6 +372,26 @@ def _close(a: float, b: float) -> bool:
     return a == b or math.isclose(a, b, rel_tol=_RELATIVE_TOLERANCE, abs_tol=0.0)
 
 
+class JsonMap(celtypes.MapType):
+    """An object read from a record; ``!= null`` works (cel-python only supports ``== null``)."""
+
+    def __eq__(self, other: Any) -> bool:  # type: ignore[override]
+        return False if other is None else super().__eq__(other)
+
+    def __ne__(self, other: Any) -> bool:  # type: ignore[override]
+        return True if other is None else super().__ne__(other)
+
+
+class JsonList(celtypes.ListType):
+    """An array read from a record; compares with ``null`` like every record value."""
+
+    def __eq__(self, other: Any) -> bool:  # type: ignore[override]
+        return False if other is None else super().__eq__(other)
+
+    def __ne__(self, other: Any) -> bool:  # type: ignore[override]
+        return True if other is None else super().__ne__(other)
+
+
 class JsonDouble(celtypes.DoubleType):
     """A double read from a record: mixes with ints, compares with a 1e-12 relative tolerance."""
 
@@ -376,7 +401,7 @@ class JsonDouble(celtypes.DoubleType):
         return float(other)
 
     def __eq__(self, other: Any) -> bool:  # type: ignore[override]
-        return _close(float(self), self._other(other))
+        return other is not None and _close(float(self), self._other(other))
 
     def __ne__(self, other: Any) -> bool:  # type: ignore[override]
         return not self.__eq__(other)
@@ -438,6 +463,8 @@ class JsonInt(celtypes.IntType):
         return False
 
     def __eq__(self, other: Any) -> bool:  # type: ignore[override]
+        if other is None:
+            return False
         if self._double(other):
             return JsonDouble(float(self)).__eq__(other)
         return int(self) == int(other)

@@ -142,6 +142,14 @@ def test_null_and_bool_fields():
     assert failed(rules, {"error": {"code": 1}, "streamed": False}) == ["n", "b"]
 
 
+@pytest.mark.parametrize("value", [{"code": 1}, [1], 0, 0.5, "x"])
+def test_any_record_value_compares_with_null(value):
+    rules = [Rule("ne", "error != null"), Rule("eq", "!(error == null)"),
+             Rule("msg", "message.error != null")]
+    assert failed(rules, {"error": value}) == []
+    assert failed(rules, {"error": None}) == ["ne", "eq", "msg"]
+
+
 @pytest.mark.parametrize("on_failure, reported", [("ERROR", True), ("DLQ", True), ("NONE", False)])
 def test_on_failure_actions(on_failure, reported):
     rules = [Rule("r", "total_tokens > 0", on_failure=on_failure)]
