@@ -1,0 +1,439 @@
+"""The static catalog: view model → Markdown pages + ``mkdocs.yml`` (jinja2, ``site/``) → ``mkdocs build``.
+
+Why the pages look the way they do (see docs/catalog.md): MkDocs builds are single-threaded and linear in
+pages, and mkdocs-material ships the whole lunr index to the browser. So there is one page per subject
+with all its versions on it, the navigation lists subjects only for small domains (and is pruned), the
+large bodies (field tables, raw schemas, diffs) are written as HTML that Markdown passes through, are
+highlighted here once, and are kept out of the search index; field search has its own compact index
+(``fields.json``/``fields.js``) searched in the browser. Raw schema files are written straight into the
+built site at stable URLs (``raw/<subject dir>/v<N>.<ext>``) rather than copied through MkDocs.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import jinja2
+import yaml
+from markupsafe import Markup, escape
+
+from builder.catalog_model import (FORMAT_LABELS, STATES, CatalogModel, SubjectView, iter_fields,
+                                   model_from_index, examples_from_snapshot)
+from registry import layout
+
+SITE_DIR = Path(__file__).resolve().parent.parent / "site"
+MARKER = ".llm-registry-catalog"
+NAV_MAX_DOMAINS = 40          # more domains than this: the sidebar shows only the domain index page
+NAV_MAX_DOMAIN_SUBJECTS = 40  # a domain's subjects are listed in the sidebar only up to this many
+NAV_MAX_SUBJECTS = 400        # ... and only while the whole sidebar stays under this many subjects
+RECENT = 20
+
+log = logging.getLogger(__name__)
+
+
+class CatalogError(Exception):
+    """The catalog cannot be built (bad output directory, MkDocs failure); the message says why."""
+
+
+@dataclass
+class CatalogStats:
+    subjects: int
+    versions: int
+    pages: int
+    render_seconds: float
+    mkdocs_seconds: float
+    site_bytes: int
+    search_index_bytes: int
+    fields_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# --------------------------------------------------------------------------------------------- links
+
+def _page_quote(path: str) -> str:
+    """URL of a site file: MkDocs percent-quotes file names, so ``%`` in a subject dir becomes ``%25``."""
+    return quote(path, safe="/._-~")
+
+
+class Links:
+    """Relative URLs from one page to the others, for HTML written in templates.
+
+    Every page is built with ``use_directory_urls: false`` so that ``x.md`` is ``x.html`` both on a
+    web server and from ``file://``, and relative links are the same in both builds.
+    """
+
+    def __init__(self, page: str) -> None:
+        self.page_path = page
+        self._dir = posixpath.dirname(page)
+        self._tab_group = 0
+
+    def _rel(self, target: str) -> str:
+        return posixpath.relpath(target, self._dir or ".")
+
+    def md(self, target: str) -> str:
+        """A Markdown link target (MkDocs resolves and validates ``.md`` links itself)."""
+        return self._rel(target)
+
+    def page(self, target_md: str) -> str:
+        return _page_quote(self._rel(target_md[:-3] + ".html"))
+
+    def page_file(self, target: str) -> str:
+        return _page_quote(self._rel(target))
+
+    def subject(self, name: str, version: int | None = None) -> str:
+        url = self.page(subject_page(name))
+        return f"{url}#v{version}" if version else url
+
+    def domain(self, name: str) -> str:
+        return self.page(domain_page(name))
+
+    def tag(self, tag: str) -> str:
+        return f"{self.page('tags.md')}#tag-{anchor(tag)}"
+
+    def owner(self, owner: str) -> str:
+        return f"{self.page('owners.md')}#owner-{anchor(owner)}"
+
+    def raw(self, name: str, version: int, extension: str) -> str:
+        return _page_quote(self._rel(raw_path(name, version, extension)))
+
+    def raw_path(self, name: str, version: int, extension: str) -> str:
+        """The raw file's path from the site root (shown as its stable URL)."""
+        return _page_quote(raw_path(name, version, extension))
+
+    def next_tab_group(self) -> int:
+        self._tab_group += 1
+        return self._tab_group
+
+
+def subject_page(name: str) -> str:
+    return f"subjects/{layout.encode_subject(name)}.md"
+
+
+def domain_page(name: str) -> str:
+    return f"domains/{layout.encode_subject(name)}/index.md"
+
+
+def raw_path(name: str, version: int, extension: str) -> str:
+    return f"raw/{layout.encode_subject(name)}/v{version}.{extension}"
+
+
+def anchor(text: str) -> str:
+    """An HTML id fragment for a tag or owner name (lower case, unsafe characters as ``-``)."""
+    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-") or "x"
+
+
+# ----------------------------------------------------------------------------------------- filters
+
+@lru_cache(maxsize=4096)
+def _lexer(language: str):
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+    try:
+        return get_lexer_by_name(language, stripnl=False)
+    except ClassNotFound:
+        return get_lexer_by_name("text", stripnl=False)
+
+
+_FORMATTER = None
+
+
+def highlight(text: str, language: str) -> Markup:
+    """Pygments HTML in the markup pymdownx.highlight writes, so the theme styles it and adds copy buttons."""
+    global _FORMATTER
+    from pygments import highlight as pyg_highlight
+    from pygments.formatters import HtmlFormatter
+    if _FORMATTER is None:
+        _FORMATTER = HtmlFormatter(nowrap=True)
+    body = pyg_highlight(text, _lexer(language), _FORMATTER)
+    return Markup(f'<div class="language-{language} highlight"><pre><span></span><code>{body}</code></pre></div>')
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|])")
+
+
+def md_inline(text: Any) -> Markup:
+    """Text for a Markdown line (a heading): HTML-escaped and Markdown-escaped."""
+    return Markup(_MD_SPECIAL.sub(r"\\\1", str(escape(text))))
+
+
+def md_block(text: Any) -> Markup:
+    """A user's description as Markdown, HTML-escaped so that it cannot inject markup."""
+    return Markup(str(escape(str(text).strip())))
+
+
+def first_line(text: Any) -> str:
+    return str(text or "").strip().split("\n", 1)[0]
+
+
+def contact_href(contact: str) -> str:
+    if "@" in contact and not contact.startswith(("http://", "https://", "mailto:")):
+        return "mailto:" + contact
+    return contact if contact.startswith(("http://", "https://", "mailto:")) else "#"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(SITE_DIR / "templates"), str(SITE_DIR)]), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=False, lstrip_blocks=False)
+    env.filters.update(highlight=highlight, md=md_inline, md_block=md_block, first_line=first_line,
+                       anchor=anchor, contact_href=contact_href,
+                       format_label=lambda t: FORMAT_LABELS.get(t, t))
+    return env
+
+
+# ------------------------------------------------------------------------------------------- pages
+
+@dataclass
+class Domain:
+    name: str
+    subjects: list[SubjectView]
+
+    @property
+    def formats(self) -> list[str]:
+        return sorted({s.schema_type for s in self.subjects})
+
+
+def _domains(subjects: list[SubjectView]) -> list[Domain]:
+    groups: dict[str, list[SubjectView]] = defaultdict(list)
+    for s in subjects:
+        groups[s.domain].append(s)
+    return [Domain(name, groups[name]) for name in sorted(groups)]
+
+
+def _nav(domains: list[Domain]) -> tuple[list, bool]:
+    """The sidebar: subjects only for small domains, domains only when few; the rest via index pages."""
+    subjects_section: list = ["domains/index.md"]
+    listed = 0
+    all_listed = len(domains) <= NAV_MAX_DOMAINS
+    if all_listed:
+        for d in domains:
+            entries: list = [domain_page(d.name)]
+            if len(d.subjects) <= NAV_MAX_DOMAIN_SUBJECTS and listed + len(d.subjects) <= NAV_MAX_SUBJECTS:
+                entries += [{s.name: subject_page(s.name)} for s in d.subjects]
+                listed += len(d.subjects)
+            else:
+                all_listed = False
+            subjects_section.append({d.name: entries})
+    nav = [{"Home": "index.md"}, {"Subjects": subjects_section}, {"Tags": "tags.md"},
+           {"Owners": "owners.md"}, {"Field search": "fields.md"}]
+    return nav, not all_listed
+
+
+def _home_context(model: CatalogModel, subjects: list[SubjectView], domains: list[Domain]) -> dict[str, Any]:
+    live_versions = [(s, v) for s in subjects for v in s.versions if not v.deleted]
+    by_format: dict[str, list[int]] = {}
+    for s in subjects:
+        counts = by_format.setdefault(s.schema_type, [0, 0])
+        counts[0] += 1
+        counts[1] += sum(1 for v in s.versions if not v.deleted)
+    states = Counter(v.state for _, v in live_versions)
+    stats = {
+        "subjects": len(subjects), "versions": len(live_versions),
+        "ids": len({v.id for _, v in live_versions}), "domains": len(domains),
+        "by_format": [(f, *by_format[f]) for f in ("AVRO", "JSON", "PROTOBUF") if f in by_format],
+        "by_state": [(st, states[st]) for st in STATES if states[st]],
+    }
+    recent = sorted((sv for sv in live_versions if sv[1].merged_at), key=lambda sv: sv[1].merged_at,
+                    reverse=True)[:RECENT]
+    sunsets = sorted(((s, v) for s, v in live_versions if v.state == "DEPRECATED" and v.sunset_date),
+                     key=lambda sv: (sv[1].sunset_date, sv[0].name))
+    return {"stats": stats, "recent": recent, "sunsets": sunsets,
+            "today": datetime.date.today().isoformat()}
+
+
+def _grouped(subjects: list[SubjectView], keys) -> list[tuple[str, list[SubjectView]]]:
+    groups: dict[str, list[SubjectView]] = defaultdict(list)
+    for s in subjects:
+        for key in keys(s):
+            groups[key].append(s)
+    return sorted(groups.items(), key=lambda kv: kv[0].lower())
+
+
+def field_index(model: CatalogModel) -> dict[str, Any]:
+    """The compact field index: interned strings, one row per (subject, path, type) with its versions.
+
+    ``{"strings": [...], "subjects": [name index...], "dirs": {subject no: dir}, "latest": [version...],
+    "rows": [[path, type, subject no, versions], ...]}`` where path and type index ``strings`` and
+    versions is a list of version numbers.
+    """
+    strings: dict[str, int] = {}
+
+    def intern(value: str) -> int:
+        if value not in strings:
+            strings[value] = len(strings)
+        return strings[value]
+
+    subject_no: dict[str, int] = {}
+    subjects: list[int] = []
+    dirs: dict[str, str] = {}
+    latest: list[int] = []
+    rows: dict[tuple[int, int, int], list[int]] = {}
+    for s, v, f in iter_fields(model):
+        if s.name not in subject_no:
+            subject_no[s.name] = len(subjects)
+            subjects.append(intern(s.name))
+            latest.append(s.latest.version if s.latest else 0)
+            if s.dirname != s.name:
+                dirs[str(subject_no[s.name])] = s.dirname
+        key = (intern(f.path), intern(f.type), subject_no[s.name])
+        rows.setdefault(key, []).append(v.version)
+    return {"strings": list(strings), "subjects": subjects, "dirs": dirs, "latest": latest,
+            "rows": [[p, t, n, versions] for (p, t, n), versions in rows.items()]}
+
+
+def catalog_json(model: CatalogModel) -> dict[str, Any]:
+    """A machine-readable summary of the catalog (the SchemaStore ``catalog.json`` pattern)."""
+    return {
+        "title": model.title, "commit": model.commit, "built_at": model.built_at,
+        "subjects": [{
+            "subject": s.name, "format": s.schema_type, "owner": s.owner, "tags": s.tags,
+            "compatibility": s.compatibility, "description": s.description,
+            "page": subject_page(s.name)[:-3] + ".html",
+            "versions": [{"version": v.version, "id": v.id, "state": v.state, "sunset_date": v.sunset_date,
+                          "merged_at": v.merged_at, "raw": raw_path(s.name, v.version, v.extension)}
+                         for v in s.versions if not v.deleted],
+        } for s in model.live_subjects()],
+    }
+
+
+def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline: bool = False) -> tuple[Path, int]:
+    """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path and the page count."""
+    env = _environment()
+    docs = work_dir / "docs"
+    subjects = sorted(model.live_subjects(), key=lambda s: s.name)
+    domains = _domains(subjects)
+    pages = 0
+
+    def write(page: str, template: str, **context: Any) -> None:
+        nonlocal pages
+        target = docs / page
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = env.get_template(template).render(model=model, link=Links(page), **context)
+        target.write_text(text, encoding="utf-8")
+        pages += 1
+
+    write("index.md", "home.md.j2", **_home_context(model, subjects, domains))
+    write("domains/index.md", "domains.md.j2", domains=domains, total=len(subjects))
+    for d in domains:
+        write(domain_page(d.name), "domain.md.j2", d=d)
+    subject_template = env.get_template("subject.md.j2")
+    for s in subjects:
+        page = subject_page(s.name)
+        target = docs / page
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(subject_template.render(model=model, link=Links(page), s=s), encoding="utf-8")
+        pages += 1
+    write("tags.md", "tags.md.j2", title="Tags", anchor_prefix="tag-", empty="No subject has tags yet.",
+          groups=_grouped(subjects, lambda s: s.tags))
+    write("owners.md", "tags.md.j2", title="Owners", anchor_prefix="owner-", empty="No subject names an owner yet.",
+          groups=_grouped(subjects, lambda s: [s.owner] if s.owner else []))
+    index = field_index(model)
+    write("fields.md", "fields.md.j2", n_fields=len(index["rows"]), n_subjects=len(index["subjects"]))
+
+    assets = docs / "assets" / "catalog"
+    shutil.copytree(SITE_DIR / "assets", assets, dirs_exist_ok=True)
+    compact = json.dumps(index, separators=(",", ":"), ensure_ascii=False)
+    (assets / "fields.js").write_text(f"window.__lsrFields = {compact};\n", encoding="utf-8")
+    (docs / "fields.json").write_text(compact, encoding="utf-8")
+    (docs / "catalog.json").write_text(json.dumps(catalog_json(model), separators=(",", ":"), ensure_ascii=False),
+                                       encoding="utf-8")
+
+    nav, not_in_nav = _nav(domains)
+    config = env.get_template("mkdocs.yml.j2").render(
+        model=model, offline=offline, instant=bool(model.site_url) and not offline,
+        site_dir=str(site_dir), overrides_dir=str(SITE_DIR / "overrides"),
+        nav_yaml=Markup(yaml.safe_dump({"nav": nav}, sort_keys=False, allow_unicode=True, width=1000)),
+        not_in_nav=not_in_nav)
+    config_path = work_dir / "mkdocs.yml"
+    config_path.write_text(config, encoding="utf-8")
+    return config_path, pages
+
+
+def write_raw_files(model: CatalogModel, site_dir: Path) -> None:
+    """Raw schemas at stable URLs ``raw/<subject dir>/v<N>.<ext>``, byte for byte as registered."""
+    for s in model.live_subjects():
+        folder = site_dir / "raw" / s.dirname
+        folder.mkdir(parents=True, exist_ok=True)
+        for v in s.versions:
+            if not v.deleted:
+                (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """MkDocs empties its output directory: refuse one that holds anything but an earlier catalog."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CatalogError(f"{out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise CatalogError(f"{out_dir} is not empty and holds no earlier catalog ({MARKER} is missing); "
+                           "choose an empty or new directory")
+
+
+def run_mkdocs(config_path: Path) -> None:
+    """``mkdocs build`` in-process (no subprocess start-up, no second import of the theme)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+    mkdocs_log = logging.getLogger("mkdocs")
+    level = mkdocs_log.level
+    mkdocs_log.setLevel(logging.WARNING)
+    try:
+        config = load_config(config_file=str(config_path))
+        build(config)
+    except MkDocsException as exc:
+        raise CatalogError(f"mkdocs build failed: {exc}") from None
+    finally:
+        mkdocs_log.setLevel(level)
+
+
+def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = False,
+                  work_dir: str | Path | None = None) -> CatalogStats:
+    """Render the pages of ``model`` and build the site into ``out_dir`` (replacing an earlier catalog)."""
+    out = Path(out_dir).resolve()
+    _check_out_dir(out)
+    with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
+        started = time.perf_counter()
+        config_path, pages = render_docs(model, Path(tmp), out, offline=offline)
+        rendered = time.perf_counter()
+        run_mkdocs(config_path)
+        built = time.perf_counter()
+    write_raw_files(model, out)
+    (out / MARKER).write_text("built by llm-registry build --catalog-out; this directory is replaced on rebuild\n",
+                              encoding="utf-8")
+    search = out / "search" / "search_index.json"
+    return CatalogStats(
+        subjects=len(model.live_subjects()),
+        versions=sum(len(s.versions) for s in model.live_subjects()),
+        pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
+        site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
+        fields_bytes=(out / "fields.json").stat().st_size)
+
+
+def _tree_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | Path, *, offline: bool = False,
+                             snapshot: Any = None) -> CatalogStats:
+    """The builder's entry point: the catalog of the commit the index reader describes.
+
+    ``snapshot`` (``registry.snapshot.Snapshot``) supplies the examples, which the index does not hold.
+    """
+    model = model_from_index(reader, registry_config,
+                             commit=snapshot.commit_id if snapshot is not None else None,
+                             examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
+    return build_catalog(model, out_dir, offline=offline)

@@ -1,0 +1,182 @@
+/* Schema catalog behaviour: the version diff picker and the field search. No dependencies, no network:
+   the diff reads the raw schemas already on the page, and the field index is a script file, so both
+   work from file:// as well as from a web server. */
+(function () {
+  "use strict";
+
+  /* ---- line diff (longest common subsequence; schemas are small) ---- */
+  function diffLines(a, b) {
+    var n = a.length, m = b.length;
+    if (n * m > 4e6) return null;                      // too large to diff in the browser
+    var lcs = new Array(n + 1);
+    for (var i = 0; i <= n; i++) lcs[i] = new Uint16Array(m + 1);
+    for (i = n - 1; i >= 0; i--)
+      for (var j = m - 1; j >= 0; j--)
+        lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    var out = [];
+    i = 0; j = 0;
+    while (i < n && j < m) {
+      if (a[i] === b[j]) { out.push([" ", a[i]]); i++; j++; }
+      else if (lcs[i + 1][j] >= lcs[i][j + 1]) { out.push(["-", a[i]]); i++; }
+      else { out.push(["+", b[j]]); j++; }
+    }
+    while (i < n) out.push(["-", a[i++]]);
+    while (j < m) out.push(["+", b[j++]]);
+    return out;
+  }
+
+  /* Keep 3 lines of context around changes, like `diff -u`. */
+  function hunks(ops) {
+    var keep = new Array(ops.length).fill(false);
+    ops.forEach(function (op, k) {
+      if (op[0] !== " ") for (var d = -3; d <= 3; d++) if (k + d >= 0 && k + d < ops.length) keep[k + d] = true;
+    });
+    var lines = [], gap = false;
+    ops.forEach(function (op, k) {
+      if (keep[k]) { if (gap) lines.push(["@", "…"]); gap = false; lines.push(op); }
+      else gap = lines.length > 0;
+    });
+    return lines;
+  }
+
+  function rawText(root, version) {
+    var block = root.querySelector('[data-raw-version="' + version + '"] code');
+    return block ? block.textContent.replace(/\n$/, "") : null;
+  }
+
+  function renderDiff(target, from, to, ops) {
+    target.textContent = "";
+    if (ops === null) { target.textContent = "These versions are too large to compare in the browser; download the raw files."; return; }
+    var changed = ops.some(function (op) { return op[0] !== " "; });
+    if (!changed) { target.textContent = "v" + from + " and v" + to + " have the same schema text."; return; }
+    var pre = document.createElement("pre");
+    pre.className = "lsr-diff";
+    pre.setAttribute("aria-label", "Diff from v" + from + " to v" + to);
+    var head = document.createElement("span");
+    head.className = "lsr-hunk";
+    head.textContent = "--- v" + from + "\n+++ v" + to;
+    pre.appendChild(head);
+    hunks(ops).forEach(function (op) {
+      var line = document.createElement("span");
+      line.className = op[0] === "+" ? "lsr-add" : op[0] === "-" ? "lsr-del" : op[0] === "@" ? "lsr-hunk" : "";
+      line.textContent = (op[0] === "@" ? "" : op[0] + " ") + op[1];
+      pre.appendChild(line);
+    });
+    target.appendChild(pre);
+  }
+
+  function initDiffPicker(root) {
+    root.querySelectorAll(".lsr-diff-picker").forEach(function (picker) {
+      if (picker.dataset.ready) return;
+      picker.dataset.ready = "1";
+      var out = picker.querySelector(".lsr-diff-out");
+      picker.querySelector(".lsr-diff-run").addEventListener("click", function () {
+        var from = picker.querySelector(".lsr-diff-from").value, to = picker.querySelector(".lsr-diff-to").value;
+        var a = rawText(root, from), b = rawText(root, to);
+        out.hidden = false;
+        if (a === null || b === null) { out.textContent = "Schema text not found on this page."; return; }
+        renderDiff(out, from, to, diffLines(a.split("\n"), b.split("\n")));
+      });
+    });
+  }
+
+  /* ---- field search over the compact index (see builder/catalog.py field_index) ---- */
+  function subjectHref(index, no, version) {
+    var name = index.strings[index.subjects[no]];
+    var dir = index.dirs[no] || name;
+    return "subjects/" + encodeURIComponent(dir) + ".html#v" + version;  // "%" in a dir name becomes "%25"
+  }
+
+  function searchFields(index, query, latestOnly) {
+    var q = query.trim().toLowerCase();
+    if (!q) return [];
+    var exact = [], partial = [];
+    index.rows.forEach(function (row) {
+      var path = index.strings[row[0]], low = path.toLowerCase();
+      var leaf = low.slice(low.lastIndexOf(".") + 1).replace(/\[\]$/, "");
+      var versions = row[3];
+      if (latestOnly) {
+        var latest = index.latest[row[2]];
+        versions = versions.filter(function (v) { return v === latest; });
+        if (!versions.length) return;
+      }
+      var hit = { path: path, type: index.strings[row[1]], subject: row[2], versions: versions };
+      if (leaf === q || low === q) exact.push(hit);
+      else if (low.indexOf(q) >= 0) partial.push(hit);
+    });
+    var byName = function (x, y) {
+      var a = index.strings[index.subjects[x.subject]], b = index.strings[index.subjects[y.subject]];
+      return a < b ? -1 : a > b ? 1 : x.path < y.path ? -1 : 1;
+    };
+    return exact.sort(byName).concat(partial.sort(byName));
+  }
+
+  function initFieldSearch(root) {
+    var box = root.querySelector("#lsr-field-search");
+    if (!box || box.dataset.ready) return;
+    box.dataset.ready = "1";
+    var input = box.querySelector(".lsr-field-q"), latest = box.querySelector(".lsr-field-latest");
+    var status = box.querySelector(".lsr-field-status"), table = box.querySelector(".lsr-field-results");
+    var body = table.querySelector("tbody");
+    var LIMIT = 500;
+
+    function run() {
+      var index = window.__lsrFields;
+      if (!index) return;
+      var hits = searchFields(index, input.value, latest.checked);
+      body.textContent = "";
+      hits.slice(0, LIMIT).forEach(function (hit) {
+        var tr = document.createElement("tr");
+        var name = index.strings[index.subjects[hit.subject]];
+        var newest = hit.versions[hit.versions.length - 1];
+        var cells = [name, hit.path, hit.type, hit.versions.map(function (v) { return "v" + v; }).join(", ")];
+        cells.forEach(function (text, k) {
+          var td = document.createElement("td");
+          if (k === 0 || k === 1) {
+            var a = document.createElement("a");
+            a.href = subjectHref(index, hit.subject, newest).replace(/#v\d+$/, k === 0 ? "" : "#v" + newest +
+              "-field-" + hit.path.replace(/[^A-Za-z0-9._-]/g, "_"));
+            a.textContent = text;
+            td.appendChild(a);
+          } else if (k === 2) {
+            var code = document.createElement("code");
+            code.textContent = text;
+            td.appendChild(code);
+          } else td.textContent = text;
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
+      });
+      table.hidden = hits.length === 0;
+      var subjects = new Set(hits.map(function (h) { return h.subject; })).size;
+      status.textContent = !input.value.trim() ? index.rows.length + " fields indexed. Type a field name."
+        : hits.length === 0 ? "No field matches “" + input.value.trim() + "”."
+        : hits.length + " fields in " + subjects + " subjects" + (hits.length > LIMIT ? " (first " + LIMIT + " shown)" : "") + ".";
+    }
+
+    function ready() {
+      var params = new URLSearchParams(location.search || location.hash.replace(/^#/, "?"));
+      if (params.get("q") && !input.value) input.value = params.get("q");
+      input.addEventListener("input", run);
+      latest.addEventListener("change", run);
+      run();
+    }
+
+    if (window.__lsrFields) { ready(); return; }
+    var script = document.createElement("script");
+    script.src = box.dataset.index;
+    script.onload = ready;
+    script.onerror = function () { status.textContent = "The field index could not be loaded."; };
+    document.body.appendChild(script);
+  }
+
+  function init() {
+    initDiffPicker(document);
+    initFieldSearch(document);
+  }
+
+  /* mkdocs-material re-renders content on instant navigation and announces it through document$. */
+  if (window.document$ && typeof window.document$.subscribe === "function") window.document$.subscribe(init);
+  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
