@@ -19,8 +19,7 @@ Confluent's ``ProtobufSchemaDiff``:
   (``FIELD_SAME_ONEOF``): the reader keeps only one of them;
 * a proto2 ``required`` field in the reader that the writer may leave out (``MESSAGE_SAME_REQUIRED_FIELDS``);
 * a different proto2 default (``FIELD_SAME_DEFAULT``), a field that kept its name but changed its
-  number (``FIELD_SAME_NUMBER``), a number one side reserves and the other uses
-  (``RESERVED_MESSAGE_NO_DELETE``);
+  number (``FIELD_SAME_NUMBER``);
 * a message the writer has and the reader lacks (``MESSAGE_NO_DELETE``): Confluent addresses messages
   by index, so data of that type has no reader. As Confluent notes, this makes adding a message type
   FORWARD incompatible;
@@ -80,10 +79,6 @@ class MessageModel:
     map_entry: bool
     by_number: dict[int, FieldModel] = dataclass_field(default_factory=dict)
     by_name: dict[str, FieldModel] = dataclass_field(default_factory=dict)
-    reserved: list[tuple[int, int]] = dataclass_field(default_factory=list)   # inclusive ranges
-
-    def reserves(self, number: int) -> bool:
-        return any(start <= number <= end for start, end in self.reserved)
 
 
 @dataclass(slots=True)
@@ -148,8 +143,7 @@ def _add_message(model: ProtoModel, message: descriptor_pb2.DescriptorProto, sco
                  pending_maps: list[tuple[FieldModel, str]]) -> None:
     full_name = f"{scope}.{message.name}"[1:]
     result = MessageModel(full_name=full_name, key=model.key(full_name) if own else full_name,
-                          map_entry=message.options.map_entry,
-                          reserved=[(r.start, r.end - 1) for r in message.reserved_range])
+                          map_entry=message.options.map_entry)
     entries = {f"{full_name}.{n.name}" for n in message.nested_type if n.options.map_entry}
     for proto in message.field:
         oneof = (message.oneof_decl[proto.oneof_index].name
@@ -176,13 +170,13 @@ def _add_message(model: ProtoModel, message: descriptor_pb2.DescriptorProto, sco
         _add_message(model, nested, "." + full_name, syntax, own, pending_maps)
 
 
-def describe_type(model: ProtoModel, field: FieldModel) -> str:
+def describe_type(field: FieldModel) -> str:
     """``int64``, ``metrics.Usage``, ``map<string,int64>``, with ``repeated`` where it applies."""
     if field.map_entry is not None:
         key = field.map_entry.by_number.get(1)
         value = field.map_entry.by_number.get(2)
         if key is not None and value is not None:
-            return f"map<{describe_type(model, key)},{describe_type(model, value)}>"
+            return f"map<{describe_type(key)},{describe_type(value)}>"
     base = SCALAR_NAMES.get(field.type) or field.type_name
     if field.type == FDP.TYPE_GROUP:
         base = "group " + base
@@ -238,12 +232,8 @@ class Checker:
             rf = r.by_number.get(number)
             if rf is not None:
                 self._field(r, rf, wf)
-            elif r.reserves(number):
-                self._reserved(r, wf, "reader")
         for number, rf in r.by_number.items():
             wf = w.by_number.get(number)
-            if wf is None and w.reserves(number):
-                self._reserved(r, rf, "writer")
             if rf.required and (wf is None or not wf.required):
                 self._add("MESSAGE_SAME_REQUIRED_FIELDS", f"{r.full_name}.{rf.name}",
                           "absent" if wf is None else "optional", "required",
@@ -275,13 +265,6 @@ class Checker:
                       f"fields {listed} of message {r.full_name} share oneof '{oneof}' in the reader, but the "
                       "writer may set several of them in one message; the reader keeps only the last one")
 
-    def _reserved(self, r: MessageModel, field: FieldModel, reserving: str) -> None:
-        user = "writer" if reserving == "reader" else "reader"
-        self._add("RESERVED_MESSAGE_NO_DELETE", f"{r.full_name}.{field.name}", "reserved", str(field.number),
-                  f"field '{field.name}' of message {r.full_name} uses number {field.number} in the {user}'s "
-                  f"schema, which the {reserving}'s schema reserves; a reserved number must never be reused, "
-                  "as old data may still carry the deleted field under it")
-
     # -- fields ------------------------------------------------------------------------------
 
     def _field(self, r: MessageModel, rf: FieldModel, wf: FieldModel) -> None:
@@ -296,8 +279,8 @@ class Checker:
         if not self._same_type(location, label, rf, wf):
             return
         if not rf.repeated and wf.repeated and wf.packed:
-            self._add("FIELD_SAME_CARDINALITY", location, describe_type(self.writer, wf),
-                      describe_type(self.reader, rf),
+            self._add("FIELD_SAME_CARDINALITY", location, describe_type(wf),
+                      describe_type(rf),
                       f"{label} is repeated and packed for the writer but a single value for the reader, "
                       "which cannot parse the packed encoding and loses the values")
         if rf.default != wf.default and rf.type == wf.type and not rf.repeated:
@@ -339,7 +322,7 @@ class Checker:
 
     def _type_issue(self, location: str, label: str, rf: FieldModel, wf: FieldModel,
                     part: str | None = None) -> None:
-        old, new = describe_type(self.writer, wf), describe_type(self.reader, rf)
+        old, new = describe_type(wf), describe_type(rf)
         what = f"the {part} type of {label}" if part else label
         self._add("FIELD_SAME_TYPE", location, old, new,
                   f"{what} changed between {old} (writer) and {new} (reader); the encodings are not "

@@ -95,7 +95,7 @@ def _capture_stderr(call):
 
 
 def _schema_error(diagnostics: str, inputs: tuple[str, ...]) -> SchemaError:
-    """The first real diagnostic, with its line and column when it is about the main input."""
+    """The first diagnostic (the root cause), with line and column when it is about the main input."""
     lines = [line for line in diagnostics.splitlines() if line.strip() and "warning:" not in line]
     errors = []
     for line in lines:
@@ -108,8 +108,7 @@ def _schema_error(diagnostics: str, inputs: tuple[str, ...]) -> SchemaError:
                            f"(google/protobuf/*.proto) nor given as a reference with that name")
     if not errors:
         return SchemaError("protoc rejected the schema: " + ("; ".join(lines) or "no diagnostics"))
-    main = [e for e in errors if e[0] in inputs]
-    file, line, column, message = (main or errors)[0]
+    file, line, column, message = errors[0]  # protoc reports the root cause first
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     if file in inputs:
         return SchemaError(message + more, line=line, column=column)
