@@ -62,6 +62,11 @@ class CatalogStats:
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def summary(self) -> str:
+        return (f"catalog: {self.subjects} subjects, {self.versions} versions, {self.pages} pages "
+                f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB) "
+                f"in {self.render_seconds + self.mkdocs_seconds:.1f} s")
+
 
 # --------------------------------------------------------------------------------------------- links
 

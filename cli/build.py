@@ -40,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="print the content digest of the index (and of --api-out): equal digests mean "
                              "equal content, whichever clone, mirror or bundle it was built from")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors and warnings")
+    # -- static catalog (builder/catalog.py)
+    parser.add_argument("--catalog-out", metavar="DIR",
+                        help="build the static MkDocs catalog of the commit into DIR (an earlier catalog there "
+                             "is replaced; any other non-empty DIR is refused)")
+    parser.add_argument("--offline", action="store_true",
+                        help="with --catalog-out: a catalog for air-gapped teams that works from file://, "
+                             "search included, with no CDN, font or network request")
     parser.set_defaults(func=run)
 
 
@@ -111,4 +118,13 @@ def run(args: argparse.Namespace) -> int:
 def write_outputs(args: argparse.Namespace, snapshot, index, result, progress) -> int:
     """The outputs derived from the SQL index after it is built; returns the exit code so far.
     Other outputs (the catalog) add their step here, reading through ``index.reader()``."""
+    if args.catalog_out:
+        from builder.catalog import CatalogError, build_catalog_from_index
+        try:
+            stats = build_catalog_from_index(index.reader(), snapshot.registry_config, args.catalog_out,
+                                             offline=args.offline, snapshot=snapshot)
+        except CatalogError as exc:
+            return fail(str(exc))
+        if not args.quiet:
+            print(stats.summary())
     return 0
