@@ -1,0 +1,186 @@
+"""The builder turns a commit into the SQL index: counts, incremental updates, lifecycle, bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import USAGE_V1
+from repo_writer import avro_record
+
+from builder.build import BuildError, build_index
+from builder.sql_index import SqlIndex
+from registry.ledger import LEDGER_PATH, chain, render
+from registry.snapshot import Snapshot
+
+
+def build(writer, url, **kwargs):
+    return build_index(Snapshot.open(writer.path), SqlIndex.connect(url), **kwargs)
+
+
+def test_counts_match_the_ledger(registry, index_url):
+    result = build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    assert (result.subjects, result.versions, result.added_versions) == (3, 4, 4)
+    assert reader.subjects() == ["llm.prompt-value", "llm.usage-value", "team/a b"]
+    assert reader.versions("llm.usage-value") == [1, 2]
+    assert reader.max_id() == 3
+    # same content under two subjects shares the ID, as in Confluent
+    assert reader.id_usages(1) == [("llm.usage-value", 1), ("team/a b", 1)]
+    info = reader.build_info()
+    assert (info.commit, info.ledger_position, info.generation) == (result.commit, 4, 1)
+
+
+def test_reader_rows(registry, index_url):
+    build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    latest = reader.version("llm.usage-value", "latest")
+    assert (latest.version, latest.id, latest.schema_type, latest.state, latest.deleted) == (2, 2, "AVRO",
+                                                                                             "ACTIVE", False)
+    assert latest.compat == {"compatible": True, "mode": "BACKWARD", "checked_versions": [1], "issues": []}
+    assert latest.merged_at.endswith("Z") and latest.proposer.startswith("Alice")
+    assert reader.version("llm.usage-value", 3) is None
+    assert reader.version("nope", "latest") is None and reader.versions("nope") is None
+    schema = reader.schema_by_id(3)
+    assert schema.schema_type == "JSON" and '"prompt"' in schema.schema and schema.canonical
+    assert reader.find_id(latest.fingerprint) == 2
+    assert reader.find_version("team/a b", reader.schema_by_id(1).fingerprint).version == 1
+    info = reader.subject_info("llm.usage-value")
+    assert (info.owner, info.tags, info.compatibility) == ("observatory-team", ["llm", "telemetry"], None)
+    assert info.consumers == [{"name": "analytics"}, {"name": "billing", "team": "finance"}]
+    assert reader.compatibility("llm.prompt-value") == "FULL"
+    assert reader.compatibility() == "BACKWARD"
+    assert [f.path for f in reader.fields(2)] == ["request_id", "total_tokens", "model"]
+    assert [(s, v, p) for s, v, p, _ in reader.search_fields("MODEL")] == [
+        ("llm.prompt-value", 1, "model"), ("llm.usage-value", 2, "model")]
+    assert reader.subjects(tag="telemetry") == ["llm.usage-value"]
+    assert reader.subjects(owner="platform") == ["llm.prompt-value"]
+    assert reader.subjects(query="prompts sent") == ["llm.prompt-value"]
+    assert reader.subjects(prefix="llm.") == ["llm.prompt-value", "llm.usage-value"]
+
+
+def test_merge_commit_is_recorded_per_version(registry, index_url):
+    build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    log = [str(c.id) for c in registry.repo.walk(registry.repo.head.target)][::-1]
+    assert reader.version("llm.usage-value", 1).commit == log[0]
+    assert reader.version("llm.usage-value", 2).commit == log[1]
+    assert reader.version("llm.prompt-value", 1).commit == log[1]
+    assert reader.version("team/a b", 1).commit == log[2]
+
+
+def test_incremental_build_after_a_merge_adds_exactly_the_new_version(registry, index_url):
+    build(registry, index_url)
+    registry.register("llm.usage-value", avro_record(
+        "Usage", [("request_id", "string"), ("total_tokens", "int"), ("model", "string"), ("tier", "string")],
+        default_last=True))
+    registry.commit("merge: usage v3")
+    result = build(registry, index_url)
+    assert (result.full, result.added_versions, result.versions) == (False, 1, 5)
+    assert result.changed_subjects == {"llm.usage-value"}
+    reader = SqlIndex.connect(index_url).reader()
+    assert reader.versions("llm.usage-value") == [1, 2, 3]
+    assert reader.version("llm.usage-value", "latest").version == 3
+    assert reader.build_info().generation == 2
+    incremental = reader.content_digest()
+    build(registry, index_url, full=True)
+    assert reader.content_digest() == incremental, "an incremental build must equal a full rebuild"
+
+
+def test_lifecycle_change_updates_state_without_a_new_version(registry, index_url):
+    build(registry, index_url)
+    registry.set_config("llm.usage-value", {
+        "description": "Token usage per request", "owner": "observatory-team", "tags": ["llm"],
+        "versions": {1: {"state": "DEPRECATED", "sunset_date": "2026-12-31"}, 2: {"state": "DRAFT"}}})
+    registry.commit("deprecate usage v1")
+    result = build(registry, index_url)
+    assert (result.added_versions, result.versions, result.changed_subjects) == (0, 4, {"llm.usage-value"})
+    reader = SqlIndex.connect(index_url).reader()
+    v1 = reader.version("llm.usage-value", 1)
+    assert (v1.state, v1.sunset_date) == ("DEPRECATED", "2026-12-31")
+    # a DRAFT is never "latest"
+    assert reader.version("llm.usage-value", "latest").version == 1
+    assert reader.subject_info("llm.usage-value").tags == ["llm"]
+
+
+def test_soft_deletes_hide_versions_and_subjects(registry, index_url):
+    registry.set_config("llm.usage-value", {"versions": {2: {"state": "ACTIVE", "deleted": True}}})
+    registry.set_config("llm.prompt-value", {"deleted": True})
+    registry.commit("soft deletes")
+    build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    assert reader.versions("llm.usage-value") == [1]
+    assert reader.versions("llm.usage-value", deleted=True) == [1, 2]
+    assert reader.version("llm.usage-value", "latest").version == 1
+    assert reader.version("llm.usage-value", 2) is None
+    assert reader.version("llm.usage-value", 2, deleted=True).deleted is True
+    assert "llm.prompt-value" not in reader.subjects()
+    assert "llm.prompt-value" in reader.subjects(deleted=True)
+    assert reader.schema_by_id(3) is not None, "IDs stay resolvable after a soft delete"
+
+
+def test_merge_time_verdict_is_recorded(tmp_path, index_url):
+    from repo_writer import RegistryWriter
+    writer = RegistryWriter(tmp_path / "r")
+    writer.register("s", avro_record("R", [("a", "int")]))
+    writer.register("s", avro_record("R", [("a", "int"), ("b", "string")]))   # new field without default
+    writer.commit()
+    build(writer, index_url)
+    compat = SqlIndex.connect(index_url).reader().version("s", 2).compat
+    assert compat["compatible"] is False and compat["mode"] == "BACKWARD" and compat["checked_versions"] == [1]
+    assert compat["issues"] and compat["issues"][0]["direction"] == "backward"
+
+
+def test_ten_builds_without_changes_do_no_work(registry, index_url):
+    build(registry, index_url)
+    for _ in range(10):
+        result = build(registry, index_url)
+        assert result.no_changes and result.added_versions == 0
+        assert result.statements <= 2, "a no-op build reads the last build row and the counts, nothing else"
+    assert SqlIndex.connect(index_url).reader().build_info().generation == 1
+
+
+def test_missing_blob_stops_the_build_naming_the_line_and_writes_nothing(registry, index_url):
+    build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    before = (reader.content_digest(), reader.build_info())
+    entry = registry.register("llm.usage-value", USAGE_V1 + " ")
+    broken = entry.__class__(**{**entry.to_json(), "schema_blob": "0123456789abcdef0123456789abcdef01234567"})
+    registry.entries[-1:] = chain(registry.entries[:-1], [broken])
+    registry.put(LEDGER_PATH, render(registry.entries))
+    registry.commit("broken ledger line")
+    with pytest.raises(BuildError, match=r"registry.lock:5: the schema blob 0123456789ab.* does not exist"):
+        build(registry, index_url)
+    assert (reader.content_digest(), reader.build_info()) == before
+
+
+def test_cli_summary_digest_and_unreachable_postgres(registry, tmp_path):
+    cmd = [sys.executable, "-m", "cli.main", "build", "--repo", registry.path]
+    out = subprocess.run(cmd + ["--digest"], capture_output=True, text=True, env=_env())
+    assert out.returncode == 0, out.stderr
+    summary, digest = out.stdout.strip().splitlines()
+    assert summary.startswith("built ") and "3 subjects, 4 versions (+4 new, full)" in summary
+    assert digest.startswith("index sha256:")
+    again = subprocess.run(cmd + ["--quiet"], capture_output=True, text=True, env=_env())
+    assert again.returncode == 0 and again.stdout == ""
+    bad = subprocess.run(cmd + ["--index", "postgresql://postgres@127.0.0.1:1/test"], capture_output=True,
+                         text=True, env=_env())
+    assert bad.returncode != 0
+    assert bad.stderr.count("\n") == 1 and "cannot connect to PostgreSQL at 127.0.0.1:1" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_bad_repo_and_ref_are_one_line_errors(registry, tmp_path):
+    for args in (["--repo", str(tmp_path / "nothing")], ["--repo", registry.path, "--ref", "nope"]):
+        out = subprocess.run([sys.executable, "-m", "cli.main", "build", *args], capture_output=True, text=True,
+                             env=_env())
+        assert out.returncode == 2 and out.stderr.startswith("llm-registry: error:") and "Traceback" not in out.stderr
+
+
+def _env() -> dict:
+    import os
+    env = dict(os.environ, CI="true")
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    return env
+
