@@ -25,7 +25,7 @@ class Settings:
 
     index_url: str | None = None
     redis_url: str | None = None
-    redis_prefix: str = ""
+    redis_prefix: str = "llmreg:"
     repo: str | None = None
     log_level: str = "INFO"
     bind: str = DEFAULT_BIND
@@ -50,7 +50,7 @@ class Settings:
         base = cls(
             index_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
-            redis_prefix=env.get("REDIS_PREFIX", ""),
+            redis_prefix=env.get("REDIS_PREFIX") or "llmreg:",
             repo=env.get("REGISTRY_REPO") or None,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
         )
@@ -70,10 +70,11 @@ class Settings:
 
 
 def embedded_index_path(repo: str) -> Path:
-    """Where the embedded SQLite index of ``repo`` lives: ``<git dir>/llm-registry/index.sqlite``."""
+    """Where the embedded SQLite index of ``repo`` lives: ``<git dir>/llm-registry/index.db`` (the same
+    default as ``llm-registry build``, so both commands share it)."""
     import pygit2
     git_dir = Path(pygit2.Repository(repo).path)
-    return git_dir / "llm-registry" / "index.sqlite"
+    return git_dir.resolve() / "llm-registry" / "index.db"
 
 
 def port_of(bind: str) -> int:

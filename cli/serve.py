@@ -1,0 +1,112 @@
+"""``llm-registry serve``: the Confluent-compatible REST API under gunicorn.
+
+REST on ``--bind`` (8081), health and metrics on ``--metrics-bind`` (8080), both served by the same
+gunicorn workers. With ``--repo`` the server builds its own SQLite index (unless ``--index`` names
+one) before it starts listening and keeps it current as ``main`` moves.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+
+from cli._common import fail
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="serve the Confluent-compatible REST API (gunicorn)",
+        description="Serve the registry's REST API (Confluent Schema Registry compatible, plus /validate, bulk, "
+                    "search and metadata) under gunicorn. Reads the SQL index (and Redis when given); with "
+                    "--repo it builds and follows an embedded SQLite index. Environment: DATABASE_URL, "
+                    "REDIS_URL, REGISTRY_REPO, LOG_LEVEL (flags win).")
+    parser.add_argument("--repo", help="registry repository to follow: its main is indexed on start and "
+                                       "re-indexed when it moves (default: $REGISTRY_REPO)")
+    parser.add_argument("--index", metavar="URL", help="SQL index: sqlite:///path.db or postgresql://... "
+                                                       "(default: $DATABASE_URL, else the repo's embedded index)")
+    parser.add_argument("--redis", metavar="URL", help="Redis index/cache (default: $REDIS_URL)")
+    parser.add_argument("--redis-prefix", metavar="P", help="prefix of the Redis keys (default: $REDIS_PREFIX "
+                                                           "or llmreg:, as llm-registry build)")
+    parser.add_argument("--bind", metavar="HOST:PORT", default="0.0.0.0:8081", help="REST listener (default: "
+                                                                                    "0.0.0.0:8081)")
+    parser.add_argument("--metrics-bind", metavar="HOST:PORT", default="0.0.0.0:8080",
+                        help="health and metrics listener (default: 0.0.0.0:8080; the same as --bind to serve "
+                             "everything on one port)")
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default: 2)")
+    parser.add_argument("--threads", type=int, default=4, metavar="N", help="threads per worker (default: 4)")
+    parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
+                        help="how often to look for a new commit on main with --repo (default: 2)")
+    parser.add_argument("--catalog", metavar="DIR", help="also serve a built static catalog under /catalog/")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: $LOG_LEVEL or INFO)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.settings import Settings, port_of
+
+    settings = Settings.from_env(
+        index_url=args.index, redis_url=args.redis, redis_prefix=args.redis_prefix, repo=args.repo,
+        bind=args.bind, metrics_bind=args.metrics_bind, workers=args.workers, threads=args.threads,
+        poll_seconds=args.poll, catalog_dir=args.catalog,
+        log_level=args.log_level.upper() if args.log_level else None)
+    for bind in (settings.bind, settings.metrics_bind):
+        try:
+            port_of(bind)
+        except ValueError as exc:
+            return fail(str(exc))
+    if settings.workers < 1 or settings.threads < 1:
+        return fail("--workers and --threads must be at least 1")
+    if settings.poll_seconds <= 0:
+        return fail("--poll must be a positive number of seconds")
+    if settings.catalog_dir and not os.path.isdir(settings.catalog_dir):
+        return fail(f"--catalog {settings.catalog_dir}: not a directory")
+    if not settings.index_url and not settings.repo:
+        return fail("nothing to serve: give --repo PATH (a registry repository) or --index URL (a built index)")
+    if settings.repo:
+        code = _initial_build(settings)
+        if code:
+            return code
+        settings = settings.with_embedded_index()
+    return _serve(settings)
+
+
+def _initial_build(settings) -> int:
+    """Build before listening, so the first request already sees main."""
+    import pygit2
+
+    from server.index_refresh import Refresher
+    from server.settings import embedded_index_path
+    try:
+        url = settings.index_url or f"sqlite:///{embedded_index_path(settings.repo)}"
+    except (pygit2.GitError, KeyError, OSError) as exc:
+        return fail(f"--repo {settings.repo}: not a git repository ({exc})")
+    from server import logs
+    logs.configure(settings.log_level)
+    if not Refresher(settings.repo, url).refresh():
+        return fail(f"cannot index {settings.repo} into {url}; see the log above")
+    return 0
+
+
+def _serve(settings) -> int:
+    # Every worker writes its metrics here; set before any worker imports prometheus_client.
+    metrics_dir = tempfile.mkdtemp(prefix="llm-registry-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from gunicorn.app.base import BaseApplication
+
+    from server.gunicorn_conf import options
+
+    class RegistryApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options(settings).items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from server.app import wsgi_app
+            return wsgi_app(settings)
+
+    try:
+        RegistryApplication().run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0

@@ -1,0 +1,75 @@
+"""gunicorn settings for the registry, derived from :class:`server.settings.Settings`.
+
+Threaded workers (``gthread``) keep client connections alive — Kafka clients and load balancers
+reuse them — and share one in-process cache per worker. Both listeners (REST and operations) are
+bound by the same workers; :func:`server.app.wsgi_app` routes by the listening port.
+
+``llm-registry serve`` passes :func:`options` to gunicorn programmatically. For a plain gunicorn
+deployment: ``gunicorn -c server/gunicorn_conf.py server.wsgi:application`` with the settings in
+the environment (``PROMETHEUS_MULTIPROC_DIR`` must name an empty, writable directory).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from server.logs import logging_config
+from server.settings import Settings
+
+_refresher: subprocess.Popen | None = None
+
+
+def options(settings: Settings) -> dict[str, Any]:
+    binds = [settings.bind] if settings.ops_on_rest_port else [settings.bind, settings.metrics_bind]
+    return {
+        "bind": binds,
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        "keepalive": 30,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "logconfig_dict": logging_config(settings.log_level),
+        "accesslog": None,
+        "proc_name": "llm-registry",
+        "control_socket_disable": True,
+        "child_exit": child_exit,
+        "when_ready": _when_ready(settings),
+        "on_exit": on_exit,
+    }
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker left: drop its live gauges from the multiprocess metrics."""
+    from server.metrics import mark_dead
+    mark_dead(worker.pid)
+
+
+def _when_ready(settings: Settings) -> Any:
+    def when_ready(server: Any) -> None:
+        """The master is listening: start following the repository's main (when there is one)."""
+        global _refresher
+        if settings.repo and settings.index_url:
+            _refresher = subprocess.Popen(
+                [sys.executable, "-m", "server.index_refresh", "--repo", settings.repo, "--index",
+                 settings.index_url, "--poll", str(settings.poll_seconds), "--log-level", settings.log_level],
+                env=os.environ.copy())
+            server.log.info("following %s (index refresh pid %s)", settings.repo, _refresher.pid)
+    return when_ready
+
+
+def on_exit(server: Any) -> None:
+    if _refresher is not None and _refresher.poll() is None:
+        _refresher.terminate()
+        try:
+            _refresher.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _refresher.kill()
+
+
+if __name__ not in ("server.gunicorn_conf",):  # loaded as a config file by ``gunicorn -c``
+    globals().update(options(Settings.from_env().with_embedded_index()))

@@ -1,0 +1,98 @@
+"""Keep a SQL index current with a registry repository's ``main``: poll, and build when it moves.
+
+``llm-registry serve --repo PATH`` runs this as a child process of the gunicorn master (started when
+the master is ready, stopped when it exits), so the workers only ever read. Builds are incremental
+and atomic (:func:`builder.build.build_index`): readers see the previous build until the new one
+commits, then the new generation. A commit that cannot be built is logged once and retried only
+when main moves again, so a bad push does not flood the log.
+
+Run by hand: ``python -m server.index_refresh --repo PATH --index URL [--poll SECONDS] [--once]``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from types import FrameType
+
+from builder.build import BuildError, build_index
+from builder.sql_index import IndexUnavailable, SqlIndex
+from registry.ledger import LedgerError
+from registry.snapshot import Snapshot, SnapshotError
+from server import logs
+
+log = logging.getLogger("server.index_refresh")
+
+
+class Refresher:
+    def __init__(self, repo: str, index_url: str, ref: str = "main") -> None:
+        self.repo = repo
+        self.index_url = index_url
+        self.ref = ref
+        self._index: SqlIndex | None = None
+        self._last_seen: str | None = None
+
+    def refresh(self) -> bool:
+        """Build if ``ref`` moved since the last attempt; True when the index is at the ref's commit."""
+        try:
+            snapshot = Snapshot.open(self.repo, self.ref)
+        except SnapshotError as exc:
+            log.error("cannot read the registry repository: %s", exc)
+            return False
+        if snapshot.commit_id == self._last_seen:
+            return True
+        try:
+            if self._index is None:
+                self._index = SqlIndex.connect(self.index_url)
+            result = build_index(snapshot, self._index)
+        except IndexUnavailable as exc:
+            self._index = None
+            log.error("the SQL index is unavailable: %s", exc)
+            return False
+        except (BuildError, LedgerError, SnapshotError) as exc:
+            self._last_seen = snapshot.commit_id
+            log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc)
+            return False
+        self._last_seen = snapshot.commit_id
+        if not result.no_changes:
+            log.info(result.summary(), extra={"commit": result.commit,
+                                              "generation": result.info.generation if result.info else None})
+        return True
+
+
+def run(repo: str, index_url: str, poll: float, once: bool = False) -> int:
+    refresher = Refresher(repo, index_url)
+    if once:
+        return 0 if refresher.refresh() else 1
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        refresher.refresh()
+        deadline = time.monotonic() + poll
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(min(0.2, poll))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server.index_refresh", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", required=True, help="registry repository (work tree or bare)")
+    parser.add_argument("--index", required=True, metavar="URL", help="sqlite:///path.db or postgresql://...")
+    parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to look at main")
+    parser.add_argument("--once", action="store_true", help="build once and exit (exit 1 when it fails)")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logs.configure(args.log_level)
+    return run(args.repo, args.index, args.poll, args.once)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
