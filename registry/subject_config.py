@@ -13,23 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry import layout
+from registry.rules import Rule
 from registry.types import Reference
 from registry.yamldoc import ConfigError, ConfigProblem, YamlDocument, load_yaml, validate
 
 SCHEMA_FILE = "subject.schema.json"
 
-try:
-    from registry.rules import Rule
-except ImportError:  # until registry/rules.py lands: the same fields, as CONTRACTS.md fixes them
-    @dataclass(frozen=True)
-    class Rule:  # type: ignore[no-redef]
-        """A CEL data-contract rule (replaced by ``registry.rules.Rule``)."""
-
-        name: str
-        expr: str
-        on_failure: str = "ERROR"
-        doc: str = ""
-        kind: str = "CONDITION"
 
 
 class LifecycleState(str, enum.Enum):

@@ -1,0 +1,57 @@
+"""Create a registry repository: its files as a first commit, then IDs assigned through the gate.
+
+The first commit holds the content without a ledger; :func:`registry.gate.assign` then records every
+subject's version exactly as it would record a merge, so a new registry's ``main`` starts with a valid
+ledger and nothing about IDs is special-cased.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+import pygit2
+
+from registry.gate import GateError, GateResult, assign, parse_author
+from registry.ledger import LEDGER_PATH
+
+_SKIP_DIRS = {".git", "__pycache__"}
+
+
+def template_files(template: str | Path) -> dict[str, bytes]:
+    """``{repository path: bytes}`` of every file under ``template`` (without ``.git`` and any ledger)."""
+    root = Path(template)
+    if not root.is_dir():
+        raise GateError(f"template {root} is not a directory", usage=True)
+    files: dict[str, bytes] = {}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(names):
+            path = Path(folder, name)
+            relative = path.relative_to(root).as_posix()
+            if relative != LEDGER_PATH and not name.endswith(".pyc"):
+                files[relative] = path.read_bytes()
+    return files
+
+
+def init_registry(dest: str | Path, files: Mapping[str, bytes], *, author: str,
+                  message: str = "Create the schema registry", branch: str = "main") -> tuple[pygit2.Repository,
+                                                                                             GateResult]:
+    """Create a git repository at ``dest`` (which must not exist or be empty) holding ``files`` on ``branch``,
+    with every subject's version ledgered. Returns the repository and the gate's result."""
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise GateError(f"{dest} already exists and is not empty; choose a new directory", usage=True)
+    sig = parse_author(author)
+    dest.mkdir(parents=True, exist_ok=True)
+    repo = pygit2.init_repository(str(dest), bare=False, initial_head=branch)
+    for relative, data in files.items():
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        repo.index.add(relative)
+    repo.index.write()
+    tree = repo.index.write_tree()
+    repo.create_commit(f"refs/heads/{branch}", sig, sig, message + "\n", tree, [])
+    result = assign(repo, author=author, into=branch)
+    return repo, result

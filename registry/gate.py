@@ -1,0 +1,513 @@
+"""The merge gate: the only writer of ``main`` and of the ledger ``registry.lock``.
+
+Every write to a registry goes through one loop (:func:`_run`):
+
+1. read the current ``main`` (the reference object, so that the final update can compare against it);
+2. build the proposed tree on top of it — a three-way merge of a branch (:func:`merge_branch`), an
+   in-memory change set (:func:`apply_change`, used by the server's write API), or nothing at all when
+   recording versions that merges already brought in (:func:`assign`);
+3. review it against main's ledger (:mod:`registry.proposal`) — any error refuses and nothing is written;
+4. assign versions and IDs (same content → same ID, across subjects and for rollbacks), append the lines to
+   the ledger and write one commit;
+5. move ``main`` by compare-and-swap. libgit2's ``git_reference_set_target`` locks ``refs/heads/main``
+   (git's own ``main.lock`` protocol) and refuses when the reference no longer holds the value it was read
+   with, so two gates racing cannot both win. The loser starts again from step 1 against the new main,
+   a bounded number of times.
+
+With a remote (``--push``) the same loop builds on the remote's main and publishes with
+``git push --force-with-lease``: the remote is then the serialization point.
+
+Work tree: a bare repository, or one where ``main`` is not checked out, is left alone. When ``main`` is
+checked out, the gate refuses if the work tree has uncommitted changes (before writing anything), and after
+moving ``main`` it checks out exactly the files the gate's commit changed, so ``git status`` stays clean.
+"""
+from __future__ import annotations
+
+import datetime
+import random
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import pygit2
+
+from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
+from registry.model import RegistryTree
+from registry.problems import Problem, error
+from registry.proposal import NewVersion, Review, read_ledger, review, review_change
+from registry.registry_config import RegistryConfig
+from registry.snapshot import Snapshot, SnapshotError, resolve_commit
+
+MAX_ATTEMPTS = 12
+Changes = Mapping[str, "bytes | None"]
+ChangeSource = "Changes | Callable[[Snapshot], Changes]"
+_AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>\s*$")
+
+
+class GateError(Exception):
+    """The gate refused: ``problems`` says why (each with file and line where there is one).
+
+    ``usage`` is true when the request itself is wrong (no such branch, bad author, dirty work tree) rather
+    than the proposal (CLI exit code 2 instead of 1).
+    """
+
+    def __init__(self, message: str, problems: Sequence[Problem] = (), *, usage: bool = False,
+                 review: Review | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = list(problems)
+        self.usage = usage
+        self.review = review
+
+
+@dataclass
+class GateResult:
+    """What a gate run wrote: ``commit`` is ``None`` when there was nothing to write."""
+
+    commit: str | None
+    previous: str | None
+    entries: list[LedgerEntry] = field(default_factory=list)
+    review: Review | None = None
+    attempts: int = 1
+
+    def summary_lines(self) -> list[str]:
+        return [f"{e.subject} v{e.version} -> id {e.id}" for e in self.entries]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Identities and time
+
+
+def parse_author(author: str) -> pygit2.Signature:
+    """``"Name <email>"`` → a signature at the current time; raises :class:`GateError` when malformed."""
+    match = _AUTHOR.match(author or "")
+    if not match or not match["name"]:
+        raise GateError(f"author {author!r} is not of the form 'Name <email>'", usage=True)
+    return pygit2.Signature(match["name"], match["email"])
+
+
+def default_author(repo: pygit2.Repository) -> str:
+    """The author from git config (user.name/user.email), as ``"Name <email>"``."""
+    try:
+        sig = repo.default_signature
+    except (KeyError, pygit2.GitError):
+        raise GateError("no author: pass --author 'Name <email>' or set git config user.name and user.email",
+                        usage=True) from None
+    return f"{sig.name} <{sig.email}>"
+
+
+def _author_text(sig: pygit2.Signature) -> str:
+    return f"{sig.name} <{sig.email}>"
+
+
+def _iso(seconds: int | float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Versions → ledger lines
+
+
+def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], config: RegistryConfig | None,
+               proposer: str, when: str) -> list[LedgerEntry]:
+    """Ledger lines for ``versions`` (chained after ``ledger``): equal content reuses its ID, new content
+    takes the next ID after every ledgered one (and not below ``ids.start``)."""
+    ids = {e.fingerprint: e.id for e in ledger}
+    next_id = (config or RegistryConfig(name="")).first_new_id(max((e.id for e in ledger), default=0))
+    lines: list[LedgerEntry] = []
+    for version in versions:
+        if version.fingerprint not in ids:
+            ids[version.fingerprint] = next_id
+            next_id += 1
+        lines.append(LedgerEntry(id=ids[version.fingerprint], subject=version.subject, version=version.version,
+                                 schema_type=version.schema_type, fingerprint=version.fingerprint,
+                                 schema_blob=version.schema_blob, subject_blob=version.subject_blob, time=when,
+                                 proposer=proposer))
+    return chain(ledger, lines)
+
+
+def _read(commit: pygit2.Commit | None, path: str) -> bytes | None:
+    try:
+        return commit.tree[path].data if commit is not None else None
+    except KeyError:
+        return None
+
+
+def _with_ledger(repo: pygit2.Repository, tree: pygit2.Tree, ledger_text: bytes | None,
+                 new: Sequence[LedgerEntry]) -> pygit2.Oid:
+    """``tree`` with the ledger lines ``new`` appended to ``registry.lock``."""
+    index = pygit2.Index()
+    index.read_tree(tree)
+    blob = repo.create_blob((ledger_text or b"") + render(new).encode("utf-8"))
+    index.add(pygit2.IndexEntry(LEDGER_PATH, blob, pygit2.GIT_FILEMODE_BLOB))
+    return index.write_tree(repo)
+
+
+def _message(title: str, entries: Sequence[LedgerEntry], versions: Sequence[NewVersion]) -> str:
+    lines = [title, ""]
+    rollbacks = {(v.subject, v.version): v.rollback_of for v in versions}
+    if entries:
+        lines.append("Registered by the merge gate:")
+        for e in entries:
+            note = rollbacks.get((e.subject, e.version))
+            lines.append(f"{e.subject} v{e.version} -> id {e.id}" + (f" (rollback to v{note})" if note else ""))
+    else:
+        lines.append("No new schema versions.")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where main lives: locally, or on a remote
+
+
+@dataclass
+class _Base:
+    """The main the attempt builds on, and how to move it once the new commit exists."""
+
+    commit: pygit2.Commit | None
+    publish: Callable[[pygit2.Oid], None]
+
+
+class _Moved(Exception):
+    """Main moved (or its lock is held) while the attempt ran: try again against the new main."""
+
+
+class _LocalMain:
+    """``refs/heads/<branch>`` of this repository, moved by compare-and-swap."""
+
+    def __init__(self, repo: pygit2.Repository, branch: str) -> None:
+        self.repo = repo
+        self.name = f"refs/heads/{branch}"
+
+    def read(self) -> _Base:
+        ref = self.repo.references.get(self.name)
+        commit = ref.peel(pygit2.Commit) if ref is not None else None
+        return _Base(commit=commit, publish=lambda new: self.swap(ref, new))
+
+    def swap(self, ref: pygit2.Reference | None, new: pygit2.Oid, log: str = "llm-registry gate") -> None:
+        try:
+            if ref is None:
+                self.repo.references.create(self.name, new, force=False, message=log)
+            else:
+                ref.set_target(new, log)   # CAS: fails unless the ref still holds the value it was read with
+        except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError) as exc:
+            raise _Moved(str(exc)) from None
+
+
+class _RemoteMain:
+    """``<branch>`` on a remote: fetched before each attempt, published with a push lease."""
+
+    def __init__(self, repo: pygit2.Repository, remote: str, branch: str) -> None:
+        self.repo = repo
+        self.remote = remote
+        self.branch = branch
+        self.local = _LocalMain(repo, branch)
+
+    def _git(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=self.repo.path, capture_output=True, text=True, timeout=120)
+
+    def read(self) -> _Base:
+        tracking = f"refs/remotes/{self.remote}/{self.branch}"
+        done = self._git("fetch", "--quiet", self.remote, f"+refs/heads/{self.branch}:{tracking}")
+        if done.returncode != 0:
+            raise GateError(f"cannot fetch {self.branch} from {self.remote}: {done.stderr.strip()}", usage=True)
+        commit = self.repo.references[tracking].peel(pygit2.Commit)
+        return _Base(commit=commit, publish=lambda new: self.publish(commit.id, new))
+
+    def publish(self, old: pygit2.Oid, new: pygit2.Oid) -> None:
+        done = self._git("push", "--porcelain", f"--force-with-lease=refs/heads/{self.branch}:{old}", self.remote,
+                         f"{new}:refs/heads/{self.branch}")
+        if done.returncode != 0:
+            output = done.stdout + done.stderr
+            if "stale info" in output or "rejected" in output or "fetch first" in output:
+                raise _Moved(output.strip())
+            raise GateError(f"pushing to {self.remote} failed: {output.strip()}", usage=True)
+        tracking = f"refs/remotes/{self.remote}/{self.branch}"
+        self.repo.references.create(tracking, new, force=True)
+        # The local branch follows the remote when it can do so by fast-forward (it is only a copy).
+        local = self.repo.references.get(self.local.name)
+        if local is None or self.repo.descendant_of(new, local.target):
+            try:
+                self.local.swap(local, new, "llm-registry gate: follow remote")
+            except _Moved:
+                pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Work tree safety
+
+
+def _checked_out(repo: pygit2.Repository, branch: str) -> bool:
+    return not repo.is_bare and not repo.head_is_unborn and not repo.head_is_detached \
+        and repo.head.name == f"refs/heads/{branch}"
+
+
+def _refuse_dirty(repo: pygit2.Repository, branch: str, paths: Sequence[str]) -> None:
+    """Refuse before writing when ``branch`` is checked out and its work tree holds changes the gate would
+    overwrite or leave inconsistent (untracked files elsewhere are fine)."""
+    if not _checked_out(repo, branch):
+        return
+    touched = set(paths)
+    dirty = sorted(path for path, flags in repo.status().items()
+                   if flags != pygit2.GIT_STATUS_IGNORED
+                   and (flags != pygit2.GIT_STATUS_WT_NEW or path in touched))
+    if dirty:
+        listed = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise GateError(f"{branch} is checked out in {repo.workdir} and its work tree has uncommitted changes "
+                        f"({listed}); commit or stash them first — the gate writes nothing", usage=True)
+
+
+def _update_work_tree(repo: pygit2.Repository, branch: str, old: pygit2.Commit | None,
+                      new: pygit2.Commit) -> None:
+    """After main moved: bring the checked-out files the commit changed (and the index) up to date."""
+    if not _checked_out(repo, branch):
+        return
+    paths = _changed_paths(repo, old, new)
+    if paths:
+        repo.checkout_tree(new.tree, strategy=pygit2.GIT_CHECKOUT_FORCE, paths=paths)
+
+
+def _changed_paths(repo: pygit2.Repository, old: pygit2.Commit | None, new: pygit2.Commit) -> list[str]:
+    if old is None:
+        return [entry.path for entry in _walk_tree(repo, new.tree)]
+    diff = old.tree.diff_to_tree(new.tree)
+    return sorted({p for d in diff.deltas for p in (d.old_file.path, d.new_file.path)})
+
+
+def _walk_tree(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = ""):
+    for entry in tree:
+        path = f"{prefix}{entry.name}"
+        if entry.type_str == "tree":
+            yield from _walk_tree(repo, repo[entry.id], path + "/")
+        else:
+            yield pygit2.IndexEntry(path, entry.id, entry.filemode)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass
+class _Plan:
+    """What one attempt would write: the tree to commit, its message, parents and the review."""
+
+    tree: pygit2.Oid
+    parents: list[pygit2.Oid]
+    title: str
+    review: Review
+    entries: list[LedgerEntry] | None = None   # ledger lines already built (assign); else the loop assigns
+
+
+def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
+         remote: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+    sig = parse_author(author)
+    main = _RemoteMain(repo, remote, into) if remote else _LocalMain(repo, into)
+    last = ""
+    for attempt in range(1, max_attempts + 1):
+        base = main.read()
+        work = plan(base.commit)
+        if work is None:
+            return GateResult(commit=None, previous=str(base.commit.id) if base.commit else None, attempts=attempt)
+        if not work.review.ok:
+            raise GateError(f"refused: {len(work.review.errors)} problem(s)", work.review.problems,
+                            review=work.review)
+        ledger = work.review.ledger
+        head = RegistryTree(repo, repo[work.tree])
+        entries = work.entries if work.entries is not None else assign_ids(
+            ledger, work.review.versions, head.config, _author_text(sig), _iso(time.time()))
+        if base.commit is not None and not entries and work.tree == base.commit.tree.id:
+            return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
+        tree_id = _with_ledger(repo, repo[work.tree], _read(base.commit, LEDGER_PATH), entries) \
+            if entries else work.tree
+        message = _message(work.title, entries, work.review.versions)
+        commit_id = repo.create_commit(None, sig, sig, message, tree_id, work.parents)
+        new_commit = repo[commit_id]
+        if remote is None:
+            _refuse_dirty(repo, into, _changed_paths(repo, base.commit, new_commit))
+        try:
+            base.publish(commit_id)
+        except _Moved as exc:
+            last = str(exc)
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+            continue
+        if remote is None:
+            _update_work_tree(repo, into, base.commit, new_commit)
+        return GateResult(commit=str(commit_id), previous=str(base.commit.id) if base.commit else None,
+                          entries=entries, review=work.review, attempts=attempt)
+    raise GateError(f"{into} kept moving: gave up after {max_attempts} attempts ({last}); run the gate again",
+                    [error("MAIN_MOVED", f"{into} moved during every one of {max_attempts} attempts")])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The three entry points
+
+
+def _open(repo: pygit2.Repository | str) -> pygit2.Repository:
+    if isinstance(repo, pygit2.Repository):
+        return repo
+    try:
+        return pygit2.Repository(str(repo))
+    except (pygit2.GitError, KeyError) as exc:
+        raise GateError(f"{repo} is not a git repository ({exc})", usage=True) from None
+
+
+def resolve_branch(repo: pygit2.Repository, branch: str) -> tuple[str, pygit2.Commit]:
+    """``(display name, commit)`` of the branch to merge: a local or remote-tracking branch, a tag, or
+    ``HEAD`` when it is on a branch. A detached HEAD is refused: the gate merges named proposals."""
+    if branch == "HEAD":
+        if repo.head_is_detached:
+            raise GateError(f"HEAD is detached (at {str(repo.head.target)[:12]}); check out the proposal branch or "
+                            "name it: llm-registry merge BRANCH", usage=True)
+        if repo.head_is_unborn:
+            raise GateError("HEAD has no commit yet", usage=True)
+        return repo.head.shorthand, repo.head.peel(pygit2.Commit)
+    for name in (f"refs/heads/{branch}", f"refs/remotes/{branch}", f"refs/tags/{branch}", branch):
+        ref = repo.references.get(name) if name.startswith("refs/") else None
+        if ref is not None:
+            return branch, ref.peel(pygit2.Commit)
+    try:
+        return branch, resolve_commit(repo, branch)
+    except SnapshotError as exc:
+        raise GateError(str(exc), usage=True) from None
+
+
+def merge_trees(repo: pygit2.Repository, main: pygit2.Commit, proposal: pygit2.Commit,
+                name: str) -> pygit2.Oid:
+    """Three-way merge of ``proposal`` into ``main`` in memory; a conflict raises :class:`GateError`."""
+    base_id = repo.merge_base(main.id, proposal.id)
+    if base_id is None:
+        raise GateError(f"{name} shares no history with main (in a shallow clone, fetch the full history)",
+                        usage=True)
+    index = repo.merge_trees(repo[base_id].tree, main.tree, proposal.tree)
+    if index.conflicts is not None:
+        paths = sorted({(entry.path) for triple in index.conflicts for entry in triple if entry is not None})
+        raise GateError(f"{name} conflicts with main; rebase it on main or merge main into it",
+                        [error("MERGE_CONFLICT", f"{path} was changed both on main and on {name}", path)
+                         for path in paths])
+    return index.write_tree(repo)
+
+
+def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, into: str = "main",
+                 remote: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+    """Merge ``branch`` into ``into`` through the gate (re-checked against the current main each attempt)."""
+    repo = _open(repo)
+    name, proposal = resolve_branch(repo, branch)
+
+    def plan(main: pygit2.Commit | None) -> _Plan | None:
+        if main is None:
+            raise GateError(f"there is no branch {into!r} to merge into; create the registry with "
+                            "llm-registry init", usage=True)
+        if proposal.id == main.id or repo.descendant_of(main.id, proposal.id):
+            raise GateError(f"{name} is already part of {into}; nothing to merge", usage=True)
+        tree = merge_trees(repo, main, proposal, name)
+        head = RegistryTree(repo, repo[tree])
+        result = review(Snapshot(repo, main), head, RegistryTree(repo, main.tree))
+        return _Plan(tree=tree, parents=[main.id, proposal.id], title=f"Merge {name} into {into}", review=result)
+
+    return _run(repo, into, author, plan, remote, max_attempts)
+
+
+def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Snapshot], Changes]", author: str,
+                 message: str, *, into: str = "main", remote: str | None = None,
+                 max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+    """Commit a change set (``{path: bytes | None}``; ``None`` deletes) on top of ``into`` through the gate.
+
+    ``changes`` may be a function of the current main's snapshot: it is called again on every attempt, so
+    an edit computed from main (a lifecycle change in ``subject.yaml``) never overwrites a concurrent one.
+    Returns ``commit=None`` when the change set changes nothing.
+    """
+    repo = _open(repo)
+
+    def plan(main: pygit2.Commit | None) -> _Plan | None:
+        if main is None:
+            raise GateError(f"there is no branch {into!r}; create the registry with llm-registry init", usage=True)
+        wanted = changes(Snapshot(repo, main)) if callable(changes) else changes
+        index = pygit2.Index()
+        index.read_tree(main.tree)
+        for path, data in sorted(wanted.items()):
+            _check_path(path)
+            if data is None:
+                if path in index:
+                    index.remove(path)
+            else:
+                index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB))
+        tree = index.write_tree(repo)
+        if tree == main.tree.id:
+            return None
+        head = RegistryTree(repo, repo[tree])
+        since = RegistryTree(repo, main.tree)
+        return _Plan(tree=tree, parents=[main.id], title=message.strip() or "Registry change",
+                     review=review(Snapshot(repo, main), head, since))
+
+    return _run(repo, into, author, plan, remote, max_attempts)
+
+
+def _check_path(path: str) -> None:
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts) or "\\" in path \
+            or "\0" in path:
+        raise GateError(f"path {path!r} is not a safe repository path", usage=True)
+    if path == LEDGER_PATH:
+        raise GateError(f"{LEDGER_PATH} is written only by the merge gate", usage=True)
+
+
+def _first_parent_chain(repo: pygit2.Repository, tip: pygit2.Commit) -> list[pygit2.Commit]:
+    """Commits of ``tip``'s first-parent history that came after the last commit that wrote the ledger,
+    oldest first (the whole history when no commit ever did)."""
+    pending: list[pygit2.Commit] = []
+    commit: pygit2.Commit | None = tip
+    while commit is not None:
+        parent = commit.parents[0] if commit.parents else None
+        lock_now = _blob_id(commit.tree, LEDGER_PATH)
+        lock_before = _blob_id(parent.tree, LEDGER_PATH) if parent is not None else None
+        if lock_now != lock_before:
+            break
+        pending.append(commit)
+        commit = parent
+    return list(reversed(pending))
+
+
+def _blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def assign(repo: pygit2.Repository | str, *, author: str, into: str = "main", remote: str | None = None,
+           max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+    """Record, in order, the versions that commits on ``into``'s first-parent history introduced since the
+    ledger was last written (merges made by a host's button rather than by the gate). Idempotent: when
+    nothing is unrecorded it writes nothing. Refuses — writing nothing — when one of those commits would not
+    have passed the gate (the fix is a commit that reverts or repairs it)."""
+    repo = _open(repo)
+
+    def plan(main: pygit2.Commit | None) -> _Plan | None:
+        if main is None:
+            raise GateError(f"there is no branch {into!r}", usage=True)
+        snapshot = Snapshot(repo, main)
+        base = RegistryTree(repo, main.tree)
+        entries, ledger_problems = read_ledger(None, base)
+        combined = Review(problems=list(ledger_problems), ledger=entries)
+        ledger = list(entries)
+        for commit in _first_parent_chain(repo, main) if combined.ok else []:
+            since = RegistryTree(repo, commit.parents[0].tree) if commit.parents else None
+            step = review_change(RegistryTree(repo, commit.tree), since, ledger, snapshot)
+            where = f"commit {str(commit.id)[:12]} ({commit.message.splitlines()[0] if commit.message else ''})"
+            combined.problems += [Problem(p.severity, p.code, f"{where}: {p.message}", p.file, p.line)
+                                  for p in step.problems]
+            combined.examined += [s for s in step.examined if s not in combined.examined]
+            if not step.ok:
+                break
+            # Each version keeps the author and time of the commit that introduced it.
+            ledger = ledger + assign_ids(ledger, step.versions, base.config, _author_text(commit.author),
+                                         _iso(commit.commit_time))
+            combined.versions += step.versions
+        if combined.ok and not combined.versions:
+            return None
+        return _Plan(tree=main.tree.id, parents=[main.id], review=combined, entries=ledger[len(entries):],
+                     title=f"Assign IDs for {len(combined.versions)} version(s) merged on {into}")
+
+    return _run(repo, into, author, plan, remote, max_attempts)

@@ -1,0 +1,419 @@
+"""What a change to a registry proposes, and everything that would make the gate refuse it.
+
+A change is a pair of trees: ``since`` (what the registry looked like) and ``head`` (what it would look like
+after the change), judged against the ledger of the branch it goes into. Only subject directories whose
+tree differs between the two are examined, so reviewing a change costs the same in a registry of ten
+subjects as in one of ten thousand.
+
+For each examined subject the schema is parsed with its references resolved (through the ledger, or
+through versions proposed in the same change), its content identity computed, and compared with the
+subject's latest ledgered version: a different identity proposes the next version (a rollback is a new
+version whose identity equals an older one); lifecycle, description or tag edits propose none. Then the
+checks: compatibility per the subject's mode against the eligible ledgered versions, CEL rules compile,
+examples pass or fail as declared, lifecycle moves only forward, names are safe, and the ledger is valid
+and untouched.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import pygit2
+
+from registry import layout
+from registry.compat import CompatibilityResult, Mode, check_compatibility
+from registry.formats import ParsedSchema, parse_schema, parse_source
+from registry.identity import content_fingerprint
+from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_only, parse_ledger
+from registry.model import RegistryTree, SubjectFiles
+from registry.problems import Problem, error, has_errors
+from registry.registry_config import DEFAULT_COMPATIBILITY
+from registry.resolver import LedgerResolver
+from registry.snapshot import Snapshot
+from registry.subject_config import LifecycleState, SubjectConfig
+from registry.types import Reference, SchemaError, SchemaSource
+from registry.yamldoc import ConfigError
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A version the change introduces; the gate gives it an ID and a ledger line."""
+
+    subject: str
+    version: int
+    schema_type: str
+    fingerprint: str
+    schema_blob: str
+    subject_blob: str
+    schema_path: str
+    state: LifecycleState
+    compatibility: CompatibilityResult
+    rollback_of: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subject": self.subject, "version": self.version, "schema_type": self.schema_type,
+                "fingerprint": self.fingerprint, "state": self.state.value, "rollback_of": self.rollback_of,
+                "compatibility": self.compatibility.to_json(), "file": self.schema_path}
+
+
+@dataclass
+class Review:
+    """The verdict on a change: the versions it proposes and the problems found (errors refuse it)."""
+
+    versions: list[NewVersion] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    examined: list[str] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)   # the ledger the change was judged against
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "subjects_examined": self.examined,
+                "versions": [v.to_json() for v in self.versions],
+                "problems": [p.to_json() for p in self.problems]}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The ledger
+
+
+def read_ledger(base: RegistryTree | None, head: RegistryTree) -> tuple[list[LedgerEntry], list[Problem]]:
+    """The ledger the change is judged against (``base``'s, else ``head``'s) and its problems: malformed,
+    pointing at missing blobs, or edited by the change (only the gate writes ``registry.lock``)."""
+    problems: list[Problem] = []
+    owner = base if base is not None else head
+    entries, invalid = _parse_ledger(owner)
+    problems += invalid
+    for number, entry in enumerate(entries, start=1):
+        for kind, oid in (("schema", entry.schema_blob), ("subject.yaml", entry.subject_blob)):
+            if not _has_blob(owner.repo, oid):
+                problems.append(error("LEDGER_BLOB_MISSING", f"{entry.subject} v{entry.version}: the {kind} blob "
+                                      f"{oid} does not exist in the repository", LEDGER_PATH, number))
+    if base is not None and head.ledger_blob != base.ledger_blob:
+        head_entries, head_invalid = _parse_ledger(head)
+        if head_invalid:
+            problems += [error("LEDGER_EDITED", f"the change edits {LEDGER_PATH}, which only the merge gate writes: "
+                               f"{p.message}", LEDGER_PATH, p.line) for p in head_invalid]
+        else:
+            try:
+                check_append_only(entries, head_entries)
+                added = len(head_entries) - len(entries)
+                problems.append(error("LEDGER_EDITED", f"the change adds {added} line(s) to {LEDGER_PATH}; only the "
+                                      "merge gate writes the ledger — remove your edit, the gate assigns IDs",
+                                      LEDGER_PATH, len(entries) + 1 if added else None))
+            except LedgerError as exc:
+                problems.append(error("LEDGER_EDITED", f"the change edits {LEDGER_PATH}, which is append-only and "
+                                      f"written only by the merge gate ({exc})", LEDGER_PATH, exc.line))
+    return entries, problems
+
+
+def _parse_ledger(tree: RegistryTree) -> tuple[list[LedgerEntry], list[Problem]]:
+    raw = tree.read(LEDGER_PATH)
+    if raw is None:
+        return [], []
+    try:
+        return parse_ledger(raw.decode("utf-8")), []
+    except UnicodeDecodeError:
+        return [], [error("LEDGER_INVALID", f"{LEDGER_PATH} is not UTF-8 text", LEDGER_PATH)]
+    except LedgerError as exc:
+        message = str(exc).split(": ", 1)[-1] if exc.line else str(exc)
+        return [], [error("LEDGER_INVALID", message, LEDGER_PATH, exc.line)]
+
+
+def _has_blob(repo: pygit2.Repository, oid: str) -> bool:
+    try:
+        return oid in repo
+    except (ValueError, TypeError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The change
+
+
+class _Reviewer:
+    """One review: walks the examined subjects in reference order, accumulating versions and problems."""
+
+    def __init__(self, head: RegistryTree, since: RegistryTree | None, ledger: Sequence[LedgerEntry],
+                 snapshot: Snapshot) -> None:
+        self.head = head
+        self.since = since
+        self.ledger = list(ledger)
+        self.by_subject: dict[str, list[LedgerEntry]] = {}
+        for entry in self.ledger:
+            self.by_subject.setdefault(entry.subject, []).append(entry)
+        self.resolver = LedgerResolver(snapshot, entries=self.ledger)
+        self.parsed_versions: dict[tuple[str, int], ParsedSchema] = {}
+        self.review = Review(ledger=self.ledger)
+        config = head.config
+        self.default_mode = config.compatibility if config else DEFAULT_COMPATIBILITY
+
+    # -- orchestration ------------------------------------------------------------------------------------
+    def run(self) -> Review:
+        problems = self.review.problems
+        problems += self.head.config_and_problems[1]
+        names, name_problems = self.head.names_and_problems
+        since_ids = self.since.subject_tree_ids() if self.since else {}
+        head_ids = self.head.subject_tree_ids()
+        changed_dirs = {d for d, t in head_ids.items() if since_ids.get(d) != t}
+        problems += [p for p in name_problems if p.file and p.file.split("/", 1)[-1] in changed_dirs]
+        self._removed(set(since_ids) - set(head_ids))
+        examined = sorted(name for name, d in names.items() if d in changed_dirs)
+        self.review.examined = examined
+        files: dict[str, SubjectFiles] = {}
+        for name in examined:
+            subject_files, subject_problems = self.head.subject(name)
+            problems += subject_problems
+            if subject_files is not None:
+                files[name] = subject_files
+        for name in self._reference_order(files):
+            self._subject(files[name])
+        return self.review
+
+    def _removed(self, dirnames: Iterable[str]) -> None:
+        for dirname in sorted(dirnames):
+            try:
+                name = layout.decode_subject(dirname)
+            except (layout.SubjectNameError, UnicodeDecodeError):
+                continue
+            if name in self.by_subject:
+                self.review.problems.append(error(
+                    "SUBJECT_REMOVED", f"the change removes the directory of registered subject {name!r}; registered "
+                    "versions are never removed — set `deleted: true` in its subject.yaml to soft-delete it",
+                    f"{layout.SUBJECTS_DIR}/{dirname}"))
+
+    def _reference_order(self, files: dict[str, SubjectFiles]) -> list[str]:
+        """Examined subjects ordered so that a subject comes after those it references (same change)."""
+        deps: dict[str, set[str]] = {}
+        for name, f in files.items():
+            deps[name] = set()
+            for ref in f.config.references:
+                if ref.subject == name:
+                    self.review.problems.append(error(
+                        "REFERENCE_INVALID", f"reference {ref.name!r} points at its own subject", f.config_path,
+                        _line(f, ("references",))))
+                elif ref.subject in files:
+                    deps[name].add(ref.subject)
+        order: list[str] = []
+        ready = sorted(n for n, d in deps.items() if not d)
+        while ready:
+            name = ready.pop(0)
+            order.append(name)
+            for other in sorted(deps):
+                if name in deps[other]:
+                    deps[other].discard(name)
+                    if not deps[other] and other not in order and other not in ready:
+                        ready.append(other)
+        for name in sorted(set(files) - set(order)):
+            self.review.problems.append(error(
+                "REFERENCE_CYCLE", f"subject {name!r} is part of a reference cycle "
+                f"({', '.join(sorted(deps[name]))}); references must form a tree", files[name].config_path))
+        return [n for n in order if not any(ref.subject == n for ref in files[n].config.references)]
+
+    # -- one subject ----------------------------------------------------------------------------------------
+    def _subject(self, f: SubjectFiles) -> None:
+        problems = self.review.problems
+        entries = self.by_subject.get(f.subject, [])
+        latest = entries[-1] if entries else None
+        next_version = latest.version + 1 if latest else 1
+        unchanged_blobs = latest is not None and latest.schema_blob == f.schema_blob \
+            and latest.subject_blob == f.config_blob
+        needs_parse = not unchanged_blobs or bool(f.examples)
+        parsed: ParsedSchema | None = None
+        new_version: int | None = None
+        if needs_parse:
+            try:
+                parsed = parse_schema(f.schema_type, f.schema_text, f.config.references, self.resolver)
+            except SchemaError as exc:
+                problems.append(_schema_problem(f, exc))
+        if parsed is not None and not unchanged_blobs:
+            fingerprint = content_fingerprint(parsed, f.config.references, f.config.rules, f.config.metadata)
+            if latest is None or fingerprint != latest.fingerprint:
+                new_version = next_version
+                self._new_version(f, parsed, fingerprint, entries, new_version)
+        self._rules_and_examples(f, parsed)
+        self._lifecycle(f, entries, new_version)
+
+    def _new_version(self, f: SubjectFiles, parsed: ParsedSchema, fingerprint: str,
+                     entries: list[LedgerEntry], version: int) -> None:
+        problems = self.review.problems
+        mode = Mode.parse(f.config.mode(self.default_mode))
+        config = f.config
+        if mode is Mode.DISABLED and entries:
+            problems.append(error("MODE_DISABLED", f"subject {f.subject!r} has compatibility DISABLED: it takes no "
+                                  f"new version (it has {len(entries)}); change its mode first if you must",
+                                  f.schema_path))
+            result = CompatibilityResult(mode=mode, checked=(entries[-1].version,))
+        else:
+            bases = [e for e in entries if not config.deleted and config.lifecycle(e.version).state
+                     is not LifecycleState.DRAFT and not config.lifecycle(e.version).deleted]
+            if not mode.transitive:
+                bases = bases[-1:]
+            previous: list[ParsedSchema] = []
+            labels: list[int] = []
+            for entry in bases if mode is not Mode.NONE else []:
+                base = self._ledgered(entry)
+                if base is not None:
+                    previous.append(base)
+                    labels.append(entry.version)
+            result = check_compatibility(parsed, previous, mode, labels)
+            for issue in result.issues:
+                problems.append(error(
+                    "INCOMPATIBLE", f"{f.subject} v{version} is not {mode.value} compatible with v{issue.version} "
+                    f"({issue.direction}): {issue.kind} at {issue.location or '/'}: {issue.message}",
+                    f.schema_path, _location_line(f.schema_text, issue.location, issue.message)))
+        life = config.lifecycle(version)
+        if life.state not in (LifecycleState.DRAFT, LifecycleState.ACTIVE) or life.deleted:
+            problems.append(error("LIFECYCLE_INVALID", f"the new version {version} of {f.subject!r} can only start as "
+                                  f"DRAFT or ACTIVE, not {'deleted' if life.deleted else life.state.value}",
+                                  f.config_path, _line(f, ("versions", version))))
+        rollback = next((e.version for e in entries if e.fingerprint == fingerprint), None)
+        self.resolver.add_pending(f.subject, version, SchemaSource(f.schema_type, f.schema_text, config.references))
+        self.review.versions.append(NewVersion(
+            subject=f.subject, version=version, schema_type=f.schema_type.value, fingerprint=fingerprint,
+            schema_blob=f.schema_blob, subject_blob=f.config_blob, schema_path=f.schema_path, state=life.state,
+            compatibility=result, rollback_of=rollback))
+
+    def _ledgered(self, entry: LedgerEntry) -> ParsedSchema | None:
+        """A ledgered version, parsed (cached); a version that no longer parses is reported, not fatal."""
+        key = (entry.subject, entry.version)
+        if key not in self.parsed_versions:
+            try:
+                source = self.resolver.source(Reference(name=entry.subject, subject=entry.subject,
+                                                        version=entry.version))
+                self.parsed_versions[key] = parse_source(source, self.resolver)
+            except SchemaError as exc:
+                self.review.problems.append(error(
+                    "LEDGER_VERSION_UNREADABLE", f"{entry.subject} v{entry.version} (id {entry.id}) cannot be parsed "
+                    f"to compare with: {exc}", LEDGER_PATH))
+                return None
+        return self.parsed_versions[key]
+
+    def _rules_and_examples(self, f: SubjectFiles, parsed: ParsedSchema | None) -> None:
+        problems = self.review.problems
+        from registry.rules import RuleError, compile_rules  # the rules engine loads CEL only when needed
+        try:
+            compiled = compile_rules(f.config.rules) if f.config.rules else None
+        except RuleError as exc:
+            index = next((i for i, r in enumerate(f.config.rules) if r.name == exc.rule_name), None)
+            problems.append(error("RULE_INVALID", str(exc), f.config_path,
+                                  _line(f, ("rules", index) if index is not None else ("rules",))))
+            return
+        if parsed is None:
+            return
+        for example in f.examples:
+            try:
+                record = json.loads(self.head.repo[example.blob].data.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                line = getattr(exc, "lineno", None)
+                problems.append(error("EXAMPLE_INVALID", f"the example is not JSON: {exc}", example.path, line))
+                continue
+            failures = [f"{e.path or '/'}: {e.message}" for e in parsed.validate(record)]
+            if compiled is not None and not failures:
+                failures += [f"rule {e.rule}: {e.message}" for e in compiled.evaluate(record)]
+            if example.kind == "valid" and failures:
+                problems.append(error("EXAMPLE_REJECTED", "a valid example fails: " + "; ".join(failures[:5]),
+                                      example.path))
+            elif example.kind == "invalid" and not failures:
+                problems.append(error("EXAMPLE_ACCEPTED", "an invalid example passes the schema and every rule; make "
+                                      "it break one, or move it to examples/valid/", example.path))
+
+    def _lifecycle(self, f: SubjectFiles, entries: list[LedgerEntry], new_version: int | None) -> None:
+        problems = self.review.problems
+        known = {e.version for e in entries}
+        for version in f.config.versions:
+            if version not in known and version != new_version:
+                have = f"it has versions 1..{max(known)}" if known else "it has no version yet"
+                upcoming = f"; this change proposes v{new_version}" if new_version else ""
+                problems.append(error("LIFECYCLE_UNKNOWN_VERSION", f"versions.{version}: {f.subject!r} has no "
+                                      f"version {version} ({have}{upcoming})", f.config_path,
+                                      _line(f, ("versions", version))))
+        old_config = self._since_config(f.subject)
+        if old_config is None:
+            return
+        for version in sorted(known):
+            old, new = old_config.lifecycle(version), f.config.lifecycle(version)
+            if new.state.rank < old.state.rank:
+                problems.append(error(
+                    "LIFECYCLE_INVALID", f"version {version} of {f.subject!r} cannot go back from {old.state.value} to "
+                    f"{new.state.value}; lifecycle moves only forward (DRAFT → ACTIVE → DEPRECATED → ARCHIVED) — "
+                    "register the content again as a new version instead", f.config_path,
+                    _line(f, ("versions", version))))
+
+    def _since_config(self, name: str) -> SubjectConfig | None:
+        if self.since is None or name not in self.since.subject_names:
+            return None
+        files, _ = self.since.subject(name)
+        if files is not None:
+            return files.config
+        raw = self.since.read(f"{layout.subject_dir(name)}/{layout.SUBJECT_YAML}")
+        try:
+            return SubjectConfig.parse(raw) if raw is not None else None
+        except ConfigError:
+            return None
+
+
+def review_change(head: RegistryTree, since: RegistryTree | None, ledger: Sequence[LedgerEntry],
+                  snapshot: Snapshot) -> Review:
+    """Review the change ``since`` → ``head`` against ``ledger`` (blobs read through ``snapshot``'s repo).
+
+    Ledger validity and the "ledger untouched" rule are :func:`read_ledger`'s; callers combine both.
+    """
+    return _Reviewer(head, since, ledger, snapshot).run()
+
+
+def review(base: Snapshot | None, head: RegistryTree, since: RegistryTree | None) -> Review:
+    """Everything the gate checks for a change ``since`` → ``head`` going into ``base`` (main)."""
+    base_tree = RegistryTree.of(base) if base is not None else None
+    entries, ledger_problems = read_ledger(base_tree, head)
+    snapshot = base if base is not None else Snapshot(head.repo, _any_commit(head.repo))
+    result = review_change(head, since, entries, snapshot)
+    result.problems[:0] = ledger_problems
+    result.ledger = entries
+    return result
+
+
+def _any_commit(repo: pygit2.Repository) -> pygit2.Commit:
+    """A commit of ``repo`` for blob lookups when the registry has no main yet (``check`` on a first commit)."""
+    return repo.head.peel(pygit2.Commit)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lines for messages
+
+
+def _line(f: SubjectFiles, path: tuple[Any, ...]) -> int | None:
+    """Line of ``path`` in the subject's ``subject.yaml``."""
+    return f.config_doc.line_of(path)
+
+
+_GENERIC = {"fields", "items", "properties", "type", "values", "definitions", "$defs", "messages", "enum",
+            "symbols", "additionalProperties", "oneOf", "anyOf", "allOf", "required", "default"}
+
+
+def _location_line(text: str, location: str | None, message: str = "") -> int | None:
+    """Best-effort line of an incompatibility in the new schema text: where the field it names is declared
+    (from the location's last named segment, else the first quoted name in the message)."""
+    names = [s for s in re.split(r"[/.]", location or "") if s and not s.isdigit() and s not in _GENERIC]
+    names = names[-1:] + re.findall(r"'([A-Za-z_][\w]*)'", message)[:1]
+    for name in names:
+        quoted = re.compile(rf'"{re.escape(name)}"')
+        bare = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w])")
+        for pattern in (quoted, bare):
+            for number, line in enumerate(text.splitlines(), start=1):
+                if pattern.search(line):
+                    return number
+    return None
+
+
+def _schema_problem(f: SubjectFiles, exc: SchemaError) -> Problem:
+    code = "REFERENCE_INVALID" if "reference" in exc.message.lower() else "SCHEMA_INVALID"
+    return error(code, exc.message, f.schema_path, exc.line)
