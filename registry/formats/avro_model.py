@@ -191,7 +191,8 @@ class Parser:
         if isinstance(value, dict):
             return self._parse_object(value, pointer, namespace)
         raise self.error(pointer, f"expected a schema (a type name, a JSON object with a \"type\", or a "
-                                  f"union array), found {_json_kind(value)} {_short(value)}")
+                                  f"union array), found {_json_kind(value)}"
+                                  + ("" if value is None else f" {_short(value)}"))
 
     def _parse_name(self, name: str, pointer: str, namespace: str | None) -> Node:
         if name in PRIMITIVES:
