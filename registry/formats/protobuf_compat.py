@@ -11,12 +11,16 @@ Confluent's ``ProtobufSchemaDiff``:
   is BACKWARD compatible and adding one FORWARD compatible, as in Confluent);
 * a field number whose wire type differs (``FIELD_SAME_TYPE``); the scalar groups that share an
   encoding may be swapped: int32/uint32/int64/uint64/bool/enum, sint32/sint64, fixed32/sfixed32,
-  fixed64/sfixed64, string/bytes, bytes/message. A message or enum replaced by a differently named one
-  is a type change too (Confluent's ``FIELD_NAMED_TYPE_CHANGED``);
+  fixed64/sfixed64, string/bytes, bytes/message (any enum reads any other, as in Confluent). A message
+  replaced by one with a different name (ignoring the package) is a type change too (Confluent's
+  ``FIELD_NAMED_TYPE_CHANGED``); messages with the same name are compared field by field;
 * a writer's repeated, packed numeric field read by a singular reader is not read at all
   (``FIELD_SAME_CARDINALITY``); every other singular/repeated change is wire compatible;
 * a field moved into a oneof together with a field the writer may set at the same time
   (``FIELD_SAME_ONEOF``): the reader keeps only one of them;
+* a member of a oneof that the reader's oneof of the same name lacks (``ONEOF_FIELD_NO_DELETE``, as
+  Confluent's ``ONEOF_FIELD_REMOVED``): the reader sees none of the oneof's members set. Removing a
+  whole oneof with its fields is fine, like removing any field;
 * a proto2 ``required`` field in the reader that the writer may leave out (``MESSAGE_SAME_REQUIRED_FIELDS``);
 * a different proto2 default (``FIELD_SAME_DEFAULT``), a field that kept its name but changed its
   number (``FIELD_SAME_NUMBER``);
@@ -75,8 +79,9 @@ class FieldModel:
 @dataclass(slots=True)
 class MessageModel:
     full_name: str
-    key: str                  # the name without the file's package: stays when only the package moves
+    key: str                  # the name without its file's package: stays when only the package moves
     map_entry: bool
+    oneofs: set[str] = dataclass_field(default_factory=set)   # real oneofs, by name
     by_number: dict[int, FieldModel] = dataclass_field(default_factory=dict)
     by_name: dict[str, FieldModel] = dataclass_field(default_factory=dict)
 
@@ -101,10 +106,6 @@ class ProtoModel:
     own_messages: list[str]   # full names, declaration order, nested ones after their parent
     own_enums: list[str]
 
-    def key(self, full_name: str) -> str:
-        prefix = self.package + "." if self.package else ""
-        return full_name[len(prefix):] if prefix and full_name.startswith(prefix) else full_name
-
     def by_key(self) -> dict[str, MessageModel]:
         return {self.messages[name].key: self.messages[name] for name in self.own_messages}
 
@@ -112,62 +113,72 @@ class ProtoModel:
 def build_model(files: list[descriptor_pb2.FileDescriptorProto], main: descriptor_pb2.FileDescriptorProto) -> ProtoModel:
     model = ProtoModel(syntax=syntax_of(main), package=main.package, messages={}, enums={},
                        own_messages=[], own_enums=[])
-    pending_maps: list[tuple[FieldModel, str]] = []
     for file in files:
-        own = file is main
-        syntax = syntax_of(file)
-        scope = "." + file.package if file.package else ""
-        for enum in file.enum_type:
-            _add_enum(model, enum, scope, syntax, own)
-        for message in file.message_type:
-            _add_message(model, message, scope, syntax, own, pending_maps)
-    for field, entry_name in pending_maps:
-        field.map_entry = model.messages.get(entry_name)
+        _FileModeller(model, file, own=file is main).run()
     return model
 
 
-def _add_enum(model: ProtoModel, enum: descriptor_pb2.EnumDescriptorProto, scope: str, syntax: str,
-              own: bool) -> None:
-    full_name = f"{scope}.{enum.name}"[1:]
-    closed = syntax == "proto2" or enum.options.features.enum_type == descriptor_pb2.FeatureSet.CLOSED
-    enum_model = EnumModel(full_name=full_name, key=model.key(full_name) if own else full_name, closed=closed)
-    for value in enum.value:
-        enum_model.by_number.setdefault(value.number, value.name)
-        enum_model.by_name[value.name] = value.number
-    model.enums[full_name] = enum_model
-    if own:
-        model.own_enums.append(full_name)
+class _FileModeller:
+    """Adds one file's messages and enums to a :class:`ProtoModel`."""
 
+    def __init__(self, model: ProtoModel, file: descriptor_pb2.FileDescriptorProto, own: bool) -> None:
+        self.model, self.file, self.own = model, file, own
+        self.syntax = syntax_of(file)
+        expanded = file.options.features.repeated_field_encoding == descriptor_pb2.FeatureSet.EXPANDED
+        self.packed_by_default = self.syntax != "proto2" and not expanded
 
-def _add_message(model: ProtoModel, message: descriptor_pb2.DescriptorProto, scope: str, syntax: str, own: bool,
-                 pending_maps: list[tuple[FieldModel, str]]) -> None:
-    full_name = f"{scope}.{message.name}"[1:]
-    result = MessageModel(full_name=full_name, key=model.key(full_name) if own else full_name,
-                          map_entry=message.options.map_entry)
-    entries = {f"{full_name}.{n.name}" for n in message.nested_type if n.options.map_entry}
-    for proto in message.field:
-        oneof = (message.oneof_decl[proto.oneof_index].name
-                 if proto.HasField("oneof_index") and not proto.proto3_optional else None)
-        packable = proto.label == FDP.LABEL_REPEATED and proto.type in _PACKABLE
-        if proto.options.HasField("packed"):
-            packed = packable and proto.options.packed
-        else:
-            packed = packable and syntax != "proto2"
-        type_name = proto.type_name.lstrip(".")
-        item = FieldModel(name=proto.name, number=proto.number, type=proto.type, type_name=type_name,
-                          label=proto.label, oneof=oneof, packed=packed,
-                          default=proto.default_value if proto.HasField("default_value") else None)
-        if type_name in entries and proto.label == FDP.LABEL_REPEATED:
-            pending_maps.append((item, type_name))
-        result.by_number[proto.number] = item
-        result.by_name[proto.name] = item
-    model.messages[full_name] = result
-    if own:
-        model.own_messages.append(full_name)
-    for enum in message.enum_type:
-        _add_enum(model, enum, "." + full_name, syntax, own)
-    for nested in message.nested_type:
-        _add_message(model, nested, "." + full_name, syntax, own, pending_maps)
+    def run(self) -> None:
+        scope = self.file.package
+        for enum in self.file.enum_type:
+            self._enum(enum, scope)
+        for message in self.file.message_type:
+            self._message(message, scope)
+
+    def _local(self, full_name: str) -> str:
+        package = self.file.package
+        return full_name[len(package) + 1:] if package else full_name
+
+    def _enum(self, enum: descriptor_pb2.EnumDescriptorProto, scope: str) -> None:
+        full_name = f"{scope}.{enum.name}" if scope else enum.name
+        closed = self.syntax == "proto2" or enum.options.features.enum_type == descriptor_pb2.FeatureSet.CLOSED
+        result = EnumModel(full_name=full_name, key=self._local(full_name), closed=closed)
+        for value in enum.value:
+            result.by_number.setdefault(value.number, value.name)
+            result.by_name[value.name] = value.number
+        self.model.enums[full_name] = result
+        if self.own:
+            self.model.own_enums.append(full_name)
+
+    def _message(self, message: descriptor_pb2.DescriptorProto, scope: str) -> None:
+        full_name = f"{scope}.{message.name}" if scope else message.name
+        result = MessageModel(full_name=full_name, key=self._local(full_name), map_entry=message.options.map_entry)
+        self.model.messages[full_name] = result
+        if self.own:
+            self.model.own_messages.append(full_name)
+        for enum in message.enum_type:
+            self._enum(enum, full_name)
+        for nested in message.nested_type:
+            self._message(nested, full_name)   # before the fields, so that map entries exist
+        for proto in message.field:
+            real_oneof = proto.HasField("oneof_index") and not proto.proto3_optional
+            oneof = message.oneof_decl[proto.oneof_index].name if real_oneof else None
+            if oneof is not None:
+                result.oneofs.add(oneof)
+            packable = proto.label == FDP.LABEL_REPEATED and proto.type in _PACKABLE
+            if proto.options.HasField("packed"):
+                packed = packable and proto.options.packed
+            elif proto.options.features.HasField("repeated_field_encoding"):
+                packed = packable and proto.options.features.repeated_field_encoding == descriptor_pb2.FeatureSet.PACKED
+            else:
+                packed = packable and self.packed_by_default
+            type_name = proto.type_name.lstrip(".")
+            entry = self.model.messages.get(type_name) if proto.label == FDP.LABEL_REPEATED else None
+            item = FieldModel(name=proto.name, number=proto.number, type=proto.type, type_name=type_name,
+                              label=proto.label, oneof=oneof, packed=packed,
+                              default=proto.default_value if proto.HasField("default_value") else None,
+                              map_entry=entry if entry is not None and entry.map_entry else None)
+            result.by_number[proto.number] = item
+            result.by_name[proto.name] = item
 
 
 def describe_type(field: FieldModel) -> str:
@@ -232,6 +243,11 @@ class Checker:
             rf = r.by_number.get(number)
             if rf is not None:
                 self._field(r, rf, wf)
+            elif wf.oneof is not None and wf.oneof in r.oneofs:
+                self._add("ONEOF_FIELD_NO_DELETE", f"{r.full_name}.{wf.oneof}", f"{wf.name} = {number}", None,
+                          f"field '{wf.name}' (number {number}) is a member of oneof '{wf.oneof}' of message "
+                          f"{r.full_name} for the writer but unknown to the reader, which reads a message that "
+                          "set it as if no member of the oneof were set")
         for number, rf in r.by_number.items():
             wf = w.by_number.get(number)
             if rf.required and (wf is None or not wf.required):
@@ -302,18 +318,18 @@ class Checker:
                    outer: tuple[FieldModel, FieldModel] | None = None) -> bool:
         """Report a wire-incompatible type and return False; recurse into same-named messages/enums."""
         shown = outer or (rf, wf)
-        if rf.type == wf.type and rf.type in (FDP.TYPE_MESSAGE, FDP.TYPE_GROUP, FDP.TYPE_ENUM):
-            if self.reader.key(rf.type_name) != self.writer.key(wf.type_name):
+        if rf.type == wf.type == FDP.TYPE_ENUM:
+            # enums are varints: any enum reads any other; values are compared when the names match
+            r_enum, w_enum = self.reader.enums.get(rf.type_name), self.writer.enums.get(wf.type_name)
+            if r_enum is not None and w_enum is not None and r_enum.key == w_enum.key:
+                self._enum(r_enum, w_enum)
+            return True
+        if rf.type == wf.type and rf.type in (FDP.TYPE_MESSAGE, FDP.TYPE_GROUP):
+            r_msg, w_msg = self.reader.messages.get(rf.type_name), self.writer.messages.get(wf.type_name)
+            if r_msg is None or w_msg is None or r_msg.key != w_msg.key:
                 self._type_issue(location, label, *shown, part="value" if outer else None)
                 return False
-            if rf.type == FDP.TYPE_ENUM:
-                r_enum, w_enum = self.reader.enums.get(rf.type_name), self.writer.enums.get(wf.type_name)
-                if r_enum is not None and w_enum is not None:
-                    self._enum(r_enum, w_enum)
-            else:
-                r_msg, w_msg = self.reader.messages.get(rf.type_name), self.writer.messages.get(wf.type_name)
-                if r_msg is not None and w_msg is not None:
-                    self._message(r_msg, w_msg)
+            self._message(r_msg, w_msg)
             return True
         if rf.type == wf.type or any(rf.type in group and wf.type in group for group in _WIRE_GROUPS):
             return True

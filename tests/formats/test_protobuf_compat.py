@@ -50,10 +50,10 @@ def test_adding_and_removing_fields_is_wire_compatible():
 @pytest.mark.parametrize("old_type, new_type", [
     ("int32", "int64"), ("int64", "uint64"), ("uint32", "bool"), ("int32", "Kind"),
     ("sint32", "sint64"), ("fixed32", "sfixed32"), ("fixed64", "sfixed64"),
-    ("string", "bytes"), ("bytes", "Inner"),
+    ("string", "bytes"), ("bytes", "Inner"), ("Kind", "Level"),
 ])
 def test_wire_compatible_type_changes_are_allowed(old_type, new_type):
-    extra = " message Inner { int32 a = 1; } enum Kind { K0 = 0; K1 = 1; }"
+    extra = " message Inner { int32 a = 1; } enum Kind { K0 = 0; K1 = 1; } enum Level { L0 = 0; }"
     old = proto(f"message Usage {{ {old_type} value = 1; }}" + extra)
     new = proto(f"message Usage {{ {new_type} value = 1; }}" + extra)
     assert kinds(old, new, "FULL") == []
@@ -62,7 +62,7 @@ def test_wire_compatible_type_changes_are_allowed(old_type, new_type):
 @pytest.mark.parametrize("old_type, new_type", [
     ("int64", "string"), ("int32", "sint32"), ("int64", "fixed64"), ("fixed32", "fixed64"),
     ("float", "double"), ("double", "int64"), ("string", "Inner"), ("sint64", "sfixed64"),
-    ("Inner", "Other"), ("Kind", "Level"), ("Inner", "int32"),
+    ("Inner", "Other"), ("Inner", "int32"), ("Kind", "string"),
 ])
 def test_wire_incompatible_type_changes_are_reported_both_ways(old_type, new_type):
     extra = (" message Inner { int32 a = 1; } message Other { int32 a = 1; }"
@@ -142,6 +142,22 @@ def test_a_single_field_may_move_into_a_new_oneof_and_proto3_optional_is_not_a_o
     assert kinds(old, proto("message U { oneof who { string user = 1; string key = 3; } int32 n = 2; }"),
                  "FULL") == []
     assert kinds(old, proto("message U { optional string user = 1; optional int32 n = 2; }"), "FULL") == []
+
+
+def test_removing_a_member_of_a_surviving_oneof():
+    old = proto("message U { oneof who { string user = 1; string key = 2; } }")
+    new = proto("message U { oneof who { string user = 1; } reserved 2; }")
+    [issue] = issues(old, new, "BACKWARD")
+    assert (issue.kind, issue.location) == ("ONEOF_FIELD_NO_DELETE", "metrics.U.who")
+    assert "'key' (number 2) is a member of oneof 'who'" in issue.message
+    # adding a member is, symmetrically, not FORWARD compatible (as in Confluent)
+    assert kinds(new, old, "FORWARD") == ["ONEOF_FIELD_NO_DELETE"]
+    assert kinds(new, old, "BACKWARD") == []
+
+
+def test_removing_a_whole_oneof_with_its_fields_is_compatible():
+    old = proto("message U { int32 n = 3; oneof who { string user = 1; string key = 2; } }")
+    assert kinds(old, proto("message U { int32 n = 3; }"), "BACKWARD") == []
 
 
 # --- numbers, names, reservations, defaults -----------------------------------------------------
