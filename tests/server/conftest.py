@@ -1,0 +1,100 @@
+"""Run the real ``llm-registry serve`` (gunicorn, two listeners) in a subprocess for the tests.
+
+A server is always stopped in teardown: SIGTERM to the gunicorn master (which stops its workers and
+the index refresher), SIGKILL to the process group it leads if it does not exit in time.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import free_port
+from tests.server.sample import make_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Server:
+    """A running ``llm-registry serve``: ``url`` is the REST listener, ``ops`` health and metrics."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.rest_port, self.ops_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.rest_port}"
+        self.ops = f"http://127.0.0.1:{self.ops_port}"
+        self.log_path = log_path
+        command = [sys.executable, "-m", "cli.main", "serve", *args,
+                   "--bind", f"127.0.0.1:{self.rest_port}", "--metrics-bind", f"127.0.0.1:{self.ops_port}"]
+        environment = {k: v for k, v in os.environ.items()
+                       if k not in ("DATABASE_URL", "REDIS_URL", "REGISTRY_REPO", "PROMETHEUS_MULTIPROC_DIR")}
+        environment.update(env or {})
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.ops}/health/ready", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not ready after {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+@contextmanager
+def running(args: list[str], log_path: Path, env: dict[str, str] | None = None,
+            ready: bool = True) -> Iterator[Server]:
+    server = Server(args, log_path, env)
+    try:
+        if ready:
+            server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def sample_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("registry") / "repo"
+    make_registry(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(sample_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The sample registry served with its embedded SQLite index (``--repo`` only)."""
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    with running(["--repo", str(sample_repo), "--poll", "0.5", "--workers", "2"], log) as srv:
+        yield srv
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
