@@ -7,6 +7,7 @@ ledger and nothing about IDs is special-cased.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Mapping
 
@@ -43,15 +44,25 @@ def init_registry(dest: str | Path, files: Mapping[str, bytes], *, author: str,
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise GateError(f"{dest} already exists and is not empty; choose a new directory", usage=True)
     sig = parse_author(author)
+    existed = dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
-    repo = pygit2.init_repository(str(dest), bare=False, initial_head=branch)
-    for relative, data in files.items():
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        repo.index.add(relative)
-    repo.index.write()
-    tree = repo.index.write_tree()
-    repo.create_commit(f"refs/heads/{branch}", sig, sig, message + "\n", tree, [])
-    result = assign(repo, author=author, into=branch)
+    try:
+        repo = pygit2.init_repository(str(dest), bare=False, initial_head=branch)
+        for relative, data in files.items():
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            repo.index.add(relative)
+        repo.index.write()
+        tree = repo.index.write_tree()
+        repo.create_commit(f"refs/heads/{branch}", sig, sig, message + "\n", tree, [])
+        result = assign(repo, author=author, into=branch)
+    except BaseException:
+        # A registry whose IDs could not be assigned is not a registry: leave nothing half-made behind.
+        if existed:
+            for child in dest.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        else:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
     return repo, result

@@ -1,0 +1,52 @@
+"""What the gate's subcommands (merge, assign, init) share: author resolution and result printing."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from cli._common import fail
+from cli._report import annotation, markdown_summary, print_json, print_problems, write_step_summary
+from registry.gate import GateError, GateResult, default_author
+from registry.proposal import Review
+
+
+def add_author_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--author", help="who makes the change, 'Name <email>' (default: git config "
+                                         "user.name/user.email); recorded in the ledger and the commit")
+
+
+def author_of(args: argparse.Namespace, repo) -> str:
+    return args.author or default_author(repo)
+
+
+def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResult]) -> int:
+    """Run ``action`` and report: exit 0 written (or nothing to do), 1 refused, 2 bad usage."""
+    fmt = getattr(args, "format", "text")
+    try:
+        result = action()
+    except GateError as exc:
+        review = exc.review or Review(problems=exc.problems)
+        if fmt == "json":
+            print_json({"ok": False, "message": exc.message, "problems": [p.to_json() for p in exc.problems]})
+        elif fmt == "github":
+            for problem in exc.problems:
+                print(annotation(problem))
+            write_step_summary(markdown_summary(title, review, f"**Refused:** {exc.message}"))
+        else:
+            print_problems(exc.problems, sys.stderr)
+        return fail(exc.message, 2 if exc.usage else 1)
+    if fmt == "json":
+        print_json({"ok": True, "commit": result.commit, "previous": result.previous, "attempts": result.attempts,
+                    "entries": [e.to_json() for e in result.entries]})
+        return 0
+    if result.commit is None:
+        print("Nothing to do: main already holds every version.")
+    else:
+        print(f"{title}: {result.commit[:12]} (main was {str(result.previous)[:12]}, attempt {result.attempts})")
+        for line in result.summary_lines():
+            print(f"  {line}")
+    if fmt == "github" and result.review is not None:
+        verdict = f"**Done:** {len(result.entries)} version(s) registered in {str(result.commit)[:12]}"
+        write_step_summary(markdown_summary(title, result.review, verdict))
+    return 0

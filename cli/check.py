@@ -1,0 +1,59 @@
+"""``llm-registry check``: what the merge gate would refuse about a proposal, without writing anything."""
+from __future__ import annotations
+
+import argparse
+
+from cli._common import fail
+from cli._report import (add_format_argument, annotation, markdown_summary, print_json, print_problems,
+                         version_lines, write_step_summary)
+from registry.check import check, open_repo
+from registry.gate import GateError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check", help="check a proposal as the merge gate would (exit 1 when it would be refused)",
+        description="Merge HEAD (or --head) into the base branch in memory and run every check the merge gate "
+                    "runs: schemas parse, references resolve, compatibility per mode against the ledgered "
+                    "versions, CEL rules compile, examples pass/fail as declared, lifecycle moves forward, names "
+                    "are safe, the ledger is valid and untouched. Writes no reference, index or file. "
+                    "Exit 0: the gate would accept; 1: it would refuse; 2: bad usage or not a registry.")
+    parser.add_argument("--repo", default=".", help="path of the registry repository (default: .)")
+    parser.add_argument("--base", help="branch the proposal goes into (default: $GITHUB_BASE_REF, main, origin/main)")
+    parser.add_argument("--head", default="HEAD", help="the proposal: branch, tag or commit (default: HEAD)")
+    add_format_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        repo = open_repo(args.repo)
+        result = check(repo, head=args.head, base=args.base)
+    except GateError as exc:
+        return fail(exc.message)
+    review = result.review
+    errors = len(review.errors)
+    against = f"{result.base_name} ({str(result.base.id)[:12]})" if result.base else "its own ledger"
+    subject = f"{result.head_name} ({str(result.head.id)[:12]})"
+    if review.ok:
+        verdict = (f"OK: the gate would register {len(review.versions)} new version(s)" if review.versions
+                   else "OK: no new schema versions")
+    else:
+        verdict = f"Refused: {errors} error(s)"
+    if args.format == "json":
+        print_json(result.to_json())
+    elif args.format == "github":
+        for problem in review.problems:
+            print(annotation(problem))
+        print(f"llm-registry check: {subject} into {against}: {verdict}")
+        write_step_summary(markdown_summary(f"Schema registry check: {result.head_name}", review,
+                                           f"**{verdict}** — checked {subject} against {against}."))
+    else:
+        print(f"Checked {subject} against {against}: {len(review.examined)} subject(s) changed.")
+        if result.note:
+            print(result.note)
+        for line in version_lines(review):
+            print(f"  + {line}")
+        print_problems(review.problems)
+        print(verdict)
+    return 0 if review.ok else 1

@@ -1,0 +1,107 @@
+"""``check``: everything the merge gate would refuse about a proposal, without moving any reference.
+
+The proposal (``head``) is merged into ``base`` in memory exactly as the gate would merge it, so a pull
+request is judged against the main it will land on, not the one it started from. The merge writes git
+objects (as ``git merge-tree`` does) but no reference, index or work-tree file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pygit2
+
+from registry.gate import GateError, merge_trees
+from registry.model import RegistryTree
+from registry.problems import Problem
+from registry.proposal import Review, review
+from registry.snapshot import Snapshot, SnapshotError, resolve_commit
+
+
+@dataclass
+class CheckResult:
+    """A review plus what was compared: ``base`` is ``None`` for a registry without a main yet."""
+
+    review: Review
+    head: pygit2.Commit
+    base: pygit2.Commit | None
+    head_name: str
+    base_name: str | None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.review.ok
+
+    def to_json(self) -> dict:
+        data = self.review.to_json()
+        ids = {e.fingerprint: e.id for e in self.review.ledger}
+        for version in data["versions"]:
+            version["reuses_id"] = ids.get(version["fingerprint"])
+        data.update({"head": {"ref": self.head_name, "commit": str(self.head.id)},
+                     "base": {"ref": self.base_name, "commit": str(self.base.id)} if self.base else None,
+                     "note": self.note})
+        return data
+
+
+def open_repo(path: str) -> pygit2.Repository:
+    try:
+        found = pygit2.discover_repository(path)
+        if found is None:
+            raise KeyError(path)
+        return pygit2.Repository(found)
+    except (pygit2.GitError, KeyError):
+        raise GateError(f"{path} is not inside a git repository", usage=True) from None
+
+
+def default_base(repo: pygit2.Repository) -> str | None:
+    """The branch a proposal goes into: the CI's target branch, else ``main``, else ``origin/main``."""
+    candidates = []
+    target = os.environ.get("GITHUB_BASE_REF") or os.environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") \
+        or os.environ.get("CHANGE_TARGET")
+    if target:
+        candidates += [f"refs/remotes/origin/{target}", f"refs/heads/{target}"]
+    candidates += ["refs/heads/main", "refs/remotes/origin/main"]
+    for name in candidates:
+        if repo.references.get(name) is not None:
+            return name.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+    return None
+
+
+def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None) -> CheckResult:
+    """Review ``head`` as a proposal into ``base`` (default: :func:`default_base`)."""
+    if head == "HEAD" and repo.head_is_unborn:
+        raise GateError("the repository has no commit yet", usage=True)
+    try:
+        head_commit = resolve_commit(repo, head)
+    except SnapshotError as exc:
+        raise GateError(str(exc), usage=True) from None
+    head_name = repo.head.shorthand if head == "HEAD" and not repo.head_is_detached else head
+    base_name = base or default_base(repo)
+    if base_name is None:
+        # No main yet: the whole head is the proposal, judged against its own ledger.
+        result = review(None, RegistryTree(repo, head_commit.tree), None)
+        return CheckResult(result, head_commit, None, head_name, None,
+                           note="no base branch (main) found: checked every subject of the head")
+    try:
+        base_commit = resolve_commit(repo, base_name)
+    except SnapshotError as exc:
+        raise GateError(str(exc), usage=True) from None
+    since = RegistryTree(repo, base_commit.tree)
+    base_snapshot = Snapshot(repo, base_commit)
+    if head_commit.id == base_commit.id or repo.descendant_of(base_commit.id, head_commit.id):
+        result = review(base_snapshot, since, since)
+        return CheckResult(result, head_commit, base_commit, head_name, base_name,
+                           note=f"{head_name} is already part of {base_name}: only the ledger was checked")
+    try:
+        merged = merge_trees(repo, base_commit, head_commit, head_name)
+    except GateError as exc:
+        if exc.usage:
+            raise
+        return CheckResult(Review(problems=list(exc.problems)), head_commit, base_commit, head_name, base_name,
+                           note=exc.message)
+    result = review(base_snapshot, RegistryTree(repo, repo[merged]), since)
+    return CheckResult(result, head_commit, base_commit, head_name, base_name)
+
+
+__all__ = ["CheckResult", "Problem", "check", "default_base", "open_repo"]
