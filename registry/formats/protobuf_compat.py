@@ -14,8 +14,10 @@ Confluent's ``ProtobufSchemaDiff``:
   fixed64/sfixed64, string/bytes, bytes/message (any enum reads any other, as in Confluent). A message
   replaced by one with a different name (ignoring the package) is a type change too (Confluent's
   ``FIELD_NAMED_TYPE_CHANGED``); messages with the same name are compared field by field;
-* a writer's repeated, packed numeric field read by a singular reader is not read at all
-  (``FIELD_SAME_CARDINALITY``); every other singular/repeated change is wire compatible;
+* a numeric (packable) field that changes between singular and repeated (``FIELD_SAME_CARDINALITY``,
+  Confluent's ``FIELD_NUMERIC_LABEL_CHANGED``): a singular reader cannot parse a packed list, so the
+  change is rejected in both directions, as Confluent does; string, bytes and message fields may change
+  between singular and repeated (the reader keeps the last value or merges the messages);
 * a field moved into a oneof together with a field the writer may set at the same time
   (``FIELD_SAME_ONEOF``): the reader keeps only one of them;
 * a member of a oneof that the reader's oneof of the same name lacks (``ONEOF_FIELD_NO_DELETE``, as
@@ -294,11 +296,18 @@ class Checker:
             return
         if not self._same_type(location, label, rf, wf):
             return
-        if not rf.repeated and wf.repeated and wf.packed:
-            self._add("FIELD_SAME_CARDINALITY", location, describe_type(wf),
-                      describe_type(rf),
-                      f"{label} is repeated and packed for the writer but a single value for the reader, "
-                      "which cannot parse the packed encoding and loses the values")
+        if rf.repeated != wf.repeated and rf.type in _PACKABLE and wf.type in _PACKABLE:
+            if wf.packed:
+                why = "a singular reader cannot parse the writer's packed list at all"
+            elif wf.repeated:
+                why = "a singular reader keeps only the last of the writer's values"
+            else:
+                why = ("this reader copes, but the change breaks readers in the other direction, which "
+                       "cannot parse packed lists")
+            self._add("FIELD_SAME_CARDINALITY", location, describe_type(wf), describe_type(rf),
+                      f"{label} is {'repeated' if wf.repeated else 'singular'} for the writer but "
+                      f"{'repeated' if rf.repeated else 'singular'} for the reader; for numeric fields "
+                      f"{why}, so the change is rejected in both directions, as in Confluent")
         if rf.default != wf.default and rf.type == wf.type and not rf.repeated:
             self._add("FIELD_SAME_DEFAULT", location, wf.default, rf.default,
                       f"{label} has default {wf.default!r} for the writer but {rf.default!r} for the reader, "

@@ -104,20 +104,24 @@ def test_map_values_that_are_messages_are_compared():
 
 # --- FIELD_SAME_CARDINALITY ---------------------------------------------------------------------
 
-def test_packed_repeated_numbers_cannot_be_read_as_a_single_value():
+def test_numeric_fields_cannot_change_between_singular_and_repeated():
     single = proto("message Usage { int64 latency = 1; }")
     repeated = proto("message Usage { repeated int64 latency = 1; }")
-    assert kinds(single, repeated, "BACKWARD") == []          # a repeated reader reads one value
-    assert kinds(single, repeated, "FORWARD") == ["FIELD_SAME_CARDINALITY"]
+    [forward] = issues(single, repeated, "FORWARD")
+    assert forward.kind == "FIELD_SAME_CARDINALITY" and "cannot parse the writer's packed list" in forward.message
+    assert kinds(single, repeated, "BACKWARD") == ["FIELD_SAME_CARDINALITY"]   # as Confluent
     assert kinds(repeated, single, "BACKWARD") == ["FIELD_SAME_CARDINALITY"]
+    enum_based = "enum K { K0 = 0; }"
+    assert kinds(proto("message U { K k = 1; } " + enum_based),
+                 proto("message U { repeated K k = 1; } " + enum_based), "FULL") == ["FIELD_SAME_CARDINALITY"] * 2
 
 
-def test_unpacked_and_length_delimited_cardinality_changes_are_wire_compatible():
+def test_length_delimited_cardinality_changes_are_wire_compatible():
     assert kinds(proto("message U { string s = 1; }"), proto("message U { repeated string s = 1; }"), "FULL") == []
-    assert kinds(proto("message U { optional int32 n = 1; }", syntax="proto2"),
-                 proto("message U { repeated int32 n = 1; }", syntax="proto2"), "FULL") == []
-    assert kinds(proto("message U { repeated int32 n = 1 [packed = false]; }"),
-                 proto("message U { int32 n = 1; }"), "FULL") == []
+    assert kinds(proto("message U { optional bytes b = 1; }"), proto("message U { repeated bytes b = 1; }"),
+                 "FULL") == []
+    assert kinds(proto("message U { optional M m = 1; } message M { int32 a = 1; }"),
+                 proto("message U { repeated M m = 1; } message M { int32 a = 1; }"), "FULL") == []
 
 
 # --- FIELD_SAME_ONEOF ---------------------------------------------------------------------------
@@ -273,6 +277,38 @@ def test_types_in_referenced_files_are_compared():
     new = proto(body, references=[Reference("common/money.proto", "money", 2)], resolver=resolver)
     [issue] = issues(old, new, "BACKWARD")
     assert (issue.kind, issue.location) == ("FIELD_SAME_TYPE", "common.Money.micros")
+
+
+def home(package: str, device_type: str = "int32") -> SchemaSource:
+    return SchemaSource(SchemaType.PROTOBUF, f'syntax = "proto3";\npackage {package};\n'
+                                             f'message Home {{ {device_type} device = 1; bool on = 2; }}\n')
+
+
+def test_referenced_types_are_matched_by_name_without_their_package():
+    resolver = MappingResolver({("home", 1): home("iot.v1"), ("home", 2): home("iot.v2"),
+                                ("home", 3): home("iot.v2", "string")})
+
+    def user(version: int):
+        package = "iot.v1" if version == 1 else "iot.v2"
+        return proto(f'import "home.proto";\nmessage User {{ .{package}.Home home = 1; }}',
+                     references=[Reference("home.proto", "home", version)], resolver=resolver)
+
+    assert kinds(user(1), user(2), "FULL") == []
+    assert kinds(user(1), user(3), "BACKWARD") == ["FIELD_SAME_TYPE"]
+
+
+def test_moving_a_message_into_an_import_removes_it_from_the_schema():
+    resolver = MappingResolver({("home", 1): home("iot")})
+    local = proto("message User { Home home = 1; } message Home { int32 device = 1; bool on = 2; }")
+    imported = proto('import "home.proto";\nmessage User { iot.Home home = 1; }',
+                     references=[Reference("home.proto", "home", 1)], resolver=resolver)
+    assert kinds(local, imported, "BACKWARD") == ["MESSAGE_NO_DELETE"]
+    assert kinds(imported, local, "BACKWARD") == []
+
+
+def test_reordering_messages_is_compatible():
+    assert kinds(proto("message A { int32 a = 1; } message B { int32 b = 1; }"),
+                 proto("message B { int32 b = 1; } message A { int32 a = 1; }"), "FULL") == []
 
 
 def test_well_known_types():
