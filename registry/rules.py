@@ -50,8 +50,29 @@ _KNOWN_FUNCTIONS = frozenset(name for name in base_functions if name[0].isalpha(
 # for a data contract a failing record is an answer, not an incident, so those lines are dropped.
 logging.getLogger("celpy.Transpiler").addFilter(lambda record: not record.getMessage().startswith(
     "Internal error"))
+_HAS_RESULT = re.compile(r"^(ex_\d+ = lambda activation: )not isinstance\((.*), CELEvalError\)$",
+                         re.MULTILINE)
+
+
+class _Runner(celpy.CompiledRunner):
+    """cel-python's transpiling runner, with ``has()`` giving a CEL bool.
+
+    cel-python 0.5 transpiles ``has(x)`` to a Python ``bool``, which its own ``!`` and ``==`` refuse
+    ("no such overload"), so ``!has(message.x)`` — the usual guard for an optional field — would
+    always fail. The generated line is wrapped in ``BoolType`` and the program compiled again.
+    """
+
+    def __init__(self, environment: celpy.Environment, ast: Any, functions: Any = None) -> None:
+        super().__init__(environment, ast, functions)
+        fixed = _HAS_RESULT.sub(r"\1celpy.celtypes.BoolType(not isinstance(\2, CELEvalError))",
+                                self.tp.source_text)
+        if fixed != self.tp.source_text:
+            self.tp.source_text = fixed
+            self.tp.executable_code = compile(fixed, "<cel>", "exec")
+
+
 # One environment for the process: cel-python builds its parser once, for one runner class.
-_ENVIRONMENT = celpy.Environment(runner_class=celpy.CompiledRunner)
+_ENVIRONMENT = celpy.Environment(runner_class=_Runner)
 # A transpiled program runs with the globals of cel-python's evaluation module and stores its
 # current activation there, so two programs must not run at the same time in one process.
 _EVALUATION_LOCK = threading.Lock()
@@ -331,8 +352,8 @@ def to_cel(value: Any) -> Any:
     if kind is bool:
         return celtypes.BoolType(value)
     if value is None:
-        return None             # cel-python's null
-    if isinstance(value, celtypes.BoolType | celtypes.StringType | JsonInt | JsonDouble):
+        return JSON_NULL
+    if isinstance(value, celtypes.BoolType | celtypes.StringType | JsonInt | JsonDouble | JsonNull):
         return value
     if isinstance(value, bool):
         return celtypes.BoolType(value)
@@ -372,24 +393,57 @@ def _close(a: float, b: float) -> bool:
     return a == b or math.isclose(a, b, rel_tol=_RELATIVE_TOLERANCE, abs_tol=0.0)
 
 
+def _is_null(value: Any) -> bool:
+    return value is None or isinstance(value, celtypes.NullType)
+
+
+class JsonNull(celtypes.NullType):
+    """A record's ``null``: equal to the literal ``null`` (Python ``None`` in cel-python), and
+    reading a field of it is a CEL error rather than a crash, so ``x == null || x.y > 0`` works."""
+
+    def __eq__(self, other: Any) -> bool:
+        return _is_null(other)
+
+    def __ne__(self, other: Any) -> bool:
+        return not _is_null(other)
+
+    def __hash__(self) -> int:
+        return hash(None)
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "null"
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        raise TypeError(f"null has no field {name!r}")
+
+    def __getitem__(self, name: Any) -> Any:
+        raise TypeError(f"null has no field {name!r}")
+
+
+JSON_NULL = JsonNull()
+
+
 class JsonMap(celtypes.MapType):
     """An object read from a record; ``!= null`` works (cel-python only supports ``== null``)."""
 
     def __eq__(self, other: Any) -> bool:  # type: ignore[override]
-        return False if other is None else super().__eq__(other)
+        return False if _is_null(other) else super().__eq__(other)
 
     def __ne__(self, other: Any) -> bool:  # type: ignore[override]
-        return True if other is None else super().__ne__(other)
+        return True if _is_null(other) else super().__ne__(other)
 
 
 class JsonList(celtypes.ListType):
     """An array read from a record; compares with ``null`` like every record value."""
 
     def __eq__(self, other: Any) -> bool:  # type: ignore[override]
-        return False if other is None else super().__eq__(other)
+        return False if _is_null(other) else super().__eq__(other)
 
     def __ne__(self, other: Any) -> bool:  # type: ignore[override]
-        return True if other is None else super().__ne__(other)
+        return True if _is_null(other) else super().__ne__(other)
 
 
 class JsonDouble(celtypes.DoubleType):
@@ -401,7 +455,7 @@ class JsonDouble(celtypes.DoubleType):
         return float(other)
 
     def __eq__(self, other: Any) -> bool:  # type: ignore[override]
-        return other is not None and _close(float(self), self._other(other))
+        return not _is_null(other) and _close(float(self), self._other(other))
 
     def __ne__(self, other: Any) -> bool:  # type: ignore[override]
         return not self.__eq__(other)
@@ -463,7 +517,7 @@ class JsonInt(celtypes.IntType):
         return False
 
     def __eq__(self, other: Any) -> bool:  # type: ignore[override]
-        if other is None:
+        if _is_null(other):
             return False
         if self._double(other):
             return JsonDouble(float(self)).__eq__(other)
@@ -556,6 +610,8 @@ def _runtime_message(rule: Rule, exc: CELEvalError) -> str:
         return prefix + "type mismatch: " + _first_line(text)
     if "does not support field selection" in text or "has no attribute" in text:
         return prefix + f"a field is read from a value that is not a record: {_first_line(text)}"
+    if "invalid literal" in text or "could not convert" in text:
+        return prefix + "a value cannot be converted to a number: " + text.rsplit("|", 1)[-1].strip()
     if "divide by zero" in text or "ZeroDivision" in text:
         return prefix + "division by zero"
     return prefix + _first_line(text)

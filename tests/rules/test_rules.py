@@ -239,3 +239,31 @@ def test_evaluation_is_thread_safe():
     for thread in threads:
         thread.join()
     assert mistakes == []
+
+
+def test_has_guards_optional_fields():
+    rules = [Rule("rating", "!has(message.feedback) || message.feedback == null || "
+                            "(message.feedback.rating >= 1 && message.feedback.rating <= 5)"),
+             Rule("eq", "has(message.feedback) == has(message.feedback)")]
+    assert failed(rules, {}) == []
+    assert failed(rules, {"feedback": None}) == []
+    assert failed(rules, {"feedback": {"rating": 4}}) == []
+    assert failed(rules, {"feedback": {"rating": 9}}) == ["rating"]
+
+
+def test_protobuf_json_int64_strings_convert_with_int():
+    rules = [Rule("r", "int(message.requests.failed) <= int(message.requests.total)")]
+    assert failed(rules, {"requests": {"total": "1250", "failed": "7"}}) == []
+    assert failed(rules, {"requests": {"total": "5", "failed": 9}}) == ["r"]
+    errors = compile_rules(rules).evaluate({"requests": {"total": "many", "failed": 1}})
+    assert "cannot be converted to a number" in errors[0].message
+
+
+def test_fields_of_null_are_errors_not_crashes():
+    rules = [Rule("guarded", "error == null || error.code != ''"),
+             Rule("reversed", "null == error || error.retryable"),
+             Rule("unguarded", "error.code != ''")]
+    errors = compile_rules(rules).evaluate({"error": None})
+    assert [e.rule for e in errors] == ["unguarded"]
+    assert "could not be evaluated" in errors[0].message
+    assert failed(rules, {"error": {"code": "429", "retryable": True}}) == []
