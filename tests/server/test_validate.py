@@ -1,0 +1,90 @@
+"""``POST /validate``: schema and CEL rules, batches, Kafka wire-format payloads, counts in metadata."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import struct
+
+import fastavro
+import requests
+
+from tests.server.sample import INFERENCE_V2, TIMESTAMP
+
+
+def validate(server, body: dict) -> requests.Response:
+    return requests.post(f"{server.url}/validate", json=body, timeout=10)
+
+
+GOOD = {"model": "gpt", "total_tokens": 12, "at": {"millis": 1}, "latency_ms": None}
+
+
+def test_single_record_checks_schema_and_rules(server):
+    r = validate(server, {"subject": "telemetry.inference", "data": GOOD})
+    assert r.status_code == 200 and r.json() == {"valid": True, "errors": [], "schema_id": 3}
+    broken_rule = validate(server, {"schema_id": 3, "data": {**GOOD, "total_tokens": 0}}).json()
+    assert broken_rule["valid"] is False
+    assert [e["rule"] for e in broken_rule["errors"]] == ["positive_tokens"]
+    wrong_type = validate(server, {"schema_id": 3, "data": {**GOOD, "total_tokens": "many"}}).json()
+    assert wrong_type["valid"] is False and "rule" not in wrong_type["errors"][0]
+    assert wrong_type["errors"][0]["path"]
+
+
+def test_json_schema_and_explicit_version(server):
+    ok = validate(server, {"subject": "security.policy", "version": 1, "data": {"allowed": True}}).json()
+    assert ok["valid"] is True
+    bad = validate(server, {"subject": "security.policy", "version": "latest", "data": {"user": "x"}}).json()
+    assert bad["valid"] is False and bad["errors"]
+
+
+def test_batch_answers_in_order(server):
+    records = [GOOD, {**GOOD, "total_tokens": -1}, {"model": "gpt"}, GOOD]
+    r = validate(server, {"schema_id": 3, "records": records}).json()
+    assert [x["valid"] for x in r["results"]] == [True, False, False, True]
+    assert (r["valid_count"], r["invalid_count"]) == (2, 2)
+
+
+def _wire(schema_id: int, schema: dict, record: dict) -> str:
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, fastavro.parse_schema(schema), record)
+    return base64.b64encode(b"\0" + struct.pack(">I", schema_id) + out.getvalue()).decode()
+
+
+def test_kafka_wire_format_payloads(server):
+    timestamp = json.loads(TIMESTAMP)
+    full = json.loads(INFERENCE_V2)
+    full["fields"][2]["type"] = timestamp
+    payload = _wire(3, full, GOOD)
+    r = validate(server, {"payload": payload}).json()
+    assert r == {"valid": True, "errors": [], "schema_id": 3}
+    rule_broken = validate(server, {"payload": _wire(3, full, {**GOOD, "total_tokens": 0})}).json()
+    assert rule_broken["valid"] is False and rule_broken["errors"][0]["rule"] == "positive_tokens"
+    assert validate(server, {"payload": base64.b64encode(b"\x01abcd").decode()}).json()["valid"] is False
+    garbage = base64.b64encode(b"\0" + struct.pack(">I", 3) + b"\xff").decode()
+    assert validate(server, {"payload": garbage}).json()["valid"] is False
+    mismatch = validate(server, {"schema_id": 5, "payload": payload}).json()
+    assert mismatch["valid"] is False and "schema 3" in mismatch["errors"][0]["message"]
+    batch = validate(server, {"payloads": [payload, payload]}).json()
+    assert [x["valid"] for x in batch["results"]] == [True, True]
+
+
+def _metric(server, name: str, labels: str) -> float:
+    text = requests.get(f"{server.ops}/metrics", timeout=10).text
+    pattern = re.compile(rf"^{re.escape(name)}\{{{labels}\}} ([0-9.e+]+)$", re.M)
+    return sum(float(m) for m in pattern.findall(text))
+
+
+def test_validation_counts_add_up_across_workers(server):
+    """Several workers answer; the metadata document and /metrics still see every validation."""
+    before = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
+    sent = 40
+    with requests.Session() as session:
+        for _ in range(sent):  # new connections spread over the workers
+            session.post(f"{server.url}/validate", json={"schema_id": 5, "data": {"allowed": True}},
+                         headers={"Connection": "close"}, timeout=10)
+    after = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
+    assert after["usage_stats"]["validation_count"] - before["usage_stats"]["validation_count"] == sent
+    assert _metric(server, "schema_registry_validations_total", 'result="valid",schema_id="5"') >= sent
+    assert _metric(server, "schema_registry_requests_total",
+                   'method="POST",route="/validate",status="200"') >= sent
