@@ -102,3 +102,8 @@ def ledger(repo: pygit2.Repository, ref: str = "main") -> list[LedgerEntry]:
 def ids(repo: pygit2.Repository, ref: str = "main") -> dict[tuple[str, int], int]:
     """``{(subject, version): id}`` at ``ref``."""
     return {(e.subject, e.version): e.id for e in ledger(repo, ref)}
+
+
+def main_id(repo: pygit2.Repository, branch: str = "main") -> str:
+    """The commit id ``branch`` points at."""
+    return str(repo.references[f"refs/heads/{branch}"].target)
