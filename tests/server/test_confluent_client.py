@@ -1,0 +1,63 @@
+"""confluent-kafka's own client and serdes work unchanged against the server."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient, SchemaRegistryError
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from tests.server.sample import INFERENCE_V2, POLICY, TIMESTAMP
+
+REFS = [SchemaReference("llm.common.Timestamp", "common.timestamp", 1)]
+
+
+@pytest.fixture
+def client(server) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": server.url})
+
+
+def test_client_reads_schemas_versions_and_config(client):
+    schema = client.get_schema(1)
+    assert schema.schema_type == "AVRO" and json.loads(schema.schema_str) == json.loads(TIMESTAMP)
+    latest = client.get_latest_version("telemetry.inference")
+    assert (latest.version, latest.schema_id) == (2, 3)
+    assert [r.name for r in latest.schema.references] == ["llm.common.Timestamp"]
+    assert client.get_version("orders/value", 1).schema_id == 7  # the client encodes the slash
+    assert client.get_versions("telemetry.inference") == [1, 2, 3]
+    assert "security.policy" in client.get_subjects()
+    assert client.get_compatibility() == "BACKWARD"
+    with pytest.raises(SchemaRegistryError) as err:
+        client.get_version("telemetry.inference", 42)
+    assert err.value.error_code == 40402
+    found = client.lookup_schema("security.policy", Schema(POLICY, "JSON"))
+    assert (found.version, found.schema_id) == (1, 5)
+
+
+def test_client_compatibility(client):
+    ok = json.loads(INFERENCE_V2)
+    ok["fields"].append({"name": "extra", "type": "string", "default": ""})
+    assert client.test_compatibility("telemetry.inference", Schema(json.dumps(ok), "AVRO", REFS)) is True
+    bad = json.loads(INFERENCE_V2)
+    bad["fields"].append({"name": "extra", "type": "string"})
+    assert client.test_compatibility("telemetry.inference", Schema(json.dumps(bad), "AVRO", REFS)) is False
+
+
+def test_avro_serializer_and_deserializer_round_trip(client):
+    """A producer that never registers (latest version) and a consumer that resolves the ID."""
+    serializer = AvroSerializer(client, conf={"auto.register.schemas": False, "use.latest.version": True,
+                                              "subject.name.strategy": lambda ctx, name: "telemetry.inference"})
+    ctx = SerializationContext("llm.telemetry.inference", MessageField.VALUE)
+    record = {"model": "gpt-x", "total_tokens": 42, "at": {"millis": 1_700_000_000_000}, "latency_ms": 12.5}
+    message = serializer(record, ctx)
+    assert message[0] == 0 and int.from_bytes(message[1:5], "big") == 3
+    fresh = SchemaRegistryClient({"url": client._rest_client.base_urls[0]})  # nothing cached
+    assert AvroDeserializer(fresh)(message, ctx) == record
+
+
+def test_json_deserializer_resolves_registered_id(client):
+    message = b"\0" + (5).to_bytes(4, "big") + json.dumps({"user": "u1", "allowed": True}).encode()
+    ctx = SerializationContext("security", MessageField.VALUE)
+    assert JSONDeserializer(None, schema_registry_client=client)(message, ctx) == {"user": "u1", "allowed": True}
