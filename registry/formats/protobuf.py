@@ -72,14 +72,14 @@ class ProtobufSchema(ParsedSchema):
     @cached_property
     def pool(self) -> descriptor_pool.DescriptorPool:
         """A private pool with this schema and its imports (never the process-wide default)."""
-        pool = descriptor_pool.DescriptorPool()
-        for file in self._files:
-            pool.Add(file)
-        return pool
+        try:
+            return _pool(self._files)
+        except TypeError as error:
+            raise SchemaError(f"the Protobuf runtime cannot load this schema: {error}") from None
 
     @cached_property
     def canonical(self) -> str:
-        return Renderer(self.pool).render_file(self._without_source_info(self._main))
+        return Renderer(_options_pool(self._files)).render_file(self._without_source_info(self._main))
 
     @property
     def served_text(self) -> str:
@@ -288,20 +288,53 @@ def _looks_like_base64(text: str) -> bool:
 
 def _descriptor_to_text(descriptor: descriptor_pb2.FileDescriptorProto, files: dict[str, str], what: str) -> str:
     """Render a received descriptor as `.proto` text, with its imports loaded so that custom options
-    can be decoded; the text is then compiled like any other schema."""
-    pool = descriptor_pool.DescriptorPool()
+    can be decoded; the text is then compiled (and so checked) like any other schema."""
+    descriptor.ClearField("source_code_info")
     deps = tuple(descriptor.dependency)
     try:
-        if deps:
-            for file in compile_files(deps, files).file:
-                pool.Add(file)
-        descriptor.ClearField("source_code_info")
-        pool.Add(descriptor)
+        imported = list(compile_files(deps, files).file) if deps else []
     except SchemaError as error:
         raise SchemaError(f"{what} is a FileDescriptorProto whose imports do not resolve: {error}") from None
-    except (TypeError, KeyError, ValueError) as error:
-        raise SchemaError(f"{what} is a FileDescriptorProto that is not valid: {error}") from None
-    return Renderer(pool).render_file(descriptor)
+    return Renderer(_options_pool(imported + [descriptor])).render_file(descriptor)
+
+
+def _pool(files: list[descriptor_pb2.FileDescriptorProto]) -> descriptor_pool.DescriptorPool:
+    pool = descriptor_pool.DescriptorPool()
+    for file in files:
+        pool.Add(file)
+    return pool
+
+
+def _options_pool(files: list[descriptor_pb2.FileDescriptorProto]) -> descriptor_pool.DescriptorPool | None:
+    """A pool to decode custom options with: every file when the runtime can load them, otherwise only
+    the files that declare extensions, with their imports (upb cannot load a message of some thousands
+    of fields, and options never need one). None when even that fails: options then render raw."""
+    try:
+        return _pool(files)
+    except TypeError:
+        pass
+    by_name = {file.name: file for file in files}
+    needed: set[str] = set()
+    stack = [file.name for file in files if _declares_extensions(file)]
+    while stack:
+        name = stack.pop()
+        if name in by_name and name not in needed:
+            needed.add(name)
+            stack.extend(by_name[name].dependency)
+    try:
+        return _pool([file for file in files if file.name in needed])
+    except TypeError:
+        return None
+
+
+def _declares_extensions(file: descriptor_pb2.FileDescriptorProto) -> bool:
+    stack = list(file.message_type)
+    while stack:
+        message = stack.pop()
+        if message.extension:
+            return True
+        stack.extend(message.nested_type)
+    return bool(file.extension)
 
 
 # -- helpers for fields, validation and decoding ----------------------------------------------

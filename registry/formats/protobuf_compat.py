@@ -36,6 +36,7 @@ Confluent's ``ProtobufSchemaDiff``:
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field as dataclass_field
 from google.protobuf import descriptor_pb2
 
@@ -68,6 +69,7 @@ class FieldModel:
     packed: bool
     default: str | None
     map_entry: "MessageModel | None" = None
+    shape: tuple = ()         # everything the rules compare, set by _add_shapes
 
     @property
     def repeated(self) -> bool:
@@ -117,7 +119,48 @@ def build_model(files: list[descriptor_pb2.FileDescriptorProto], main: descripto
                        own_messages=[], own_enums=[])
     for file in files:
         _FileModeller(model, file, own=file is main).run()
+    _add_shapes(model)
     return model
+
+
+def _add_shapes(model: ProtoModel) -> None:
+    """Give every field a shape that includes a digest of the whole type it refers to (every message
+    and enum reachable from it), so that a field whose shape and name are equal on both sides cannot
+    hold any incompatibility and is skipped. That keeps transitive checks of large schemas fast."""
+    enum_digests = {name: _digest((e.key, e.closed, sorted(e.by_name.items()))) for name, e in model.enums.items()}
+    shallow: dict[str, tuple] = {}
+    for name, message in model.messages.items():
+        shallow[name] = (message.key, message.map_entry, [
+            (f.name, f.number, f.type, f.label, f.packed, f.default, f.oneof,
+             _key_of(model, f.type_name), enum_digests.get(f.type_name))
+            for f in message.by_number.values()])
+    digests: dict[str, bytes] = {}
+
+    def deep(name: str) -> bytes:
+        if name not in digests:
+            reached, stack = {name}, [name]
+            while stack:
+                for field in model.messages[stack.pop()].by_number.values():
+                    if field.type_name in model.messages and field.type_name not in reached:
+                        reached.add(field.type_name)
+                        stack.append(field.type_name)
+            digests[name] = _digest(sorted(shallow[n] for n in reached))
+        return digests[name]
+
+    for message in model.messages.values():
+        for field in message.by_number.values():
+            target = (deep(field.type_name) if field.type_name in model.messages
+                      else enum_digests.get(field.type_name))
+            field.shape = (field.type, field.label, field.packed, field.default, target)
+
+
+def _key_of(model: ProtoModel, type_name: str) -> str | None:
+    target = model.messages.get(type_name) or model.enums.get(type_name)
+    return target.key if target is not None else None
+
+
+def _digest(value: object) -> bytes:
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).digest()
 
 
 class _FileModeller:
@@ -241,17 +284,14 @@ class Checker:
         if (r.full_name, w.full_name) in self._seen:
             return
         self._seen.add((r.full_name, w.full_name))
-        for number, wf in w.by_number.items():
-            rf = r.by_number.get(number)
-            if rf is not None:
-                self._field(r, rf, wf)
-            elif wf.oneof is not None and wf.oneof in r.oneofs:
-                self._add("ONEOF_FIELD_NO_DELETE", f"{r.full_name}.{wf.oneof}", f"{wf.name} = {number}", None,
-                          f"field '{wf.name}' (number {number}) is a member of oneof '{wf.oneof}' of message "
-                          f"{r.full_name} for the writer but unknown to the reader, which reads a message that "
-                          "set it as if no member of the oneof were set")
+        written = w.by_number
         for number, rf in r.by_number.items():
-            wf = w.by_number.get(number)
+            wf = written.get(number)
+            if wf is not None and wf.shape == rf.shape and wf.name == rf.name:
+                continue  # the common case: the same field, down to every type it reaches
+
+            if wf is not None:
+                self._field(r, rf, wf)
             if rf.required and (wf is None or not wf.required):
                 self._add("MESSAGE_SAME_REQUIRED_FIELDS", f"{r.full_name}.{rf.name}",
                           "absent" if wf is None else "optional", "required",
@@ -263,7 +303,14 @@ class Checker:
                 self._add("FIELD_SAME_NUMBER", f"{r.full_name}.{rf.name}", str(same_name.number), str(number),
                           f"field '{rf.name}' of message {r.full_name} has number {same_name.number} for the "
                           f"writer but {number} for the reader, so the reader never sees the written values")
-        self._oneofs(r, w)
+        if r.oneofs:
+            for number, wf in written.items():
+                if wf.oneof is not None and wf.oneof in r.oneofs and number not in r.by_number:
+                    self._add("ONEOF_FIELD_NO_DELETE", f"{r.full_name}.{wf.oneof}", f"{wf.name} = {number}", None,
+                              f"field '{wf.name}' (number {number}) is a member of oneof '{wf.oneof}' of message "
+                              f"{r.full_name} for the writer but unknown to the reader, which reads a message "
+                              "that set it as if no member of the oneof were set")
+            self._oneofs(r, w)
 
     def _oneofs(self, r: MessageModel, w: MessageModel) -> None:
         groups: dict[str, dict[str, list[FieldModel]]] = {}

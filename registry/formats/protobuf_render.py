@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_encoding, text_format
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 FDP = descriptor_pb2.FieldDescriptorProto
 
@@ -226,6 +227,9 @@ class Renderer:
         if cls is not None:
             message = cls.FromString(data)
         pairs: list[tuple[str, str]] = []
+        if cls is None and len(UnknownFieldSet(options)):
+            # custom options that no loaded file defines: kept, so that they still count for identity
+            pairs.append(("(unresolved_custom_options)", '"' + data.hex() + '"'))
         for field, value in message.ListFields():
             name = f"({field.full_name})" if field.is_extension else field.name
             values = value if field.is_repeated else [value]
