@@ -102,29 +102,53 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     for warning in result.warnings:
         print(f"llm-registry: warning: {warning}", file=sys.stderr)
-    code = 0
-    reader = index.reader()
+    notes: list[str] = []
     try:
-        code = write_outputs(args, snapshot, index, result, progress)
-    except IndexUnavailable as exc:
+        code = write_outputs(args, snapshot, index.reader(), result, notes)
+    except (IndexUnavailable, OSError) as exc:
         return fail(str(exc))
     if not quiet:
-        print(result.summary())
+        print("; ".join([result.summary()] + notes))
     if args.digest:
-        print(f"index sha256:{reader.content_digest()}")
+        print(f"index sha256:{index.reader().content_digest()}")
+        if args.api_out:
+            print(f"static sha256:{notes_digest(notes)}")
     return code
 
 
-def write_outputs(args: argparse.Namespace, snapshot, index, result, progress) -> int:
-    """The outputs derived from the SQL index after it is built; returns the exit code so far.
-    Other outputs (the catalog) add their step here, reading through ``index.reader()``."""
-    if args.catalog_out:
-        from builder.catalog import CatalogError, build_catalog_from_index
+def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: list[str]) -> int:
+    """The outputs derived from the SQL index once it is built, each read through ``reader``;
+    appends a short note per output to ``notes`` and returns the exit code. Outputs are written even
+    when the SQL build had no changes, so an output that failed last time catches up."""
+    code = 0
+    if args.redis:
+        from builder.redis_index import RedisIndex, RedisUnavailable
         try:
-            stats = build_catalog_from_index(index.reader(), snapshot.registry_config, args.catalog_out,
-                                             offline=args.offline, snapshot=snapshot)
-        except CatalogError as exc:
-            return fail(str(exc))
-        if not args.quiet:
-            print(stats.summary())
-    return 0
+            notes.append(RedisIndex.from_url(args.redis, args.redis_prefix).publish(
+                reader, changed_subjects=result.changed_subjects, new_ids=result.new_ids, full=args.full))
+        except RedisUnavailable as exc:
+            print(f"llm-registry: warning: {exc}", file=sys.stderr)
+            code = 0 if args.redis_optional else 1
+    if args.api_out:
+        from builder import static_api
+        files, rewritten, digest = static_api.write(reader, args.api_out, registry_json(snapshot))
+        notes.append(f"static API {files} files ({rewritten} rewritten) digest {digest}")
+    return code
+
+
+def notes_digest(notes: list[str]) -> str:
+    """The static API digest out of its note (printed by ``--digest``)."""
+    return next(n.rsplit(" ", 1)[1] for n in notes if n.startswith("static API "))
+
+
+def registry_json(snapshot) -> dict:
+    """registry.yaml as the static catalog.json shows it (empty when the file is absent or invalid:
+    the SQL build has already reported an invalid one)."""
+    from registry import layout
+    from registry.registry_config import RegistryConfig
+    from registry.yamldoc import ConfigError
+    raw = snapshot.read(layout.REGISTRY_YAML)
+    try:
+        return RegistryConfig.parse(raw).to_json() if raw else {}
+    except ConfigError:
+        return {}

@@ -1,0 +1,208 @@
+"""The Redis index and the static JSON API, read the way users read them: through RedisIndex as the
+server does, and through real nginx with confluent-kafka's SchemaRegistryClient."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from conftest import PROMPT_JSON
+from repo_writer import avro_record
+
+from builder.bodies import dumps, schema_body, version_body
+from builder.build import build_index
+from builder.redis_index import RedisIndex
+from builder.sql_index import SqlIndex
+from registry.snapshot import Snapshot
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, CI="true")
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    return subprocess.run([sys.executable, "-m", "cli.main", "build", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env)
+
+
+def test_redis_holds_the_server_bodies_and_switches_generations(registry, index_url, redis_url):
+    url, prefix = redis_url
+    index = SqlIndex.connect(index_url)
+    result = build_index(Snapshot.open(registry.path), index)
+    reader = index.reader()
+    rx = RedisIndex.from_url(url, prefix)
+    assert "full" in rx.publish(reader, changed_subjects=result.changed_subjects, new_ids=result.new_ids)
+    assert rx.generation() == reader.build_info().generation == 1
+    assert rx.get_schema_body(3) == dumps(schema_body(reader.schema_by_id(3)))
+    assert json.loads(rx.get_schema_body(3))["schemaType"] == "JSON"
+    assert "schemaType" not in json.loads(rx.get_schema_body(1)), "AVRO omits schemaType, as Confluent does"
+    assert rx.get_version_body("llm.usage-value", "latest") == dumps(version_body(reader.version("llm.usage-value", 2)))
+    assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1
+    assert rx.get_versions_body("llm.usage-value") == "[1,2]"
+    assert json.loads(rx.get_subjects_body()) == ["llm.prompt-value", "llm.usage-value", "team/a b"]
+    assert rx.get_schema_body(99) is None and rx.get_version_body("llm.usage-value", 7) is None
+
+    # a merge and a soft delete: the next generation is patched, the old one expires
+    registry.register("llm.prompt-value", PROMPT_JSON.replace('"model"', '"model_name"'), "JSON")
+    registry.set_config("llm.usage-value", {"versions": {2: {"state": "ACTIVE", "deleted": True},
+                                                         1: {"state": "DEPRECATED", "sunset_date": "2027-01-31"}}})
+    registry.commit()
+    result = build_index(Snapshot.open(registry.path), index)
+    note = rx.publish(reader, changed_subjects=result.changed_subjects, new_ids=result.new_ids)
+    assert "+1 ids, 2 subjects" in note
+    assert rx.generation() == 2
+    assert json.loads(rx.get_version_body("llm.usage-value", "latest"))["version"] == 1
+    assert rx.get_version_body("llm.usage-value", 2) is None, "soft-deleted versions are not served"
+    assert rx.get_lifecycle("llm.usage-value", 1) == {"state": "DEPRECATED", "sunset_date": "2027-01-31"}
+    assert json.loads(rx.get_version_body("llm.prompt-value", "latest"))["version"] == 2
+    assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1, "unchanged subjects carried over"
+    client = redis.Redis.from_url(url)
+    assert 0 < client.ttl(f"{prefix}g1:latest") <= 300
+    assert client.ttl(f"{prefix}g2:latest") == -1
+    assert rx.publish(reader) == "Redis up to date"
+
+
+def test_redis_unreachable_builds_sql_and_warns(registry, tmp_path):
+    index = f"sqlite:///{tmp_path / 'i.db'}"
+    down = cli("--repo", registry.path, "--index", index, "--redis", "redis://127.0.0.1:1/0")
+    assert down.returncode == 1
+    assert "warning: Redis is unreachable" in down.stderr and "Traceback" not in down.stderr
+    assert SqlIndex.connect(index).reader().build_info() is not None, "the SQL index is built anyway"
+    optional = cli("--repo", registry.path, "--index", index, "--redis", "redis://127.0.0.1:1/0", "--redis-optional")
+    assert optional.returncode == 0 and "warning: Redis is unreachable" in optional.stderr
+
+
+def test_redis_catches_up_after_a_failed_publish(registry, tmp_path, redis_url):
+    url, prefix = redis_url
+    index = f"sqlite:///{tmp_path / 'i.db'}"
+    assert cli("--repo", registry.path, "--index", index, "--redis", "redis://127.0.0.1:1/0").returncode == 1
+    again = cli("--repo", registry.path, "--index", index, "--redis", url, "--redis-prefix", prefix)
+    assert again.returncode == 0 and "no changes" in again.stdout and "Redis generation 1 (full)" in again.stdout
+    assert RedisIndex.from_url(url, prefix).get_schema_body(1) is not None
+
+
+def test_static_api_is_byte_identical_across_rebuilds_and_clones(registry, tmp_path):
+    first = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'a.db'}", "--api-out",
+                str(tmp_path / "a"), "--digest")
+    assert first.returncode == 0, first.stderr
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", registry.path, str(mirror)], check=True)
+    second = cli("--repo", str(mirror), "--index", f"sqlite:///{tmp_path / 'b.db'}", "--api-out",
+                 str(tmp_path / "b"), "--digest", "--full")
+    assert second.returncode == 0, second.stderr
+    assert first.stdout.splitlines()[1:] == second.stdout.splitlines()[1:]
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    a, b = tree(tmp_path / "a"), tree(tmp_path / "b")
+    assert a == b
+    assert "subjects/team%2Fa%20b/versions/1/index.json" in a
+    assert json.loads(a["subjects/index.json"]) == ["llm.prompt-value", "llm.usage-value", "team/a b"]
+    catalog = json.loads(a["catalog.json"])
+    assert catalog["registry"]["name"] == "test-registry" and len(catalog["subjects"]) == 3
+    assert {f["path"] for f in json.loads(a["fields.json"])["fields"]} >= {"prompt", "model", "request_id"}
+    # a second build of the same commit rewrites nothing; a removed subject's files go away
+    again = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'a.db'}", "--api-out", str(tmp_path / "a"))
+    assert "(0 rewritten)" in again.stdout
+
+
+@pytest.fixture
+def nginx_api(registry, tmp_path):
+    """Real nginx serving the static API with the shipped configuration, on a free port."""
+    if not os.path.exists(NGINX):
+        pytest.skip("nginx is not installed")
+    registry.register("llm.usage-value", avro_record("Usage", [("request_id", "string"), ("total_tokens", "int"),
+                                                               ("model", "string"), ("x", "string")],
+                                                     default_last=True))
+    registry.set_config("llm.usage-value", {"versions": {3: {"state": "DRAFT"}}})
+    registry.commit()
+    api = tmp_path / "api"
+    out = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'i.db'}", "--api-out", str(api))
+    assert out.returncode == 0, out.stderr
+    port = free_port()
+    shipped = (ROOT / "deploy/nginx/static-api.conf").read_text()
+    site = shipped.replace("listen 8081;", f"listen 127.0.0.1:{port};").replace(
+        "root /srv/llm-registry/api;", f"root {api};")
+    run = tmp_path / "nginx"
+    run.mkdir()
+    (run / "site.conf").write_text(site)
+    (run / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {run}/nginx.pid;
+error_log {run}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {run}/body;
+    proxy_temp_path {run}/proxy;
+    fastcgi_temp_path {run}/fastcgi;
+    uwsgi_temp_path {run}/uwsgi;
+    scgi_temp_path {run}/scgi;
+    include {run}/site.conf;
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-p", str(run), "-c", str(run / "nginx.conf")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(base + "/schemas/types", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read().decode() + (run / "error.log").read_text()
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_confluent_client_reads_schemas_from_nginx(nginx_api):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    client = SchemaRegistryClient({"url": nginx_api})
+    schema = client.get_schema(3)
+    assert schema.schema_type == "JSON" and '"prompt"' in schema.schema_str
+    assert client.get_schema(1).schema_type == "AVRO"
+    latest = client.get_latest_version("llm.usage-value")
+    assert (latest.version, latest.schema_id) == (2, 2), "the DRAFT version 3 is not latest"
+    v1 = client.get_version("team/a b", 1)
+    assert (v1.subject, v1.version, v1.schema_id) == ("team/a b", 1, 1)
+    assert client.get_subjects() == ["llm.prompt-value", "llm.usage-value", "team/a b"]
+    assert client.get_versions("llm.usage-value") == [1, 2, 3]
+
+
+def test_nginx_answers_like_confluent(nginx_api):
+    ok = requests.get(nginx_api + "/schemas/ids/1?subject=x")
+    assert ok.status_code == 200 and ok.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
+    assert "immutable" in ok.headers["Cache-Control"]
+    raw = requests.get(nginx_api + "/schemas/ids/1/schema")
+    assert json.loads(raw.text)["name"] == "Usage"
+    assert requests.get(nginx_api + "/subjects/llm.usage-value/versions/-1").json()["version"] == 2
+    assert requests.get(nginx_api + "/subjects/llm.usage-value/versions/latest/schema").json()["type"] == "record"
+    for path, status, code in [("/schemas/ids/999", 404, 40403), ("/subjects/nope/versions", 404, 40401),
+                               ("/subjects/nope/versions/1", 404, 40401),
+                               ("/subjects/llm.usage-value/versions/9", 404, 40402),
+                               ("/config", 404, 404)]:
+        answer = requests.get(nginx_api + path)
+        assert (answer.status_code, answer.json()["error_code"]) == (status, code), path
+        assert answer.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
+    assert requests.post(nginx_api + "/subjects/x/versions", json={}).json()["error_code"] == 405
