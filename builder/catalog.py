@@ -186,9 +186,12 @@ def first_line(text: Any) -> str:
 
 
 def contact_href(contact: str) -> str:
-    if "@" in contact and not contact.startswith(("http://", "https://", "mailto:")):
+    """A link for a consumer's contact: URLs and e-mail addresses; empty for a chat channel or name."""
+    if contact.startswith(("http://", "https://", "mailto:")):
+        return contact
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", contact):
         return "mailto:" + contact
-    return contact if contact.startswith(("http://", "https://", "mailto:")) else "#"
+    return ""
 
 
 def _environment() -> jinja2.Environment:
