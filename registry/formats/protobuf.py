@@ -29,6 +29,8 @@ from registry.formats.protobuf_render import SCALAR_NAMES, Renderer
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
 
 MAIN_FILE = "schema.proto"
+#: Packages of well-known value types: fields() lists them as leaves, not as their inner fields.
+_VALUE_TYPES = ("google.protobuf.", "google.type.", "confluent.type.")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 
 
@@ -132,8 +134,9 @@ class ProtobufSchema(ParsedSchema):
 
     def fields(self) -> list[Field]:
         """Fields of the first message, depth first. Repeated fields add ``[]`` to the path; map
-        fields are typed ``map<k,v>`` and message values continue under ``name[]``. Well-known types
-        (``google.protobuf.*``) are leaves; a recursive message is not entered twice on one path."""
+        fields are typed ``map<k,v>`` and message values continue under ``name[]``. Well-known value
+        types (``google.protobuf.*``, ``google.type.*``, ``confluent.type.*``) are leaves; a recursive
+        message is not entered twice on one path."""
         if not self._main.message_type:
             return []
         out: list[Field] = []
@@ -158,8 +161,7 @@ class ProtobufSchema(ParsedSchema):
                 out.append(Field(path=path, type=_type_name(field), required=field.is_required, doc=doc,
                                  has_default=has_default, default=_default(field) if has_default else None))
                 child, child_path = field.message_type, path
-            if (child is not None and child.full_name not in stack
-                    and not child.full_name.startswith("google.protobuf.")):
+            if child is not None and child.full_name not in stack and not child.full_name.startswith(_VALUE_TYPES):
                 self._walk(child, child_path + ".", stack, out)
 
     @cached_property

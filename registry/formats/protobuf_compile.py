@@ -25,6 +25,8 @@ from registry.types import SchemaError
 
 #: Where grpcio-tools keeps ``google/protobuf/*.proto`` (the well-known types).
 WELL_KNOWN_INCLUDE = str(Path(grpc_tools.__file__).parent / "_proto")
+#: Imports Confluent resolves without references (``confluent/meta.proto``, ``google/type/*.proto``...).
+BUNDLED_INCLUDE = str(Path(__file__).parent / "protobuf_includes")
 
 CACHE_SIZE = 512
 
@@ -48,7 +50,7 @@ def compile_files(inputs: tuple[str, ...], files: dict[str, str]) -> descriptor_
     """Compile ``inputs`` (names in ``files``) and everything they import into a descriptor set.
 
     ``files`` maps import paths to `.proto` texts; ``google/protobuf/*.proto`` not in ``files`` come
-    from grpcio-tools. The set is in dependency order and carries source info (comments, lines).
+    from grpcio-tools, the imports Confluent bundles from ``protobuf_includes``. The set is in dependency order and carries source info (comments, lines).
     """
     key = (inputs, tuple(sorted(files.items())))
     with _LOCK:
@@ -71,7 +73,7 @@ def _run_protoc(inputs: tuple[str, ...], files: dict[str, str]) -> bytes:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         out = Path(tmp, ".descriptor_set.pb")
-        args = ["protoc", f"-I{tmp}", f"-I{WELL_KNOWN_INCLUDE}", f"--descriptor_set_out={out}",
+        args = ["protoc", f"-I{tmp}", f"-I{WELL_KNOWN_INCLUDE}", f"-I{BUNDLED_INCLUDE}", f"--descriptor_set_out={out}",
                 "--include_imports", "--include_source_info", "--error_format=gcc", *inputs]
         with _PROTOC_LOCK:
             status, diagnostics = _capture_stderr(lambda: _protoc_compiler.run_main([a.encode() for a in args]))
@@ -105,7 +107,8 @@ def _schema_error(diagnostics: str, inputs: tuple[str, ...]) -> SchemaError:
     missing = [line.split(":")[0] for line in lines if line.endswith("File not found.")]
     if missing:
         return SchemaError(f"import {missing[0]!r} cannot be found: it is neither a well-known type "
-                           f"(google/protobuf/*.proto) nor given as a reference with that name")
+                           "(google/protobuf/*.proto, google/type/*.proto, confluent/*.proto) nor given as a "
+                           "reference with that name")
     if not errors:
         return SchemaError("protoc rejected the schema: " + ("; ".join(lines) or "no diagnostics"))
     file, line, column, message = errors[0]  # protoc reports the root cause first

@@ -354,3 +354,27 @@ def test_invalid_base64_descriptor_is_rejected_clearly():
                       type_name=".Nope", label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
     with pytest.raises(SchemaError, match="FileDescriptorProto"):
         proto(base64.b64encode(descriptor.SerializeToString()).decode())
+
+
+def test_imports_confluent_resolves_without_references():
+    schema = proto('''
+syntax = "proto3";
+package pay;
+import "confluent/meta.proto";
+import "confluent/type/decimal.proto";
+import "google/type/money.proto";
+import "google/type/date.proto";
+message Payment {
+  string email = 1 [(confluent.field_meta) = { tags: ["PII"] doc: "who paid" }];
+  confluent.type.Decimal amount = 2;
+  google.type.Money price = 3;
+  google.type.Date day = 4;
+}
+''')
+    assert '(confluent.field_meta) = { doc: "who paid" tags: "PII" }' in schema.canonical
+    assert [f.type for f in schema.fields()] == ["string", "confluent.type.Decimal", "google.type.Money",
+                                                 "google.type.Date"]
+    assert proto(as_base64(schema)).fingerprint == schema.fingerprint
+    record = schema.message_class()(email="a@b.c")
+    record.price.currency_code = "EUR"
+    assert schema.decode(b"\0" + record.SerializeToString()) == {"email": "a@b.c", "price": {"currency_code": "EUR"}}
