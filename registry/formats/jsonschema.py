@@ -218,7 +218,7 @@ class JsonSchema(ParsedSchema):
     def compat_root(self) -> Any:
         """The draft-independent model of this schema that compatibility checks walk (built once)."""
         from registry.formats.jsonschema_nodes import Builder
-        return Builder(self.draft).node(self.document, self.resolver, "")
+        return Builder(self.draft).node(self.document, self.resolver)
 
     def read_issues(self, writer: ParsedSchema) -> list["Incompatibility"]:  # noqa: F821
         from registry.formats.jsonschema_compat import read_issues

@@ -159,7 +159,7 @@ def _derived(node: Node, **changes: Any) -> Node:
 
 def _group_keys(group: Group) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """(name, key) pairs of the group's ``$ref``-free properties and the names of the others; cached."""
-    cached = getattr(group, "_keys", None)
+    cached = group.keys
     if cached is None:
         keyed, unkeyed = set(), set()
         for name, node in group.props.items():
@@ -169,7 +169,7 @@ def _group_keys(group: Group) -> tuple[frozenset[tuple[str, str]], frozenset[str
             else:
                 keyed.add((name, key))
         cached = (frozenset(keyed), frozenset(unkeyed))
-        group._keys = cached  # type: ignore[attr-defined]
+        group.keys = cached
     return cached
 
 
@@ -350,6 +350,11 @@ class Checker:
 
     def keywords(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:
         issues: list[Incompatibility] = []
+        if r.enum is not None:  # the writer is not finite (see simple()), the reader is: some value is lost
+            kind = "CONST_ADDED" if r.enum_keyword == "const" else "ENUM_ARRAY_ADDED"
+            return [self.issue(kind, path, f"the reader's schema only accepts {_short(list(r.enum))} for "
+                               f"{describe(path)}, but the writer's schema allows other values "
+                               f"({type_names(w.types)})", old=type_names(w.types), new=_short(list(r.enum)))]
         w_kinds = w.types if w.types is not None else KINDS
         r_kinds = r.types if r.types is not None else KINDS
         missing = w_kinds - r_kinds
@@ -660,6 +665,14 @@ class Checker:
         """Name a property-level problem after the content models involved (Confluent's vocabulary)."""
         if origin == "declared" and our_origin == "declared":
             return sub
+        unjudged = [i for i in sub if i.kind == UNSUPPORTED]  # never hidden behind a content-model name
+        sub = [i for i in sub if i.kind != UNSUPPORTED]
+        if not sub:
+            return unjudged
+        return unjudged + self._content_model_issue(sub, name, prop, origin, our_origin, node)
+
+    def _content_model_issue(self, sub: list[Incompatibility], name: str, prop: str, origin: str, our_origin: str,
+                             node: Node) -> list[Incompatibility]:
         where = describe(prop)
         if our_origin == "declared":
             if origin == "open":

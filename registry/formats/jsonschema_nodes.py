@@ -26,8 +26,16 @@ _TYPE_KINDS = {"null": {"null"}, "boolean": {"boolean"}, "integer": {"integer"},
                "string": {"string"}, "array": {"array"}, "object": {"object"}}
 _REF_MARKERS = ('"$ref"', '"$dynamicRef"', '"$recursiveRef"')
 # In-place applicators: when none is present, unevaluatedProperties/Items mean additionalProperties/items.
-_IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$ref", "$dynamicRef", "$recursiveRef",
-             "dependentSchemas", "dependencies")
+_IN_PLACE = frozenset({"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$ref", "$dynamicRef",
+                       "$recursiveRef", "dependentSchemas", "dependencies"})
+# Keyword families: a node only parses the families its object mentions (most mention one or two).
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+_STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format"})
+_ARRAY_KEYWORDS = frozenset({"minItems", "maxItems", "uniqueItems", "items", "prefixItems", "additionalItems",
+                             "unevaluatedItems", "contains"})
+_OBJECT_KEYWORDS = frozenset({"properties", "patternProperties", "additionalProperties", "unevaluatedProperties",
+                              "required", "minProperties", "maxProperties", "dependencies", "dependentRequired",
+                              "dependentSchemas", "propertyNames"})
 
 
 def type_names(kinds: frozenset[str] | None) -> str:
@@ -72,7 +80,7 @@ class Bound:
         return f"{op} {self.value:g}" if isinstance(self.value, float) else f"{op} {self.value}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Group:
     """One object content model: declared properties, pattern properties and what other names may hold.
     ``additional`` None means any value is allowed for other names (an open content model)."""
@@ -80,9 +88,10 @@ class Group:
     props: dict[str, "Node"]
     patterns: tuple[tuple[str, "Node"], ...] = ()
     additional: "Node | None" = None
+    keys: Any = None  # cached (name, key) pairs, see jsonschema_compat._group_keys
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """One subschema, normalized. ``None`` in a field means "no constraint"."""
 
@@ -90,7 +99,6 @@ class Node:
     draft: Draft | None = None
     resolver: Any = None                  # referencing resolver rooted where ``raw`` lives
     validator: Any = None                 # a jsonschema validator for ``raw`` (filled on first use)
-    where: str = ""                       # where ``raw`` sits in its document (JSON pointer or $ref URL)
     false: bool = False
     types: frozenset[str] | None = None
     enum: tuple[Any, ...] | None = None
@@ -130,7 +138,7 @@ class Node:
         if self._key == 0:
             key = None
             if self.raw is not None and self.draft is not None:
-                text = json.dumps(_normal(self.raw), sort_keys=True, separators=(",", ":"))
+                text = json.dumps(self.raw, sort_keys=True, separators=(",", ":"))  # 1 vs 1.0: only slower
                 if not any(marker in text for marker in _REF_MARKERS):
                     key = f"{self.draft.order}:{text}"
             self._key = key
@@ -198,7 +206,7 @@ class Builder:
         self.memo: dict[int, Node] = {}
         self.keep: list[Any] = []  # raw objects whose id() is a memo key stay alive as long as the builder
 
-    def node(self, raw: Any, resolver: Any, where: str, draft: Draft | None = None) -> Node:
+    def node(self, raw: Any, resolver: Any, draft: Draft | None = None) -> Node:
         draft = draft or self.draft
         if raw is True:
             return TRUE_NODE
@@ -213,21 +221,21 @@ class Builder:
         if isinstance(ref, str) and draft.ref_overrides_siblings:
             target = self._lookup(ref, resolver)
             if target is None:
-                node = Node(raw=raw, draft=draft, resolver=resolver, where=where,
+                node = Node(raw=raw, draft=draft, resolver=resolver,
                             opaque=(("$ref", f"the reference {ref!r} cannot be resolved"),))
                 self.memo[id(raw)] = node
                 return node
-            placeholder = Node(raw=raw, draft=draft, resolver=resolver, where=where,
+            placeholder = Node(raw=raw, draft=draft, resolver=resolver,
                                opaque=(("$ref", f"the reference {ref!r} only refers to itself"),))
             self.memo[id(raw)] = placeholder
-            node = self.node(target.contents, target.resolver, ref, draft_for(target.contents, draft))
+            node = self.node(target.contents, target.resolver, draft_for(target.contents, draft))
             self.memo[id(raw)] = node
             self.keep.append(raw)
             return node
-        node = Node(raw=raw, draft=draft, resolver=resolver, where=where)
+        node = Node(raw=raw, draft=draft, resolver=resolver)
         self.memo[id(raw)] = node
         self.keep.append(raw)
-        self._fill(node, raw, resolver, where, draft)
+        self._fill(node, raw, resolver, draft)
         return node
 
     @staticmethod
@@ -237,13 +245,14 @@ class Builder:
         except referencing.exceptions.Unresolvable:
             return None
 
-    def _fill(self, node: Node, raw: dict[str, Any], resolver: Any, where: str, draft: Draft) -> None:
+    def _fill(self, node: Node, raw: dict[str, Any], resolver: Any, draft: Draft) -> None:
         sub_resolver = resolver.in_subresource(draft.resource(raw)) if draft.id_keyword in raw else resolver
 
-        def child(value: Any, *path: Any) -> Node:
-            return self.node(value, sub_resolver, where + "".join(f"/{p}" for p in path), draft)
+        def child(value: Any, *path: Any) -> Node:  # path: the keywords leading there, for readers
+            return self.node(value, sub_resolver, draft)
 
         get = raw.get
+        keys = raw.keys()
         declared = get("type")
         if isinstance(declared, str):
             declared = [declared]
@@ -256,118 +265,118 @@ class Builder:
             node.enum, node.enum_keyword = (raw["const"],), "const"
         elif isinstance(get("enum"), list):
             node.enum = tuple(raw["enum"])
-        # numbers
-        lower = upper = None
-        if _number(get("minimum")):
-            lower = Bound(raw["minimum"], draft.order == 4 and get("exclusiveMinimum") is True)
-        if _number(get("maximum")):
-            upper = Bound(raw["maximum"], draft.order == 4 and get("exclusiveMaximum") is True)
-        if draft.order > 4 and _number(get("exclusiveMinimum")):
-            lower = tighter_lower(lower, Bound(raw["exclusiveMinimum"], True))
-        if draft.order > 4 and _number(get("exclusiveMaximum")):
-            upper = tighter_upper(upper, Bound(raw["exclusiveMaximum"], True))
-        node.lower, node.upper = lower, upper
-        if _number(get("multipleOf")):
-            node.multiple_of = (raw["multipleOf"],)
-        # strings
-        if _number(get("minLength")):
-            node.min_length = int(raw["minLength"])
-        if _number(get("maxLength")):
-            node.max_length = int(raw["maxLength"])
-        if isinstance(get("pattern"), str):
-            node.patterns = (raw["pattern"],)
-        if isinstance(get("format"), str):
-            node.formats = (raw["format"],)
-        # arrays
-        if _number(get("minItems")):
-            node.min_items = int(raw["minItems"])
-        if _number(get("maxItems")):
-            node.max_items = int(raw["maxItems"])
-        node.unique = get("uniqueItems") is True
-        items = get("items")
-        has_in_place = any(k in raw for k in _IN_PLACE)
-        if draft.order >= 2020:
-            if isinstance(get("prefixItems"), list):
-                node.prefix = tuple(child(s, "prefixItems", i) for i, s in enumerate(raw["prefixItems"]))
-            if "items" in raw:
+        if not keys.isdisjoint(_NUMBER_KEYWORDS):
+            lower = upper = None
+            if _number(get("minimum")):
+                lower = Bound(raw["minimum"], draft.order == 4 and get("exclusiveMinimum") is True)
+            if _number(get("maximum")):
+                upper = Bound(raw["maximum"], draft.order == 4 and get("exclusiveMaximum") is True)
+            if draft.order > 4 and _number(get("exclusiveMinimum")):
+                lower = tighter_lower(lower, Bound(raw["exclusiveMinimum"], True))
+            if draft.order > 4 and _number(get("exclusiveMaximum")):
+                upper = tighter_upper(upper, Bound(raw["exclusiveMaximum"], True))
+            node.lower, node.upper = lower, upper
+            if _number(get("multipleOf")):
+                node.multiple_of = (raw["multipleOf"],)
+        if not keys.isdisjoint(_STRING_KEYWORDS):
+            if _number(get("minLength")):
+                node.min_length = int(raw["minLength"])
+            if _number(get("maxLength")):
+                node.max_length = int(raw["maxLength"])
+            if isinstance(get("pattern"), str):
+                node.patterns = (raw["pattern"],)
+            if isinstance(get("format"), str):
+                node.formats = (raw["format"],)
+        has_in_place = not keys.isdisjoint(_IN_PLACE)
+        if not keys.isdisjoint(_ARRAY_KEYWORDS):
+            if _number(get("minItems")):
+                node.min_items = int(raw["minItems"])
+            if _number(get("maxItems")):
+                node.max_items = int(raw["maxItems"])
+            node.unique = get("uniqueItems") is True
+            items = get("items")
+            if draft.order >= 2020:
+                if isinstance(get("prefixItems"), list):
+                    node.prefix = tuple(child(s, "prefixItems", i) for i, s in enumerate(raw["prefixItems"]))
+                if "items" in raw:
+                    node.items = child(items, "items")
+            elif isinstance(items, list):
+                node.prefix = tuple(child(s, "items", i) for i, s in enumerate(items))
+                if "additionalItems" in raw:
+                    node.items = child(raw["additionalItems"], "additionalItems")
+            elif "items" in raw:
                 node.items = child(items, "items")
-        elif isinstance(items, list):
-            node.prefix = tuple(child(s, "items", i) for i, s in enumerate(items))
-            if "additionalItems" in raw:
-                node.items = child(raw["additionalItems"], "additionalItems")
-        elif "items" in raw:
-            node.items = child(items, "items")
-        if "unevaluatedItems" in raw:
-            if node.items is None and not has_in_place:
-                node.items = child(raw["unevaluatedItems"], "unevaluatedItems")
-            elif node.items is None:
-                node.opaque += (("unevaluatedItems", "unevaluatedItems together with in-place applicators "
-                                 "(allOf, anyOf, oneOf, $ref, if...)"),)
-        if "contains" in raw and draft.order >= 6:
-            minimum = int(get("minContains", 1)) if draft.order >= 2019 and _number(get("minContains", 1)) else 1
-            maximum = get("maxContains") if draft.order >= 2019 and _number(get("maxContains")) else None
-            node.contains = ((child(raw["contains"], "contains"), minimum, maximum),)
-        # objects
-        if "properties" in raw or "patternProperties" in raw or "additionalProperties" in raw \
-                or "unevaluatedProperties" in raw:
-            props = {name: child(s, "properties", name) for name, s in (get("properties") or {}).items()}
-            patterns = tuple((p, child(s, "patternProperties", p)) for p, s in (get("patternProperties") or {}).items())
-            additional = child(raw["additionalProperties"], "additionalProperties") \
-                if "additionalProperties" in raw else None
-            if "unevaluatedProperties" in raw and additional is None:
-                if has_in_place:
-                    node.opaque += (("unevaluatedProperties", "unevaluatedProperties together with in-place "
-                                     "applicators (allOf, anyOf, oneOf, $ref, if...)"),)
+            if "unevaluatedItems" in raw:
+                if node.items is None and not has_in_place:
+                    node.items = child(raw["unevaluatedItems"], "unevaluatedItems")
+                elif node.items is None:
+                    node.opaque += (("unevaluatedItems", "unevaluatedItems together with in-place applicators "
+                                     "(allOf, anyOf, oneOf, $ref, if...)"),)
+            if "contains" in raw and draft.order >= 6:
+                minimum = int(get("minContains", 1)) if draft.order >= 2019 and _number(get("minContains", 1)) else 1
+                maximum = get("maxContains") if draft.order >= 2019 and _number(get("maxContains")) else None
+                node.contains = ((child(raw["contains"], "contains"), minimum, maximum),)
+        if not keys.isdisjoint(_OBJECT_KEYWORDS):
+            if "properties" in raw or "patternProperties" in raw or "additionalProperties" in raw \
+                    or "unevaluatedProperties" in raw:
+                props = {name: child(s, "properties", name) for name, s in (get("properties") or {}).items()}
+                patterns = tuple((p, child(s, "patternProperties", p)) for p, s in (get("patternProperties") or {}).items())
+                additional = child(raw["additionalProperties"], "additionalProperties") \
+                    if "additionalProperties" in raw else None
+                if "unevaluatedProperties" in raw and additional is None:
+                    if has_in_place:
+                        node.opaque += (("unevaluatedProperties", "unevaluatedProperties together with in-place "
+                                         "applicators (allOf, anyOf, oneOf, $ref, if...)"),)
+                    else:
+                        additional = child(raw["unevaluatedProperties"], "unevaluatedProperties")
+                node.groups = (Group(props, patterns, additional),)
+            if isinstance(get("required"), list):
+                node.required = frozenset(r for r in raw["required"] if isinstance(r, str))
+            if _number(get("minProperties")):
+                node.min_props = int(raw["minProperties"])
+            if _number(get("maxProperties")):
+                node.max_props = int(raw["maxProperties"])
+            dependencies: dict[str, Any] = {}
+            if draft.order < 2019 and isinstance(get("dependencies"), dict):
+                dependencies.update(raw["dependencies"])
+            if draft.order >= 2019:
+                dependencies.update(get("dependentRequired") or {})
+                dependencies.update(get("dependentSchemas") or {})
+            dep_keyword = "dependencies" if draft.order < 2019 else "dependentSchemas"
+            for name, value in dependencies.items():
+                if isinstance(value, list):
+                    node.dep_required[name] = frozenset(v for v in value if isinstance(v, str))
                 else:
-                    additional = child(raw["unevaluatedProperties"], "unevaluatedProperties")
-            node.groups = (Group(props, patterns, additional),)
-        if isinstance(get("required"), list):
-            node.required = frozenset(r for r in raw["required"] if isinstance(r, str))
-        if _number(get("minProperties")):
-            node.min_props = int(raw["minProperties"])
-        if _number(get("maxProperties")):
-            node.max_props = int(raw["maxProperties"])
-        dependencies: dict[str, Any] = {}
-        if draft.order < 2019 and isinstance(get("dependencies"), dict):
-            dependencies.update(raw["dependencies"])
-        if draft.order >= 2019:
-            dependencies.update(get("dependentRequired") or {})
-            dependencies.update(get("dependentSchemas") or {})
-        dep_keyword = "dependencies" if draft.order < 2019 else "dependentSchemas"
-        for name, value in dependencies.items():
-            if isinstance(value, list):
-                node.dep_required[name] = frozenset(v for v in value if isinstance(v, str))
-            else:
-                node.dep_schemas += ((name, child(value, dep_keyword, name)),)
-        if "propertyNames" in raw and draft.order >= 6:
-            node.prop_names = (child(raw["propertyNames"], "propertyNames"),)
-        # combinators
-        parts: list[Node] = []
-        if isinstance(get("allOf"), list):
-            parts += [child(s, "allOf", i) for i, s in enumerate(raw["allOf"])]
-        ref = get("$ref")
-        if isinstance(ref, str):
-            target = self._lookup(ref, sub_resolver)
-            if target is None:
-                node.opaque += (("$ref", f"the reference {ref!r} cannot be resolved"),)
-            else:
-                parts.append(self.node(target.contents, target.resolver, ref, draft_for(target.contents, draft)))
-        node.all = tuple(parts)
-        if isinstance(get("anyOf"), list):
-            node.any = (tuple(child(s, "anyOf", i) for i, s in enumerate(raw["anyOf"])),)
-        if isinstance(get("oneOf"), list):
-            node.one = (tuple(child(s, "oneOf", i) for i, s in enumerate(raw["oneOf"])),)
-        if "not" in raw:
-            node.nots = (child(raw["not"], "not"),)
-        if "if" in raw and draft.order >= 7:
-            text = json.dumps({k: raw.get(k) for k in ("if", "then", "else")}, sort_keys=True)
-            node.conditions = ((child(raw["if"], "if"),
-                                child(raw["then"], "then") if "then" in raw else None,
-                                child(raw["else"], "else") if "else" in raw else None,
-                                None if any(m in text for m in _REF_MARKERS) else text),)
-        for keyword in ("$dynamicRef", "$recursiveRef"):
-            if keyword in raw and draft.order >= 2019:
-                node.opaque += ((keyword, f"{keyword} (its target depends on the dynamic scope)"),)
+                    node.dep_schemas += ((name, child(value, dep_keyword, name)),)
+            if "propertyNames" in raw and draft.order >= 6:
+                node.prop_names = (child(raw["propertyNames"], "propertyNames"),)
+        if has_in_place or "$dynamicRef" in raw or "$recursiveRef" in raw:
+            parts: list[Node] = []
+            if isinstance(get("allOf"), list):
+                parts += [child(s, "allOf", i) for i, s in enumerate(raw["allOf"])]
+            ref = get("$ref")
+            if isinstance(ref, str):
+                target = self._lookup(ref, sub_resolver)
+                if target is None:
+                    node.opaque += (("$ref", f"the reference {ref!r} cannot be resolved"),)
+                else:
+                    parts.append(self.node(target.contents, target.resolver, draft_for(target.contents, draft)))
+            node.all = tuple(parts)
+            if isinstance(get("anyOf"), list):
+                node.any = (tuple(child(s, "anyOf", i) for i, s in enumerate(raw["anyOf"])),)
+            if isinstance(get("oneOf"), list):
+                node.one = (tuple(child(s, "oneOf", i) for i, s in enumerate(raw["oneOf"])),)
+            if "not" in raw:
+                node.nots = (child(raw["not"], "not"),)
+            if "if" in raw and draft.order >= 7:
+                text = json.dumps({k: raw.get(k) for k in ("if", "then", "else")}, sort_keys=True)
+                node.conditions = ((child(raw["if"], "if"),
+                                    child(raw["then"], "then") if "then" in raw else None,
+                                    child(raw["else"], "else") if "else" in raw else None,
+                                    None if any(m in text for m in _REF_MARKERS) else text),)
+            for keyword in ("$dynamicRef", "$recursiveRef"):
+                if keyword in raw and draft.order >= 2019:
+                    node.opaque += ((keyword, f"{keyword} (its target depends on the dynamic scope)"),)
 
 
 def meet(a: Node, b: Node, memo: dict[tuple[int, int], Node]) -> Node:
