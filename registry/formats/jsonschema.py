@@ -137,6 +137,8 @@ class JsonSchema(ParsedSchema):
     def _check_refs(self) -> None:
         """Resolve every ``$ref`` once now, so that an unresolved one is an error with its location."""
         for resource, resolver in self._documents():
+            if '"$ref"' not in json.dumps(resource.contents):
+                continue
             draft = draft_for(resource.contents, default=self.draft)
             stack = [(resource.contents, resolver, "")]
             while stack:
@@ -153,7 +155,8 @@ class JsonSchema(ParsedSchema):
                             "this schema nor the name of one of its references (add a reference whose "
                             "name is exactly this URL)") from None
                 for path, sub in subschemas(node, draft):
-                    stack.append((sub, node_resolver.in_subresource(draft.resource(sub)),
+                    scoped = isinstance(sub, dict) and draft.id_keyword in sub  # only $id moves the base URI
+                    stack.append((sub, node_resolver.in_subresource(draft.resource(sub)) if scoped else node_resolver,
                                   where + pointer(path)))
 
     def _documents(self) -> Iterator[tuple[referencing.Resource, Any]]:
