@@ -1,7 +1,10 @@
 """Fixtures for builder tests: a registry repository written with pygit2, an index URL per engine."""
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,30 @@ def registry(tmp_path) -> RegistryWriter:
     writer.register("team/a b", USAGE_V1, config={"description": "Same content, other subject"})
     writer.commit("merge: team/a b")
     return writer
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run ``llm-registry build ARGS`` in this process (the real entry point, without paying the
+    interpreter start-up per call), as in CI: no terminal, no service URLs from the environment."""
+    monkeypatch.setenv("CI", "true")
+    for name in ("DATABASE_URL", "REDIS_URL", "REGISTRY_REPO"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> CliResult:
+        from cli.main import main
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(["build", *args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+        return CliResult(code, out.getvalue(), err.getvalue())
+    return run

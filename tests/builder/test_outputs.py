@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,14 +24,6 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, CI="true")
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    return subprocess.run([sys.executable, "-m", "cli.main", "build", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env)
 
 
 def test_redis_holds_the_server_bodies_and_switches_generations(registry, index_url, redis_url):
@@ -72,7 +63,7 @@ def test_redis_holds_the_server_bodies_and_switches_generations(registry, index_
     assert rx.publish(reader) == "Redis up to date"
 
 
-def test_redis_unreachable_builds_sql_and_warns(registry, tmp_path):
+def test_redis_unreachable_builds_sql_and_warns(registry, tmp_path, cli):
     index = f"sqlite:///{tmp_path / 'i.db'}"
     down = cli("--repo", registry.path, "--index", index, "--redis", "redis://127.0.0.1:1/0")
     assert down.returncode == 1
@@ -82,7 +73,7 @@ def test_redis_unreachable_builds_sql_and_warns(registry, tmp_path):
     assert optional.returncode == 0 and "warning: Redis is unreachable" in optional.stderr
 
 
-def test_redis_catches_up_after_a_failed_publish(registry, tmp_path, redis_url):
+def test_redis_catches_up_after_a_failed_publish(registry, tmp_path, redis_url, cli):
     url, prefix = redis_url
     index = f"sqlite:///{tmp_path / 'i.db'}"
     assert cli("--repo", registry.path, "--index", index, "--redis", "redis://127.0.0.1:1/0").returncode == 1
@@ -91,7 +82,7 @@ def test_redis_catches_up_after_a_failed_publish(registry, tmp_path, redis_url):
     assert RedisIndex.from_url(url, prefix).get_schema_body(1) is not None
 
 
-def test_static_api_is_byte_identical_across_rebuilds_and_clones(registry, tmp_path):
+def test_static_api_is_byte_identical_across_rebuilds_and_clones(registry, tmp_path, cli):
     first = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'a.db'}", "--api-out",
                 str(tmp_path / "a"), "--digest")
     assert first.returncode == 0, first.stderr
@@ -117,7 +108,7 @@ def test_static_api_is_byte_identical_across_rebuilds_and_clones(registry, tmp_p
 
 
 @pytest.fixture
-def nginx_api(registry, tmp_path):
+def nginx_api(registry, tmp_path, cli):
     """Real nginx serving the static API with the shipped configuration, on a free port."""
     if not os.path.exists(NGINX):
         pytest.skip("nginx is not installed")
