@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -87,10 +88,64 @@ def sample_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(sample_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def sqlite_server(sample_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The sample registry served with its embedded SQLite index (``--repo`` only)."""
     log = tmp_path_factory.mktemp("logs") / "server.log"
     with running(["--repo", str(sample_repo), "--poll", "0.5", "--workers", "2"], log) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_server: Server) -> Server:
+    """The server a test module uses; modules that run against every backend override it."""
+    return sqlite_server
+
+
+@pytest.fixture(scope="module")
+def pg_redis_index(sample_repo: Path) -> Iterator[tuple[str, str, str]]:
+    """The sample registry built into a fresh PostgreSQL schema and published to Redis under a fresh
+    prefix: ``(postgres url, redis url, redis prefix)``; both are removed afterwards."""
+    import psycopg
+    import redis
+
+    from builder.build import build_index
+    from builder.redis_index import RedisIndex
+    from builder.sql_index import SqlIndex
+    from registry.snapshot import Snapshot
+    from tests.conftest import POSTGRES_URL, REDIS_URL, _missing
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+        client.ping()
+    except (psycopg.OperationalError, redis.RedisError) as exc:
+        _missing("PostgreSQL and Redis", exc)
+    schema, prefix = f"srv_{uuid.uuid4().hex[:10]}", f"test:{uuid.uuid4().hex[:8]}:"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    try:
+        index = SqlIndex.connect(url)
+        build_index(Snapshot.open(sample_repo), index)
+        RedisIndex(client, prefix).publish(index.reader(), full=True)
+        index.close()
+        yield url, REDIS_URL, prefix
+    finally:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres+redis"])
+def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The sample registry served from each backend: the embedded SQLite index, and PostgreSQL + Redis."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_server")
+        return
+    url, redis_url, prefix = request.getfixturevalue("pg_redis_index")
+    log = tmp_path_factory.mktemp("logs") / "server-pg.log"
+    with running(["--index", url, "--redis", redis_url, "--redis-prefix", prefix], log) as srv:
         yield srv
 
 

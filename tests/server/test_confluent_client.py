@@ -19,6 +19,12 @@ def client(server) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": server.url})
 
 
+@pytest.fixture(scope="module")
+def server(any_server):
+    """Every test here runs against the SQLite backend and against PostgreSQL + Redis."""
+    return any_server
+
+
 def test_client_reads_schemas_versions_and_config(client):
     schema = client.get_schema(1)
     assert schema.schema_type == "AVRO" and json.loads(schema.schema_str) == json.loads(TIMESTAMP)

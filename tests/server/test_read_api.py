@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 import requests
 
 from tests.server.sample import IDS, INFERENCE_V2, INVOICE, ORDER, POLICY, TIMESTAMP
 
 V1 = "application/vnd.schemaregistry.v1+json"
+
+
+@pytest.fixture(scope="module")
+def server(any_server):
+    """Every test here runs against the SQLite backend and against PostgreSQL + Redis."""
+    return any_server
 
 
 def get(server, path: str, **kw) -> requests.Response:
@@ -169,3 +177,18 @@ def test_schemas_list(server):
     assert [(r["subject"], r["version"]) for r in rows] == [("telemetry.inference", v) for v in (1, 2, 3)]
     latest = get(server, "/schemas?subjectPrefix=telemetry&latestOnly=true").json()
     assert [(r["version"], r["id"]) for r in latest] == [(2, 3)]
+
+
+def test_readiness_and_cache_layers(server):
+    ready = requests.get(f"{server.ops}/health/ready", timeout=10).json()
+    assert ready["status"] == "ready" and ready["index"]["generation"] >= 1
+    metrics = requests.get(f"{server.ops}/metrics", timeout=10).text
+    assert 'schema_registry_storage_connection_status{backend="sql"} 1.0' in metrics
+    if ready["cache"]["redis"] == "disabled":
+        return
+    assert ready["cache"]["redis"] == "up"
+    for _ in range(4):  # new connections reach every worker; each misses in memory once
+        requests.get(f"{server.url}/schemas/ids/8", headers={"Connection": "close"}, timeout=10)
+    metrics = requests.get(f"{server.ops}/metrics", timeout=10).text
+    hits = re.search(r'^schema_registry_cache_hits_total\{layer="redis"\} ([0-9.]+)$', metrics, re.M)
+    assert hits and float(hits.group(1)) >= 1
