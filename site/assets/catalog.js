@@ -70,13 +70,25 @@
       if (picker.dataset.ready) return;
       picker.dataset.ready = "1";
       var out = picker.querySelector(".lsr-diff-out");
-      picker.querySelector(".lsr-diff-run").addEventListener("click", function () {
-        var from = picker.querySelector(".lsr-diff-from").value, to = picker.querySelector(".lsr-diff-to").value;
+      var fromSelect = picker.querySelector(".lsr-diff-from"), toSelect = picker.querySelector(".lsr-diff-to");
+      function run(share) {
+        var from = fromSelect.value, to = toSelect.value;
         var a = rawText(root, from), b = rawText(root, to);
         out.hidden = false;
         if (a === null || b === null) { out.textContent = "Schema text not found on this page."; return; }
         renderDiff(out, from, to, diffLines(a.split("\n"), b.split("\n")));
-      });
+        if (share && history.replaceState) history.replaceState(null, "", "#diff-v" + from + "-v" + to);
+      }
+      picker.querySelector(".lsr-diff-run").addEventListener("click", function () { run(true); });
+      /* A shared link such as subject.html#diff-v1-v3 opens with that diff shown. */
+      var wanted = /^#diff-v(\d+)-v(\d+)$/.exec(location.hash);
+      if (wanted && fromSelect.querySelector('option[value="' + wanted[1] + '"]') &&
+          toSelect.querySelector('option[value="' + wanted[2] + '"]')) {
+        fromSelect.value = wanted[1];
+        toSelect.value = wanted[2];
+        run(false);
+        picker.scrollIntoView();
+      }
     });
   }
 

@@ -19,13 +19,12 @@ sys.path.insert(0, str(ROOT / "tests" / "builder"))
 
 from repo_writer import RegistryWriter, avro_record  # noqa: E402
 
-from sites import Site, build  # noqa: E402
+from sites import ODD, Site, build  # noqa: E402
 
 EDIT_URL = "https://git.example.com/acme/schemas/-/edit/main/{path}"
 REGISTRY = {"name": "rich", "description": "A registry that uses every catalog feature", "compatibility": "BACKWARD",
             "catalog": {"title": "Rich Catalog", "repo_url": "https://git.example.com/acme/schemas",
                         "edit_url": EDIT_URL}}
-ODD = "orders-value:v1/x y"     # ':' '/' ' ' are percent-encoded in the directory and page names
 
 
 @pytest.fixture(scope="session")

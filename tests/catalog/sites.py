@@ -6,6 +6,8 @@ from pathlib import Path
 
 from cli.main import main
 
+ODD = "orders-value:v1/x y"     # ':' '/' ' ' are percent-encoded in the directory and page names
+
 
 @dataclass
 class Site:
