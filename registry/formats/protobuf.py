@@ -279,9 +279,22 @@ def decode_descriptor(text: str) -> descriptor_pb2.FileDescriptorProto | None:
         return None
     if len(UnknownFieldSet(descriptor)):
         return None  # random bytes that happen to decode: a real descriptor has no unknown fields
+    if not _strings_are_text(descriptor):
+        raise SchemaError("the base64 FileDescriptorProto holds names or values that are not UTF-8 text")
     if not (descriptor.message_type or descriptor.enum_type or descriptor.service or descriptor.name):
         return None
     return descriptor
+
+
+def _strings_are_text(message: Message) -> bool:
+    """descriptor.proto is proto2, whose parser lets invalid UTF-8 through as bytes."""
+    for field, value in message.ListFields():
+        values = value if field.is_repeated else [value]
+        if field.type == FieldDescriptor.TYPE_STRING and not all(isinstance(v, str) for v in values):
+            return False
+        if field.type == FieldDescriptor.TYPE_MESSAGE and not all(_strings_are_text(v) for v in values):
+            return False
+    return True
 
 
 def _looks_like_base64(text: str) -> bool:
@@ -297,7 +310,10 @@ def _descriptor_to_text(descriptor: descriptor_pb2.FileDescriptorProto, files: d
         imported = list(compile_files(deps, files).file) if deps else []
     except SchemaError as error:
         raise SchemaError(f"{what} is a FileDescriptorProto whose imports do not resolve: {error}") from None
-    return Renderer(_options_pool(imported + [descriptor])).render_file(descriptor)
+    try:
+        return Renderer(_options_pool(imported + [descriptor])).render_file(descriptor)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, DecodeError, StopIteration) as error:
+        raise SchemaError(f"{what} is a FileDescriptorProto that is not valid: {error}") from None
 
 
 def _pool(files: list[descriptor_pb2.FileDescriptorProto]) -> descriptor_pool.DescriptorPool:
