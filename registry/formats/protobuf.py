@@ -213,10 +213,10 @@ class ProtobufSchema(ParsedSchema):
         try:
             json_format.ParseDict(data, record, ignore_unknown_fields=False)
         except json_format.ParseError as error:
-            return [_parse_error(str(error))]
+            return [_parse_error(str(error), cls.DESCRIPTOR, data)]
         except (TypeError, ValueError, AttributeError) as error:  # odd inputs the parser does not wrap
             return [DataError("", str(error))]
-        return [DataError(_init_path(path), "required field is missing") for path in record.FindInitializationErrors()]
+        return [DataError(_pointer(_path_parts(path)), "required field is missing") for path in record.FindInitializationErrors()]
 
     def decode(self, payload: bytes) -> Any:
         indexes, offset = _message_indexes(payload)
@@ -379,7 +379,7 @@ _CHAIN = re.compile(r"Failed to parse (\S+) field: ")
 _UNKNOWN = re.compile(r'Message type "[^"]+" has no field named "([^"]+)" at "([^"]+)"')
 
 
-def _parse_error(text: str) -> DataError:
+def _parse_error(text: str, descriptor: Descriptor, data: dict) -> DataError:
     """Turn json_format's nested "Failed to parse X field: ..." text into a pointer and a message."""
     parts: list[str] = []
     rest = text
@@ -388,20 +388,60 @@ def _parse_error(text: str) -> DataError:
         rest = rest[match.end():]
     unknown = _UNKNOWN.match(rest)
     if unknown is not None:
-        parts = unknown[2].split(".")[1:] + [unknown[1]]
-        return DataError(_pointer(parts), f"unknown field {unknown[1]!r}")
+        path = _path_parts(unknown[2])[1:] + [unknown[1]]   # "Usage.history[1]": with positions
+        return DataError(_pointer(path), f"unknown field {unknown[1]!r}")
     message = rest.split("\n", 1)[0].rstrip(".").strip() or text
-    return DataError(_pointer(parts), message)
+    return DataError(_pointer(_with_positions(descriptor, data, parts)), message)
+
+
+def _with_positions(descriptor: Descriptor | None, data: Any, names: list[str]) -> list[str]:
+    """The error text names fields only; find which element of a repeated or map field failed by
+    parsing the elements one by one."""
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        field = descriptor.fields_by_name.get(name) if descriptor is not None else None
+        if field is None or not isinstance(data, dict):
+            descriptor = data = None
+            continue
+        value = data.get(name, data.get(field.json_name))
+        target = field.message_type
+        if target is not None and target.GetOptions().map_entry:
+            target = target.fields_by_name["value"].message_type
+            elements = list(value.items()) if isinstance(value, dict) else []
+        elif field.is_repeated and isinstance(value, list):
+            elements = list(enumerate(value))
+        else:
+            descriptor, data = target, value
+            continue
+        failing = _first_failing(target, elements) if target is not None else None
+        if failing is None:
+            descriptor = data = None
+        else:
+            out.append(str(failing[0]))
+            descriptor, data = target, failing[1]
+    return out
+
+
+def _first_failing(descriptor: Descriptor, elements: list[tuple[Any, Any]]) -> tuple[Any, Any] | None:
+    cls = message_factory.GetMessageClass(descriptor)
+    for key, element in elements:
+        try:
+            json_format.ParseDict(element, cls())
+        except (json_format.ParseError, TypeError, ValueError, AttributeError):
+            return key, element
+    return None
 
 
 def _pointer(parts: list[str]) -> str:
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-def _init_path(path: str) -> str:
-    """``items[0].n`` / ``m["k"].total`` (FindInitializationErrors) as a JSON pointer."""
+def _path_parts(path: str) -> list[str]:
+    """``items[0].n`` / ``m["k"].total`` (protobuf's own path notation) as parts."""
     parts = re.findall(r'\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|([^.\[\]]+)', path)
-    return _pointer([quoted or index or name for quoted, index, name in parts])
+    return [quoted or index or name for quoted, index, name in parts]
+
 
 
 def _read_varint(payload: bytes, offset: int) -> tuple[int, int]:

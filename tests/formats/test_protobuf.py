@@ -266,6 +266,10 @@ def test_validate_accepts_the_json_form_and_locates_errors():
     assert error.path == "/cost/usd"
     [error] = schema.validate({"cost": {"usdollars": 1}})
     assert (error.path, error.message) == ("/cost/usdollars", "unknown field 'usdollars'")
+    [error] = schema.validate({"history": [{"usd": 1}, {"usd": 2, "parts": {"a": {"usd": 1}, "b": {"usd": "x"}}}]})
+    assert error.path == "/history/1/parts/b/usd"
+    [error] = schema.validate({"history": [{"usd": 1}, {"cents": 2}]})
+    assert (error.path, error.message) == ("/history/1/cents", "unknown field 'cents'")
     [error] = schema.validate({"status": "MAYBE"})
     assert error.path == "/status"
     [error] = schema.validate([1, 2])
