@@ -65,7 +65,8 @@ class ProtobufSchema(ParsedSchema):
         self._main = self._files[-1]
         if not (self._main.message_type or self._main.enum_type or self._main.service or self._main.extension):
             raise SchemaError("the schema declares no message, enum or service"
-                              + (" (is it base64 that is not a FileDescriptorProto?)" if _looks_like_base64(text) else ""))
+                              + (" (is it base64 that is not a FileDescriptorProto?)"
+                                 if _looks_like_base64(text) else ""))
         self._source = source
         self._classes: dict[str, type[Message]] = {}
 
@@ -148,7 +149,9 @@ class ProtobufSchema(ParsedSchema):
         docs = self._docs
         for field in message.fields:
             doc = docs.get(field.full_name, "")
-            entry = field.message_type if field.message_type is not None and field.message_type.GetOptions().map_entry else None
+            entry = field.message_type
+            if entry is not None and not entry.GetOptions().map_entry:
+                entry = None
             if entry is not None:
                 key, value = entry.fields_by_number[1], entry.fields_by_number[2]
                 path = prefix + field.name
@@ -216,7 +219,8 @@ class ProtobufSchema(ParsedSchema):
             return [_parse_error(str(error), cls.DESCRIPTOR, data)]
         except (TypeError, ValueError, AttributeError) as error:  # odd inputs the parser does not wrap
             return [DataError("", str(error))]
-        return [DataError(_pointer(_path_parts(path)), "required field is missing") for path in record.FindInitializationErrors()]
+        return [DataError(_pointer(_path_parts(path)), "required field is missing")
+                for path in record.FindInitializationErrors()]
 
     def decode(self, payload: bytes) -> Any:
         indexes, offset = _message_indexes(payload)
@@ -272,7 +276,8 @@ def decode_descriptor(text: str) -> descriptor_pb2.FileDescriptorProto | None:
         return None
     compact = "".join(text.split())
     try:
-        raw = base64.b64decode(compact + "=" * (-len(compact) % 4), altchars=b"-_" if "-" in compact or "_" in compact else None,
+        url_safe = "-" in compact or "_" in compact
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4), altchars=b"-_" if url_safe else None,
                                validate=True)
         descriptor = descriptor_pb2.FileDescriptorProto.FromString(raw)
     except (binascii.Error, ValueError, DecodeError):

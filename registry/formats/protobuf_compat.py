@@ -114,7 +114,9 @@ class ProtoModel:
         return {self.messages[name].key: self.messages[name] for name in self.own_messages}
 
 
-def build_model(files: list[descriptor_pb2.FileDescriptorProto], main: descriptor_pb2.FileDescriptorProto) -> ProtoModel:
+def build_model(files: list[descriptor_pb2.FileDescriptorProto],
+                main: descriptor_pb2.FileDescriptorProto) -> ProtoModel:
+    """The model of ``main`` (compiled with its imports ``files``, in dependency order)."""
     model = ProtoModel(syntax=syntax_of(main), package=main.package, messages={}, enums={},
                        own_messages=[], own_enums=[])
     for file in files:

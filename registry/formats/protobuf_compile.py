@@ -50,7 +50,8 @@ def compile_files(inputs: tuple[str, ...], files: dict[str, str]) -> descriptor_
     """Compile ``inputs`` (names in ``files``) and everything they import into a descriptor set.
 
     ``files`` maps import paths to `.proto` texts; ``google/protobuf/*.proto`` not in ``files`` come
-    from grpcio-tools, the imports Confluent bundles from ``protobuf_includes``. The set is in dependency order and carries source info (comments, lines).
+    from grpcio-tools, the imports Confluent bundles from ``protobuf_includes``. The set is in
+    dependency order and carries source info (comments, lines).
     """
     key = (inputs, tuple(sorted(files.items())))
     with _LOCK:
