@@ -1,8 +1,8 @@
 """Protobuf schemas: `.proto` text or a base64 FileDescriptorProto, compiled by protoc.
 
 A schema is compiled together with every file it references (Confluent references: ``name`` is the
-import path, e.g. ``common/timestamp.proto``); the well-known types ``google/protobuf/*.proto`` need no
-reference. Identity is the descriptor rendered back to text (:mod:`registry.formats.protobuf_render`),
+import path, e.g. ``common/timestamp.proto``); the well-known types ``google/protobuf/*.proto`` and the
+imports Confluent bundles (``confluent/meta.proto``, ``google/type/*.proto``...) need no reference. Identity is the descriptor rendered back to text (:mod:`registry.formats.protobuf_render`),
 so formatting, comments, import order and option order do not matter, and a schema sent as text and the
 same schema sent as a base64 descriptor (what Confluent's clients send) are one schema.
 
@@ -62,7 +62,7 @@ class ProtobufSchema(ParsedSchema):
                                   column=error.column) from None
             raise
         self._files = list(descriptor_set.file)
-        self._main = self._files[-1]
+        self._main = next(file for file in self._files if file.name == main)
         if not (self._main.message_type or self._main.enum_type or self._main.service or self._main.extension):
             raise SchemaError("the schema declares no message, enum or service"
                               + (" (is it base64 that is not a FileDescriptorProto?)"
