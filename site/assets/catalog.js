@@ -40,7 +40,7 @@
   }
 
   function rawText(root, version) {
-    var block = root.querySelector('[data-raw-version="' + version + '"] code');
+    var block = root.querySelector('[data-raw-version="' + version + '"] .highlight code');
     return block ? block.textContent.replace(/\n$/, "") : null;
   }
 
