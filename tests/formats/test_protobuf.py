@@ -382,3 +382,24 @@ message Payment {
     record = schema.message_class()(email="a@b.c")
     record.price.currency_code = "EUR"
     assert schema.decode(b"\0" + record.SerializeToString()) == {"email": "a@b.c", "price": {"currency_code": "EUR"}}
+
+
+def test_descriptor_of_a_generated_module_is_the_same_schema(tmp_path, monkeypatch):
+    """What confluent-kafka's ProtobufSerializer registers: base64 of the generated module's
+    ``DESCRIPTOR.serialized_pb``, plus the record encoded after the message-index list."""
+    import importlib
+
+    from grpc_tools import protoc
+
+    text = USAGE.replace("package metrics;", "package generated_client_test;")
+    (tmp_path / "usage_client.proto").write_text(text)
+    assert protoc.main(["protoc", f"-I{tmp_path}", f"-I{protoc._get_resource_file_name('grpc_tools', '_proto')}",
+                        f"--python_out={tmp_path}", str(tmp_path / "usage_client.proto")]) == 0
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("usage_client_pb2")
+    sent = base64.b64encode(module.DESCRIPTOR.serialized_pb).decode()
+    schema = proto(text)
+    assert proto(sent).fingerprint == schema.fingerprint
+    record = module.Usage(prompt_tokens=3, model="m", status=module.FAILED)
+    assert schema.decode(b"\0" + record.SerializeToString()) == {"prompt_tokens": "3", "model": "m",
+                                                                 "status": "FAILED"}
