@@ -24,6 +24,7 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
 LONG_RANGE = (-(2 ** 63), 2 ** 63 - 1)
 SORT_ORDERS = ("ascending", "descending", "ignore")
+FIELD_ATTRIBUTES = frozenset({"name", "type", "default", "doc", "aliases", "order"})
 
 # Logical type -> the underlying types it may annotate (Avro specification, "Logical Types").
 LOGICAL_TYPES: dict[str, tuple[str, ...]] = {
@@ -60,17 +61,26 @@ class Node:
         self.logical: str | None = None
         self.precision: int | None = None
         self.scale: int | None = None
-        self._key: str | None = None
+        self._key: Any = None
 
     @property
-    def key(self) -> str:
-        """A self-contained canonical text of this node: equal keys mean identical schemas, which can
-        always read each other. Used to skip comparing unchanged parts of two schemas."""
+    def key(self) -> Any:
+        """A hashable structural identity of this node: equal keys mean identical schemas, which can
+        always read each other. Used to skip comparing unchanged parts of two schemas. Named types are
+        keyed by their complete self-contained JSON text; unnamed ones by their parts' keys (cheap, as a
+        schema has as many of them as it has fields)."""
         if self._key is None:
-            if self.kind in PRIMITIVES and not self.props:
-                self._key = self.kind
+            props = dumps(self.props) if self.props else ""
+            if isinstance(self, Named):
+                self._key = ("named", dumps(to_json(self, set(), inline_external=True)))
+            elif isinstance(self, Union):
+                self._key = ("union", tuple(b.key for b in self.branches))
+            elif isinstance(self, Array):
+                self._key = ("array", self.items.key, props)
+            elif isinstance(self, Map):
+                self._key = ("map", self.values.key, props)
             else:
-                self._key = dumps(to_json(self, set(), inline_external=True))
+                self._key = (self.kind, props) if props else self.kind
         return self._key
 
     @property
@@ -117,13 +127,13 @@ class Record(Named):
         self.fields: list[FieldDef] = []
         self.by_name: dict[str, FieldDef] = {}
         self.is_error = False
-        self._signature: frozenset[tuple[str, str]] | None = None
+        self._signature: frozenset[tuple[str, Any]] | None = None
 
     @property
-    def signature(self) -> frozenset[tuple[str, str]]:
+    def signature(self) -> frozenset[tuple[str, Any]]:
         """``{(field name, type key)}``: fields in both signatures of two records need no comparison."""
         if self._signature is None:
-            self._signature = frozenset((f.name, f.type.key) for f in self.fields)
+            self._signature = frozenset([(f.name, f.type._key or f.type.key) for f in self.fields])
         return self._signature
 
 
@@ -196,7 +206,9 @@ class Parser:
 
     def _parse_name(self, name: str, pointer: str, namespace: str | None) -> Node:
         if name in PRIMITIVES:
-            return Node(name, pointer, self.origin)
+            node = Node(name, pointer, self.origin)
+            node._key = name  # the common case: settle its structural key now, for free
+            return node
         found = self.lookup(name, namespace)
         if found is None:
             raise self.error(pointer, self._unknown_type_message(name, namespace))
@@ -241,6 +253,9 @@ class Parser:
             seen[identity] = i
             branches.append(branch)
         node.branches = branches
+        keys = tuple(b._key for b in branches)
+        if None not in keys:  # settle the structural key now when it is cheap (no named branch)
+            node._key = ("union", keys)
         return node
 
     def _parse_object(self, obj: dict[str, Any], pointer: str, namespace: str | None) -> Node:
@@ -270,6 +285,8 @@ class Parser:
             array = Array("array", pointer, self.origin)
             array.items = self.parse(obj["items"], f"{pointer}/items", namespace)
             array.props = {k: v for k, v in obj.items() if k not in ("type", "items")}
+            if not array.props and array.items._key is not None:
+                array._key = ("array", array.items._key, "")
             return array
         if kind == "map":
             if "values" not in obj:
@@ -277,6 +294,8 @@ class Parser:
             mapping = Map("map", pointer, self.origin)
             mapping.values = self.parse(obj["values"], f"{pointer}/values", namespace)
             mapping.props = {k: v for k, v in obj.items() if k not in ("type", "values")}
+            if not mapping.props and mapping.values._key is not None:
+                mapping._key = ("map", mapping.values._key, "")
             return mapping
         # {"type": "com.example.Name"} refers to a named type, as Java's parser allows.
         return self._parse_name(kind, f"{pointer}/type", namespace)
@@ -362,15 +381,16 @@ class Parser:
             field = FieldDef(name, i, where)
             field.type = self.parse(spec["type"], f"{where}/type", space)
             field.doc = self._doc(spec, where)
-            field.aliases = tuple(self._string_list(spec.get("aliases", []), f"{where}/aliases"))
-            for j, alias in enumerate(field.aliases):
-                self._check_name(alias, f"{where}/aliases/{j}", "field alias")
+            if "aliases" in spec:
+                field.aliases = tuple(self._string_list(spec["aliases"], f"{where}/aliases"))
+                for j, alias in enumerate(field.aliases):
+                    self._check_name(alias, f"{where}/aliases/{j}", "field alias")
             order = spec.get("order", "ascending")
             if order not in SORT_ORDERS:
                 raise self.error(f"{where}/order", f"\"order\" must be one of {', '.join(SORT_ORDERS)}")
             field.order = order
-            field.props = {k: v for k, v in spec.items()
-                           if k not in ("name", "type", "default", "doc", "aliases", "order")}
+            if len(spec) > 2:
+                field.props = {k: v for k, v in spec.items() if k not in FIELD_ATTRIBUTES}
             record.fields.append(field)
             record.by_name[name] = field
         # Defaults are checked once every field is known: a default may be a record of this very type.
@@ -502,8 +522,7 @@ def default_problem(node: Node, value: Any, seen: int = 0) -> str | None:
         return None
     if isinstance(node, Union):
         # Avro 1.12 (AVRO-3649): a union default may match any branch, not only the first.
-        problems = [default_problem(branch, value, seen + 1) for branch in node.branches]
-        if any(p is None for p in problems):
+        if any(default_problem(branch, value, seen + 1) is None for branch in node.branches):
             return None
         return f"{_short(value)} matches none of the union's branches"
     return f"unsupported type {kind}"
