@@ -162,7 +162,9 @@ class Node:
 
     def accepts(self, value: Any) -> bool:
         """Whether the value is valid under this (raw) node, asked of the real jsonschema validator."""
-        if self.raw is None:
+        if isinstance(self.raw, bool):
+            return self.raw
+        if self.raw is None or self.draft is None:
             raise ValueError("only nodes built from a schema can validate")
         if self.validator is None:
             cls = self.draft.validator_class  # type: ignore[union-attr]
