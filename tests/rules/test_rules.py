@@ -5,6 +5,7 @@ import json
 import threading
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from registry.rules import Rule, RuleError, compile_rules
 from registry.types import DataError
@@ -267,3 +268,19 @@ def test_fields_of_null_are_errors_not_crashes():
     assert [e.rule for e in errors] == ["unguarded"]
     assert "could not be evaluated" in errors[0].message
     assert failed(rules, {"error": {"code": "429", "retryable": True}}) == []
+
+
+def test_rule_with_a_comment():
+    rules = [Rule("a", "x > 0 // a comment ends the line"), Rule("b", "y > 0")]
+    assert failed(rules, {"x": 1, "y": 1}) == []
+    assert failed(rules, {"x": 0, "y": 1}) == ["a"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(["total_tokens", "cost_usd", "units", "unit_price", "total_cost"]),
+                       st.one_of(st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.none(),
+                                 st.text(max_size=2)), max_size=5))
+def test_all_rules_at_once_agrees_with_rule_by_rule(record):
+    together = compile_rules(COST_RULES)
+    one_by_one = [compile_rules([rule]) for rule in COST_RULES]
+    assert together.evaluate(record) == [e for c in one_by_one for e in c.evaluate(record)]
