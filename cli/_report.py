@@ -55,9 +55,9 @@ def version_lines(review: Review) -> list[str]:
     return out
 
 
-def print_problems(problems: Sequence[Problem], out: TextIO = sys.stdout) -> None:
+def print_problems(problems: Sequence[Problem], out: TextIO | None = None) -> None:
     for problem in problems:
-        print(str(problem), file=out)
+        print(str(problem), file=out or sys.stdout)
 
 
 def markdown_summary(title: str, review: Review, verdict: str) -> str:

@@ -192,7 +192,8 @@ class _LocalMain:
                 self.repo.references.create(self.name, new, force=False, message=log)
             else:
                 ref.set_target(new, log)   # CAS: fails unless the ref still holds the value it was read with
-        except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError) as exc:
+        except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError, OSError) as exc:
+            # GitError: the old value no longer matches; OSError: another writer holds main.lock right now.
             raise _Moved(str(exc)) from None
 
 
