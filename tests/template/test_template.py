@@ -115,7 +115,7 @@ def test_example_passes_or_fails_as_declared(directory, example):
         assert schema_errors, "the schema accepts this record"
 
 
-def test_deprecation_and_ownership_files():
+def test_codeowners_and_readme_cover_every_subject():
     codeowners = (TEMPLATE / "CODEOWNERS").read_text()
     for directory in SUBJECTS:
         owner = config(directory).owner
