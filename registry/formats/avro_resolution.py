@@ -114,6 +114,8 @@ class _Checker:
     def _named(self, r: Named, w: Named, path: str) -> list[Incompatibility]:
         key = (id(r), id(w))
         known = self.memo.get(key)
+        if known is _IN_PROGRESS:
+            return []
         if known is not None:
             return known
         self.memo[key] = _IN_PROGRESS
