@@ -18,13 +18,15 @@ class Catalog:
         self.root = Path(root).resolve()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, path: str = "") -> None:
-        if not path and not req.path.endswith("/"):
-            raise falcon.HTTPMovedPermanently(req.path + "/")
+        # the app strips trailing slashes for routing; relative links in the pages need them
+        slash = req.env.get("PATH_INFO", "").endswith("/")
+        if not path and not slash:
+            raise falcon.HTTPMovedPermanently("/catalog/")
         target = (self.root / path).resolve()
         if target != self.root and self.root not in target.parents:
             raise ApiError(404, 404, "Not found")
         if target.is_dir():
-            if path and not req.path.endswith("/"):
+            if path and not slash:
                 raise falcon.HTTPMovedPermanently(req.path + "/")
             target = target / "index.html"
         if not target.is_file():
