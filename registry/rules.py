@@ -55,11 +55,16 @@ _HAS_RESULT = re.compile(r"^(ex_\d+ = lambda activation: )not isinstance\((.*), 
 
 
 class _Runner(celpy.CompiledRunner):
-    """cel-python's transpiling runner, with ``has()`` giving a CEL bool.
+    """cel-python's transpiling runner with two changes.
 
-    cel-python 0.5 transpiles ``has(x)`` to a Python ``bool``, which its own ``!`` and ``==`` refuse
-    ("no such overload"), so ``!has(message.x)`` — the usual guard for an optional field — would
-    always fail. The generated line is wrapped in ``BoolType`` and the program compiled again.
+    - ``has()`` gives a CEL bool. cel-python 0.5 transpiles ``has(x)`` to a Python ``bool``, which
+      its own ``!`` and ``==`` refuse ("no such overload"), so ``!has(message.x)`` — the usual guard
+      for an optional field — would always fail. The generated line is wrapped in ``BoolType``.
+    - Variables are also bound as attributes of the activation. Transpiled code reads a variable as
+      ``activation.name``; cel-python answers that in ``Activation.__getattr__``, which builds a
+      ``typing.Union`` on every call — a third of the cost of a rule. An attribute set on the
+      instance is found before ``__getattr__`` is consulted, and holds the same value. Macros'
+      nested activations still resolve through the loaded name containers.
     """
 
     def __init__(self, environment: celpy.Environment, ast: Any, functions: Any = None) -> None:
@@ -69,6 +74,33 @@ class _Runner(celpy.CompiledRunner):
         if fixed != self.tp.source_text:
             self.tp.source_text = fixed
             self.tp.executable_code = compile(fixed, "<cel>", "exec")
+
+    def evaluate(self, context: dict[str, Any]) -> Any:
+        """What ``Transpiler.evaluate`` does, plus the variables as instance attributes.
+
+        Callers hold ``_EVALUATION_LOCK``: the program runs in cel-python's module globals.
+        """
+        activation = self.tp.base_activation.clone()
+        activation.identifiers.load_values(context)
+        for name, value in context.items():
+            if name not in _ACTIVATION_ATTRIBUTES:
+                activation.__dict__[name] = value
+        _EVALUATION_GLOBALS["base_activation"] = activation
+        try:
+            exec(self.tp.executable_code, _EVALUATION_GLOBALS)
+            value = _EVALUATION_GLOBALS["CEL"]
+        except CELEvalError:
+            raise
+        except Exception as exc:   # what Transpiler.evaluate does with any failure inside the program
+            raise CELEvalError("evaluation error", type(exc), exc.args) from None
+        if isinstance(value, CELEvalError):
+            raise value
+        return value
+
+
+_EVALUATION_GLOBALS = celpy.evaluation.result.__globals__
+_ACTIVATION_ATTRIBUTES = frozenset(dir(celpy.evaluation.Activation)) | frozenset(
+    vars(celpy.evaluation.Activation()))
 
 
 # One environment for the process: cel-python builds its parser once, for one runner class.
@@ -252,6 +284,9 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
                                        f"(boolean checks) are")
         ast = _parse(rule)
         reads = _reads(ast)
+        for name in sorted(reads.variables & _ACTIVATION_ATTRIBUTES):
+            raise RuleError(rule.name, f"write message.{name} for the field {name!r}: the bare name "
+                                       f"{name!r} is taken by the CEL engine")
         runner = _ENVIRONMENT.program(ast)
         if rule.on_failure != "NONE":
             programs.append(_Program(rule, runner, reads.variables, reads.pointer))

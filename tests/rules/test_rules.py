@@ -284,3 +284,9 @@ def test_all_rules_at_once_agrees_with_rule_by_rule(record):
     together = compile_rules(COST_RULES)
     one_by_one = [compile_rules([rule]) for rule in COST_RULES]
     assert together.evaluate(record) == [e for c in one_by_one for e in c.evaluate(record)]
+
+
+def test_field_names_taken_by_the_engine_are_read_through_message():
+    with pytest.raises(RuleError, match="message.package"):
+        compile_rules([Rule("a", "package > 0")])
+    assert failed([Rule("b", "message.package > 0 && message.get == 1")], {"package": 1, "get": 1}) == []
