@@ -415,7 +415,7 @@ class Parser:
         enum.symbols = list(symbols)
         enum.symbol_set = frozenset(symbols)
         if "default" in obj:
-            if obj["default"] not in enum.symbol_set:
+            if not isinstance(obj["default"], str) or obj["default"] not in enum.symbol_set:
                 raise self.error(f"{pointer}/default", f"the default {obj['default']!r} of enum {enum.name!r} "
                                                        f"is not one of its symbols")
             enum.default = obj["default"]
@@ -492,7 +492,8 @@ def default_problem(node: Node, value: Any, seen: int = 0) -> str | None:
             return f"expected a string of {node.size} characters with code points 0-255, found {_short(value)}"
         return None
     if isinstance(node, Enum):
-        return None if value in node.symbol_set else f"{_short(value)} is not a symbol of enum {node.name}"
+        ok = isinstance(value, str) and value in node.symbol_set
+        return None if ok else f"{_short(value)} is not a symbol of enum {node.name}"
     if isinstance(node, Array):
         if not isinstance(value, list):
             return f"expected an array, found {_short(value)}"

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_avro_properties import Generator  # same directory: pytest puts it on sys.path
 
 from registry import MappingResolver, Reference, SchemaError, SchemaSource, SchemaType, parse_schema
 
@@ -288,3 +292,45 @@ def test_fields_paths_types_required_defaults_docs():
     assert rows["labels"].type == "map<string>" and rows["labels"].default == {}
     assert rows["price"].type == "decimal(9,4)"
     assert rows["digest"].type == "fixed Sha(32)"
+
+
+# ------------------------------------------------------------------------------------- robustness
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) |
+    st.sampled_from(["int", "string", "record", "enum", "array", "map", "fixed", "A", "x.y", "a-b", ""]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["type", "name", "namespace", "fields", "symbols", "items", "values", "size",
+                         "default", "aliases", "doc", "order", "logicalType", "precision", "scale"]),
+        inner, max_size=6),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_any_json_value_parses_or_raises_schema_error(value):
+    try:
+        schema = avro(value)
+    except SchemaError as err:
+        assert err.message
+        return
+    assert schema.read_issues(schema) == []
+    assert avro(schema.canonical).canonical == schema.canonical
+    schema.fields()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=2 ** 32), st.data())
+def test_damaged_valid_schemas_parse_or_raise_schema_error(seed, data):
+    rng = random.Random(seed)
+    schema = Generator(rng).record(3, name="Root")
+    text = json.dumps(schema, indent=1)
+    cut = data.draw(st.integers(min_value=0, max_value=len(text)))
+    damaged = [text[:cut], text[:cut] + data.draw(st.sampled_from(["}", "]", ",", '"', "x", "{}", "[]"])) + text[cut:]]
+    for candidate in damaged:
+        try:
+            parsed = avro(candidate)
+        except SchemaError as err:
+            assert err.message
+        else:
+            parsed.fields()
