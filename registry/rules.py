@@ -20,6 +20,7 @@ the record and runs the compiled code.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -108,6 +109,8 @@ _ENVIRONMENT = celpy.Environment(runner_class=_Runner)
 # A transpiled program runs with the globals of cel-python's evaluation module and stores its
 # current activation there, so two programs must not run at the same time in one process.
 _EVALUATION_LOCK = threading.Lock()
+# Compiling sets state on the shared environment; it is rare (cached), so it simply takes turns.
+_COMPILE_LOCK = threading.Lock()
 
 
 class RuleError(ValueError):
@@ -266,8 +269,15 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
     """Compile every rule once; raise :class:`RuleError` naming the first rule that cannot be used.
 
     Rules with ``on_failure: NONE`` are checked for errors but not evaluated (they report nothing).
+    The same rules compile to the same shared :class:`CompiledRules` (a process-wide LRU cache:
+    the gate and the server meet the same rule sets again and again).
     """
-    rules = tuple(rules)
+    with _COMPILE_LOCK:
+        return _compile(tuple(rules))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile(rules: tuple[Rule, ...]) -> CompiledRules:
     seen: set[str] = set()
     programs = []
     for rule in rules:

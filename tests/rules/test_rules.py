@@ -290,3 +290,8 @@ def test_field_names_taken_by_the_engine_are_read_through_message():
     with pytest.raises(RuleError, match="message.package"):
         compile_rules([Rule("a", "package > 0")])
     assert failed([Rule("b", "message.package > 0 && message.get == 1")], {"package": 1, "get": 1}) == []
+
+
+def test_same_rules_compile_once():
+    assert compile_rules(COST_RULES) is compile_rules(list(COST_RULES))
+    assert compile_rules(COST_RULES) is not compile_rules(COST_RULES[:2])
