@@ -59,7 +59,9 @@ class _Checker:
     def __init__(self) -> None:
         self.memo: dict[tuple[int, int], list[Incompatibility]] = {}
 
-    def check(self, r: Node, w: Node, path: str, context: str = "") -> list[Incompatibility]:
+    def check(self, r: Node, w: Node, path: str, context: str = "", at: str | None = None) -> list[Incompatibility]:
+        """``at`` locates where ``r`` is used when that differs from where it is defined (a named type
+        referred to by name from a field)."""
         if r is w:
             return []
         if isinstance(w, Union):
@@ -84,15 +86,15 @@ class _Checker:
             return self._named(r, w, path)  # type: ignore[arg-type]
         if (rk, wk) in PROMOTIONS:
             return []
-        return [self._type_mismatch(r, w, path, context)]
+        return [self._type_mismatch(r, w, path, context, at)]
 
-    def _type_mismatch(self, r: Node, w: Node, path: str, context: str) -> Incompatibility:
+    def _type_mismatch(self, r: Node, w: Node, path: str, context: str, at: str | None) -> Incompatibility:
         hint = ""
         if (w.kind, r.kind) in PROMOTIONS and {r.kind, w.kind} != {"string", "bytes"}:
             hint = (f"; {w.kind} values do not narrow to {r.kind} (promotions go int→long→float→double "
                     f"and string↔bytes)")
         return Incompatibility(
-            kind="TYPE_MISMATCH", location=r.location, old=render(w), new=render(r),
+            kind="TYPE_MISMATCH", location=at or r.location, old=render(w), new=render(r),
             message=f"{_where(path)}the reader's type {render(r)} cannot read the writer's "
                     f"{render(w)}{context}{hint}")
 
@@ -161,7 +163,10 @@ class _Checker:
                         message=f"field {field_path!r} (record {r.name}) is not in the writer's schema and "
                                 f"has no default, so the reader has no value for it; give it a default"))
                 continue
-            issues += self.check(field.type, written.type, field_path)
+            used_at = f"{field.pointer}/type" if isinstance(field.type, Named) else None
+            if used_at is not None and r.origin is not None:
+                used_at = f"{r.origin}#{used_at}"
+            issues += self.check(field.type, written.type, field_path, at=used_at)
         return issues
 
     def _enum(self, r: Enum, w: Enum, path: str) -> list[Incompatibility]:

@@ -275,3 +275,11 @@ def test_transitive_modes_check_every_version():
 def test_none_and_disabled():
     assert check_compatibility(avro("int"), [avro("string")], "NONE").compatible
     assert [i.kind for i in check_compatibility(avro("int"), [avro("int")], "DISABLED").issues] == ["MODE_DISABLED"]
+
+
+def test_a_type_mismatch_on_a_named_type_used_by_name_is_located_where_it_is_used():
+    usage = record([], name="Usage")
+    reader = record([field("a", usage), field("b", "Usage")])
+    writer = record([field("a", usage), field("b", "string")])
+    [issue] = issues(reader, writer)
+    assert (issue.kind, issue.location) == ("TYPE_MISMATCH", "/fields/1/type") and "'b'" in issue.message
