@@ -21,7 +21,6 @@ the record and runs the compiled code.
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import re
 import threading
@@ -38,19 +37,10 @@ from registry.types import DataError
 ON_FAILURE = ("ERROR", "NONE", "DLQ")
 KINDS = ("CONDITION",)
 _RELATIVE_TOLERANCE = 1e-12
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = frozenset({
-    "message", "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
-    "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void",
-    "while"})
 _MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter"})
 _BINDING_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _KNOWN_FUNCTIONS = frozenset(name for name in base_functions if name[0].isalpha()) | _MACROS
 
-# cel-python logs every runtime error of a transpiled program at ERROR level ("Internal error");
-# for a data contract a failing record is an answer, not an incident, so those lines are dropped.
-logging.getLogger("celpy.Transpiler").addFilter(lambda record: not record.getMessage().startswith(
-    "Internal error"))
 _HAS_RESULT = re.compile(r"^(ex_\d+ = lambda activation: )not isinstance\((.*), CELEvalError\)$",
                          re.MULTILINE)
 
@@ -193,9 +183,11 @@ class CompiledRules:
         self._all_pass = _all_pass_program(programs)
 
     def __len__(self) -> int:
+        """How many rules the subject declares (NONE rules included)."""
         return len(self.rules)
 
     def __bool__(self) -> bool:
+        """Whether any rule can report a failure: callers skip evaluation when none can."""
         return bool(self._programs)
 
     def evaluate(self, record: Any) -> list[DataError]:
@@ -206,7 +198,11 @@ class CompiledRules:
         """
         if not self._programs:
             return []
-        variables = self._variables(record)
+        try:
+            variables = self._variables(record)
+        except RecursionError:
+            return [DataError("", f"rule {p.rule.name!r} could not be evaluated: the record is nested too "
+                                  "deeply", rule=p.rule.name) for p in self._programs]
         if self._all_pass is not None and self._passes_all(variables):
             return []
         errors: list[DataError] = []
@@ -294,10 +290,14 @@ def _compile(rules: tuple[Rule, ...]) -> CompiledRules:
                                        f"(boolean checks) are")
         ast = _parse(rule)
         reads = _reads(ast)
-        for name in sorted(reads.variables & _ACTIVATION_ATTRIBUTES):
-            raise RuleError(rule.name, f"write message.{name} for the field {name!r}: the bare name "
-                                       f"{name!r} is taken by the CEL engine")
-        runner = _ENVIRONMENT.program(ast)
+        taken = sorted(reads.variables & _ACTIVATION_ATTRIBUTES)
+        if taken:
+            raise RuleError(rule.name, f"write message.{taken[0]} for the field {taken[0]!r}: the bare "
+                                       f"name {taken[0]!r} is taken by the CEL engine")
+        try:
+            runner = _ENVIRONMENT.program(ast)
+        except RecursionError:
+            raise RuleError(rule.name, "the expression is nested too deeply") from None
         if rule.on_failure != "NONE":
             programs.append(_Program(rule, runner, reads.variables, reads.pointer))
     return CompiledRules(rules, tuple(programs))

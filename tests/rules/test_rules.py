@@ -295,3 +295,13 @@ def test_field_names_taken_by_the_engine_are_read_through_message():
 def test_same_rules_compile_once():
     assert compile_rules(COST_RULES) is compile_rules(list(COST_RULES))
     assert compile_rules(COST_RULES) is not compile_rules(COST_RULES[:2])
+
+
+def test_absurdly_nested_record_is_a_failure_not_a_crash():
+    record: dict = {"total_tokens": 1}
+    inner = record
+    for _ in range(5000):
+        inner["x"] = {}
+        inner = inner["x"]
+    errors = compile_rules([Rule("r", "message.total_tokens > 0")]).evaluate(record)
+    assert [e.rule for e in errors] == ["r"] and "nested too deeply" in errors[0].message
