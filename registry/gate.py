@@ -33,6 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import pygit2
 
+from registry import ledger_cache
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.model import RegistryTree
 from registry.problems import Problem, error
@@ -135,13 +136,17 @@ def _read(commit: pygit2.Commit | None, path: str) -> bytes | None:
         return None
 
 
-def _with_ledger(repo: pygit2.Repository, tree: pygit2.Tree, ledger_text: bytes | None,
-                 new: Sequence[LedgerEntry]) -> pygit2.Oid:
-    """``tree`` with the ledger lines ``new`` appended to ``registry.lock``."""
+def _with_ledger(repo: pygit2.Repository, tree: pygit2.Tree, ledger: Sequence[LedgerEntry],
+                 ledger_text: bytes | None, new: Sequence[LedgerEntry]) -> pygit2.Oid:
+    """``tree`` with the ledger lines ``new`` appended to ``registry.lock``.
+
+    The new ledger is valid by construction (a verified ledger plus lines chained after it, with IDs from
+    :func:`assign_ids`), so it is recorded as verified and the next merge only decodes it."""
     index = pygit2.Index()
     index.read_tree(tree)
     blob = repo.create_blob((ledger_text or b"") + render(new).encode("utf-8"))
     index.add(pygit2.IndexEntry(LEDGER_PATH, blob, pygit2.GIT_FILEMODE_BLOB))
+    ledger_cache.record(repo, str(blob), [*ledger, *new])
     return index.write_tree(repo)
 
 
@@ -320,7 +325,7 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
             ledger, work.review.versions, head.config, _author_text(sig), _iso(time.time()))
         if base.commit is not None and not entries and work.tree == base.commit.tree.id:
             return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
-        tree_id = _with_ledger(repo, repo[work.tree], _read(base.commit, LEDGER_PATH), entries) \
+        tree_id = _with_ledger(repo, repo[work.tree], ledger, _read(base.commit, LEDGER_PATH), entries) \
             if entries else work.tree
         message = _message(work.title, entries, work.review.versions)
         commit_id = repo.create_commit(None, sig, sig, message, tree_id, work.parents)

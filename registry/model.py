@@ -96,44 +96,58 @@ class RegistryTree:
         """The validated ``registry.yaml`` (``None`` when it is missing or invalid; see problems)."""
         return self.config_and_problems[0]
 
-    def subject_tree_ids(self) -> dict[str, str]:
-        """``{dirname: tree id}`` of every entry under ``subjects/`` (cheap: no file is read)."""
+    @cached_property
+    def _subject_entries(self) -> dict[str, pygit2.Object]:
         try:
             subjects = self.tree[layout.SUBJECTS_DIR]
         except KeyError:
             return {}
-        if subjects.type_str != "tree":
-            return {}
-        return {entry.name: str(entry.id) for entry in subjects}
+        return {entry.name: entry for entry in subjects} if subjects.type_str == "tree" else {}
+
+    def subject_tree_ids(self) -> dict[str, str]:
+        """``{dirname: object id}`` of every entry under ``subjects/`` (cheap: no file is read)."""
+        return {name: str(entry.id) for name, entry in self._subject_entries.items()}
+
+    def decode_dir(self, dirname: str) -> tuple[str | None, Problem | None]:
+        """The subject a directory under ``subjects/`` stands for, or the problem with it."""
+        path = f"{layout.SUBJECTS_DIR}/{dirname}"
+        entry = self._subject_entries.get(dirname)
+        if entry is not None and entry.type_str != "tree":
+            return None, error("SUBJECT_FILES_INVALID", f"{path} is a file; {layout.SUBJECTS_DIR}/ holds only "
+                               "subject directories", path)
+        try:
+            return layout.decode_subject(dirname), None
+        except (layout.SubjectNameError, UnicodeDecodeError) as exc:
+            return None, error("SUBJECT_NAME_INVALID", str(exc), path)
+
+    @cached_property
+    def layout_problems(self) -> list[Problem]:
+        """Problems with the repository's shape itself (``subjects`` not a directory)."""
+        if layout.SUBJECTS_DIR in self.tree and self.tree[layout.SUBJECTS_DIR].type_str != "tree":
+            return [error("SUBJECT_FILES_INVALID", f"{layout.SUBJECTS_DIR} must be a directory", layout.SUBJECTS_DIR)]
+        return []
 
     @cached_property
     def names_and_problems(self) -> tuple[dict[str, str], list[Problem]]:
-        """``({subject: dirname}, problems)`` for every directory under ``subjects/``."""
+        """``({subject: dirname}, problems)`` for every directory under ``subjects/`` (a full scan)."""
         names: dict[str, str] = {}
-        problems: list[Problem] = []
-        try:
-            subjects = self.tree[layout.SUBJECTS_DIR]
-        except KeyError:
-            return names, problems
-        if subjects.type_str != "tree":
-            return names, [error("SUBJECT_FILES_INVALID", f"{layout.SUBJECTS_DIR} must be a directory",
-                                 layout.SUBJECTS_DIR)]
-        for entry in subjects:
-            path = f"{layout.SUBJECTS_DIR}/{entry.name}"
-            if entry.type_str != "tree":
-                problems.append(error("SUBJECT_FILES_INVALID", f"{path} is a file; {layout.SUBJECTS_DIR}/ holds "
-                                      "only subject directories", path))
-                continue
-            try:
-                names[layout.decode_subject(entry.name)] = entry.name
-            except (layout.SubjectNameError, UnicodeDecodeError) as exc:
-                problems.append(error("SUBJECT_NAME_INVALID", str(exc), path))
+        problems: list[Problem] = list(self.layout_problems)
+        for dirname in self._subject_entries:
+            name, problem = self.decode_dir(dirname)
+            if name is not None:
+                names[name] = dirname
+            elif problem is not None:
+                problems.append(problem)
         return names, problems
 
     @property
     def subject_names(self) -> dict[str, str]:
         """``{subject: dirname}`` of the valid subject directories."""
         return self.names_and_problems[0]
+
+    def has_subject(self, name: str) -> bool:
+        entry = self._subject_entries.get(layout.encode_subject(name))
+        return entry is not None and entry.type_str == "tree"
 
     def subject(self, name: str) -> tuple[SubjectFiles | None, list[Problem]]:
         """Read subject ``name``: ``(files, problems)``; files is ``None`` when the subject is unusable."""
@@ -142,8 +156,8 @@ class RegistryTree:
         return self._subjects[name]
 
     def _read_subject(self, name: str) -> tuple[SubjectFiles | None, list[Problem]]:
-        dirname = self.subject_names.get(name)
-        if dirname is None:
+        dirname = layout.encode_subject(name)
+        if not self.has_subject(name):
             return None, [error("SUBJECT_MISSING", f"subject {name!r} has no directory {layout.subject_dir(name)}")]
         base = f"{layout.SUBJECTS_DIR}/{dirname}"
         tree = self.tree[base]

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 
 import pygit2
 
-from registry import layout
+from registry import layout, ledger_cache
 from registry.compat import CompatibilityResult, Mode, check_compatibility
 from registry.formats import ParsedSchema, parse_schema, parse_source
 from registry.identity import content_fingerprint
@@ -88,15 +88,8 @@ class Review:
 def read_ledger(base: RegistryTree | None, head: RegistryTree) -> tuple[list[LedgerEntry], list[Problem]]:
     """The ledger the change is judged against (``base``'s, else ``head``'s) and its problems: malformed,
     pointing at missing blobs, or edited by the change (only the gate writes ``registry.lock``)."""
-    problems: list[Problem] = []
     owner = base if base is not None else head
-    entries, invalid = _parse_ledger(owner)
-    problems += invalid
-    for number, entry in enumerate(entries, start=1):
-        for kind, oid in (("schema", entry.schema_blob), ("subject.yaml", entry.subject_blob)):
-            if not _has_blob(owner.repo, oid):
-                problems.append(error("LEDGER_BLOB_MISSING", f"{entry.subject} v{entry.version}: the {kind} blob "
-                                      f"{oid} does not exist in the repository", LEDGER_PATH, number))
+    entries, problems = verified_ledger(owner)
     if base is not None and head.ledger_blob != base.ledger_blob:
         head_entries, head_invalid = _parse_ledger(head)
         if head_invalid:
@@ -112,6 +105,26 @@ def read_ledger(base: RegistryTree | None, head: RegistryTree) -> tuple[list[Led
             except LedgerError as exc:
                 problems.append(error("LEDGER_EDITED", f"the change edits {LEDGER_PATH}, which is append-only and "
                                       f"written only by the merge gate ({exc})", LEDGER_PATH, exc.line))
+    return entries, problems
+
+
+def verified_ledger(tree: RegistryTree) -> tuple[list[LedgerEntry], list[Problem]]:
+    """``tree``'s ledger, verified (format, invariants, every blob present) once per blob id."""
+    raw = tree.read(LEDGER_PATH)
+    blob = tree.ledger_blob
+    if raw is None or blob is None:
+        return [], []
+    known = ledger_cache.cached(tree.repo, blob, raw)
+    if known is not None:
+        return known, []
+    entries, problems = _parse_ledger(tree)
+    for number, entry in enumerate(entries, start=1):
+        for kind, oid in (("schema", entry.schema_blob), ("subject.yaml", entry.subject_blob)):
+            if not _has_blob(tree.repo, oid):
+                problems.append(error("LEDGER_BLOB_MISSING", f"{entry.subject} v{entry.version}: the {kind} blob "
+                                      f"{oid} does not exist in the repository", LEDGER_PATH, number))
+    if not problems:
+        ledger_cache.record(tree.repo, blob, entries)
     return entries, problems
 
 
@@ -160,13 +173,18 @@ class _Reviewer:
     def run(self) -> Review:
         problems = self.review.problems
         problems += self.head.config_and_problems[1]
-        names, name_problems = self.head.names_and_problems
         since_ids = self.since.subject_tree_ids() if self.since else {}
         head_ids = self.head.subject_tree_ids()
-        changed_dirs = {d for d, t in head_ids.items() if since_ids.get(d) != t}
-        problems += [p for p in name_problems if p.file and p.file.split("/", 1)[-1] in changed_dirs]
+        problems += self.head.layout_problems
+        examined = []
+        for dirname in sorted(d for d, t in head_ids.items() if since_ids.get(d) != t):
+            name, problem = self.head.decode_dir(dirname)
+            if problem is not None:
+                problems.append(problem)
+            elif name is not None:
+                examined.append(name)
         self._removed(set(since_ids) - set(head_ids))
-        examined = sorted(name for name, d in names.items() if d in changed_dirs)
+        examined.sort()
         self.review.examined = examined
         files: dict[str, SubjectFiles] = {}
         for name in examined:
@@ -349,7 +367,7 @@ class _Reviewer:
                     _line(f, ("versions", version))))
 
     def _since_config(self, name: str) -> SubjectConfig | None:
-        if self.since is None or name not in self.since.subject_names:
+        if self.since is None or not self.since.has_subject(name):
             return None
         files, _ = self.since.subject(name)
         if files is not None:
