@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from functools import cached_property
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
@@ -23,11 +22,12 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from registry.formats.base import ParsedSchema
-from registry.formats.protobuf_compat import ProtoModel, build_model, read_issues
+from registry.formats.protobuf_compat import FieldModel, MessageModel, ProtoModel, build_model, read_issues
 from registry.formats.protobuf_compile import check_import_name, compile_files
 from registry.formats.protobuf_render import SCALAR_NAMES, Renderer
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
 
+FDP = descriptor_pb2.FieldDescriptorProto
 MAIN_FILE = "schema.proto"
 #: Packages of well-known value types: fields() lists them as leaves, not as their inner fields.
 _VALUE_TYPES = ("google.protobuf.", "google.type.", "confluent.type.")
@@ -52,7 +52,7 @@ class ProtobufSchema(ParsedSchema):
         while main in files:
             main = "_" + main
         try:
-            descriptor_set = compile_files((main,), {**files, main: source})
+            compiled = compile_files((main,), {**files, main: source})
         except SchemaError as error:
             if descriptor is not None:
                 raise SchemaError(f"the base64 FileDescriptorProto does not compile: {error}") from None
@@ -61,7 +61,8 @@ class ProtobufSchema(ParsedSchema):
                                   f"FileDescriptorProto ({error.message})", line=error.line,
                                   column=error.column) from None
             raise
-        self._files = list(descriptor_set.file)
+        self._compiled = compiled
+        self._files = compiled.files
         self._main = next(file for file in self._files if file.name == main)
         if not (self._main.message_type or self._main.enum_type or self._main.service or self._main.extension):
             raise SchemaError("the schema declares no message, enum or service"
@@ -69,20 +70,22 @@ class ProtobufSchema(ParsedSchema):
                                  if _looks_like_base64(text) else ""))
         self._source = source
         self._classes: dict[str, type[Message]] = {}
+        self.model  # noqa: B018 - built at parse time (about a millisecond), so that checks stay fast
 
     # -- identity ----------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def pool(self) -> descriptor_pool.DescriptorPool:
         """A private pool with this schema and its imports (never the process-wide default)."""
         try:
-            return _pool(self._files)
+            return self._compiled.derived("pool", lambda: _pool(self._files))
         except TypeError as error:
             raise SchemaError(f"the Protobuf runtime cannot load this schema: {error}") from None
 
-    @cached_property
+    @property
     def canonical(self) -> str:
-        return Renderer(_options_pool(self._files)).render_file(self._without_source_info(self._main))
+        return self._compiled.derived("canonical", lambda: Renderer(_options_pool(self._files)).render_file(
+            self._without_source_info(self._main)))
 
     @property
     def served_text(self) -> str:
@@ -140,62 +143,43 @@ class ProtobufSchema(ParsedSchema):
         message is not entered twice on one path."""
         if not self._main.message_type:
             return []
+        return list(self._compiled.derived("fields", self._list_fields))
+
+    def _list_fields(self) -> list[Field]:
+        # walks the compatibility model rather than runtime descriptors, which upb cannot build for
+        # very large messages
+        model = self.model
         out: list[Field] = []
-        self._walk(self.message_descriptor(), "", (), out)
+        self._walk(model, model.messages[model.own_messages[0]], "", (), out, _field_docs(self._files))
         return out
 
-    def _walk(self, message: Descriptor, prefix: str, stack: tuple[str, ...], out: list[Field]) -> None:
+    def _walk(self, model: ProtoModel, message: MessageModel, prefix: str, stack: tuple[str, ...],
+              out: list[Field], docs: dict[str, str]) -> None:
         stack = stack + (message.full_name,)
-        docs = self._docs
-        for field in message.fields:
-            doc = docs.get(field.full_name, "")
-            entry = field.message_type
-            if entry is not None and not entry.GetOptions().map_entry:
-                entry = None
-            if entry is not None:
-                key, value = entry.fields_by_number[1], entry.fields_by_number[2]
+        for field in message.by_number.values():
+            doc = docs.get(f"{message.full_name}.{field.name}", "")
+            entry = field.map_entry
+            if entry is not None and 1 in entry.by_number and 2 in entry.by_number:
+                key, value = entry.by_number[1], entry.by_number[2]
                 path = prefix + field.name
                 out.append(Field(path=path, type=f"map<{_type_name(key)},{_type_name(value)}>", required=False,
                                  doc=doc))
-                child, child_path = value.message_type, path + "[]"
+                child, child_path = model.messages.get(value.type_name), path + "[]"
             else:
-                path = prefix + field.name + ("[]" if field.is_repeated else "")
-                has_default = field.has_default_value and field.type != FieldDescriptor.TYPE_MESSAGE
-                out.append(Field(path=path, type=_type_name(field), required=field.is_required, doc=doc,
-                                 has_default=has_default, default=_default(field) if has_default else None))
-                child, child_path = field.message_type, path
+                path = prefix + field.name + ("[]" if field.repeated else "")
+                default = _default(field)
+                out.append(Field(path=path, type=_type_name(field), required=field.required, doc=doc,
+                                 has_default=field.default is not None, default=default))
+                child, child_path = model.messages.get(field.type_name), path
             if child is not None and child.full_name not in stack and not child.full_name.startswith(_VALUE_TYPES):
-                self._walk(child, child_path + ".", stack, out)
-
-    @cached_property
-    def _docs(self) -> dict[str, str]:
-        """Leading (else trailing) comments of every field, by the field's full name."""
-        docs: dict[str, str] = {}
-        for file in self._files:
-            comments = {tuple(loc.path): (loc.leading_comments or loc.trailing_comments)
-                        for loc in file.source_code_info.location
-                        if loc.leading_comments or loc.trailing_comments}
-            if not comments:
-                continue
-            scope = file.package
-            stack = [(message, (4, index), scope) for index, message in enumerate(file.message_type)]
-            while stack:
-                message, path, scope = stack.pop()
-                full_name = f"{scope}.{message.name}" if scope else message.name
-                for index, field in enumerate(message.field):
-                    text = comments.get(path + (2, index))
-                    if text:
-                        docs[f"{full_name}.{field.name}"] = " ".join(
-                            line.strip() for line in text.strip().splitlines() if line.strip())
-                stack.extend((nested, path + (3, index), full_name)
-                             for index, nested in enumerate(message.nested_type))
-        return docs
+                self._walk(model, child, child_path + ".", stack, out, docs)
 
     # -- compatibility -----------------------------------------------------------------------
 
-    @cached_property
+    @property
     def model(self) -> ProtoModel:
-        return build_model(self._files, self._main)
+        """What the compatibility rules compare; shared by every parse of the same texts."""
+        return self._compiled.derived("model", lambda: build_model(self._files, self._main))
 
     def read_issues(self, writer: ParsedSchema) -> list:
         if not isinstance(writer, ProtobufSchema):
@@ -312,7 +296,7 @@ def _descriptor_to_text(descriptor: descriptor_pb2.FileDescriptorProto, files: d
     descriptor.ClearField("source_code_info")
     deps = tuple(descriptor.dependency)
     try:
-        imported = list(compile_files(deps, files).file) if deps else []
+        imported = list(compile_files(deps, files).files) if deps else []
     except SchemaError as error:
         raise SchemaError(f"{what} is a FileDescriptorProto whose imports do not resolve: {error}") from None
     try:
@@ -362,22 +346,47 @@ def _declares_extensions(file: descriptor_pb2.FileDescriptorProto) -> bool:
 
 # -- helpers for fields, validation and decoding ----------------------------------------------
 
-def _type_name(field: FieldDescriptor) -> str:
-    if field.message_type is not None:
-        return field.message_type.full_name
-    if field.enum_type is not None:
-        return field.enum_type.full_name
-    return SCALAR_NAMES[field.type]
+def _field_docs(files: list[descriptor_pb2.FileDescriptorProto]) -> dict[str, str]:
+    """Leading (else trailing) comments of every field, by the field's full name."""
+    docs: dict[str, str] = {}
+    for file in files:
+        comments = {tuple(loc.path): (loc.leading_comments or loc.trailing_comments)
+                    for loc in file.source_code_info.location
+                    if loc.leading_comments or loc.trailing_comments}
+        if not comments:
+            continue
+        scope = file.package
+        stack = [(message, (4, index), scope) for index, message in enumerate(file.message_type)]
+        while stack:
+            message, path, scope = stack.pop()
+            full_name = f"{scope}.{message.name}" if scope else message.name
+            for index, field in enumerate(message.field):
+                text = comments.get(path + (2, index))
+                if text:
+                    docs[f"{full_name}.{field.name}"] = " ".join(
+                        line.strip() for line in text.strip().splitlines() if line.strip())
+            stack.extend((nested, path + (3, index), full_name)
+                         for index, nested in enumerate(message.nested_type))
+    return docs
 
 
-def _default(field: FieldDescriptor) -> Any:
-    value = field.default_value
-    if field.enum_type is not None:
-        known = field.enum_type.values_by_number.get(value)
-        return known.name if known is not None else value
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return value
+
+def _type_name(field: FieldModel) -> str:
+    return SCALAR_NAMES.get(field.type) or field.type_name
+
+
+def _default(field: FieldModel) -> Any:
+    """A proto2 explicit default as a JSON value (protoc keeps defaults as text)."""
+    text = field.default
+    if text is None:
+        return None
+    if field.type in (FDP.TYPE_FLOAT, FDP.TYPE_DOUBLE):
+        return float(text)
+    if field.type == FDP.TYPE_BOOL:
+        return text == "true"
+    if field.type in SCALAR_NAMES and field.type not in (FDP.TYPE_STRING, FDP.TYPE_BYTES):
+        return int(text)
+    return text  # strings, C-escaped bytes, enum value names
 
 
 _CHAIN = re.compile(r"Failed to parse (\S+) field: ")

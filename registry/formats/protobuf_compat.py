@@ -131,11 +131,11 @@ def _add_shapes(model: ProtoModel) -> None:
     hold any incompatibility and is skipped. That keeps transitive checks of large schemas fast."""
     enum_digests = {name: _digest((e.key, e.closed, sorted(e.by_name.items()))) for name, e in model.enums.items()}
     shallow: dict[str, tuple] = {}
+    keys = {name: m.key for name, m in model.messages.items()} | {name: e.key for name, e in model.enums.items()}
     for name, message in model.messages.items():
         shallow[name] = (message.key, message.map_entry, [
-            (f.name, f.number, f.type, f.label, f.packed, f.default, f.oneof,
-             _key_of(model, f.type_name), enum_digests.get(f.type_name))
-            for f in message.by_number.values()])
+            (f.name, f.number, f.type, f.label, f.packed, f.default, f.oneof, keys.get(f.type_name),
+             enum_digests.get(f.type_name)) for f in message.by_number.values()])
     digests: dict[str, bytes] = {}
 
     def deep(name: str) -> bytes:
@@ -154,11 +154,6 @@ def _add_shapes(model: ProtoModel) -> None:
             target = (deep(field.type_name) if field.type_name in model.messages
                       else enum_digests.get(field.type_name))
             field.shape = (field.type, field.label, field.packed, field.default, target)
-
-
-def _key_of(model: ProtoModel, type_name: str) -> str | None:
-    target = model.messages.get(type_name) or model.enums.get(type_name)
-    return target.key if target is not None else None
 
 
 def _digest(value: object) -> bytes:
@@ -206,26 +201,32 @@ class _FileModeller:
             self._enum(enum, full_name)
         for nested in message.nested_type:
             self._message(nested, full_name)   # before the fields, so that map entries exist
+        oneof_names = [oneof.name for oneof in message.oneof_decl]
+        messages = self.model.messages
         for proto in message.field:
-            real_oneof = proto.HasField("oneof_index") and not proto.proto3_optional
-            oneof = message.oneof_decl[proto.oneof_index].name if real_oneof else None
-            if oneof is not None:
+            oneof = None
+            if proto.HasField("oneof_index") and not proto.proto3_optional:
+                oneof = oneof_names[proto.oneof_index]
                 result.oneofs.add(oneof)
-            packable = proto.label == FDP.LABEL_REPEATED and proto.type in _PACKABLE
-            if proto.options.HasField("packed"):
-                packed = packable and proto.options.packed
-            elif proto.options.features.HasField("repeated_field_encoding"):
-                packed = packable and proto.options.features.repeated_field_encoding == descriptor_pb2.FeatureSet.PACKED
-            else:
-                packed = packable and self.packed_by_default
-            type_name = proto.type_name.lstrip(".")
-            entry = self.model.messages.get(type_name) if proto.label == FDP.LABEL_REPEATED else None
-            item = FieldModel(name=proto.name, number=proto.number, type=proto.type, type_name=type_name,
-                              label=proto.label, oneof=oneof, packed=packed,
-                              default=proto.default_value if proto.HasField("default_value") else None,
+            name, number, kind, label = proto.name, proto.number, proto.type, proto.label
+            repeated = label == FDP.LABEL_REPEATED
+            packed = repeated and kind in _PACKABLE and self._packed(proto)
+            type_name = proto.type_name[1:] if proto.type_name else ""
+            entry = messages.get(type_name) if repeated and type_name else None
+            item = FieldModel(name=name, number=number, type=kind, type_name=type_name, label=label, oneof=oneof,
+                              packed=packed, default=proto.default_value if proto.HasField("default_value") else None,
                               map_entry=entry if entry is not None and entry.map_entry else None)
-            result.by_number[proto.number] = item
-            result.by_name[proto.name] = item
+            result.by_number[number] = item
+            result.by_name[name] = item
+
+    def _packed(self, proto: descriptor_pb2.FieldDescriptorProto) -> bool:
+        """Whether a repeated numeric field is written packed (proto3 and editions: unless turned off)."""
+        options = proto.options
+        if options.HasField("packed"):
+            return options.packed
+        if options.features.HasField("repeated_field_encoding"):
+            return options.features.repeated_field_encoding == descriptor_pb2.FeatureSet.PACKED
+        return self.packed_by_default
 
 
 def describe_type(field: FieldModel) -> str:

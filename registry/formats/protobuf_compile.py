@@ -5,8 +5,9 @@ where starting a ``python -m grpc_tools.protoc`` subprocess costs a hundred time
 its diagnostics to file descriptor 2, so a compile briefly points fd 2 at a temporary file (under a
 lock, since protoc is not reentrant) and turns what it wrote into a :class:`SchemaError`.
 
-Results are cached by the exact set of file texts in a bounded LRU: the same schema is parsed again
-and again (every compatibility check, every build), and compiling is the expensive part.
+Results are cached by the exact set of file texts in a bounded LRU, together with what schemas derive
+from them: the same schema is parsed again and again (every compatibility check, every build), and
+compiling and deriving are the expensive part.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath
+from typing import Any, Callable, TypeVar
 
 import grpc_tools
 from google.protobuf import descriptor_pb2
@@ -32,7 +34,8 @@ CACHE_SIZE = 512
 
 _LOCK = threading.Lock()          # guards the cache
 _PROTOC_LOCK = threading.Lock()   # protoc and the fd 2 swap are process-wide
-_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
+_CACHE: "OrderedDict[tuple, Compiled]" = OrderedDict()
+T = TypeVar("T")
 _DIAGNOSTIC = re.compile(r"^(?P<file>[^:\n]+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$")
 
 
@@ -46,25 +49,45 @@ def check_import_name(name: str) -> str:
     return str(path)
 
 
-def compile_files(inputs: tuple[str, ...], files: dict[str, str]) -> descriptor_pb2.FileDescriptorSet:
-    """Compile ``inputs`` (names in ``files``) and everything they import into a descriptor set.
+class Compiled:
+    """One compile result, shared by every schema parsed from the same texts.
+
+    ``files`` is the descriptor set in dependency order, with source info; treat it as read-only.
+    What schemas derive from it (descriptor pool, canonical form, compatibility model) is built once
+    through :meth:`derived` and shared too, so parsing a known schema again costs a dictionary lookup.
+    """
+
+    def __init__(self, files: list[descriptor_pb2.FileDescriptorProto]) -> None:
+        self.files = files
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        if name not in self._derived:
+            value = build()
+            with _LOCK:
+                self._derived.setdefault(name, value)
+        return self._derived[name]
+
+
+def compile_files(inputs: tuple[str, ...], files: dict[str, str]) -> Compiled:
+    """Compile ``inputs`` (names in ``files``) and everything they import.
 
     ``files`` maps import paths to `.proto` texts; ``google/protobuf/*.proto`` not in ``files`` come
-    from grpcio-tools, the imports Confluent bundles from ``protobuf_includes``. The set is in
-    dependency order and carries source info (comments, lines).
+    from grpcio-tools, the imports Confluent bundles from ``protobuf_includes``.
     """
     key = (inputs, tuple(sorted(files.items())))
     with _LOCK:
-        data = _CACHE.get(key)
-        if data is not None:
+        compiled = _CACHE.get(key)
+        if compiled is not None:
             _CACHE.move_to_end(key)
-    if data is None:
+    if compiled is None:
         data = _run_protoc(inputs, files)
+        compiled = Compiled(list(descriptor_pb2.FileDescriptorSet.FromString(data).file))
         with _LOCK:
-            _CACHE[key] = data
+            compiled = _CACHE.setdefault(key, compiled)
             while len(_CACHE) > CACHE_SIZE:
                 _CACHE.popitem(last=False)
-    return descriptor_pb2.FileDescriptorSet.FromString(data)
+    return compiled
 
 
 def _run_protoc(inputs: tuple[str, ...], files: dict[str, str]) -> bytes:

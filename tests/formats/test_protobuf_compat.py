@@ -371,3 +371,4 @@ def test_a_10000_field_message_compiles_and_checks_in_a_second():
     assert time.perf_counter() - started < 1.5
     # identity works although the Python runtime cannot load a message this large
     assert old.fingerprint != new.fingerprint and "int64 f10000 = 10000;" in old.canonical
+    assert len(new.fields()) == 10_001
