@@ -91,7 +91,10 @@ class AvroSchema(ParsedSchema):
         because Avro writers would silently drop it.
         """
         errors: list[DataError] = []
-        self._validator(data, "", errors)
+        try:
+            self._validator(data, "", errors)
+        except RecursionError:
+            errors.append(DataError(path="", message="the record is nested too deeply to validate"))
         return errors
 
     @cached_property

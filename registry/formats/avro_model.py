@@ -24,6 +24,9 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
 LONG_RANGE = (-(2 ** 63), 2 ** 63 - 1)
 SORT_ORDERS = ("ascending", "descending", "ignore")
+# Every walk over a schema (resolution, validation, canonical form) recurses once per level; the limit
+# keeps them all far from Python's recursion limit, and no real schema comes near it.
+MAX_NESTING = 128
 FIELD_ATTRIBUTES = frozenset({"name", "type", "default", "doc", "aliases", "order"})
 
 # Logical type -> the underlying types it may annotate (Avro specification, "Logical Types").
@@ -186,6 +189,7 @@ class Parser:
         self.external = frozenset(self.names)
         self.origin = origin
         self.defined: list[Named] = []
+        self.depth = 0
 
     def error(self, pointer: str, message: str) -> SchemaError:
         where = f"at {pointer}: " if pointer else ""
@@ -196,10 +200,16 @@ class Parser:
     def parse(self, value: Any, pointer: str = "", namespace: str | None = None) -> Node:
         if isinstance(value, str):
             return self._parse_name(value, pointer, namespace)
-        if isinstance(value, list):
-            return self._parse_union(value, pointer, namespace)
-        if isinstance(value, dict):
-            return self._parse_object(value, pointer, namespace)
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise self.error(pointer, f"the schema nests types more than {MAX_NESTING} levels deep")
+            if isinstance(value, list):
+                return self._parse_union(value, pointer, namespace)
+            if isinstance(value, dict):
+                return self._parse_object(value, pointer, namespace)
+        finally:
+            self.depth -= 1
         raise self.error(pointer, f"expected a schema (a type name, a JSON object with a \"type\", or a "
                                   f"union array), found {_json_kind(value)}"
                                   + ("" if value is None else f" {_short(value)}"))

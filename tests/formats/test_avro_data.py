@@ -81,6 +81,15 @@ def test_missing_required_fields_and_wrong_root(schema):
     assert schema.validate([1])[0].path == ""
 
 
+def test_data_nested_too_deeply_is_an_error_not_a_crash():
+    linked = parse_schema("AVRO", json.dumps({"type": "record", "name": "Node", "fields": [
+        {"name": "value", "type": "int"}, {"name": "next", "type": ["null", "Node"]}]}))
+    value = None
+    for i in range(5000):
+        value = {"value": i, "next": value}
+    assert [e.message for e in linked.validate(value)] == ["the record is nested too deeply to validate"]
+
+
 def write(schema_json, record) -> bytes:
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, fastavro.parse_schema(schema_json), record)

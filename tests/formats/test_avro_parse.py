@@ -121,6 +121,19 @@ def test_deeply_nested_schema_is_an_error_not_a_crash():
     text = '{"type": "array", "items": ' * 3000 + '"int"' + "}" * 3000
     with pytest.raises(SchemaError):
         avro(text)
+    text = '{"type": "array", "items": ' * 200 + '"int"' + "}" * 200
+    assert "more than 128 levels" in error_of(text).message
+
+
+def test_the_deepest_allowed_schema_is_checked_without_exhausting_the_stack():
+    def nested(levels, leaf):
+        schema = leaf
+        for i in range(levels):
+            schema = record(f"R{i}", [{"name": "f", "type": ["null", {"type": "array", "items": schema}]}])
+        return schema
+    reader, writer = avro(nested(42, "int")), avro(nested(42, "long"))
+    assert [i.kind for i in reader.read_issues(writer)] == ["TYPE_MISMATCH"]
+    assert len(reader.fields()) == 42
 
 
 # ----------------------------------------------------------------------------------------- parsing
