@@ -30,7 +30,10 @@ class AvroSchema(ParsedSchema):
     def __init__(self, text: str, references: tuple[Reference, ...] = (),
                  resolver: Resolver | None = None) -> None:
         super().__init__(text, references)
-        known = _ReferenceLoader(resolver).load(tuple(references), trail=())
+        try:
+            known = _ReferenceLoader(resolver).load(tuple(references), trail=())
+        except RecursionError:
+            raise SchemaError("the chain of references is too long to follow") from None
         document = load_json(text)
         parser = Parser(known)
         try:
