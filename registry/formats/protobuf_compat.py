@@ -262,13 +262,15 @@ class Checker:
                       f"the package changed between {writer.package or '(none)'!r} (writer) and "
                       f"{reader.package or '(none)'!r} (reader); every message's full name changes with it")
         reader_messages = reader.by_key()
+        missing: list[str] = []
         for name in writer.own_messages:
             message = writer.messages[name]
             if message.map_entry:
                 continue
             counterpart = reader_messages.get(message.key)
             if counterpart is None:
-                if not self._is_group(writer, message):
+                if not self._is_group(writer, message) and not any(name.startswith(m + ".") for m in missing):
+                    missing.append(name)   # its nested messages go with it: one report
                     self._add("MESSAGE_NO_DELETE", message.full_name, message.full_name, None,
                               f"message {message.full_name} exists in the writer's schema but not in the "
                               "reader's, so data written as that message has no reader")

@@ -213,6 +213,12 @@ def test_removing_a_message():
     assert kinds(new, old, "BACKWARD") == []
 
 
+def test_removing_a_message_with_nested_messages_is_one_issue():
+    old = proto(BASE + " message Cost { message Part { double usd = 1; } repeated Part parts = 1; }")
+    assert [(i.kind, i.location) for i in issues(old, proto(BASE), "BACKWARD")] == [
+        ("MESSAGE_NO_DELETE", "metrics.Cost")]
+
+
 def test_removing_a_nested_message():
     old = proto("message U { message Part { int32 n = 1; } Part part = 1; }")
     new = proto("message U { reserved 1; }")
