@@ -1,0 +1,272 @@
+"""Server throughput against baselines measured in the same run (loopback only, bounded in time).
+
+1. ID lookups/s through ``llm-registry serve`` vs a bare Falcon app returning a constant body of the
+   same size under the same gunicorn settings (target ≥ 0.9), with p99 latency.
+2. ``POST /validate`` single-record requests/s (and its ratio to the bare app's constant POST).
+3. Batch validation records/s through the server vs the bare validators in process (target ≥ 0.5).
+
+Load comes from ``wrk`` when it is installed (``apt-get install wrk``), else from a small generator
+of threads with keep-alive ``http.client`` connections.
+
+    .venv/bin/python tests/benchmarks/bench_server.py [--seconds 5] [--connections 16] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import free_port  # noqa: E402
+from tests.server.sample import make_registry  # noqa: E402
+
+RECORD = {"model": "gpt-x", "total_tokens": 42, "at": {"millis": 1_700_000_000_000}, "latency_ms": 12.5}
+
+
+# -- the baseline app ------------------------------------------------------------------------------
+
+def serve_bare(port: int, workers: int, threads: int, body: bytes) -> None:
+    """A Falcon app that answers every GET and POST with ``body``, under the registry's gunicorn options."""
+    import falcon
+    from gunicorn.app.base import BaseApplication
+
+    from server.gunicorn_conf import options
+    from server.settings import Settings
+
+    class Constant:
+        def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+            resp.content_type = "application/vnd.schemaregistry.v1+json"
+            resp.data = body
+
+        def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+            req.bounded_stream.read()
+            self.on_get(req, resp)
+
+    app = falcon.App()
+    app.add_route("/{path:path}", Constant())
+    settings = Settings(bind=f"127.0.0.1:{port}", metrics_bind="", workers=workers, threads=threads,
+                        log_level="WARNING")
+
+    class Bare(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options(settings).items():
+                if key not in ("when_ready", "on_exit", "child_exit"):
+                    self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    Bare().run()
+
+
+# -- load generation --------------------------------------------------------------------------------
+
+class Result:
+    def __init__(self, requests: int, seconds: float, p50_ms: float, p99_ms: float, errors: int) -> None:
+        self.rps = requests / seconds if seconds else 0.0
+        self.requests, self.p50_ms, self.p99_ms, self.errors = requests, p50_ms, p99_ms, errors
+
+    def __str__(self) -> str:
+        return f"{self.rps:8.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  errors {self.errors}"
+
+
+def load(port: int, path: str, seconds: float, connections: int, body: bytes | None = None) -> Result:
+    if shutil.which("wrk"):
+        return _wrk(port, path, seconds, connections, body)
+    return _threads(port, path, seconds, connections, body)
+
+
+def _wrk(port: int, path: str, seconds: float, connections: int, body: bytes | None) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if body is not None:
+            script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n'
+                         'wrk.headers["Content-Type"] = "application/vnd.schemaregistry.v1+json"\n')
+        script.write('done = function(summary, latency, requests)\n'
+                     '  io.write(string.format("P50 %f\\nP99 %f\\n", latency:percentile(50), '
+                     'latency:percentile(99)))\n'
+                     '  io.write(string.format("NON2XX %d\\n", summary.errors.status + summary.errors.connect + '
+                     'summary.errors.read + summary.errors.write + summary.errors.timeout))\nend\n')
+    try:
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name,
+                              f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True,
+                             timeout=seconds + 30).stdout
+    finally:
+        os.unlink(script.name)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))
+    return Result(total, elapsed, float(re.search(r"P50 ([\d.]+)", out).group(1)) / 1000,
+                  float(re.search(r"P99 ([\d.]+)", out).group(1)) / 1000, int(re.search(r"NON2XX (\d+)", out).group(1)))
+
+
+def _threads(port: int, path: str, seconds: float, connections: int, body: bytes | None) -> Result:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    headers = {"Content-Type": "application/vnd.schemaregistry.v1+json"} if body is not None else {}
+
+    def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                conn.request("POST" if body is not None else "GET", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                ok = 200 <= resp.status < 300
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                ok = False
+            mine.append(time.perf_counter() - started)
+            if not ok:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
+    return Result(len(latencies), elapsed, statistics.median(latencies) * 1000 if latencies else 0.0,
+                  p99 * 1000, errors[0])
+
+
+# -- processes --------------------------------------------------------------------------------------
+
+def wait_for(port: int, path: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"nothing answered on port {port}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def in_process_records_per_second(index_url: str, schema_id: int, records: list[dict], seconds: float) -> float:
+    """The bare validators: the same parsed schema and compiled rules, called in a loop."""
+    from server.settings import Settings
+    from server.store import Store
+    from server.validation import Validators
+    engine = Validators(Store(Settings(index_url=index_url))).engine(schema_id)
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for record in records:
+            errors = engine.parsed.validate(record)
+            if not errors:
+                engine.rules.evaluate(record)
+        done += len(records)
+    return done / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=1000, help="records per batch request")
+    parser.add_argument("--bare-serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-body", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_serve:
+        serve_bare(args.bare_serve, args.workers, args.threads, args.bare_body.encode())
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-server-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        make_registry(tmp / "repo")
+        index_url = f"sqlite:///{tmp / 'index.db'}"
+        subprocess.run([sys.executable, "-m", "cli.main", "build", "--repo", str(tmp / "repo"), "--index", index_url,
+                        "-q"], cwd=ROOT, check=True)
+        port, ops_port, bare_port = free_port(), free_port(), free_port()
+        env = {**os.environ, "LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--index", index_url,
+                                   "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{ops_port}",
+                                   "--workers", str(args.workers), "--threads", str(args.threads)],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(server)
+        wait_for(port, "/schemas/ids/3", server)
+        id_body = http.client.HTTPConnection("127.0.0.1", port)
+        id_body.request("GET", "/schemas/ids/3")
+        constant = id_body.getresponse().read()
+        bare = subprocess.Popen([sys.executable, __file__, "--bare-serve", str(bare_port), "--bare-body",
+                                 constant.decode(), "--workers", str(args.workers), "--threads", str(args.threads)],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(bare)
+        wait_for(bare_port, "/schemas/ids/3", bare)
+
+        tool = "wrk" if shutil.which("wrk") else "python threads + http.client keep-alive"
+        print(f"load: {tool}, {args.connections} connections, {args.seconds:.0f} s per run; gunicorn gthread "
+              f"{args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
+        load(port, "/schemas/ids/3", 1, args.connections)  # warm every worker
+        load(bare_port, "/schemas/ids/3", 1, args.connections)
+        lookups = load(port, "/schemas/ids/3", args.seconds, args.connections)
+        baseline = load(bare_port, "/schemas/ids/3", args.seconds, args.connections)
+        print(f"GET /schemas/ids/3  server   {lookups}")
+        print(f"GET /schemas/ids/3  bare     {baseline}")
+        print(f"  ratio {lookups.rps / baseline.rps:.2f} (target >= 0.90)")
+
+        single = json.dumps({"schema_id": 3, "data": RECORD}).encode()
+        validate = load(port, "/validate", args.seconds, args.connections, single)
+        bare_post = load(bare_port, "/validate", args.seconds, args.connections, single)
+        print(f"POST /validate 1    server   {validate}")
+        print(f"POST constant       bare     {bare_post}")
+        print(f"  ratio {validate.rps / bare_post.rps:.2f}")
+
+        records = [dict(RECORD, total_tokens=n + 1) for n in range(args.batch)]
+        batch_body = json.dumps({"schema_id": 3, "records": records}).encode()
+        batch = load(port, "/validate", args.seconds, min(args.connections, 4), batch_body)
+        served = batch.rps * args.batch
+        bare_rate = in_process_records_per_second(index_url, 3, records, args.seconds)
+        print(f"POST /validate x{args.batch} server {served:10.0f} records/s  (p99 {batch.p99_ms:.1f} ms, "
+              f"errors {batch.errors})")
+        print(f"validators in process     {bare_rate:10.0f} records/s (one thread)")
+        print(f"  ratio {served / bare_rate:.2f} (target >= 0.50)")
+    finally:
+        for proc in procs:
+            stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
