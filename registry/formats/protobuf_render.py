@@ -58,6 +58,7 @@ class Renderer:
 
     def render_file(self, file: descriptor_pb2.FileDescriptorProto) -> str:
         out: list[str] = []
+        scope = "." + file.package if file.package else ""
         syntax = syntax_of(file)
         if syntax == "editions":
             out.append(f'edition = "{descriptor_pb2.Edition.Name(file.edition).removeprefix("EDITION_")}";')
@@ -79,26 +80,27 @@ class Renderer:
             out.extend(f"option {name} = {value};" for name, value in options)
         for message in file.message_type:
             out.append("")
-            out.extend(self._message(message, syntax, ""))
+            out.extend(self._message(message, scope, syntax, ""))
         for enum in file.enum_type:
             out.append("")
             out.extend(self._enum(enum, ""))
         for service in file.service:
             out.append("")
             out.extend(self._service(service))
-        out.extend(self._extends(file.extension, syntax, "", leading_blank=True))
+        out.extend(self._extends(file.extension, scope, syntax, "", leading_blank=True))
         return "\n".join(out) + "\n"
 
     # -- messages ----------------------------------------------------------------------------
 
-    def _message(self, message: descriptor_pb2.DescriptorProto, syntax: str, indent: str,
-                 keyword: str = "message", header: str | None = None) -> list[str]:
+    def _message(self, message: descriptor_pb2.DescriptorProto, scope: str, syntax: str, indent: str,
+                 header: str | None = None) -> list[str]:
+        """``scope`` is the full name of what contains the message, with a leading dot."""
         inner = indent + "  "
-        out = [f"{indent}{header or keyword + ' ' + message.name} {{"]
+        full_name = f"{scope}.{message.name}"
+        out = [f"{indent}{header or 'message ' + message.name} {{"]
         out.extend(f"{inner}option {name} = {value};"
                    for name, value in self._options(message.options, "google.protobuf.MessageOptions"))
-        nested = {f".{n.name}": n for n in message.nested_type}
-        maps = {name: n for name, n in nested.items() if n.options.map_entry}
+        maps = {f"{full_name}.{n.name}": n for n in message.nested_type if n.options.map_entry}
         groups = {f.type_name.rsplit(".", 1)[-1] for f in message.field if f.type == FDP.TYPE_GROUP}
         real_oneofs = {f.oneof_index for f in message.field if f.HasField("oneof_index") and not f.proto3_optional}
         done_oneofs: set[int] = set()
@@ -113,32 +115,32 @@ class Renderer:
                            for name, value in self._options(oneof.options, "google.protobuf.OneofOptions"))
                 for member in message.field:
                     if member.HasField("oneof_index") and member.oneof_index == field.oneof_index:
-                        out.extend(self._field(member, message, syntax, inner + "  ", maps, in_oneof=True))
+                        out.extend(self._field(member, message, full_name, syntax, inner + "  ", maps,
+                                               in_oneof=True))
                 out.append(f"{inner}}}")
             else:
-                out.extend(self._field(field, message, syntax, inner, maps))
+                out.extend(self._field(field, message, full_name, syntax, inner, maps))
         for sub in message.nested_type:
             if sub.options.map_entry or sub.name in groups:
                 continue
-            out.extend(self._message(sub, syntax, inner))
+            out.extend(self._message(sub, full_name, syntax, inner))
         for enum in message.enum_type:
             out.extend(self._enum(enum, inner))
         for extension_range in message.extension_range:
             options = self._bracket(self._options(extension_range.options, "google.protobuf.ExtensionRangeOptions"))
             out.append(f"{inner}extensions {_range(extension_range.start, extension_range.end - 1, _MAX_FIELD_NUMBER)}"
                        f"{options};")
-        out.extend(self._extends(message.extension, syntax, inner))
+        out.extend(self._extends(message.extension, full_name, syntax, inner))
         out.extend(_reserved(message.reserved_range, message.reserved_name, inner, exclusive_end=True,
                              maximum=_MAX_FIELD_NUMBER))
         out.append(f"{indent}}}")
         return out
 
     def _field(self, field: descriptor_pb2.FieldDescriptorProto, message: descriptor_pb2.DescriptorProto | None,
-               syntax: str, indent: str, maps: dict[str, descriptor_pb2.DescriptorProto],
+               scope: str, syntax: str, indent: str, maps: dict[str, descriptor_pb2.DescriptorProto],
                in_oneof: bool = False) -> list[str]:
-        entry = maps.get("." + field.type_name.rsplit(".", 1)[-1]) if field.type == FDP.TYPE_MESSAGE else None
-        if entry is not None and field.label == FDP.LABEL_REPEATED and field.type_name.endswith(
-                "." + entry.name):
+        entry = maps.get(_qualified(field.type_name)) if field.label == FDP.LABEL_REPEATED else None
+        if entry is not None and len(entry.field) == 2:
             key, value = entry.field[0], entry.field[1]
             head = f"map<{type_name(key)}, {type_name(value)}>"
         else:
@@ -156,7 +158,7 @@ class Renderer:
         if field.type == FDP.TYPE_GROUP and message is not None:
             group = next(n for n in message.nested_type if field.type_name.endswith("." + n.name))
             header = f"{_label(field, syntax, in_oneof)} group {group.name} = {field.number}{self._bracket(options)}"
-            return self._message(group, syntax, indent, header=header.strip())
+            return self._message(group, scope, syntax, indent, header=header.strip())
         return [f"{indent}{head} {field.name} = {field.number}{self._bracket(options)};"]
 
     def _default(self, field: descriptor_pb2.FieldDescriptorProto) -> str:
@@ -167,8 +169,8 @@ class Renderer:
             return f'"{value}"'  # protoc stores bytes defaults already C-escaped
         return value
 
-    def _extends(self, extensions: Iterable[descriptor_pb2.FieldDescriptorProto], syntax: str, indent: str,
-                 leading_blank: bool = False) -> list[str]:
+    def _extends(self, extensions: Iterable[descriptor_pb2.FieldDescriptorProto], scope: str, syntax: str,
+                 indent: str, leading_blank: bool = False) -> list[str]:
         by_extendee: dict[str, list[descriptor_pb2.FieldDescriptorProto]] = {}
         for extension in extensions:
             by_extendee.setdefault(_qualified(extension.extendee), []).append(extension)
@@ -178,7 +180,7 @@ class Renderer:
                 out.append("")
             out.append(f"{indent}extend {extendee} {{")
             for field in fields:
-                out.extend(self._field(field, None, syntax, indent + "  ", {}))
+                out.extend(self._field(field, None, scope, syntax, indent + "  ", {}))
             out.append(f"{indent}}}")
         return out
 
