@@ -252,6 +252,8 @@ def test_every_ci_command_works_on_a_template_registry(origin, tmp_path):
             output = runner.run(command, job, expect=expect)
             if expect:
                 assert "latency_ms" in output.stdout + output.stderr
+            if expect and "--format github" in command.args:
+                assert "::error file=subjects/telemetry.inference/schema.avsc" in output.stdout
 
     # GitHub's merge button merged the first proposal; assign records its version and ID on origin.
     merger = checkout(origin, tmp_path / "merge-button")
