@@ -294,7 +294,6 @@ class Checker:
             wf = written.get(number)
             if wf is not None and wf.shape == rf.shape and wf.name == rf.name:
                 continue  # the common case: the same field, down to every type it reaches
-
             if wf is not None:
                 self._field(r, rf, wf)
             if rf.required and (wf is None or not wf.required):

@@ -403,3 +403,21 @@ def test_descriptor_of_a_generated_module_is_the_same_schema(tmp_path, monkeypat
     record = module.Usage(prompt_tokens=3, model="m", status=module.FAILED)
     assert schema.decode(b"\0" + record.SerializeToString()) == {"prompt_tokens": "3", "model": "m",
                                                                  "status": "FAILED"}
+
+
+def test_parsing_from_many_threads_keeps_errors_apart(capfd):
+    """protoc runs in-process and reports through fd 2: concurrent compiles must not mix up errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(i: int):
+        if i % 2:
+            text = f'syntax = "proto3";\nmessage M{i} {{\n  int32 a = 1;\n  bogus{i} b = 2;\n}}\n'
+            with pytest.raises(SchemaError, match=f'"bogus{i}" is not defined') as caught:
+                proto(text)
+            return caught.value.line
+        return proto(f'syntax = "proto3"; message M{i} {{ int32 a = 1; }}').message_names()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(40)))
+    assert results == [4 if i % 2 else [f"M{i}"] for i in range(40)]
+    assert "is not defined" not in capfd.readouterr().err   # diagnostics never leak to the terminal
