@@ -26,8 +26,15 @@ from registry.formats.jsonschema_walk import Draft, draft_for, subschemas
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
 
 
-def load_json(text: str, what: str = "the schema") -> Any:
-    """Parse JSON text strictly: duplicate keys and NaN/Infinity are errors, with line and column."""
+def load_json(text: str, what: str = "the schema", floats: list[float] | None = None) -> Any:
+    """Parse JSON text strictly: duplicate keys and NaN/Infinity are errors, with line and column.
+    Numbers written with a fraction or exponent are appended to ``floats`` when it is given."""
+
+    def read_float(literal: str) -> float:
+        value = float(literal)
+        if floats is not None:
+            floats.append(value)
+        return value
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -42,7 +49,7 @@ def load_json(text: str, what: str = "the schema") -> Any:
         raise SchemaError(f"{what} contains {name}, which is not valid JSON")
 
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant, parse_float=read_float)
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{what} is not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except RecursionError:
@@ -77,7 +84,9 @@ class JsonSchema(ParsedSchema):
     def __init__(self, text: str, references: tuple[Reference, ...] = (),
                  resolver: Resolver | None = None) -> None:
         super().__init__(text, references)
-        self.document = load_json(text)
+        floats: list[float] = []
+        self.document = load_json(text, floats=floats)
+        self._integral_floats = any(f.is_integer() for f in floats)
         if not isinstance(self.document, (dict, bool)):
             raise SchemaError("a JSON Schema must be a JSON object or a boolean, not "
                               f"{type(self.document).__name__ if self.document is not None else 'null'}")
@@ -90,6 +99,7 @@ class JsonSchema(ParsedSchema):
         self.registry = registry.crawl()
         self.resolver = self.registry.resolver_with_root(self.root_resource)
         self._check_refs()
+        self.canonical, self.compat_root  # computed at registration, once, rather than by the first check
 
     # --- parsing ---------------------------------------------------------------------------------
 
@@ -175,8 +185,8 @@ class JsonSchema(ParsedSchema):
     def canonical(self) -> str:
         """Sorted keys, no whitespace, integral floats as ints. ``title``, ``description`` and every other
         annotation are kept: they are part of the registered text that consumers read."""
-        return json.dumps(_normalize_numbers(self.document), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False)
+        document = _normalize_numbers(self.document) if self._integral_floats else self.document
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     # --- data ------------------------------------------------------------------------------------
 
@@ -218,10 +228,18 @@ class JsonSchema(ParsedSchema):
     # --- compatibility ---------------------------------------------------------------------------
 
     @cached_property
+    def compat_cache(self) -> dict[Any, Any]:
+        """Answers about this schema as a reader that hold for any writer (see ``Checker``)."""
+        return {}
+
+    @cached_property
     def compat_root(self) -> Any:
         """The draft-independent model of this schema that compatibility checks walk (built once)."""
         from registry.formats.jsonschema_nodes import Builder
-        return Builder(self.draft).node(self.document, self.resolver)
+        builder = Builder(self.draft)
+        root = builder.node(self.document, self.resolver)
+        builder.settle()
+        return root
 
     def read_issues(self, writer: ParsedSchema) -> list["Incompatibility"]:  # noqa: F821
         from registry.formats.jsonschema_compat import read_issues

@@ -46,9 +46,11 @@ _TYPE_PIECES = {kind: Node(types=frozenset({kind})) for kind in KINDS}
 
 def read_issues(reader: "JsonSchema", writer: "JsonSchema") -> list[Incompatibility]:
     """Why ``reader`` cannot read every document valid under ``writer`` (empty: it can)."""
-    if reader.canonical == writer.canonical and reader.references == writer.references:
-        return []
-    checker = Checker()
+    if reader.references == writer.references:
+        r_key, w_key = reader.compat_root.key, writer.compat_root.key
+        if (r_key is not None and r_key == w_key) or (r_key is None and reader.canonical == writer.canonical):
+            return []
+    checker = Checker(reader.compat_cache)
     issues = checker.check(writer.compat_root, reader.compat_root, "", 0)
     unique: dict[tuple[str, str, str], Incompatibility] = {}
     for issue in issues:
@@ -157,26 +159,29 @@ def _derived(node: Node, **changes: Any) -> Node:
     return replace(node, raw=None, draft=None, resolver=None, validator=None, _key=None, **changes)
 
 
-def _group_keys(group: Group) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
-    """(name, key) pairs of the group's ``$ref``-free properties and the names of the others; cached."""
-    cached = group.keys
-    if cached is None:
-        keyed, unkeyed = set(), set()
-        for name, node in group.props.items():
-            key = node.key
-            if key is None:
-                unkeyed.add(name)
-            else:
-                keyed.add((name, key))
-        cached = (frozenset(keyed), frozenset(unkeyed))
-        group.keys = cached
-    return cached
+_SHARED_LIMIT = 200_000
+_RANK = {"open": 0, "additional": 1, "pattern": 2, "declared": 3}  # how specifically a name is covered
+
+
+def _persistent(node: Node) -> bool:
+    """Nodes that belong to a parsed schema (not made up during one check), so an answer about them
+    can be reused by later checks; ``TRUE_NODE`` and ``FALSE_NODE`` are shared by all schemas."""
+    return node.raw is not None
 
 
 class Checker:
-    """One compatibility question (one reader, one writer); memoizes node pairs across the walk."""
+    """One compatibility question (one reader, one writer); memoizes node pairs across the walk.
 
-    def __init__(self) -> None:
+    ``shared`` is the reader schema's cache of answers that hold whatever else is being checked
+    (computed without assuming anything about pairs still being decided). A transitive check asks the
+    same reader about many writers, and most of their subschemas are the same objects' answers again.
+    Entries keep their nodes alive, so the ``id()``s in the keys cannot be reused while they exist.
+    """
+
+    def __init__(self, shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None) -> None:
+        self.shared = shared if shared is not None else {}
+        if len(self.shared) > _SHARED_LIMIT:
+            self.shared.clear()
         self.memo: dict[tuple[int, int], list[Incompatibility]] = {}
         self.active: dict[tuple[int, int], tuple[int, int]] = {}
         self.low = math.inf  # outermost in-progress pair that the current computation assumed to hold
@@ -203,6 +208,11 @@ class Checker:
         done = self.memo.get(pair)
         if done is not None:
             return done
+        shared_key = (id(w), id(r), path) if _persistent(w) and _persistent(r) else None
+        if shared_key is not None:
+            hit = self.shared.get(shared_key)
+            if hit is not None:
+                return hit[2]
         if pair in self.active:
             level, started = self.active[pair]
             if started == depth:
@@ -219,6 +229,8 @@ class Checker:
             del self.active[pair]
         if self.low >= level:
             self.memo[pair] = issues  # did not lean on any assumption still being decided further up
+            if shared_key is not None:
+                self.shared[shared_key] = (w, r, issues)
             self.low = outer_low
         else:
             self.low = min(outer_low, self.low)
@@ -520,7 +532,8 @@ class Checker:
     def writer_schema(self, w: Node, name: str) -> tuple[Node, str]:
         """What the writer allows for property ``name`` and where it comes from: ``declared``,
         ``pattern``, ``additional`` (an additionalProperties schema) or ``open`` (anything)."""
-        rank = {"open": 0, "additional": 1, "pattern": 2, "declared": 3}
+        if len(w.groups) == 1 and name in w.groups[0].props:  # the common case, first
+            return w.groups[0].props[name], "declared"
         result, source = TRUE_NODE, "open"
         for group in w.groups:
             node, origin = TRUE_NODE, "open"
@@ -539,7 +552,7 @@ class Checker:
                 elif group.additional is not None:
                     node, origin = group.additional, "additional"
             result = self.meet(result, node)
-            if rank[origin] > rank[source]:
+            if _RANK[origin] > _RANK[source]:
                 source = origin
         return result, source
 
@@ -621,8 +634,8 @@ class Checker:
     def properties(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:
         issues: list[Incompatibility] = []
         if len(w.groups) == 1 and len(r.groups) == 1:
-            w_keyed, w_unkeyed = _group_keys(w.groups[0])
-            r_keyed, r_unkeyed = _group_keys(r.groups[0])
+            w_keyed, w_unkeyed = w.groups[0].keyed()
+            r_keyed, r_unkeyed = r.groups[0].keyed()
             # Properties identical on both sides ($ref-free, same text) are fine whatever surrounds them.
             names: Iterable[str] = {n for n, _ in w_keyed ^ r_keyed} | w_unkeyed | r_unkeyed
             names = sorted(names, key=self._order(r, w))
@@ -636,9 +649,7 @@ class Checker:
             for group in r.groups:
                 ours, our_origin = self.reader_schemas(group, name)
                 for node in ours:
-                    sub = self.check(theirs, node, prop, depth + 1)
-                    if sub:
-                        issues += self.classify(sub, name, prop, origin, our_origin, node)
+                    issues += self.property_issues(theirs, origin, node, our_origin, name, prop, depth)
         w_group_issues = None
         for r_group in r.groups:
             for w_group in w.groups or (Group({}),):
@@ -652,13 +663,26 @@ class Checker:
             w_group_issues = None
         return issues
 
+    def property_issues(self, theirs: Node, origin: str, node: Node, our_origin: str, name: str, prop: str,
+                        depth: int) -> list[Incompatibility]:
+        """Issues of one property, named after the content models; reused across writers when possible."""
+        key = ("property", id(theirs), origin, id(node), our_origin, prop) \
+            if _persistent(theirs) and _persistent(node) else None
+        if key is not None and key in self.shared:
+            return self.shared[key][2]
+        sub = self.check(theirs, node, prop, depth + 1)
+        issues = self.classify(sub, name, prop, origin, our_origin, node) if sub else []
+        if key is not None and (id(theirs), id(node)) in self.memo:
+            self.shared[key] = (theirs, node, issues)
+        return issues
+
     @staticmethod
     def _order(r: Node, w: Node) -> Any:
-        order: dict[str, int] = {}
-        for group in (*r.groups, *w.groups):
-            for name in group.props:
-                order.setdefault(name, len(order))
-        return lambda name: order.get(name, len(order))
+        """Report properties in the reader's declaration order, then the writer's."""
+        r_index = r.groups[0].index() if r.groups else {}
+        w_index = w.groups[0].index() if w.groups else {}
+        last = len(r_index) + len(w_index)
+        return lambda name: (r_index.get(name, last), w_index.get(name, last), name)
 
     def classify(self, sub: list[Incompatibility], name: str, prop: str, origin: str, our_origin: str,
                  node: Node) -> list[Incompatibility]:

@@ -121,4 +121,28 @@ def subschemas(node: Any, draft: Draft) -> Iterator[tuple[tuple[str | int, ...],
                     yield (key, name), sub
 
 
-__all__ = ["Draft", "DRAFT4", "DRAFT6", "DRAFT7", "DRAFT201909", "DRAFT202012", "draft_for", "subschemas"]
+# Keywords that annotate and never change which documents are valid.
+ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
+                         "writeOnly"})
+
+
+def without_annotations(node: Any, draft: Draft) -> Any:
+    """``node`` with every annotation keyword removed at every schema position (a property that happens
+    to be called ``description`` stays): two schemas equal after this accept the same documents."""
+    if not isinstance(node, dict):
+        return node
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ANNOTATIONS:
+            continue
+        if key in _SINGLE or (key == "items" and isinstance(value, dict)):
+            value = without_annotations(value, draft)
+        elif (key in _LISTS or key == "items") and isinstance(value, list):
+            value = [without_annotations(v, draft) for v in value]
+        elif key in _MAPS and isinstance(value, dict):
+            value = {k: without_annotations(v, draft) for k, v in value.items()}
+        result[key] = value
+    return result
+
+
+__all__ = ["ANNOTATIONS", "without_annotations", "Draft", "DRAFT4", "DRAFT6", "DRAFT7", "DRAFT201909", "DRAFT202012", "draft_for", "subschemas"]
