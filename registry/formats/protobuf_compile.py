@@ -43,9 +43,9 @@ def check_import_name(name: str) -> str:
     """A reference name becomes a file path inside the compile directory: it must stay inside it."""
     path = PurePosixPath(name)
     if (not name or name != name.strip() or path.is_absolute() or ".." in path.parts or "\\" in name
-            or "\0" in name or not name.endswith(".proto")):
+            or "\0" in name or name.startswith(".")):
         raise SchemaError(f"reference name {name!r} is not a usable import path: it must be a relative "
-                          "path ending in .proto, such as 'common/timestamp.proto'")
+                          "path such as 'common/timestamp.proto'")
     return str(path)
 
 
