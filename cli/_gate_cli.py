@@ -46,6 +46,8 @@ def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResu
         print(f"{title}: {result.commit[:12]} (main was {str(result.previous)[:12]}, attempt {result.attempts})")
         for line in result.summary_lines():
             print(f"  {line}")
+    for note in result.notes:
+        print(f"llm-registry: warning: {note}", file=sys.stderr)
     if fmt == "github" and result.review is not None:
         verdict = f"**Done:** {len(result.entries)} version(s) registered in {str(result.commit)[:12]}"
         write_step_summary(markdown_summary(title, result.review, verdict))

@@ -72,6 +72,7 @@ class GateResult:
     entries: list[LedgerEntry] = field(default_factory=list)
     review: Review | None = None
     attempts: int = 1
+    notes: list[str] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
         return [f"{e.subject} v{e.version} -> id {e.id}" for e in self.entries]
@@ -185,11 +186,23 @@ class _LocalMain:
     def __init__(self, repo: pygit2.Repository, branch: str) -> None:
         self.repo = repo
         self.name = f"refs/heads/{branch}"
+        self.notes: list[str] = []
 
     def read(self) -> _Base:
         ref = self.repo.references.get(self.name)
         commit = ref.peel(pygit2.Commit) if ref is not None else None
-        return _Base(commit=commit, publish=lambda new: self.swap(ref, new))
+        return _Base(commit=commit, publish=lambda new: self.move(ref, commit, new))
+
+    def move(self, ref: pygit2.Reference | None, old: pygit2.Commit | None, new: pygit2.Oid,
+             log: str = "llm-registry gate") -> None:
+        """CAS ``ref`` from ``old`` to ``new``, then bring a checked-out work tree along."""
+        self.swap(ref, new, log)
+        try:
+            _update_work_tree(self.repo, self.name.removeprefix("refs/heads/"), old, self.repo[new])
+        except (pygit2.GitError, OSError) as exc:
+            # main has moved: that is the gate's job and it is done. The work tree is a convenience.
+            self.notes.append(f"main moved, but the checked-out work tree could not be updated ({exc}); "
+                              "run `git checkout -f main` there")
 
     def swap(self, ref: pygit2.Reference | None, new: pygit2.Oid, log: str = "llm-registry gate") -> None:
         try:
@@ -210,6 +223,7 @@ class _RemoteMain:
         self.remote = remote
         self.branch = branch
         self.local = _LocalMain(repo, branch)
+        self.notes = self.local.notes
 
     def _git(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", *args], cwd=self.repo.path, capture_output=True, text=True, timeout=120)
@@ -236,7 +250,8 @@ class _RemoteMain:
         local = self.repo.references.get(self.local.name)
         if local is None or self.repo.descendant_of(new, local.target):
             try:
-                self.local.swap(local, new, "llm-registry gate: follow remote")
+                self.local.move(local, local.peel(pygit2.Commit) if local is not None else None, new,
+                                "llm-registry gate: follow remote")
             except _Moved:
                 pass
 
@@ -273,6 +288,11 @@ def _update_work_tree(repo: pygit2.Repository, branch: str, old: pygit2.Commit |
     paths = _changed_paths(repo, old, new)
     if paths:
         repo.checkout_tree(new.tree, strategy=pygit2.GIT_CHECKOUT_FORCE, paths=paths)
+
+
+def _local_commit(repo: pygit2.Repository, branch: str) -> pygit2.Commit | None:
+    ref = repo.references.get(f"refs/heads/{branch}")
+    return ref.peel(pygit2.Commit) if ref is not None else None
 
 
 def _changed_paths(repo: pygit2.Repository, old: pygit2.Commit | None, new: pygit2.Commit) -> list[str]:
@@ -330,18 +350,15 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         message = _message(work.title, entries, work.review.versions)
         commit_id = repo.create_commit(None, sig, sig, message, tree_id, work.parents)
         new_commit = repo[commit_id]
-        if remote is None:
-            _refuse_dirty(repo, into, _changed_paths(repo, base.commit, new_commit))
+        _refuse_dirty(repo, into, _changed_paths(repo, _local_commit(repo, into), new_commit))
         try:
             base.publish(commit_id)
         except _Moved as exc:
             last = str(exc)
             time.sleep(random.uniform(0.01, 0.05) * attempt)
             continue
-        if remote is None:
-            _update_work_tree(repo, into, base.commit, new_commit)
         return GateResult(commit=str(commit_id), previous=str(base.commit.id) if base.commit else None,
-                          entries=entries, review=work.review, attempts=attempt)
+                          entries=entries, review=work.review, attempts=attempt, notes=list(main.notes))
     raise GateError(f"{into} kept moving: gave up after {max_attempts} attempts ({last}); run the gate again",
                     [error("MAIN_MOVED", f"{into} moved during every one of {max_attempts} attempts")])
 
