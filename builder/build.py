@@ -12,7 +12,10 @@ build stays what readers see.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -31,6 +34,11 @@ from registry.types import SchemaError, SchemaType
 from registry.yamldoc import ConfigError
 
 Progress = Callable[[str, int, int], None]
+PARALLEL_MIN_VERSIONS = 1000
+
+
+def default_jobs() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 class BuildError(Exception):
@@ -65,8 +73,11 @@ class BuildResult:
 
 
 def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
-                progress: Progress | None = None) -> BuildResult:
-    """Bring ``index`` to ``snapshot``'s commit. Raises :class:`BuildError` with nothing written."""
+                progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
+    """Bring ``index`` to ``snapshot``'s commit. Raises :class:`BuildError` with nothing written.
+
+    ``jobs`` worker processes parse schemas when there are at least ``PARALLEL_MIN_VERSIONS`` new
+    versions (default: the CPU count, at most 4)."""
     started = time.monotonic()
     reader = index.reader()
     before = reader.statements
@@ -84,7 +95,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     if not full and not _continues(last, ledger, registry_blob):
         full = True
     plan = _Plan(snapshot, ledger, registry_blob, 0 if full or last is None else last.ledger_position,
-                 progress)
+                 progress, jobs=default_jobs() if jobs is None else jobs)
     plan.prepare({} if full else reader.subject_trees())
     with index.writer() as writer:
         now = writer.last_build()
@@ -125,8 +136,9 @@ class _Plan:
     """Everything one build writes, computed from git before the transaction opens."""
 
     def __init__(self, snapshot: Snapshot, ledger: list[LedgerEntry], registry_blob: str | None,
-                 position: int, progress: Progress | None) -> None:
+                 position: int, progress: Progress | None, jobs: int = 1) -> None:
         self.snapshot = snapshot
+        self.jobs = jobs
         self.ledger = ledger
         self.position = position
         self.progress = progress or (lambda label, done, total: None)
@@ -134,11 +146,17 @@ class _Plan:
         self.default_mode = self._registry_config().compatibility
         self.resolver = LedgerResolver(snapshot, entries=ledger)
         self._configs: dict[str, SubjectConfig] = {}
+        self._trees: dict[str, str] = {}
         self.warnings: list[str] = []
         self.subject_records: list[SubjectRecord] = []
         self.schema_records: list[SchemaRecord] = []
         self.version_records: list[VersionRecord] = []
         self.lifecycles: list[tuple[str, int, str, str | None, bool]] = []
+
+    def reopen(self) -> None:
+        """Open the repository again (in a forked worker: libgit2 handles are not shared across fork)."""
+        self.snapshot = Snapshot.open(self.snapshot.repo.path, self.snapshot.commit_id)
+        self.resolver = LedgerResolver(self.snapshot, entries=self.ledger)
 
     def _registry_config(self) -> RegistryConfig:
         if self.registry_blob is None:
@@ -178,6 +196,7 @@ class _Plan:
         new = list(enumerate(self.ledger, start=1))[self.position:]
         commits = merge_commits(self.snapshot, self.position) if new else {}
         current = self._current_subjects()
+        self._trees = current
         changed = {s for s, tree in current.items() if previous_trees.get(s, "") != tree}
         changed |= {s for s, tree in previous_trees.items() if s not in current and tree is not None}
         changed |= {entry.subject for _, entry in new}
@@ -203,7 +222,15 @@ class _Plan:
         return out
 
     def _yaml_blob(self, subject: str) -> str | None:
-        return self.snapshot.blob_id(f"{layout.subject_dir(subject)}/{layout.SUBJECT_YAML}")
+        """Blob id of the subject's current subject.yaml, looked up in its own (small) directory tree:
+        a path lookup from the root would scan the whole ``subjects/`` tree for every subject."""
+        tree_id = self._trees.get(subject)
+        if tree_id is None:
+            return None
+        try:
+            return str(self.snapshot.repo[tree_id][layout.SUBJECT_YAML].id)
+        except KeyError:
+            return None
 
     def _current_config(self, subject: str, blob: str | None) -> SubjectConfig:
         if blob is None:
@@ -219,38 +246,69 @@ class _Plan:
         return config
 
     def _plan_versions(self, new: list[tuple[int, LedgerEntry]], commits: dict[int, str]) -> None:
+        """Version and schema records of the new ledger lines, subject by subject (each subject's
+        versions are parsed once and checked against its earlier ones); in worker processes when
+        there is enough work, since parsing is CPU-bound and subjects are independent."""
         by_subject: dict[str, list[tuple[int, LedgerEntry]]] = {}
         for line, entry in new:
             by_subject.setdefault(entry.subject, []).append((line, entry))
-        lines_of: dict[str, list[tuple[int, LedgerEntry]]] = {}
+        self._history = {}
         for line, entry in enumerate(self.ledger, start=1):
             if entry.subject in by_subject:
-                lines_of.setdefault(entry.subject, []).append((line, entry))
-        first_line_of_id: dict[int, int] = {}
+                self._history.setdefault(entry.subject, []).append((line, entry))
+        self._first_line_of_id = {}
         for line, entry in new:
-            first_line_of_id.setdefault(entry.id, line)
-        known_ids = {entry.id for entry in self.ledger[:self.position]}
-        done = 0
-        for subject, entries in by_subject.items():
-            parsed_cache: dict[int, ParsedSchema | SchemaError] = {}
-            history = lines_of[subject]
-            now = self._current_config(subject, self._yaml_blob(subject))
-            for line, entry in entries:
-                merged = self.config_at(entry, line)
-                parsed = self._parsed(history, entry.version, parsed_cache)
-                if entry.id not in known_ids and first_line_of_id[entry.id] == line:
-                    self.schema_records.append(self._schema_record(line, entry, merged, parsed))
-                life = now.lifecycle(entry.version)
-                self.version_records.append(VersionRecord(
-                    subject=subject, version=entry.version, id=entry.id, state=life.state.value,
-                    sunset_date=life.sunset_date, deleted=life.deleted, merged_at=entry.time,
-                    commit=commits.get(line, ""), proposer=entry.proposer, ledger_line=line,
-                    subject_blob=entry.subject_blob,
-                    compat=self._verdict(history, entry, merged, parsed, parsed_cache)))
-                done += 1
-                if done % 500 == 0:
+            self._first_line_of_id.setdefault(entry.id, line)
+        self._known_ids = {entry.id for entry in self.ledger[:self.position]}
+        self._commits = commits
+        self._new = by_subject
+        subjects = list(by_subject)
+        jobs = self.jobs if len(new) >= PARALLEL_MIN_VERSIONS else 1
+        if jobs <= 1:
+            done = 0
+            for subject in subjects:
+                self._plan_subject(subject)
+                done += len(by_subject[subject])
+                if done % 500 < len(by_subject[subject]):
                     self.progress("versions", done, len(new))
+        else:
+            self._plan_in_workers(subjects, jobs, len(new))
         self.progress("versions", len(new), len(new))
+
+    def _plan_in_workers(self, subjects: list[str], jobs: int, total: int) -> None:
+        global _FORKED_PLAN
+        size = max(50, len(subjects) // (jobs * 8) + 1)
+        chunks = [subjects[i:i + size] for i in range(0, len(subjects), size)]
+        _FORKED_PLAN = self
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                done = 0
+                for chunk, (schemas, versions, warnings) in zip(chunks, pool.map(_plan_chunk, chunks)):
+                    self.schema_records += schemas
+                    self.version_records += versions
+                    self.warnings += warnings
+                    done += sum(len(self._new[s]) for s in chunk)
+                    self.progress("versions", done, total)
+        finally:
+            _FORKED_PLAN = None
+
+    def _plan_subject(self, subject: str) -> None:
+        parsed_cache: dict[int, ParsedSchema | SchemaError] = {}
+        history = self._history[subject]
+        now = self._current_config(subject, self._yaml_blob(subject))
+        for line, entry in self._new[subject]:
+            merged = self.config_at(entry, line)
+            parsed = self._parsed(history, entry.version, parsed_cache)
+            if entry.id not in self._known_ids and self._first_line_of_id[entry.id] == line:
+                self.schema_records.append(self._schema_record(line, entry, merged, parsed))
+            life = now.lifecycle(entry.version)
+            self.version_records.append(VersionRecord(
+                subject=subject, version=entry.version, id=entry.id, state=life.state.value,
+                sunset_date=life.sunset_date, deleted=life.deleted, merged_at=entry.time,
+                commit=self._commits.get(line, ""), proposer=entry.proposer, ledger_line=line,
+                subject_blob=entry.subject_blob,
+                compat=self._verdict(history, entry, merged, parsed, parsed_cache)))
 
     def _parsed(self, history: list[tuple[int, LedgerEntry]], version: int,
                 cache: dict[int, ParsedSchema | SchemaError]) -> ParsedSchema | SchemaError:
@@ -324,6 +382,20 @@ class _Plan:
             for version in ledgered.get(subject, []):
                 life = config.lifecycle(version)
                 self.lifecycles.append((subject, version, life.state.value, life.sunset_date, life.deleted))
+
+
+_FORKED_PLAN: "_Plan | None" = None
+
+
+def _plan_chunk(subjects: list[str]) -> tuple[list[SchemaRecord], list[VersionRecord], list[str]]:
+    """Worker process (forked from the build): plan ``subjects`` with a repository handle of its own."""
+    plan = _FORKED_PLAN
+    assert plan is not None
+    plan.reopen()
+    plan.schema_records, plan.version_records, plan.warnings = [], [], []
+    for subject in subjects:
+        plan._plan_subject(subject)
+    return plan.schema_records, plan.version_records, plan.warnings
 
 
 def _confluent_rule(rule: dict) -> dict:

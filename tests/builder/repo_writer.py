@@ -7,6 +7,7 @@ content fingerprint, a chained ledger line pointing at the blobs it wrote.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from registry.identity import content_fingerprint
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.types import MappingResolver, Reference, SchemaSource, SchemaType
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 AUTHOR = pygit2.Signature("Registry Bot", "bot@example.com", 1_790_000_000, 0)
 REGISTRY_YAML = {"name": "test-registry", "description": "Schemas for tests", "compatibility": "BACKWARD",
                  "catalog": {"title": "Test catalog", "repo_url": "https://example.com/r"}}
@@ -53,7 +55,7 @@ class RegistryWriter:
         """Write a subject's subject.yaml (lifecycle, tags, ...) without registering a version."""
         self.configs[subject] = config
         return self.put(f"{layout.subject_dir(subject)}/{layout.SUBJECT_YAML}",
-                        yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+                        yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
 
     def register(self, subject: str, schema: str, schema_type: str = "AVRO", config: dict | None = None, *,
                  fingerprint: str | None = None) -> LedgerEntry:
@@ -140,13 +142,13 @@ def _iso(seconds: int) -> str:
 def text_fingerprint(schema_type: str, text: str, config: dict[str, Any]) -> str:
     """A stand-in content fingerprint for generated data (distinct content → distinct fingerprint)."""
     digest = hashlib.sha256(f"{schema_type}\0{text}\0".encode())
-    digest.update(yaml.safe_dump({k: config.get(k) for k in ("references", "rules", "metadata")}).encode())
+    digest.update(json.dumps({k: config.get(k) for k in ("references", "rules", "metadata")},
+                             sort_keys=True).encode())
     return digest.hexdigest()
 
 
 def avro_record(name: str, fields: list[tuple[str, str]], default_last: bool = False) -> str:
     """A small Avro record schema; the last field gets a default when ``default_last``."""
-    import json
     out = []
     for i, (field_name, field_type) in enumerate(fields):
         item: dict[str, Any] = {"name": field_name, "type": field_type, "doc": f"The {field_name}"}

@@ -174,3 +174,12 @@ def test_bad_repo_and_ref_are_one_line_errors(registry, tmp_path):
         out = subprocess.run([sys.executable, "-m", "cli.main", "build", *args], capture_output=True, text=True,
                              env=dict(os.environ, CI="true"))
         assert out.returncode == 2 and out.stderr.startswith("llm-registry: error:") and "Traceback" not in out.stderr
+
+
+def test_worker_processes_build_the_same_index(registry, tmp_path, monkeypatch):
+    import builder.build
+    serial, parallel = f"sqlite:///{tmp_path / 's.db'}", f"sqlite:///{tmp_path / 'p.db'}"
+    build(registry, serial, jobs=1)
+    monkeypatch.setattr(builder.build, "PARALLEL_MIN_VERSIONS", 0)
+    build(registry, parallel, jobs=2)
+    assert SqlIndex.connect(serial).reader().content_digest() == SqlIndex.connect(parallel).reader().content_digest()
