@@ -421,3 +421,36 @@ def test_parsing_from_many_threads_keeps_errors_apart(capfd):
         results = list(pool.map(attempt, range(40)))
     assert results == [4 if i % 2 else [f"M{i}"] for i in range(40)]
     assert "is not defined" not in capfd.readouterr().err   # diagnostics never leak to the terminal
+
+
+def test_a_base64_descriptor_is_served_as_readable_proto_text():
+    text = ('syntax = "proto3"; package api; import "google/protobuf/empty.proto"; option java_package = "a.b";'
+            ' message Req { reserved 2, 5 to 9; reserved "old"; optional string id = 1; map<string, Req> kids = 3;'
+            ' enum Mode { option allow_alias = true; FAST = 0; QUICK = 0; SLOW = 1 [deprecated = true]; } }'
+            ' service Api { rpc Get(Req) returns (google.protobuf.Empty); rpc Watch(stream Req) returns (stream Req); }')
+    served = proto(as_base64(proto(text))).served_text
+    assert served == '''syntax = "proto3";
+package api;
+
+import "google/protobuf/empty.proto";
+
+option java_package = "a.b";
+
+message Req {
+  optional string id = 1;
+  map<string, .api.Req> kids = 3;
+  enum Mode {
+    option allow_alias = true;
+    FAST = 0;
+    QUICK = 0;
+    SLOW = 1 [deprecated = true];
+  }
+  reserved 2, 5 to 9;
+  reserved "old";
+}
+
+service Api {
+  rpc Get(.api.Req) returns (.google.protobuf.Empty);
+  rpc Watch(stream .api.Req) returns (stream .api.Req);
+}
+'''
