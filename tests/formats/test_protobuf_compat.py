@@ -356,25 +356,26 @@ def test_every_issue_has_a_location_and_a_sentence():
 # --- scale --------------------------------------------------------------------------------------
 
 def test_a_10000_field_message_is_checked_in_well_under_a_second():
-    """Compilation excluded (it is cached and measured separately): the check alone."""
+    """Compilation excluded (it is cached and measured separately): the check alone. CPU time, since
+    the machine running the tests may be shared."""
     fields = " ".join(f"int64 f{i} = {i};" for i in range(1, 10_001))
     old = proto(f"message Big {{ {fields} }}")
     new = proto(f"message Big {{ {fields.replace('int64 f5000 = 5000', 'string f5000 = 5000')} }}")
     old.model, new.model  # noqa: B018 - build the models outside the timed part, as parsing does
-    started = time.perf_counter()
+    started = time.process_time()
     result = check_compatibility(new, [old], "FULL")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert [i.kind for i in result.issues] == ["FIELD_SAME_TYPE", "FIELD_SAME_TYPE"]
     assert elapsed < 0.25, elapsed
 
 
 def test_a_10000_field_message_compiles_and_checks_in_a_second():
     fields = " ".join(f"int64 f{i} = {i};" for i in range(1, 10_001))
-    started = time.perf_counter()
+    started = time.process_time()
     old = proto(f"message Big {{ {fields} }}")
     new = proto(f"message Big {{ {fields} int64 extra = 10001; }}")
     assert check_compatibility(new, [old], "FULL_TRANSITIVE").compatible
-    assert time.perf_counter() - started < 1.5
+    assert time.process_time() - started < 1.5
     # identity works although the Python runtime cannot load a message this large
     assert old.fingerprint != new.fingerprint and "int64 f10000 = 10000;" in old.canonical
     assert len(new.fields()) == 10_001
