@@ -51,11 +51,14 @@ class _Runner(celpy.CompiledRunner):
     - ``has()`` gives a CEL bool. cel-python 0.5 transpiles ``has(x)`` to a Python ``bool``, which
       its own ``!`` and ``==`` refuse ("no such overload"), so ``!has(message.x)`` — the usual guard
       for an optional field — would always fail. The generated line is wrapped in ``BoolType``.
-    - Variables are also bound as attributes of the activation. Transpiled code reads a variable as
+    - Variables are bound as attributes of the activation. Transpiled code reads a variable as
       ``activation.name``; cel-python answers that in ``Activation.__getattr__``, which builds a
       ``typing.Union`` on every call — a third of the cost of a rule. An attribute set on the
-      instance is found before ``__getattr__`` is consulted, and holds the same value. Macros'
-      nested activations still resolve through the loaded name containers.
+      instance is found before ``__getattr__`` is consulted, and holds the same value. Only
+      expressions with macros (``all``, ``exists``, ...) or leading-dot names also need the values
+      loaded into a cloned name container, which their nested activations resolve through; for
+      the others the clone is skipped too (another quarter of the cost). Bare names that are
+      attributes of ``Activation`` are refused when rules compile, so bindings never shadow them.
     """
 
     def __init__(self, environment: celpy.Environment, ast: Any, functions: Any = None) -> None:
@@ -65,17 +68,24 @@ class _Runner(celpy.CompiledRunner):
         if fixed != self.tp.source_text:
             self.tp.source_text = fixed
             self.tp.executable_code = compile(fixed, "<cel>", "exec")
+        self._needs_names = any(
+            node.data in ("dot_ident", "dot_ident_arg")
+            or (node.data == "member_dot_arg" and str(node.children[1]) in _BINDING_MACROS)
+            for node in ast.iter_subtrees())
 
     def evaluate(self, context: dict[str, Any]) -> Any:
-        """What ``Transpiler.evaluate`` does, plus the variables as instance attributes.
+        """What ``Transpiler.evaluate`` does, with the variables bound as instance attributes.
 
         Callers hold ``_EVALUATION_LOCK``: the program runs in cel-python's module globals.
         """
-        activation = self.tp.base_activation.clone()
-        activation.identifiers.load_values(context)
-        for name, value in context.items():
-            if name not in _ACTIVATION_ATTRIBUTES:
-                activation.__dict__[name] = value
+        base = self.tp.base_activation
+        if self._needs_names:
+            activation = base.clone()
+            activation.identifiers.load_values(context)
+        else:   # nothing is loaded into the shared name containers: a shallow copy is enough
+            activation = object.__new__(type(base))
+            activation.__dict__.update(base.__dict__)
+        activation.__dict__.update(context)
         _EVALUATION_GLOBALS["base_activation"] = activation
         try:
             exec(self.tp.executable_code, _EVALUATION_GLOBALS)
@@ -336,7 +346,7 @@ def _syntax_problem(cause: BaseException | None) -> str:
 def _called_functions(ast: lark.Tree) -> Iterable[tuple[str, Any]]:
     """Names of the functions and methods an expression calls, with their tree positions."""
     for node in ast.iter_subtrees():
-        if node.data == "ident_arg":
+        if node.data in ("ident_arg", "dot_ident_arg"):
             yield str(node.children[0]), node.meta
         elif node.data == "member_dot_arg":
             yield str(node.children[1]), node.meta
@@ -365,7 +375,7 @@ def _reads(ast: lark.Tree) -> _Reads:
             literal = _literal_of(node.children[1])
             dynamic = dynamic or literal is None
             fields.add(literal or "")
-        elif node.data == "ident" and node.children:
+        elif node.data in ("ident", "dot_ident") and node.children:
             name = str(node.children[0])
             if name not in bound:
                 variables.add(name)

@@ -162,6 +162,7 @@ def test_on_failure_actions(on_failure, reported):
     ("total_tokens > > 0", "unexpected '>'", 16),
     ("sqrt(total_tokens) > 0", "unknown function 'sqrt'", 1),
     ("model.lowercase() == 'x'", "unknown function 'lowercase'", 1),
+    (".sqrt(2) > 1", "unknown function 'sqrt'", 1),
     ("   ", "empty", None),
 ])
 def test_compile_errors_name_the_rule_and_position(expr, fragment, column):
@@ -305,3 +306,20 @@ def test_absurdly_nested_record_is_a_failure_not_a_crash():
         inner = inner["x"]
     errors = compile_rules([Rule("r", "message.total_tokens > 0")]).evaluate(record)
     assert [e.rule for e in errors] == ["r"] and "nested too deeply" in errors[0].message
+
+
+def test_macros_see_the_records_other_fields():
+    rules = [Rule("under_limit", "latencies.all(x, x <= limit_ms)"),
+             Rule("leading_dot", ".limit_ms > 0"),
+             Rule("mixed", "total_tokens > 0 && latencies.exists(x, x > total_tokens)")]
+    assert failed(rules, {"latencies": [5, 10], "limit_ms": 10, "total_tokens": 7}) == []
+    assert failed(rules, {"latencies": [5, 11], "limit_ms": 10, "total_tokens": 20}) == ["under_limit", "mixed"]
+    # a record without the field after one with it: nothing is left over from the earlier record
+    assert failed(rules, {"latencies": [1], "total_tokens": 1}) == ["under_limit", "leading_dot", "mixed"]
+
+
+def test_nothing_carries_over_between_records():
+    compiled = compile_rules([Rule("r", "limit_ms > 0"), Rule("s", "message.limit_ms > 0")])
+    assert compiled.evaluate({"limit_ms": 5}) == []
+    assert [e.rule for e in compiled.evaluate({})] == ["r", "s"]
+    assert compiled.evaluate({"limit_ms": 5}) == []
