@@ -101,10 +101,10 @@ def server(sqlite_server: Server) -> Server:
     return sqlite_server
 
 
-@pytest.fixture(scope="module")
-def pg_redis_index(sample_repo: Path) -> Iterator[tuple[str, str, str]]:
-    """The sample registry built into a fresh PostgreSQL schema and published to Redis under a fresh
-    prefix: ``(postgres url, redis url, redis prefix)``; both are removed afterwards."""
+@contextmanager
+def built_in_postgres_and_redis(repo: Path) -> Iterator[tuple[str, str, str]]:
+    """``repo``'s main built into a fresh PostgreSQL schema and published to Redis under a fresh prefix:
+    ``(postgres url, redis url, redis prefix)``; both are removed afterwards."""
     import psycopg
     import redis
 
@@ -125,7 +125,7 @@ def pg_redis_index(sample_repo: Path) -> Iterator[tuple[str, str, str]]:
     url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
     try:
         index = SqlIndex.connect(url)
-        build_index(Snapshot.open(sample_repo), index)
+        build_index(Snapshot.open(repo), index)
         RedisIndex(client, prefix).publish(index.reader(), full=True)
         index.close()
         yield url, REDIS_URL, prefix
@@ -143,10 +143,10 @@ def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_server")
         return
-    url, redis_url, prefix = request.getfixturevalue("pg_redis_index")
     log = tmp_path_factory.mktemp("logs") / "server-pg.log"
-    with running(["--index", url, "--redis", redis_url, "--redis-prefix", prefix], log) as srv:
-        yield srv
+    with built_in_postgres_and_redis(request.getfixturevalue("sample_repo")) as (url, redis_url, prefix):
+        with running(["--index", url, "--redis", redis_url, "--redis-prefix", prefix], log) as srv:
+            yield srv
 
 
 @pytest.fixture
