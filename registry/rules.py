@@ -190,7 +190,7 @@ class CompiledRules:
         variables = frozenset().union(*(p.variables for p in programs))
         self._needs_message = "message" in variables
         self._fields = tuple(sorted(variables - {"message"}))
-        self._all_pass = _all_pass_program(programs)
+        self._all_rules = _all_rules_program(programs)
 
     def __len__(self) -> int:
         """How many rules the subject declares (NONE rules included)."""
@@ -213,34 +213,35 @@ class CompiledRules:
         except RecursionError:
             return [DataError("", f"rule {p.rule.name!r} could not be evaluated: the record is nested too "
                                   "deeply", rule=p.rule.name) for p in self._programs]
-        if self._all_pass is not None and self._passes_all(variables):
-            return []
+        results = self._all_results(variables)
+        if results is not None:
+            return [e for p, r in zip(self._programs, results) if (e := _judge(p, r)) is not None]
         errors: list[DataError] = []
         for program in self._programs:
-            rule = program.rule
             context = {name: variables[name] for name in program.variables if name in variables}
             try:
                 with _EVALUATION_LOCK:
                     result = program.runner.evaluate(context)
             except CELEvalError as exc:
-                errors.append(DataError(program.pointer, _runtime_message(rule, exc), rule=rule.name))
+                errors.append(DataError(program.pointer, _runtime_message(program.rule, exc),
+                                        rule=program.rule.name))
                 continue
-            if not isinstance(result, (celtypes.BoolType, bool)):
-                errors.append(DataError(program.pointer, f"rule {rule.name!r} must give true or false, "
-                                        f"but gave {_cel_type_name(result)} {result}", rule=rule.name))
-            elif not result:
-                errors.append(DataError(program.pointer, _failure_message(rule), rule=rule.name))
+            error = _judge(program, result)
+            if error is not None:
+                errors.append(error)
         return errors
 
-    def _passes_all(self, variables: dict[str, Any]) -> bool:
-        """Whether every rule holds, in one evaluation (the usual case on the hot path); any
-        doubt — a false rule, an error — sends the caller to the rule-by-rule evaluation."""
+    def _all_results(self, variables: dict[str, Any]) -> list[Any] | None:
+        """Every rule's result from one evaluation (the usual case on the hot path), or None when a
+        rule could not be evaluated — then each rule runs alone to say which one and why."""
+        if self._all_rules is None:
+            return None
         try:
             with _EVALUATION_LOCK:
-                results = self._all_pass.evaluate(variables)
+                results = list(self._all_rules.evaluate(variables))
         except CELEvalError:
-            return False
-        return all(isinstance(r, (celtypes.BoolType, bool)) and r for r in results)
+            return None
+        return None if any(isinstance(r, CELEvalError) for r in results) else results
 
     def _variables(self, record: Any) -> dict[str, Any]:
         """CEL values for the variables the rules name: ``message`` and the record's fields.
@@ -258,9 +259,18 @@ class CompiledRules:
         return {name: to_cel(record[name]) for name in self._fields if name in record}
 
 
-def _all_pass_program(programs: tuple[_Program, ...]) -> Any:
-    """One program computing the list of every rule's result: a record that passes every rule then
-    costs one evaluation instead of one per rule (each evaluation sets up a fresh activation)."""
+def _judge(program: _Program, result: Any) -> DataError | None:
+    """The failure a rule's result means, if any."""
+    rule = program.rule
+    if not isinstance(result, (celtypes.BoolType, bool)):
+        return DataError(program.pointer, f"rule {rule.name!r} must give true or false, but gave "
+                                          f"{_cel_type_name(result)} {result}", rule=rule.name)
+    return None if result else DataError(program.pointer, _failure_message(rule), rule=rule.name)
+
+
+def _all_rules_program(programs: tuple[_Program, ...]) -> Any:
+    """One program computing the list of every rule's result: a record then costs one evaluation
+    instead of one per rule (each evaluation sets up a fresh activation)."""
     if len(programs) < 2:
         return None
     # One expression per line, so that a `//` comment in a rule ends with its line.

@@ -282,8 +282,10 @@ def test_rule_with_a_comment():
                        st.one_of(st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.none(),
                                  st.text(max_size=2)), max_size=5))
 def test_all_rules_at_once_agrees_with_rule_by_rule(record):
-    together = compile_rules(COST_RULES)
-    one_by_one = [compile_rules([rule]) for rule in COST_RULES]
+    rules = [*COST_RULES, Rule("either", "units > 0 || unit_price > 0"),
+             Rule("both", "has(message.units) && units != null"), Rule("value", "cost_usd")]
+    together = compile_rules(rules)
+    one_by_one = [compile_rules([rule]) for rule in rules]
     assert together.evaluate(record) == [e for c in one_by_one for e in c.evaluate(record)]
 
 
