@@ -6,6 +6,7 @@ every schema-shaped body is built by the helpers here.
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +37,19 @@ def schema_fields(schema_type: str, schema: str, references: list[Reference]) ->
     return body
 
 
-def version_body(row: Any) -> dict[str, Any]:
+def version_body(row: Any, schema: str | None = None) -> dict[str, Any]:
     """Confluent's ``{subject, version, id, schemaType?, references?, schema}``."""
     return {"subject": row.subject, "version": row.version, "id": row.id,
-            **schema_fields(row.schema_type, row.schema, row.references)}
+            **schema_fields(row.schema_type, row.schema if schema is None else schema, row.references)}
+
+
+def served_schema(services: Services, row: Any, fmt: str | None) -> str:
+    """The schema string in Confluent's ``format``: ``serialized`` turns a Protobuf schema into a base64
+    FileDescriptorProto (what confluent-kafka's Protobuf serdes ask for); otherwise the registered text."""
+    if fmt == "serialized" and row.schema_type == "PROTOBUF":
+        parsed = services.store.parsed(row.id)
+        return base64.b64encode(parsed.file_descriptor.SerializeToString()).decode("ascii")
+    return row.schema
 
 
 def references_from(body: dict[str, Any]) -> list[Reference]:

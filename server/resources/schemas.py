@@ -10,7 +10,7 @@ from server.cache import LRU, MISSING
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import Services, schema_fields, version_body
+from server.resources import Services, schema_fields, served_schema, version_body
 
 SCHEMA_TYPES = ["JSON", "PROTOBUF", "AVRO"]  # Confluent's order
 
@@ -33,24 +33,27 @@ class SchemaById:
         return row
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, schema_id: str) -> None:
-        if req.get_param("fetchMaxId") is not None and params.boolean(req, "fetchMaxId"):
+        fmt = req.get_param("format")
+        if params.boolean(req, "fetchMaxId"):
             row = self._row(schema_id)
-            body = {**schema_fields(row.schema_type, row.schema, row.references),
+            body = {**schema_fields(row.schema_type, served_schema(self.services, row, fmt), row.references),
                     "maxId": self.services.store.current(("max_id",), lambda r: r.max_id())}
             return http_cache.send(req, resp, http_cache.render(dumps(body), self.services.store.generation()),
                                    REVALIDATE)
-        key = ("id", schema_id)
+        key = (schema_id, fmt == "serialized")  # the only format that changes an answer
         rendered = self._rendered.get(key)
         if rendered is MISSING:
             row = self._row(schema_id)
-            rendered = http_cache.render(dumps(schema_fields(row.schema_type, row.schema, row.references)))
+            schema = served_schema(self.services, row, fmt)
+            rendered = http_cache.render(dumps(schema_fields(row.schema_type, schema, row.references)))
             self._rendered.put(key, rendered)
         http_cache.send(req, resp, rendered, IMMUTABLE)  # type: ignore[arg-type]
 
     def on_get_schema(self, req: falcon.Request, resp: falcon.Response, schema_id: str) -> None:
         """The raw schema text (Confluent sends it unwrapped, with its JSON media type)."""
         row = self._row(schema_id)
-        http_cache.send(req, resp, http_cache.render(row.schema.encode("utf-8")), IMMUTABLE)
+        schema = served_schema(self.services, row, req.get_param("format"))
+        http_cache.send(req, resp, http_cache.render(schema.encode("utf-8")), IMMUTABLE)
 
     def _usages(self, req: falcon.Request, schema_id: str) -> list[tuple[str, int]]:
         row = self._row(schema_id)

@@ -13,7 +13,7 @@ from server import http_cache, metrics, params
 from server.errors import ApiError, schema_not_found, subject_not_found, unprocessable
 from server.http_cache import REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import Services, parse_posted, require_version, version_body
+from server.resources import Services, parse_posted, require_version, served_schema, version_body
 from server.validation import rules_of
 
 
@@ -126,12 +126,14 @@ class Version:
     def on_get(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
         http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
-        _send_current(req, resp, self.services, version_body(row))
+        schema = served_schema(self.services, row, req.get_param("format"))
+        _send_current(req, resp, self.services, version_body(row, schema))
 
     def on_get_schema(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
         http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
-        http_cache.send(req, resp, http_cache.render(row.schema.encode("utf-8"), self.services.store.generation()),
+        schema = served_schema(self.services, row, req.get_param("format"))
+        http_cache.send(req, resp, http_cache.render(schema.encode("utf-8"), self.services.store.generation()),
                         REVALIDATE)
 
     def on_get_referencedby(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:

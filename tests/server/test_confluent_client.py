@@ -67,3 +67,23 @@ def test_json_deserializer_resolves_registered_id(client):
     message = b"\0" + (5).to_bytes(4, "big") + json.dumps({"user": "u1", "allowed": True}).encode()
     ctx = SerializationContext("security", MessageField.VALUE)
     assert JSONDeserializer(None, schema_registry_client=client)(message, ctx) == {"user": "u1", "allowed": True}
+
+
+def test_protobuf_serializer_and_deserializer_round_trip(client):
+    """confluent-kafka's Protobuf serdes fetch schemas with format=serialized (a base64 descriptor)."""
+    from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
+
+    from registry.formats import parse_schema
+    from tests.server.sample import INVOICE
+
+    line_class = parse_schema("PROTOBUF", INVOICE).message_class("cost.InvoiceLine")
+    serializer = ProtobufSerializer(line_class, client, {
+        "auto.register.schemas": False, "use.latest.version": True, "use.deprecated.format": False,
+        "subject.name.strategy": lambda ctx, name: "cost.invoice"})
+    ctx = SerializationContext("cost", MessageField.VALUE)
+    message = serializer(line_class(sku="gpu-hour", amount=2.5), ctx)
+    assert int.from_bytes(message[1:5], "big") == 6
+    decoded = ProtobufDeserializer(line_class, {"use.deprecated.format": False}, client)(message, ctx)
+    assert (decoded.sku, decoded.amount) == ("gpu-hour", 2.5)
+    served = client.get_schema(6, fmt="serialized").schema_str
+    assert served != INVOICE and parse_schema("PROTOBUF", served).fingerprint == parse_schema("PROTOBUF", INVOICE).fingerprint
