@@ -6,7 +6,7 @@ import json
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient, SchemaRegistryError
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
-from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.server.sample import INFERENCE_V2, POLICY, TIMESTAMP
@@ -63,9 +63,12 @@ def test_avro_serializer_and_deserializer_round_trip(client):
     assert AvroDeserializer(fresh)(message, ctx) == record
 
 
-def test_json_deserializer_resolves_registered_id(client):
-    message = b"\0" + (5).to_bytes(4, "big") + json.dumps({"user": "u1", "allowed": True}).encode()
+def test_json_serializer_and_deserializer_round_trip(client):
+    serializer = JSONSerializer(None, client, conf={"auto.register.schemas": False, "use.latest.version": True,
+                                                   "subject.name.strategy": lambda ctx, name: "security.policy"})
     ctx = SerializationContext("security", MessageField.VALUE)
+    message = serializer({"user": "u1", "allowed": True}, ctx)
+    assert int.from_bytes(message[1:5], "big") == 5
     assert JSONDeserializer(None, schema_registry_client=client)(message, ctx) == {"user": "u1", "allowed": True}
 
 
