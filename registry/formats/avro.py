@@ -10,7 +10,8 @@ import io
 from functools import cached_property
 from typing import Any
 
-from registry.formats.avro_model import Named, Node, Parser, dumps, render, to_json, walk_fields
+from registry.formats.avro_model import (Named, Node, Parser, SchemaPointerError, dumps, render, to_json,
+                                         walk_fields)
 from registry.formats.avro_text import load_json, locate_pointer
 from registry.formats.base import ParsedSchema
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
@@ -23,6 +24,9 @@ class AvroSchema(ParsedSchema):
     referenced subject's schema defines; the named types of every referenced schema (and of theirs,
     recursively) can be used by name in this one. The canonical form keeps them as name references, and
     the sorted references are part of the fingerprint.
+
+    ``root`` is the parsed node graph (:mod:`registry.formats.avro_model`); ``named`` maps the full name
+    of every named type usable in this schema, its own and its references', to its node.
     """
 
     schema_type = SchemaType.AVRO
@@ -38,15 +42,12 @@ class AvroSchema(ParsedSchema):
         parser = Parser(known)
         try:
             self.root: Node = parser.parse(document)
-        except SchemaError as err:
-            pointer = getattr(err, "pointer", None)
-            if pointer is not None and err.line is None:
-                err.line, err.column = locate_pointer(text, pointer)
+        except SchemaPointerError as err:
+            err.line, err.column = locate_pointer(text, err.pointer)
             raise
         except RecursionError:
             raise SchemaError("the schema is nested too deeply to process") from None
         self.named: dict[str, Named] = parser.names
-        self.defined = tuple(parser.defined)
 
     @cached_property
     def canonical(self) -> str:

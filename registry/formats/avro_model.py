@@ -47,6 +47,15 @@ LOGICAL_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+class SchemaPointerError(SchemaError):
+    """A :class:`SchemaError` that knows the JSON pointer of the offending part, so the caller holding
+    the text can add the line and column."""
+
+    def __init__(self, message: str, pointer: str) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+
+
 class Node:
     """One schema node. ``pointer`` locates its definition in ``origin`` (None: the schema's own text,
     otherwise a label naming the referenced subject and version). ``props`` keeps attributes the model
@@ -188,14 +197,10 @@ class Parser:
         self.names: dict[str, Named] = dict(known or {})
         self.external = frozenset(self.names)
         self.origin = origin
-        self.defined: list[Named] = []
         self.depth = 0
 
-    def error(self, pointer: str, message: str) -> SchemaError:
-        where = f"at {pointer}: " if pointer else ""
-        err = SchemaError(where + message)
-        err.pointer = pointer  # type: ignore[attr-defined]
-        return err
+    def error(self, pointer: str, message: str) -> "SchemaPointerError":
+        return SchemaPointerError((f"at {pointer}: " if pointer else "") + message, pointer)
 
     def parse(self, value: Any, pointer: str = "", namespace: str | None = None) -> Node:
         if isinstance(value, str):
@@ -338,7 +343,6 @@ class Parser:
             raise self.error(f"{pointer}/name", f"the named type {full!r} is already defined {where}")
         node = node_cls(full, pointer, self.origin)
         self.names[full] = node
-        self.defined.append(node)
         aliases = obj.get("aliases", [])
         node.aliases = tuple(self._qualify(alias, space, f"{pointer}/aliases/{i}")
                              for i, alias in enumerate(self._string_list(aliases, f"{pointer}/aliases")))
@@ -675,10 +679,6 @@ def walk_fields(root: Node) -> Iterable[tuple[str, FieldDef]]:
                 yield from visit(branch, prefix)
 
     return visit(root, "")
-
-
-def pointer_join(pointer: str, *tokens: str | int) -> str:
-    return pointer + "".join("/" + pointer_token(t) for t in tokens)
 
 
 def _is_int(value: Any) -> bool:

@@ -235,6 +235,7 @@ def test_references_make_named_types_available_recursively():
         {"name": "refund", "type": ["null", "Money"], "default": None}]),
         [Reference("metrics.Usage", "usage", 1), Reference("metrics.Cost", "cost", 1)], resolver())
     assert [f.path for f in schema.fields()] == ["usage", "usage.prompt_tokens", "cost", "cost.amount", "refund"]
+    assert set(schema.named) == {"metrics.Call", "metrics.Usage", "metrics.Cost", "metrics.Money"}
     # Referenced types stay name references in the canonical form; the references are in the fingerprint.
     assert '"type":"metrics.Usage"' in schema.canonical
     assert schema.expanded["fields"][0]["type"]["name"] == "metrics.Usage"
