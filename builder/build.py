@@ -12,6 +12,7 @@ build stays what readers see.
 """
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import time
@@ -25,7 +26,7 @@ from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, 
 from registry import layout
 from registry.compat import check_compatibility
 from registry.formats import ParsedSchema, parse_schema
-from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError
+from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, parse_ledger
 from registry.registry_config import DEFAULT_COMPATIBILITY, RegistryConfig
 from registry.resolver import LedgerResolver
 from registry.snapshot import Snapshot, SnapshotError
@@ -87,13 +88,16 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         return BuildResult(commit=snapshot.commit_id, info=last, subjects=subjects, versions=versions,
                            added_versions=0, full=False, no_changes=True, seconds=time.monotonic() - started,
                            statements=reader.statements - before)
+    registry_blob = snapshot.blob_id(layout.REGISTRY_YAML)
+    raw = snapshot.read(LEDGER_PATH) or b""
+    if not full and not _continues(last, raw, registry_blob):
+        full = True
     try:
-        ledger = snapshot.ledger
+        ledger = parse_ledger(raw.decode("utf-8"), 0 if full else last.ledger_position)
     except LedgerError as exc:
         raise BuildError(str(exc)) from None
-    registry_blob = snapshot.blob_id(layout.REGISTRY_YAML)
-    if not full and not _continues(last, ledger, registry_blob):
-        full = True
+    except UnicodeDecodeError:
+        raise BuildError(f"{LEDGER_PATH} is not UTF-8 text") from None
     plan = _Plan(snapshot, ledger, registry_blob, 0 if full or last is None else last.ledger_position,
                  progress, jobs=default_jobs() if jobs is None else jobs)
     plan.prepare({} if full else reader.subject_trees())
@@ -110,6 +114,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         writer.set_lifecycles(plan.lifecycles)
         info = writer.record_build(commit=snapshot.commit_id, ledger_position=len(ledger),
                                    ledger_head=ledger[-1].line_hash() if ledger else "",
+                                   ledger_bytes=len(raw), ledger_sha=hashlib.sha256(raw).hexdigest(),
                                    registry_blob=registry_blob, full=full,
                                    added_versions=len(plan.version_records))
         statements = writer.conn.statements
@@ -122,14 +127,12 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                        new_ids={r.id for r in plan.schema_records}, warnings=plan.warnings)
 
 
-def _continues(last: BuildInfo | None, ledger: list[LedgerEntry], registry_blob: str | None) -> bool:
-    """Whether ``ledger`` extends the one the last build applied, under the same registry.yaml."""
-    if last is None:
+def _continues(last: BuildInfo | None, raw: bytes, registry_blob: str | None) -> bool:
+    """Whether the ledger bytes ``raw`` extend those the last build applied (same bytes up to its
+    length, so its lines need no re-validation), under the same registry.yaml."""
+    if last is None or last.registry_blob != registry_blob or last.ledger_bytes > len(raw):
         return False
-    if last.registry_blob != registry_blob or last.ledger_position > len(ledger):
-        return False
-    head = ledger[last.ledger_position - 1].line_hash() if last.ledger_position else ""
-    return head == last.ledger_head
+    return hashlib.sha256(raw[:last.ledger_bytes]).hexdigest() == last.ledger_sha
 
 
 class _Plan:
@@ -195,7 +198,7 @@ class _Plan:
         """Plan the new ledger lines and the subjects whose directory changed since ``previous_trees``."""
         new = list(enumerate(self.ledger, start=1))[self.position:]
         commits = merge_commits(self.snapshot, self.position) if new else {}
-        current = self._current_subjects()
+        current = self._current_subjects(previous_trees)
         self._trees = current
         changed = {s for s, tree in current.items() if previous_trees.get(s, "") != tree}
         changed |= {s for s, tree in previous_trees.items() if s not in current and tree is not None}
@@ -205,20 +208,26 @@ class _Plan:
         self._plan_versions(new, commits)
         self._plan_subjects(sorted(changed), current)
 
-    def _current_subjects(self) -> dict[str, str]:
-        """Subject → git tree id of its directory, for every directory under ``subjects/``."""
+    def _current_subjects(self, previous_trees: dict[str, str | None]) -> dict[str, str]:
+        """Subject → git tree id of its directory, for every directory under ``subjects/``; only
+        directory names not seen with the same tree before are decoded (and validated) again."""
         try:
             tree = self.snapshot.commit.tree[layout.SUBJECTS_DIR]
         except KeyError:
             return {}
+        known = {(layout.encode_subject(s), t): s for s, t in previous_trees.items() if t is not None}
         out: dict[str, str] = {}
         for item in tree:
             if item.type_str != "tree":
                 continue
-            try:
-                out[layout.decode_subject(item.name)] = str(item.id)
-            except layout.SubjectNameError as exc:
-                raise BuildError(str(exc)) from None
+            tree_id = str(item.id)
+            subject = known.get((item.name, tree_id))
+            if subject is None:
+                try:
+                    subject = layout.decode_subject(item.name)
+                except layout.SubjectNameError as exc:
+                    raise BuildError(str(exc)) from None
+            out[subject] = tree_id
         return out
 
     def _yaml_blob(self, subject: str) -> str | None:

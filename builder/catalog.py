@@ -36,9 +36,11 @@ from registry import layout
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 MARKER = ".llm-registry-catalog"
-NAV_MAX_DOMAINS = 40          # more domains than this: the sidebar shows only the domain index page
+# Every page carries its navigation, and rendering it is most of the theme's cost per page. Small
+# registries list domains and subjects in the sidebar; large ones list only the index pages.
+NAV_MAX_DOMAINS = 40          # more domains, or more subjects than NAV_MAX_SUBJECTS: no domains in the nav
+NAV_MAX_SUBJECTS = 120
 NAV_MAX_DOMAIN_SUBJECTS = 40  # a domain's subjects are listed in the sidebar only up to this many
-NAV_MAX_SUBJECTS = 400        # ... and only while the whole sidebar stays under this many subjects
 RECENT = 20
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class CatalogStats:
     pages: int
     render_seconds: float
     mkdocs_seconds: float
+    post_seconds: float
     site_bytes: int
     search_index_bytes: int
     fields_bytes: int
@@ -65,7 +68,11 @@ class CatalogStats:
     def summary(self) -> str:
         return (f"catalog: {self.subjects} subjects, {self.versions} versions, {self.pages} pages "
                 f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB) "
-                f"in {self.render_seconds + self.mkdocs_seconds:.1f} s")
+                f"in {self.seconds:.1f} s")
+
+    @property
+    def seconds(self) -> float:
+        return self.render_seconds + self.mkdocs_seconds + self.post_seconds
 
 
 # --------------------------------------------------------------------------------------------- links
@@ -224,22 +231,21 @@ def _domains(subjects: list[SubjectView]) -> list[Domain]:
 
 
 def _nav(domains: list[Domain]) -> tuple[list, bool]:
-    """The sidebar: subjects only for small domains, domains only when few; the rest via index pages."""
+    """The sidebar and whether some pages are left out of it (reached through index pages instead)."""
     subjects_section: list = ["domains/index.md"]
-    listed = 0
-    all_listed = len(domains) <= NAV_MAX_DOMAINS
-    if all_listed:
+    total = sum(len(d.subjects) for d in domains)
+    complete = len(domains) <= NAV_MAX_DOMAINS and total <= NAV_MAX_SUBJECTS
+    if complete:
         for d in domains:
             entries: list = [domain_page(d.name)]
-            if len(d.subjects) <= NAV_MAX_DOMAIN_SUBJECTS and listed + len(d.subjects) <= NAV_MAX_SUBJECTS:
+            if len(d.subjects) <= NAV_MAX_DOMAIN_SUBJECTS:
                 entries += [{s.name: subject_page(s.name)} for s in d.subjects]
-                listed += len(d.subjects)
             else:
-                all_listed = False
+                complete = False
             subjects_section.append({d.name: entries})
     nav = [{"Home": "index.md"}, {"Subjects": subjects_section}, {"Tags": "tags.md"},
            {"Owners": "owners.md"}, {"Field search": "fields.md"}]
-    return nav, not all_listed
+    return nav, not complete
 
 
 def _home_context(model: CatalogModel, subjects: list[SubjectView], domains: list[Domain]) -> dict[str, Any]:
@@ -372,6 +378,26 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     return config_path, pages
 
 
+SLOT = re.compile(r"<!--lsr-slot:([A-Za-z0-9_-]+)-->")
+
+
+def fill_slots(model: CatalogModel, site_dir: Path) -> None:
+    """Put the large parts of each subject page (field tables, schemas, diffs, examples) into the built
+    HTML in place of its ``<!--lsr-slot:...-->`` markers (see ``site/templates/subject_slots.html.j2``)."""
+    template = _environment().get_template("subject_slots.html.j2")
+    for s in model.live_subjects():
+        page = subject_page(s.name)
+        path = site_dir / (page[:-3] + ".html")
+        module = template.make_module({"model": model, "link": Links(page), "s": s})
+        versions = {f"v{v.version}": v for v in s.versions}
+
+        def fill(match: re.Match) -> str:
+            key = match.group(1)
+            return str(module.examples_block() if key == "examples" else module.version_block(versions[key]))
+
+        path.write_text(SLOT.sub(fill, path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def write_raw_files(model: CatalogModel, site_dir: Path) -> None:
     """Raw schemas at stable URLs ``raw/<subject dir>/v<N>.<ext>``, byte for byte as registered."""
     for s in model.live_subjects():
@@ -419,7 +445,9 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         rendered = time.perf_counter()
         run_mkdocs(config_path)
         built = time.perf_counter()
+    fill_slots(model, out)
     write_raw_files(model, out)
+    finished = time.perf_counter()
     (out / MARKER).write_text("built by llm-registry build --catalog-out; this directory is replaced on rebuild\n",
                               encoding="utf-8")
     search = out / "search" / "search_index.json"
@@ -427,6 +455,7 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         subjects=len(model.live_subjects()),
         versions=sum(len(s.versions) for s in model.live_subjects()),
         pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
+        post_seconds=finished - built,
         site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
         fields_bytes=(out / "fields.json").stat().st_size)
 

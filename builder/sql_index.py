@@ -36,6 +36,8 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             commit_id TEXT NOT NULL,
             ledger_position INTEGER NOT NULL,
             ledger_head TEXT NOT NULL,
+            ledger_bytes BIGINT NOT NULL,
+            ledger_sha TEXT NOT NULL,
             registry_blob TEXT,
             full_build INTEGER NOT NULL,
             added_versions INTEGER NOT NULL,
@@ -140,6 +142,8 @@ class BuildInfo:
     built_at: str
     ledger_head: str = ""
     registry_blob: str | None = None
+    ledger_bytes: int = 0
+    ledger_sha: str = ""
 
 
 @dataclass(frozen=True)
@@ -542,16 +546,20 @@ class Writer:
             "UPDATE versions SET state = ?, sunset_date = ?, deleted = ? WHERE subject = ? AND version = ?",
             [(state, sunset, int(deleted), subject, version) for subject, version, state, sunset, deleted in rows])
 
-    def record_build(self, *, commit: str, ledger_position: int, ledger_head: str, registry_blob: str | None,
-                     full: bool, added_versions: int) -> BuildInfo:
+    def record_build(self, *, commit: str, ledger_position: int, ledger_head: str, ledger_bytes: int,
+                     ledger_sha: str, registry_blob: str | None, full: bool, added_versions: int) -> BuildInfo:
+        """Record the build (the last statement of its transaction); ``ledger_bytes``/``ledger_sha``
+        let the next build trust the ledger prefix it already applied without re-validating it."""
         last = _last_build(self.conn)
         generation = (last.generation if last else 0) + 1
         built_at = _now()
         self.conn.execute(
-            "INSERT INTO builds (generation, commit_id, ledger_position, ledger_head, registry_blob, full_build, "
-            "added_versions, built_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (generation, commit, ledger_position, ledger_head, registry_blob, int(full), added_versions, built_at))
-        return BuildInfo(commit, ledger_position, generation, built_at, ledger_head, registry_blob)
+            "INSERT INTO builds (generation, commit_id, ledger_position, ledger_head, ledger_bytes, ledger_sha, "
+            "registry_blob, full_build, added_versions, built_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (generation, commit, ledger_position, ledger_head, ledger_bytes, ledger_sha, registry_blob, int(full),
+             added_versions, built_at))
+        return BuildInfo(commit, ledger_position, generation, built_at, ledger_head, registry_blob, ledger_bytes,
+                         ledger_sha)
 
 
 def _leaf(path: str) -> str:
@@ -559,8 +567,8 @@ def _leaf(path: str) -> str:
 
 
 def _last_build(conn: _Connection) -> BuildInfo | None:
-    row = conn.one("SELECT commit_id, ledger_position, generation, built_at, ledger_head, registry_blob "
-                   "FROM builds ORDER BY generation DESC LIMIT 1")
+    row = conn.one("SELECT commit_id, ledger_position, generation, built_at, ledger_head, registry_blob, "
+                   "ledger_bytes, ledger_sha FROM builds ORDER BY generation DESC LIMIT 1")
     return BuildInfo(*row) if row else None
 
 

@@ -183,3 +183,21 @@ def test_worker_processes_build_the_same_index(registry, tmp_path, monkeypatch):
     monkeypatch.setattr(builder.build, "PARALLEL_MIN_VERSIONS", 0)
     build(registry, parallel, jobs=2)
     assert SqlIndex.connect(serial).reader().content_digest() == SqlIndex.connect(parallel).reader().content_digest()
+
+
+def test_incremental_build_validates_new_lines_and_rebuilds_after_a_rewrite(registry, index_url):
+    build(registry, index_url)
+    good = list(registry.entries)
+    # a new line that does not chain to the ledger the last build applied
+    registry.register("llm.usage-value", USAGE_V1 + "  ")
+    registry.entries[-1] = registry.entries[-1].__class__(**{**registry.entries[-1].to_json(), "prev": "f" * 64})
+    registry.put(LEDGER_PATH, render(registry.entries))
+    registry.commit("tampered")
+    with pytest.raises(BuildError, match=r"registry.lock:5: hash chain broken"):
+        build(registry, index_url)
+    # history rewritten below the last build (a different ledger): the build starts over
+    registry.entries = chain([], good[:2])
+    registry.put(LEDGER_PATH, render(registry.entries))
+    registry.commit("rewritten")
+    result = build(registry, index_url)
+    assert result.full and result.versions == 2
