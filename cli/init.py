@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from cli._common import fail
 from cli._gate_cli import add_author_argument, run_gate
-from registry.bootstrap import init_registry, template_files
+from registry.bootstrap import DEFAULT_AUTHOR, TEMPLATE, init_registry, template_files
 from registry.gate import GateError
-
-TEMPLATE = Path(__file__).resolve().parents[1] / "registry_repo_template"
-DEFAULT_AUTHOR = "llm-registry <llm-registry@localhost>"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

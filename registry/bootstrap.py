@@ -17,6 +17,8 @@ from registry.gate import GateError, GateResult, assign, parse_author
 from registry.ledger import LEDGER_PATH
 
 _SKIP_DIRS = {".git", "__pycache__"}
+TEMPLATE = Path(__file__).resolve().parents[1] / "registry_repo_template"
+DEFAULT_AUTHOR = "llm-registry <llm-registry@localhost>"
 
 
 def template_files(template: str | Path) -> dict[str, bytes]:
@@ -66,3 +68,9 @@ def init_registry(dest: str | Path, files: Mapping[str, bytes], *, author: str,
             shutil.rmtree(dest, ignore_errors=True)
         raise
     return repo, result
+
+
+def create_registry(dest: str | Path, template: str | Path = TEMPLATE,
+                    author: str = DEFAULT_AUTHOR) -> tuple[pygit2.Repository, GateResult]:
+    """``llm-registry init``: a registry at ``dest`` from ``template`` (default: the shipped one)."""
+    return init_registry(dest, template_files(template), author=author)

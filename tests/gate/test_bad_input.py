@@ -175,3 +175,16 @@ def test_nothing_written_on_refusal_leaves_git_fsck_clean(registry):
     fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=registry.workdir, capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stderr
     assert not (registry.path and __import__("os").path.exists(registry.path + "refs/heads/main.lock"))
+
+
+def test_a_slash_in_a_directory_path_is_a_nested_directory_not_a_subject(registry):
+    """`subjects/team/orders/...` is subject 'team' holding an unexpected directory — the subject name
+    'team/orders' is spelled `subjects/team%2Forders`."""
+    commit_branch(registry, "nested", {"subjects/team/orders/schema.avsc": ORDER_V1.encode(),
+                                       "subjects/team/orders/subject.yaml": subject_yaml().encode()})
+    messages = [p.message for p in refused(registry, "nested").problems]
+    assert any("unexpected directory 'orders' in subject 'team'" in m for m in messages)
+    assert any("subject 'team' has no schema file" in m for m in messages)
+    commit_branch(registry, "encoded", subject_files("team/orders", ORDER_V1))
+    merge_branch(registry, "encoded", author=AUTHOR)
+    assert ledger(registry)[-1].subject == "team/orders"
