@@ -83,7 +83,8 @@ def _initial_build(settings) -> int:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
     from server import logs
     logs.configure(settings.log_level)
-    if not Refresher(settings.repo, url).refresh():
+    refresher = Refresher(settings.repo, url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    if not refresher.refresh():
         return fail(f"cannot index {settings.repo} into {url}; see the log above")
     return 0
 

@@ -54,9 +54,11 @@ def _when_ready(settings: Settings) -> Any:
         """The master is listening: start following the repository's main (when there is one)."""
         global _refresher
         if settings.repo and settings.index_url:
+            redis = ["--redis", settings.redis_url, "--redis-prefix", settings.redis_prefix] \
+                if settings.redis_url else []
             _refresher = subprocess.Popen(
                 [sys.executable, "-m", "server.index_refresh", "--repo", settings.repo, "--index",
-                 settings.index_url, "--poll", str(settings.poll_seconds), "--log-level", settings.log_level],
+                 settings.index_url, *redis, "--poll", str(settings.poll_seconds), "--log-level", settings.log_level],
                 env=os.environ.copy())
             server.log.info("following %s (index refresh pid %s)", settings.repo, _refresher.pid)
     return when_ready

@@ -6,7 +6,7 @@ and atomic (:func:`builder.build.build_index`): readers see the previous build u
 commits, then the new generation. A commit that cannot be built is logged once and retried only
 when main moves again, so a bad push does not flood the log.
 
-Run by hand: ``python -m server.index_refresh --repo PATH --index URL [--poll SECONDS] [--once]``.
+Run by hand: ``python -m server.index_refresh --repo PATH --index URL [--redis URL] [--poll SECONDS] [--once]``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import sys
 import time
 from types import FrameType
 
-from builder.build import BuildError, build_index
+from builder.build import BuildError, BuildResult, build_index
+from builder.redis_index import RedisIndex, RedisUnavailable
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
@@ -27,10 +28,16 @@ log = logging.getLogger("server.index_refresh")
 
 
 class Refresher:
-    def __init__(self, repo: str, index_url: str, ref: str = "main") -> None:
+    """Builds ``ref`` of ``repo`` into the SQL index, then (when ``redis_url`` is given) publishes the
+    build to the Redis index; Redis failures are warnings, as in ``llm-registry build --redis-optional``."""
+
+    def __init__(self, repo: str, index_url: str, ref: str = "main", redis_url: str | None = None,
+                 redis_prefix: str = "llmreg:") -> None:
         self.repo = repo
         self.index_url = index_url
         self.ref = ref
+        self.redis_url = redis_url
+        self.redis_prefix = redis_prefix
         self._index: SqlIndex | None = None
         self._last_seen: str | None = None
 
@@ -59,11 +66,23 @@ class Refresher:
         if not result.no_changes:
             log.info(result.summary(), extra={"commit": result.commit,
                                               "generation": result.info.generation if result.info else None})
+        if self.redis_url:
+            self._publish(result)
         return True
 
+    def _publish(self, result: BuildResult) -> None:
+        assert self._index is not None
+        try:
+            done = RedisIndex.from_url(self.redis_url or "", self.redis_prefix).publish(
+                self._index.reader(), changed_subjects=result.changed_subjects, new_ids=result.new_ids)
+        except RedisUnavailable as exc:
+            log.warning("the Redis index was not updated: %s", exc)
+            return
+        if done != "Redis up to date":
+            log.info(done)
 
-def run(repo: str, index_url: str, poll: float, once: bool = False) -> int:
-    refresher = Refresher(repo, index_url)
+
+def run(refresher: Refresher, poll: float, once: bool = False) -> int:
     if once:
         return 0 if refresher.refresh() else 1
     stopping = False
@@ -86,12 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.index_refresh", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", required=True, help="registry repository (work tree or bare)")
     parser.add_argument("--index", required=True, metavar="URL", help="sqlite:///path.db or postgresql://...")
+    parser.add_argument("--redis", metavar="URL", help="also publish each build to this Redis index")
+    parser.add_argument("--redis-prefix", default="llmreg:", metavar="P", help="Redis key prefix")
     parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to look at main")
     parser.add_argument("--once", action="store_true", help="build once and exit (exit 1 when it fails)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
-    return run(args.repo, args.index, args.poll, args.once)
+    refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
+    return run(refresher, args.poll, args.once)
 
 
 if __name__ == "__main__":

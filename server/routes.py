@@ -26,8 +26,8 @@ def rest_routes(services: Services) -> list[Route]:
     by_id = schemas.SchemaById(services)
     version = subjects.Version(services)
     compat = compatibility.Compatibility(services)
-    cfg = config.Config(services)
-    mode = config.Mode(services)
+    cfg = config.ConfigResource(services)
+    mode = config.ModeResource(services)
     R, C = Permission.READ, Permission.CHECK
     routes = [
         Route("/", ops.Root(), R),

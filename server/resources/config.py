@@ -12,7 +12,7 @@ from server.media import send
 from server.resources import Services
 
 
-class Config:
+class ConfigResource:
     def __init__(self, services: Services) -> None:
         self.services = services
 
@@ -30,7 +30,7 @@ class Config:
         send(resp, {"compatibilityLevel": level})
 
 
-class Mode:
+class ModeResource:
     """The whole registry has one mode: READWRITE when this server accepts writes, else READONLY
     (changes then arrive as commits and pull requests to the registry repository)."""
 

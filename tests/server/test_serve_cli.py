@@ -12,9 +12,13 @@ from tests.server.conftest import ROOT, running
 from tests.server.sample import make_registry
 
 
-def test_server_follows_main_as_it_moves(tmp_path):
+def test_server_follows_main_as_it_moves(tmp_path, redis_url):
+    """``--repo`` alone: an embedded index rebuilt when main moves, published to Redis when given;
+    the server's log is JSON lines throughout (gunicorn, refresher, app)."""
+    url, prefix = redis_url
     writer = make_registry(tmp_path / "repo")
-    with running(["--repo", str(tmp_path / "repo"), "--poll", "0.3"], tmp_path / "server.log") as srv:
+    args = ["--repo", str(tmp_path / "repo"), "--poll", "0.3", "--redis", url, "--redis-prefix", prefix]
+    with running(args, tmp_path / "server.log") as srv:
         before = requests.get(f"{srv.url}/subjects/security.policy/versions/latest", timeout=10)
         assert before.json()["version"] == 1
         schema = json.dumps({"type": "object", "properties": {"user": {"type": "string"},
@@ -35,6 +39,12 @@ def test_server_follows_main_as_it_moves(tmp_path):
                              headers={"If-None-Match": before.headers["ETag"]}, timeout=10)
         assert stale.status_code == 200
         assert requests.get(f"{srv.url}/schemas/ids/10", timeout=10).json()["schema"] == schema
+        import redis
+        published = redis.Redis.from_url(url).get(f"{prefix}schema:10")
+        assert published is not None and json.loads(published)["schema"] == schema
+    lines = [json.loads(line) for line in srv.log().splitlines()[1:] if line.strip()]  # [0] may be cut
+    assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
+    assert any(line["logger"] == "server.index_refresh" and "built" in line["msg"] for line in lines)
 
 
 def test_catalog_is_served_under_catalog(tmp_path):
