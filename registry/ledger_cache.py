@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from registry.ledger import LedgerEntry
 _FILE = ("llm-registry", "verified-ledgers")
 _KEEP = 64
 _MEMORY: "OrderedDict[tuple[str, str], list[LedgerEntry]]" = OrderedDict()
+_LOCK = threading.Lock()   # the server calls the gate from several threads
 
 
 def _path(repo: pygit2.Repository) -> Path:
@@ -38,9 +40,10 @@ def _recorded(repo: pygit2.Repository) -> list[str]:
 def cached(repo: pygit2.Repository, blob_id: str, raw: bytes) -> list[LedgerEntry] | None:
     """The entries of an already verified ledger blob, or ``None`` when it must be verified."""
     key = (repo.path, blob_id)
-    if key in _MEMORY:
-        _MEMORY.move_to_end(key)
-        return list(_MEMORY[key])
+    with _LOCK:
+        if key in _MEMORY:
+            _MEMORY.move_to_end(key)
+            return list(_MEMORY[key])
     if blob_id not in _recorded(repo):
         return None
     try:
@@ -66,7 +69,8 @@ def record(repo: pygit2.Repository, blob_id: str, entries: list[LedgerEntry]) ->
 
 
 def _remember(key: tuple[str, str], entries: list[LedgerEntry]) -> None:
-    _MEMORY[key] = entries
-    _MEMORY.move_to_end(key)
-    while len(_MEMORY) > 8:
-        _MEMORY.popitem(last=False)
+    with _LOCK:
+        _MEMORY[key] = entries
+        _MEMORY.move_to_end(key)
+        while len(_MEMORY) > 8:
+            _MEMORY.popitem(last=False)

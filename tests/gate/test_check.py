@@ -133,3 +133,20 @@ def test_merge_cli_prints_the_assignments(registry):
     assert "orders v2 -> id 3" in result.stdout
     again = cli("merge", "v2", "--repo", registry.workdir, "--author", AUTHOR)
     assert again.returncode == 2 and "already part of main" in again.stderr
+
+
+def test_a_repository_without_main_is_checked_whole(tmp_path):
+    """Before `init` has run the gate (a hand-made repository on another branch): every subject is examined."""
+    repo = pygit2.init_repository(str(tmp_path / "fresh"), bare=True, initial_head="draft")
+    files = {"registry.yaml": b"name: fresh\n", **subject_files("orders", ORDER_V1),
+             **subject_files("bad", "{not json")}
+    index = pygit2.Index()
+    for path, data in files.items():
+        index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB))
+    sig = pygit2.Signature("A", "a@example.com")
+    repo.create_commit("refs/heads/draft", sig, sig, "start", index.write_tree(repo), [])
+    result = cli("check", "--repo", repo.path, "--format", "json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 1 and data["base"] is None
+    assert [v["subject"] for v in data["versions"]] == ["orders"]
+    assert [(p["code"], p["file"]) for p in data["problems"]] == [("SCHEMA_INVALID", "subjects/bad/schema.avsc")]
