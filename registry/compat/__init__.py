@@ -54,7 +54,8 @@ class Mode(str, enum.Enum):
 class Incompatibility:
     """One reason a change breaks readers or writers.
 
-    ``kind`` is a stable machine name (e.g. ``FIELD_REMOVED_WITHOUT_DEFAULT``, ``TYPE_CHANGED``);
+    ``old`` is always the earlier version's side and ``new`` the proposed one's, whichever direction
+    the check ran in. ``kind`` is a stable machine name (e.g. ``FIELD_REMOVED_WITHOUT_DEFAULT``, ``TYPE_CHANGED``);
     ``location`` a JSON pointer (Avro, JSON Schema) or proto path (``/metrics.Usage/fields/3``);
     ``old``/``new`` short renderings of the two sides; ``message`` a sentence a person understands.
     ``direction`` and ``version`` are filled in by :func:`check_compatibility`.
@@ -133,5 +134,7 @@ def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mod
         if mode.checks_backward:
             issues += [replace(i, direction="backward", version=label) for i in read_issues(new, old)]
         if mode.checks_forward:
-            issues += [replace(i, direction="forward", version=label) for i in read_issues(old, new)]
+            # Formats report ``old`` as the writer's side; forward, the writer is the new schema.
+            issues += [replace(i, direction="forward", version=label, old=i.new, new=i.old)
+                       for i in read_issues(old, new)]
     return CompatibilityResult(mode=mode, issues=tuple(issues), checked=tuple(label for label, _ in reversed(pairs)))
