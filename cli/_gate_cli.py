@@ -40,6 +40,12 @@ def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResu
         print_json({"ok": True, "commit": result.commit, "previous": result.previous, "attempts": result.attempts,
                     "entries": [e.to_json() for e in result.entries]})
         return 0
+    warnings = result.review.problems if result.review is not None else []
+    if fmt == "github":
+        for problem in warnings:
+            print(annotation(problem))
+    else:
+        print_problems(warnings, sys.stderr)
     if result.commit is None:
         print("Nothing to do: main already holds every version.")
     else:

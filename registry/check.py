@@ -94,7 +94,7 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None) 
         return CheckResult(result, head_commit, base_commit, head_name, base_name,
                            note=f"{head_name} is already part of {base_name}: only the ledger was checked")
     try:
-        merged = merge_trees(repo, base_commit, head_commit, head_name)
+        merged = merge_trees(repo, base_commit, head_commit, head_name, base_name)
     except GateError as exc:
         if exc.usage:
             raise

@@ -397,17 +397,17 @@ def resolve_branch(repo: pygit2.Repository, branch: str) -> tuple[str, pygit2.Co
 
 
 def merge_trees(repo: pygit2.Repository, main: pygit2.Commit, proposal: pygit2.Commit,
-                name: str) -> pygit2.Oid:
+                name: str, into: str = "main") -> pygit2.Oid:
     """Three-way merge of ``proposal`` into ``main`` in memory; a conflict raises :class:`GateError`."""
     base_id = repo.merge_base(main.id, proposal.id)
     if base_id is None:
-        raise GateError(f"{name} shares no history with main (in a shallow clone, fetch the full history)",
+        raise GateError(f"{name} shares no history with {into} (in a shallow clone, fetch the full history)",
                         usage=True)
     index = repo.merge_trees(repo[base_id].tree, main.tree, proposal.tree)
     if index.conflicts is not None:
         paths = sorted({(entry.path) for triple in index.conflicts for entry in triple if entry is not None})
-        raise GateError(f"{name} conflicts with main; rebase it on main or merge main into it",
-                        [error("MERGE_CONFLICT", f"{path} was changed both on main and on {name}", path)
+        raise GateError(f"{name} conflicts with {into}; rebase it on {into} or merge {into} into it",
+                        [error("MERGE_CONFLICT", f"{path} was changed both on {into} and on {name}", path)
                          for path in paths])
     return index.write_tree(repo)
 
@@ -424,7 +424,7 @@ def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, int
                             "llm-registry init", usage=True)
         if proposal.id == main.id or repo.descendant_of(main.id, proposal.id):
             raise GateError(f"{name} is already part of {into}; nothing to merge", usage=True)
-        tree = merge_trees(repo, main, proposal, name)
+        tree = merge_trees(repo, main, proposal, name, into)
         head = RegistryTree(repo, repo[tree])
         result = review(Snapshot(repo, main), head, RegistryTree(repo, main.tree))
         return _Plan(tree=tree, parents=[main.id, proposal.id], title=f"Merge {name} into {into}", review=result)

@@ -15,6 +15,7 @@ and untouched.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from registry.formats import ParsedSchema, parse_schema, parse_source
 from registry.identity import content_fingerprint
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_only, parse_ledger
 from registry.model import RegistryTree, SubjectFiles
-from registry.problems import Problem, error, has_errors
+from registry.problems import Problem, error, has_errors, warning
 from registry.registry_config import DEFAULT_COMPATIBILITY
 from registry.resolver import LedgerResolver
 from registry.snapshot import Snapshot
@@ -354,6 +355,12 @@ class _Reviewer:
                 problems.append(error("LIFECYCLE_UNKNOWN_VERSION", f"versions.{version}: {f.subject!r} has no "
                                       f"version {version} ({have}{upcoming})", f.config_path,
                                       _line(f, ("versions", version))))
+        today = datetime.date.today().isoformat()
+        for version, life in f.config.versions.items():
+            if life.state is LifecycleState.DEPRECATED and life.sunset_date and life.sunset_date < today:
+                problems.append(warning("SUNSET_PASSED", f"version {version} of {f.subject!r} passed its sunset date "
+                                        f"{life.sunset_date}; consider marking it ARCHIVED", f.config_path,
+                                        _line(f, ("versions", version))))
         old_config = self._since_config(f.subject)
         if old_config is None:
             return

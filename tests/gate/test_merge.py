@@ -291,3 +291,10 @@ def test_apply_change_recomputes_from_the_current_main(registry):
 
     result = apply_change(registry, change, AUTHOR, "Describe orders")
     assert seen == [result.previous] and result.entries == []
+
+
+def test_a_passed_sunset_date_is_a_warning_not_a_refusal(registry):
+    config = subject_yaml(versions={1: {"state": "DEPRECATED", "sunset_date": "2001-01-01"}})
+    commit_branch(registry, "old", subject_files("orders", ORDER_V1, config=config))
+    result = merge_branch(registry, "old", author=AUTHOR)
+    assert [(p.severity, p.code) for p in result.review.problems] == [("warning", "SUNSET_PASSED")]
