@@ -162,16 +162,64 @@ def _lexer(language: str):
 
 
 _FORMATTER = None
+_JSON_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*)(:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b|([{}\[\],:])')
+_DIFF_CLASSES = (("+++", "gh"), ("---", "gh"), ("@@", "gu"), ("+", "gi"), ("-", "gd"))
+
+
+def _text(value: str) -> str:
+    """Text-node escaping (quotes need none): keeps highlighted schemas small."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _json_spans(text: str) -> str:
+    """JSON in Pygments' token classes (keys ``nt``, strings ``s2``, numbers ``mi``, ``kc``, ``p``).
+
+    One regular expression pass instead of Pygments' lexer: JSON is most of what a catalog shows
+    (Avro, JSON Schema, examples), and this is an order of magnitude faster at 10,000 subjects.
+    Anything that is not a token (whitespace, invalid input) is kept as escaped text."""
+    out: list[str] = []
+    pos = 0
+    for match in _JSON_TOKEN.finditer(text):
+        out.append(_text(text[pos:match.start()]))
+        string, space, colon, number, constant, punct = match.groups()
+        if string is not None:
+            out.append(f'<span class="{"nt" if colon else "s2"}">{_text(string)}</span>{space}')
+            if colon:
+                out.append('<span class="p">:</span>')
+        elif number is not None:
+            out.append(f'<span class="mi">{number}</span>')
+        elif constant is not None:
+            out.append(f'<span class="kc">{constant}</span>')
+        else:
+            out.append(f'<span class="p">{_text(punct)}</span>')
+        pos = match.end()
+    out.append(_text(text[pos:]))
+    return "".join(out)
+
+
+def _diff_spans(text: str) -> str:
+    """A unified diff with one class per line (``gi`` added, ``gd`` removed, ``gu`` hunk, ``gh`` files)."""
+    lines = []
+    for line in text.splitlines():
+        cls = next((c for prefix, c in _DIFF_CLASSES if line.startswith(prefix)), None)
+        lines.append(f'<span class="{cls}">{_text(line)}</span>' if cls else _text(line))
+    return "\n".join(lines) + "\n"
 
 
 def highlight(text: str, language: str) -> Markup:
-    """Pygments HTML in the markup pymdownx.highlight writes, so the theme styles it and adds copy buttons."""
+    """Highlighted code in the markup pymdownx.highlight writes, so the theme styles it and adds copy
+    buttons. JSON and diffs are tokenized here; other languages (Protobuf) go through Pygments."""
     global _FORMATTER
-    from pygments import highlight as pyg_highlight
-    from pygments.formatters import HtmlFormatter
-    if _FORMATTER is None:
-        _FORMATTER = HtmlFormatter(nowrap=True)
-    body = pyg_highlight(text, _lexer(language), _FORMATTER)
+    if language == "json":
+        body = _json_spans(text)
+    elif language == "diff":
+        body = _diff_spans(text)
+    else:
+        from pygments import highlight as pyg_highlight
+        from pygments.formatters import HtmlFormatter
+        if _FORMATTER is None:
+            _FORMATTER = HtmlFormatter(nowrap=True)
+        body = pyg_highlight(text, _lexer(language), _FORMATTER)
     return Markup(f'<div class="language-{language} highlight"><pre><span></span><code>{body}</code></pre></div>')
 
 
@@ -382,20 +430,17 @@ SLOT = re.compile(r"<!--lsr-slot:([A-Za-z0-9_-]+)-->")
 
 
 def fill_slots(model: CatalogModel, site_dir: Path) -> None:
-    """Put the large parts of each subject page (field tables, schemas, diffs, examples) into the built
-    HTML in place of its ``<!--lsr-slot:...-->`` markers (see ``site/templates/subject_slots.html.j2``)."""
+    """Put the large parts of each subject page (references, rules, examples, versions with their field
+    tables, schemas and diffs) into the built HTML in place of its ``<!--lsr-slot:NAME-->`` markers:
+    the macros ``NAME_block`` of ``site/templates/subject_slots.html.j2``."""
     template = _environment().get_template("subject_slots.html.j2")
     for s in model.live_subjects():
         page = subject_page(s.name)
         path = site_dir / (page[:-3] + ".html")
         module = template.make_module({"model": model, "link": Links(page), "s": s})
-        versions = {f"v{v.version}": v for v in s.versions}
-
-        def fill(match: re.Match) -> str:
-            key = match.group(1)
-            return str(module.examples_block() if key == "examples" else module.version_block(versions[key]))
-
-        path.write_text(SLOT.sub(fill, path.read_text(encoding="utf-8")), encoding="utf-8")
+        html = SLOT.sub(lambda match: str(getattr(module, f"{match.group(1)}_block")()),
+                        path.read_text(encoding="utf-8"))
+        path.write_text(html, encoding="utf-8")
 
 
 def write_raw_files(model: CatalogModel, site_dir: Path) -> None:

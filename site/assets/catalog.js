@@ -167,8 +167,9 @@
     }
 
     function ready() {
+      /* fields.html?field=user_id (the theme's search owns ?q=) */
       var params = new URLSearchParams(location.search || location.hash.replace(/^#/, "?"));
-      if (params.get("q") && !input.value) input.value = params.get("q");
+      if (params.get("field") && !input.value) input.value = params.get("field");
       input.addEventListener("input", run);
       latest.addEventListener("change", run);
       run();
