@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repo", default=".", help="path of the registry repository (default: .)")
     parser.add_argument("--base", help="branch the proposal goes into (default: $GITHUB_BASE_REF, main, origin/main)")
     parser.add_argument("--head", default="HEAD", help="the proposal: branch, tag or commit (default: HEAD)")
+    parser.add_argument("--all", action="store_true", dest="every_subject",
+                        help="examine every subject, not only those the proposal changes (an audit of the "
+                             "whole registry: files, rules, examples)")
     add_format_argument(parser)
     parser.set_defaults(func=run)
 
@@ -28,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         repo = open_repo(args.repo)
-        result = check(repo, head=args.head, base=args.base)
+        result = check(repo, head=args.head, base=args.base, every_subject=args.every_subject)
     except GateError as exc:
         return fail(exc.message)
     review = result.review
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         write_step_summary(markdown_summary(f"Schema registry check: {result.head_name}", review,
                                            f"**{verdict}** — checked {subject} against {against}."))
     else:
-        print(f"Checked {subject} against {against}: {len(review.examined)} subject(s) changed.")
+        print(f"Checked {subject} against {against}: {len(review.examined)} subject(s) examined.")
         if result.note:
             print(result.note)
         for line in version_lines(review):

@@ -68,8 +68,12 @@ def default_base(repo: pygit2.Repository) -> str | None:
     return None
 
 
-def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None) -> CheckResult:
-    """Review ``head`` as a proposal into ``base`` (default: :func:`default_base`)."""
+def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
+          every_subject: bool = False) -> CheckResult:
+    """Review ``head`` as a proposal into ``base`` (default: :func:`default_base`).
+
+    ``every_subject`` examines every subject of the result, not only those the proposal changes (an audit:
+    subject files, rules and examples of the whole registry; lifecycle moves are judged only for changes)."""
     if head == "HEAD" and repo.head_is_unborn:
         raise GateError("the repository has no commit yet", usage=True)
     try:
@@ -90,9 +94,10 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None) 
     since = RegistryTree(repo, base_commit.tree)
     base_snapshot = Snapshot(repo, base_commit)
     if head_commit.id == base_commit.id or repo.descendant_of(base_commit.id, head_commit.id):
-        result = review(base_snapshot, since, since)
+        result = review(base_snapshot, since, None if every_subject else since)
         return CheckResult(result, head_commit, base_commit, head_name, base_name,
-                           note=f"{head_name} is already part of {base_name}: only the ledger was checked")
+                           note="" if every_subject else
+                           f"{head_name} is already part of {base_name}: only the ledger was checked")
     try:
         merged = merge_trees(repo, base_commit, head_commit, head_name, base_name)
     except GateError as exc:
@@ -100,7 +105,7 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None) 
             raise
         return CheckResult(Review(problems=list(exc.problems)), head_commit, base_commit, head_name, base_name,
                            note=exc.message)
-    result = review(base_snapshot, RegistryTree(repo, repo[merged]), since)
+    result = review(base_snapshot, RegistryTree(repo, repo[merged]), None if every_subject else since)
     return CheckResult(result, head_commit, base_commit, head_name, base_name)
 
 

@@ -150,3 +150,19 @@ def test_a_repository_without_main_is_checked_whole(tmp_path):
     assert result.returncode == 1 and data["base"] is None
     assert [v["subject"] for v in data["versions"]] == ["orders"]
     assert [(p["code"], p["file"]) for p in data["problems"]] == [("SCHEMA_INVALID", "subjects/bad/schema.avsc")]
+
+
+def test_check_all_audits_every_subject(registry):
+    """An example that a later rules change broke is found by --all even when nothing else changed."""
+    main = registry.references["refs/heads/main"].peel(pygit2.Commit)
+    index = pygit2.Index()
+    index.read_tree(main.tree)
+    bad = registry.create_blob(b'{"id": "not a long", "name": "x"}')
+    index.add(pygit2.IndexEntry("subjects/customers/examples/valid/bad.json", bad, pygit2.GIT_FILEMODE_BLOB))
+    sig = pygit2.Signature("Direct", "d@example.com")
+    registry.create_commit("refs/heads/main", sig, sig, "direct push", index.write_tree(registry), [main.id])
+    registry.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+    assert cli("check", "--repo", registry.workdir).returncode == 0
+    result = cli("check", "--repo", registry.workdir, "--all")
+    assert result.returncode == 1 and "[EXAMPLE_REJECTED]" in result.stdout
+    assert "2 subject(s) examined" in result.stdout and "orders v" not in result.stdout
