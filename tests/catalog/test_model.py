@@ -1,0 +1,61 @@
+"""The view model's pieces that pages rely on: anchors, diffs, edit URLs, "latest", the field index."""
+from __future__ import annotations
+
+from builder.catalog import _json_spans, anchor, field_index, highlight
+from builder.catalog_model import (FieldView, SubjectView, VersionView, edit_url_for, field_anchor, link_versions,
+                                   unified_diff)
+from registry.types import Field
+from sample import sample_model
+
+
+def test_field_anchors_are_stable_and_url_safe():
+    assert field_anchor(3, "usage.prompt_tokens") == "v3-field-usage.prompt_tokens"
+    assert field_anchor(1, "items[].name") == "v1-field-items__.name"
+    assert field_anchor(2, "a b$c") == "v2-field-a_b_c"
+    view = FieldView.of(3, Field("usage.tokens.prompt", "int", True))
+    assert (view.name, view.depth) == ("prompt", 2)
+
+
+def test_diff_against_previous_version():
+    subject = SubjectView(name="s", versions=[VersionView(1, 1, "AVRO", '"string"'),
+                                              VersionView(2, 2, "AVRO", '"string"'),
+                                              VersionView(3, 3, "AVRO", '"long"')])
+    link_versions(subject)
+    assert subject.versions[0].diff_prev is None
+    assert subject.versions[1].diff_prev == "" and subject.versions[1].prev_version == 1
+    assert subject.versions[2].diff_prev.splitlines()[:2] == ["--- v2.avsc", "+++ v3.avsc"]
+    assert unified_diff("a\n", "a\n", "x", "y") == ""
+
+
+def test_latest_skips_drafts_and_deleted_versions():
+    subject = SubjectView(name="s", versions=[VersionView(1, 1, "AVRO", "1"), VersionView(2, 2, "AVRO", "2", deleted=True),
+                                              VersionView(3, 3, "AVRO", "3", state="DRAFT")])
+    assert subject.latest.version == 1
+
+
+def test_edit_url_points_at_the_schema_file_of_the_subject_directory():
+    url = edit_url_for("https://git.example.com/edit/main/{path}", "orders:value", "PROTOBUF")
+    assert url == "https://git.example.com/edit/main/subjects/orders%3Avalue/schema.proto"
+    assert edit_url_for(None, "s", "AVRO") is None
+
+
+def test_json_highlighting_keeps_the_text():
+    import html
+    import re
+    text = '{\n  "a\\"<b": [1, -2.5e3, true, null, "x&y"],\n  "k": {}\n}'
+    spans = _json_spans(text)
+    assert html.unescape(re.sub(r"<[^>]+>", "", spans)) == text
+    assert '<span class="nt">"a\\"&lt;b"</span>' in spans and '<span class="s2">"x&amp;y"</span>' in spans
+    assert highlight("message A {}", "protobuf").startswith('<div class="language-protobuf highlight">')
+
+
+def test_field_index_interns_strings_and_groups_versions():
+    index = field_index(sample_model())
+    assert len(index["strings"]) == len(set(index["strings"]))
+    rows = {(index["strings"][index["subjects"][n]], index["strings"][p]): v for p, _t, n, v in index["rows"]}
+    assert rows[("telemetry.usage", "usage.prompt_tokens")] == [1, 2, 3]
+    assert rows[("telemetry.usage", "model")] == [3]
+
+
+def test_tag_anchor():
+    assert anchor("Team A/B") == "team-a-b" and anchor("") == "x"
