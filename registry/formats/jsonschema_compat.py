@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
 from registry.compat import Incompatibility
-from registry.formats.jsonschema_nodes import KINDS, TRUE_NODE, Bound, Group, Node, meet, type_names
+from registry.formats.jsonschema_nodes import FALSE_NODE, KINDS, TRUE_NODE, Bound, Group, Node, meet, type_names
 
 if TYPE_CHECKING:
     from registry.formats.jsonschema import JsonSchema
@@ -50,7 +50,7 @@ def read_issues(reader: "JsonSchema", writer: "JsonSchema") -> list[Incompatibil
         r_key, w_key = reader.compat_root.key, writer.compat_root.key
         if (r_key is not None and r_key == w_key) or (r_key is None and reader.canonical == writer.canonical):
             return []
-    checker = Checker(reader.compat_cache)
+    checker = Checker(reader.compat_cache, writer.compat_cache)
     issues = checker.check(writer.compat_root, reader.compat_root, "", 0)
     unique: dict[tuple[str, str, str], Incompatibility] = {}
     for issue in issues:
@@ -65,7 +65,8 @@ def _unescape(part: str) -> str:
 
 
 def _escape(part: Any) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
+    text = str(part)
+    return text.replace("~", "~0").replace("/", "~1") if "~" in text or "/" in text else text
 
 
 def describe(path: str) -> str:
@@ -173,15 +174,19 @@ class Checker:
     """One compatibility question (one reader, one writer); memoizes node pairs across the walk.
 
     ``shared`` is the reader schema's cache of answers that hold whatever else is being checked
-    (computed without assuming anything about pairs still being decided). A transitive check asks the
-    same reader about many writers, and most of their subschemas are the same objects' answers again.
+    (computed without assuming anything about pairs still being decided); ``writer_shared`` the
+    writer's, used when the reader's side is ``true``/``false``, which belong to no schema. A transitive
+    check asks the same schema about many others, and most answers come back from these caches.
     Entries keep their nodes alive, so the ``id()``s in the keys cannot be reused while they exist.
     """
 
-    def __init__(self, shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None) -> None:
+    def __init__(self, shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
+                 writer_shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None) -> None:
         self.shared = shared if shared is not None else {}
-        if len(self.shared) > _SHARED_LIMIT:
-            self.shared.clear()
+        self.writer_shared = writer_shared if writer_shared is not None else {}
+        for cache in (self.shared, self.writer_shared):
+            if len(cache) > _SHARED_LIMIT:
+                cache.clear()
         self.memo: dict[tuple[int, int], list[Incompatibility]] = {}
         self.active: dict[tuple[int, int], tuple[int, int]] = {}
         self.low = math.inf  # outermost in-progress pair that the current computation assumed to hold
@@ -209,8 +214,9 @@ class Checker:
         if done is not None:
             return done
         shared_key = (id(w), id(r), path) if _persistent(w) and _persistent(r) else None
+        cache = self.cache_for(r)
         if shared_key is not None:
-            hit = self.shared.get(shared_key)
+            hit = cache.get(shared_key)
             if hit is not None:
                 return hit[2]
         if pair in self.active:
@@ -230,7 +236,7 @@ class Checker:
         if self.low >= level:
             self.memo[pair] = issues  # did not lean on any assumption still being decided further up
             if shared_key is not None:
-                self.shared[shared_key] = (w, r, issues)
+                cache[shared_key] = (w, r, issues)
             self.low = outer_low
         else:
             self.low = min(outer_low, self.low)
@@ -532,8 +538,12 @@ class Checker:
     def writer_schema(self, w: Node, name: str) -> tuple[Node, str]:
         """What the writer allows for property ``name`` and where it comes from: ``declared``,
         ``pattern``, ``additional`` (an additionalProperties schema) or ``open`` (anything)."""
-        if len(w.groups) == 1 and name in w.groups[0].props:  # the common case, first
-            return w.groups[0].props[name], "declared"
+        if len(w.groups) == 1:  # the common cases first: one content model, a declared name or no patterns
+            group = w.groups[0]
+            if name in group.props:
+                return group.props[name], "declared"
+            if not group.patterns:
+                return (group.additional, "additional") if group.additional is not None else (TRUE_NODE, "open")
         result, source = TRUE_NODE, "open"
         for group in w.groups:
             node, origin = TRUE_NODE, "open"
@@ -561,6 +571,8 @@ class Checker:
         """Every schema the reader's group applies to property ``name`` (all must accept the value)."""
         if name in group.props:
             return [group.props[name]], "declared"
+        if not group.patterns:
+            return ([group.additional], "additional") if group.additional is not None else ([], "open")
         hits = [(n, _matches(p, name)) for p, n in group.patterns]
         matched = [n for n, hit in hits if hit or hit is None]
         if any(hit for _, hit in hits):
@@ -668,13 +680,17 @@ class Checker:
         """Issues of one property, named after the content models; reused across writers when possible."""
         key = ("property", id(theirs), origin, id(node), our_origin, prop) \
             if _persistent(theirs) and _persistent(node) else None
-        if key is not None and key in self.shared:
-            return self.shared[key][2]
+        cache = self.cache_for(node)
+        if key is not None and key in cache:
+            return cache[key][2]
         sub = self.check(theirs, node, prop, depth + 1)
         issues = self.classify(sub, name, prop, origin, our_origin, node) if sub else []
         if key is not None and (id(theirs), id(node)) in self.memo:
-            self.shared[key] = (theirs, node, issues)
+            cache[key] = (theirs, node, issues)
         return issues
+
+    def cache_for(self, reader_node: Node) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        return self.writer_shared if reader_node is TRUE_NODE or reader_node is FALSE_NODE else self.shared
 
     @staticmethod
     def _order(r: Node, w: Node) -> Any:
