@@ -113,11 +113,19 @@ def _iso(seconds: int | float) -> str:
 
 
 def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], config: RegistryConfig | None,
-               proposer: str, when: str) -> list[LedgerEntry]:
+               proposer: str, when: str, given: Mapping[str, int] | None = None) -> list[LedgerEntry]:
     """Ledger lines for ``versions`` (chained after ``ledger``): equal content reuses its ID, new content
-    takes the next ID after every ledgered one (and not below ``ids.start``)."""
+    takes the next ID after every ledgered one (and not below ``ids.start``).
+
+    ``given`` (``{subject: id}``, IMPORT mode) binds a subject's new version to an ID chosen by the caller;
+    an ID already bound to other content, or content already holding another ID, raises :class:`GateError`
+    with code ``ID_CONFLICT`` and nothing is written."""
     ids = {e.fingerprint: e.id for e in ledger}
     next_id = (config or RegistryConfig(name="")).first_new_id(max((e.id for e in ledger), default=0))
+    if given:
+        _bind_given(ids, versions, given)
+        while next_id in ids.values():
+            next_id += 1
     lines: list[LedgerEntry] = []
     for version in versions:
         if version.fingerprint not in ids:
@@ -128,6 +136,24 @@ def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], co
                                  schema_blob=version.schema_blob, subject_blob=version.subject_blob, time=when,
                                  proposer=proposer))
     return chain(ledger, lines)
+
+
+def _bind_given(ids: dict[str, int], versions: Sequence[NewVersion], given: Mapping[str, int]) -> None:
+    """Add the caller-chosen IDs of ``given`` to ``ids`` (fingerprint → ID), refusing conflicts."""
+    owners = {i: f for f, i in ids.items()}
+    for version in versions:
+        wanted = given.get(version.subject)
+        if wanted is None:
+            continue
+        have = ids.get(version.fingerprint)
+        if have is not None and have != wanted:
+            raise GateError(f"{version.subject} v{version.version}: this content is already registered with id "
+                            f"{have}, not {wanted}", [error("ID_CONFLICT", f"content already has id {have}")])
+        if owners.get(wanted, version.fingerprint) != version.fingerprint:
+            raise GateError(f"{version.subject} v{version.version}: id {wanted} is already bound to other content",
+                            [error("ID_CONFLICT", f"id {wanted} is already bound to other content")])
+        ids[version.fingerprint] = wanted
+        owners[wanted] = version.fingerprint
 
 
 def _read(commit: pygit2.Commit | None, path: str) -> bytes | None:
@@ -324,6 +350,7 @@ class _Plan:
     title: str
     review: Review
     entries: list[LedgerEntry] | None = None   # ledger lines already built (assign); else the loop assigns
+    given_ids: Mapping[str, int] | None = None  # {subject: id} chosen by the caller (apply_change ids=)
 
 
 def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
@@ -342,7 +369,7 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         ledger = work.review.ledger
         head = RegistryTree(repo, repo[work.tree])
         entries = work.entries if work.entries is not None else assign_ids(
-            ledger, work.review.versions, head.config, _author_text(sig), _iso(time.time()))
+            ledger, work.review.versions, head.config, _author_text(sig), _iso(time.time()), work.given_ids)
         if base.commit is not None and not entries and work.tree == base.commit.tree.id:
             return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
         tree_id = _with_ledger(repo, repo[work.tree], ledger, _read(base.commit, LEDGER_PATH), entries) \
@@ -434,12 +461,13 @@ def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, int
 
 def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Snapshot], Changes]", author: str,
                  message: str, *, into: str = "main", remote: str | None = None,
-                 max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+                 max_attempts: int = MAX_ATTEMPTS, ids: Mapping[str, int] | None = None) -> GateResult:
     """Commit a change set (``{path: bytes | None}``; ``None`` deletes) on top of ``into`` through the gate.
 
     ``changes`` may be a function of the current main's snapshot: it is called again on every attempt, so
     an edit computed from main (a lifecycle change in ``subject.yaml``) never overwrites a concurrent one.
-    Returns ``commit=None`` when the change set changes nothing.
+    Returns ``commit=None`` when the change set changes nothing. ``ids`` (``{subject: id}``) makes the
+    subject's new version take that ID (IMPORT mode; see :func:`assign_ids`).
     """
     repo = _open(repo)
 
@@ -462,7 +490,7 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
         head = RegistryTree(repo, repo[tree])
         since = RegistryTree(repo, main.tree)
         return _Plan(tree=tree, parents=[main.id], title=message.strip() or "Registry change",
-                     review=review(Snapshot(repo, main), head, since))
+                     review=review(Snapshot(repo, main), head, since), given_ids=ids)
 
     return _run(repo, into, author, plan, remote, max_attempts)
 

@@ -39,6 +39,7 @@ class RegistryConfig:
     compatibility: str = DEFAULT_COMPATIBILITY
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     ids_start: int = 1
+    write_mode: str = "READWRITE"   # `mode:` READWRITE | READONLY | IMPORT (what the REST write API accepts)
 
     @classmethod
     def parse(cls, text: str | bytes, source: str = layout.REGISTRY_YAML) -> "RegistryConfig":
@@ -54,7 +55,7 @@ class RegistryConfig:
             compatibility=data.get("compatibility", DEFAULT_COMPATIBILITY),
             catalog=CatalogConfig(title=catalog.get("title") or data["name"], site_url=catalog.get("site_url"),
                                   repo_url=catalog.get("repo_url"), edit_url=catalog.get("edit_url")),
-            ids_start=int((data.get("ids") or {}).get("start", 1)))
+            ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", "READWRITE"))
 
     def first_new_id(self, max_ledger_id: int) -> int:
         """The ID the next new content gets: after every ledgered ID and never below ``ids.start``."""

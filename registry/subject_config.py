@@ -79,6 +79,7 @@ class SubjectConfig:
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
     versions: dict[int, VersionLifecycle] = field(default_factory=dict, hash=False, compare=True)
     deleted: bool = False
+    write_mode: str | None = None   # `mode:` READWRITE | READONLY | IMPORT (REST write API); None: registry's
 
     @classmethod
     def parse(cls, text: str | bytes, source: str = layout.SUBJECT_YAML) -> "SubjectConfig":
@@ -136,7 +137,8 @@ class SubjectConfig:
                    tags=tuple(data.get("tags") or ()), compatibility=data.get("compatibility"),
                    references=references, consumers=consumers, rules=rules,
                    metadata={k: metadata[k] for k in sorted(metadata)},
-                   versions=dict(sorted(versions.items())), deleted=bool(data.get("deleted", False)))
+                   versions=dict(sorted(versions.items())), deleted=bool(data.get("deleted", False)),
+                   write_mode=data.get("mode"))
 
     def lifecycle(self, version: int) -> VersionLifecycle:
         """Lifecycle of ``version`` (ACTIVE when the file does not list it)."""
