@@ -5,6 +5,8 @@ import argparse
 import sys
 from typing import Callable
 
+import pygit2
+
 from cli._common import fail
 from cli._report import annotation, markdown_summary, print_json, print_problems, write_step_summary
 from registry.gate import GateError, GateResult, default_author
@@ -25,6 +27,9 @@ def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResu
     fmt = getattr(args, "format", "text")
     try:
         result = action()
+    except (pygit2.GitError, OSError) as exc:
+        # A repository the gate cannot read or write (permissions, corruption, a full disk): say so plainly.
+        return fail(f"git: {exc}")
     except GateError as exc:
         review = exc.review or Review(problems=exc.problems)
         if fmt == "json":

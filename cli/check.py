@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+import pygit2
+
 from cli._common import fail
 from cli._report import (add_format_argument, annotation, markdown_summary, print_json, print_problems,
                          version_lines, write_step_summary)
@@ -34,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         result = check(repo, head=args.head, base=args.base, every_subject=args.every_subject)
     except GateError as exc:
         return fail(exc.message)
+    except (pygit2.GitError, OSError) as exc:
+        return fail(f"git: {exc}")
     review = result.review
     errors = len(review.errors)
     against = f"{result.base_name} ({str(result.base.id)[:12]})" if result.base else "its own ledger"
