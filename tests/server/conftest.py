@@ -80,14 +80,14 @@ def running(args: list[str], log_path: Path, env: dict[str, str] | None = None,
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sample_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("registry") / "repo"
     make_registry(path)
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sqlite_server(sample_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The sample registry served with its embedded SQLite index (``--repo`` only)."""
     log = tmp_path_factory.mktemp("logs") / "server.log"
@@ -137,19 +137,16 @@ def built_in_postgres_and_redis(repo: Path) -> Iterator[tuple[str, str, str]]:
         client.close()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres+redis"])
-def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The sample registry served from each backend: the embedded SQLite index, and PostgreSQL + Redis."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("sqlite_server")
-        return
+@pytest.fixture(scope="session")
+def pg_redis_server(sample_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The sample registry built into PostgreSQL and Redis, served from them."""
     log = tmp_path_factory.mktemp("logs") / "server-pg.log"
-    with built_in_postgres_and_redis(request.getfixturevalue("sample_repo")) as (url, redis_url, prefix):
+    with built_in_postgres_and_redis(sample_repo) as (url, redis_url, prefix):
         with running(["--index", url, "--redis", redis_url, "--redis-prefix", prefix], log) as srv:
             yield srv
 
 
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        yield session
+@pytest.fixture(scope="module", params=["sqlite", "postgres+redis"])
+def any_server(request: pytest.FixtureRequest) -> Server:
+    """The sample registry served from each backend: the embedded SQLite index, and PostgreSQL + Redis."""
+    return request.getfixturevalue("sqlite_server" if request.param == "sqlite" else "pg_redis_server")
