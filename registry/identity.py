@@ -12,6 +12,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 from registry.formats.base import ParsedSchema
+from registry.rules import Rule
 from registry.types import Reference
 
 
@@ -20,13 +21,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _rule_json(rule: Any) -> dict[str, Any]:
+def _rule_json(rule: Rule | Mapping[str, Any]) -> dict[str, Any]:
+    """A rule in one spelling whether it came from ``subject.yaml`` or from Confluent's ``ruleSet``."""
     if isinstance(rule, Mapping):
-        data = dict(rule)
-    else:
-        data = {k: getattr(rule, k) for k in ("name", "kind", "expr", "on_failure", "doc")}
-    return {"name": data["name"], "kind": data.get("kind", "CONDITION"), "expr": data["expr"],
-            "on_failure": data.get("on_failure", "ERROR"), "doc": data.get("doc", "")}
+        rule = Rule.from_json(rule)
+    return {"name": rule.name, "kind": rule.kind, "expr": rule.expr, "on_failure": rule.on_failure,
+            "doc": rule.doc}
 
 
 def _without_empty(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -34,7 +34,8 @@ def _without_empty(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (metadata or {}).items() if v not in (None, {}, [], "")}
 
 
-def content_fingerprint(parsed: ParsedSchema, references: Iterable[Reference] = (), rules: Iterable[Any] = (),
+def content_fingerprint(parsed: ParsedSchema, references: Iterable[Reference] = (),
+                        rules: Iterable[Rule | Mapping[str, Any]] = (),
                         metadata: Mapping[str, Any] | None = None) -> str:
     """SHA-256 hex of a version's content: schema fingerprint, references, rules (in order), metadata."""
     refs = sorted({(r.name, r.subject, r.version) for r in references})
