@@ -354,8 +354,9 @@ class _Plan:
 
 
 def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
-         remote: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+         remote: str | None = None, max_attempts: int = MAX_ATTEMPTS, committer: str | None = None) -> GateResult:
     sig = parse_author(author)
+    committer_sig = parse_author(committer) if committer else sig
     main = _RemoteMain(repo, remote, into) if remote else _LocalMain(repo, into)
     last = ""
     for attempt in range(1, max_attempts + 1):
@@ -375,7 +376,7 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         tree_id = _with_ledger(repo, repo[work.tree], ledger, _read(base.commit, LEDGER_PATH), entries) \
             if entries else work.tree
         message = _message(work.title, entries, work.review.versions)
-        commit_id = repo.create_commit(None, sig, sig, message, tree_id, work.parents)
+        commit_id = repo.create_commit(None, sig, committer_sig, message, tree_id, work.parents)
         new_commit = repo[commit_id]
         _refuse_dirty(repo, into, _changed_paths(repo, _local_commit(repo, into), new_commit))
         try:
@@ -461,13 +462,15 @@ def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, int
 
 def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Snapshot], Changes]", author: str,
                  message: str, *, into: str = "main", remote: str | None = None,
-                 max_attempts: int = MAX_ATTEMPTS, ids: Mapping[str, int] | None = None) -> GateResult:
+                 max_attempts: int = MAX_ATTEMPTS, ids: Mapping[str, int] | None = None,
+                 committer: str | None = None) -> GateResult:
     """Commit a change set (``{path: bytes | None}``; ``None`` deletes) on top of ``into`` through the gate.
 
     ``changes`` may be a function of the current main's snapshot: it is called again on every attempt, so
     an edit computed from main (a lifecycle change in ``subject.yaml``) never overwrites a concurrent one.
     Returns ``commit=None`` when the change set changes nothing. ``ids`` (``{subject: id}``) makes the
-    subject's new version take that ID (IMPORT mode; see :func:`assign_ids`).
+    subject's new version take that ID (IMPORT mode; see :func:`assign_ids`). ``committer`` (default: the
+    author) is the commit's committer — the server, when ``author`` is the caller of its write API.
     """
     repo = _open(repo)
 
@@ -492,7 +495,7 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
         return _Plan(tree=tree, parents=[main.id], title=message.strip() or "Registry change",
                      review=review(Snapshot(repo, main), head, since), given_ids=ids)
 
-    return _run(repo, into, author, plan, remote, max_attempts)
+    return _run(repo, into, author, plan, remote, max_attempts, committer)
 
 
 def _check_path(path: str) -> None:
