@@ -50,7 +50,7 @@ def test_diff_between_any_two_versions_in_the_browser(rich_site):
 
 def test_field_search_answers_in_the_browser(rich_site):
     with serve(rich_site.root) as base:
-        dom = dump_dom(f"{base}/fields.html?q=user_id")
+        dom = dump_dom(f"{base}/fields.html?field=user_id")
     body = dom[dom.index('class="lsr-table lsr-field-results"'):]
     body = body[:body.index("</tbody>")]
     subjects = set(re.findall(r'<a href="subjects/([^"#]+)\.html">', body))
@@ -67,6 +67,6 @@ def test_offline_build_searches_from_file_url(offline_site, tmp_path):
     results = re.findall(r'<li class="md-search-result__item"><a href="([^"]+)"', dom)
     assert results, "no search results from file://"
     assert any(link.startswith((copy / "subjects" / "common.timestamp.html").as_uri()) for link in results)
-    field_dom = dump_dom((copy / "fields.html").as_uri() + "?q=millis")
+    field_dom = dump_dom((copy / "fields.html").as_uri() + "?field=millis")
     encoded = layout.encode_subject("common.timestamp")
     assert f'href="subjects/{encoded}.html"' in field_dom
