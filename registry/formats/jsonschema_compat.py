@@ -522,8 +522,13 @@ class Checker:
 
     def contains_guaranteed(self, w: Node, needed: Node, at_least: int, at_most: int | None, depth: int) -> bool:
         for theirs, their_least, their_most in w.contains:
-            if their_least >= at_least and (at_most is None or (their_most is not None and their_most <= at_most)) \
-                    and not self.check(theirs, needed, "", depth + 1):
+            if their_least < at_least or self.check(theirs, needed, "", depth + 1):
+                continue
+            if at_most is None:
+                return True
+            # an upper bound on items matching ``theirs`` bounds items matching ``needed`` only if they are
+            # the same items
+            if their_most is not None and their_most <= at_most and not self.check(needed, theirs, "", depth + 1):
                 return True
         if at_most is not None:
             return False
@@ -569,8 +574,8 @@ class Checker:
     @staticmethod
     def reader_schemas(group: Group, name: str) -> tuple[list[Node], str]:
         """Every schema the reader's group applies to property ``name`` (all must accept the value)."""
-        if name in group.props:
-            return [group.props[name]], "declared"
+        if name in group.props:  # patternProperties apply to declared names too
+            return [group.props[name]] + [n for p, n in group.patterns if _matches(p, name) is not False], "declared"
         if not group.patterns:
             return ([group.additional], "additional") if group.additional is not None else ([], "open")
         hits = [(n, _matches(p, name)) for p, n in group.patterns]
@@ -645,7 +650,7 @@ class Checker:
 
     def properties(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:
         issues: list[Incompatibility] = []
-        if len(w.groups) == 1 and len(r.groups) == 1:
+        if len(w.groups) == 1 and len(r.groups) == 1 and not r.groups[0].patterns:
             w_keyed, w_unkeyed = w.groups[0].keyed()
             r_keyed, r_unkeyed = r.groups[0].keyed()
             # Properties identical on both sides ($ref-free, same text) are fine whatever surrounds them.

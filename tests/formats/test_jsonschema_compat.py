@@ -105,6 +105,13 @@ def test_pattern_properties_cover_matching_names_only():
            forward="PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL")
 
 
+def test_pattern_properties_apply_to_declared_properties_too():
+    old = obj({"x_id": {}}, additionalProperties=False)
+    new = obj({"x_id": {}}, patternProperties={"^x_": I}, additionalProperties=False)
+    assert js(old).validate({"x_id": "a"}) == [] and js(new).validate({"x_id": "a"}) != []
+    assert kinds(old, new) != []
+
+
 def test_narrowing_additional_properties_breaks_backward():
     expect(obj({}, additionalProperties=N), obj({}, additionalProperties=I),
            backward="ADDITIONAL_PROPERTIES_NARROWED", forward=None)
@@ -320,6 +327,14 @@ def test_tuples_mean_the_same_across_drafts():
     old = {"type": "array", "items": [S, I], "additionalItems": False}
     new = {"$schema": D2020, "type": "array", "prefixItems": [S, I], "items": False}
     expect(old, new, backward=None, forward=None)
+
+
+def test_max_contains_bounds_only_the_same_items():
+    old = {"$schema": D2019, "type": "array", "contains": {"const": 1}, "maxContains": 1}
+    new = {"$schema": D2019, "type": "array", "contains": {"type": "integer"}, "maxContains": 1}
+    assert js(old).validate([1, 2]) == [] and js(new).validate([1, 2]) != []
+    assert "CONTAINS_NARROWED" in kinds(old, new)
+    assert kinds(old, json.loads(json.dumps(old))) == []
 
 
 def test_contains():

@@ -21,6 +21,7 @@ NAMES = ["a", "b", "c"]
 OTHER_NAMES = ["x1", "d"]
 SCALARS = [None, True, False, 0, 1, 2, -1, 5, 0.5, 1.5, "", "a", "ab", "b", "x1", "abc"]
 DEF = "#/definitions/d"
+DIALECTS = ["http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2019-09/schema"]
 
 scalar_docs = st.one_of(st.sampled_from(SCALARS), st.integers(-3, 8), st.text(alphabet="abx", max_size=4))
 documents = st.recursive(scalar_docs, lambda inner: st.one_of(
@@ -57,7 +58,8 @@ def extend(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.dictionaries(st.sampled_from(NAMES), inner, max_size=3),
         st.lists(st.sampled_from(NAMES), max_size=2, unique=True),
         optional(additionalProperties=st.one_of(st.booleans(), inner),
-                 patternProperties=st.dictionaries(st.just("^x"), inner, max_size=1),
+                 patternProperties=st.dictionaries(st.sampled_from(["^x", "^a", "b"]), inner, max_size=2),
+                 unevaluatedProperties=st.one_of(st.booleans(), inner),
                  minProperties=st.integers(0, 2), maxProperties=st.integers(1, 3),
                  dependencies=st.dictionaries(st.sampled_from(NAMES), st.lists(st.sampled_from(NAMES), min_size=1,
                                                                                max_size=2, unique=True),
@@ -65,7 +67,7 @@ def extend(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     arrays = st.one_of(
         st.builds(lambda items, extra: {"type": "array", "items": items, **extra}, inner,
                   optional(minItems=st.integers(0, 2), maxItems=st.integers(0, 3), uniqueItems=st.booleans(),
-                           contains=inner)),
+                           contains=inner, minContains=st.integers(0, 2), maxContains=st.integers(0, 2))),
         st.builds(lambda items, extra: {"type": "array", "items": items, **extra}, st.lists(inner, min_size=1,
                                                                                             max_size=2),
                   optional(additionalItems=st.one_of(st.booleans(), inner), maxItems=st.integers(0, 3))))
@@ -86,7 +88,8 @@ recursive_definition = st.builds(lambda props: {"type": "object", "properties": 
 def schemas(draw: st.DrawFn) -> dict[str, Any]:
     body = draw(subschemas)
     definition = draw(st.one_of(definitions, recursive_definition))
-    return {"definitions": {"d": definition}, "allOf": [body]}
+    dialect = draw(st.sampled_from(DIALECTS))  # 2019-09 adds min/maxContains and unevaluated*
+    return {"$schema": dialect, "definitions": {"d": definition}, "allOf": [body]}
 
 
 @st.composite
@@ -95,17 +98,22 @@ def mutated(draw: st.DrawFn, schema: Any, depth: int = 0) -> Any:
     choice = draw(st.integers(0, 9))
     if choice == 0 or not isinstance(schema, dict) or not schema:
         return draw(subschemas)
-    keys = sorted(schema)
+    keys = sorted(k for k in schema if k != "$schema") or ["$schema"]
     key = draw(st.sampled_from(keys))
     value = schema[key]
     copy = dict(schema)
-    if choice == 1 and key not in ("definitions",) and len(keys) > 1:
+    if choice == 1 and key not in ("definitions", "$schema") and len(keys) > 1:
         del copy[key]
         return copy
     if choice == 2:
-        extra = draw(st.one_of(numeric, strings, types, enums, st.just({"additionalProperties": False}),
-                               st.builds(lambda r: {"required": r}, st.lists(st.sampled_from(NAMES), min_size=1,
-                                                                             max_size=2, unique=True))))
+        extra = draw(st.one_of(
+            numeric, strings, types, enums, st.just({"additionalProperties": False}),
+            st.builds(lambda r: {"required": r}, st.lists(st.sampled_from(NAMES), min_size=1, max_size=2, unique=True)),
+            st.builds(lambda p, sub: {"patternProperties": {p: sub}}, st.sampled_from(["^x", "^a", "b"]), subschemas),
+            st.builds(lambda sub: {"unevaluatedProperties": sub}, st.one_of(st.booleans(), subschemas)),
+            st.builds(lambda sub, most: {"contains": sub, "maxContains": most}, subschemas, st.integers(0, 2)),
+            st.builds(lambda sub: {"propertyNames": sub}, st.one_of(strings, enums)),
+            st.builds(lambda sub: {"not": sub}, subschemas)))
         copy.update(extra)
         return copy
     if choice == 3:
@@ -239,7 +247,7 @@ def test_compatible_verdicts_are_never_wrong(data: st.DataObject, docs: list[Any
     base = data.draw(schemas(), label="base")
     edited = data.draw(mutated(base), label="edited")
     if not isinstance(edited, dict) or "definitions" not in edited:
-        edited = {"definitions": base["definitions"], "allOf": [edited]}
+        edited = {"$schema": base["$schema"], "definitions": base["definitions"], "allOf": [edited]}
     rnd = random.Random(seed)
     _check_never_wrongly_compatible(base, edited, docs, rnd)   # the edit read by ...
     _check_never_wrongly_compatible(edited, base, docs, rnd)   # ... and read the other way round
@@ -257,7 +265,7 @@ def test_the_generator_produces_compatible_pairs_often_enough():
         base = data.draw(schemas())
         edited = data.draw(mutated(base))
         if not isinstance(edited, dict) or "definitions" not in edited:
-            edited = {"definitions": base["definitions"], "allOf": [edited]}
+            edited = {"$schema": base["$schema"], "definitions": base["definitions"], "allOf": [edited]}
         compatible += _check_never_wrongly_compatible(base, edited, [], random.Random(seed))
 
     run()
