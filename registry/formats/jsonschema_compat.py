@@ -126,12 +126,24 @@ def _matches(pattern: str, name: str) -> bool | None:
     return None if compiled is None else compiled.search(name) is not None
 
 
-def _divides(divisor: float, value: float) -> bool:
-    try:
-        quotient = Fraction(str(value)) / Fraction(str(divisor))
-    except (ValueError, ZeroDivisionError):
+def _multiple_implied(divisor: float, theirs: float) -> bool:
+    """Whether every number the validator takes as a multiple of ``theirs`` it takes as a multiple of
+    ``divisor``. jsonschema computes ``x % d`` for integer divisors and ``x / d`` in floating point for
+    others, so for floats only a power-of-two ratio is safe: scaling by it is exact."""
+    if isinstance(divisor, int) and isinstance(theirs, int):
+        return theirs % divisor == 0
+    if isinstance(divisor, int) != isinstance(theirs, int):
         return False
-    return quotient.denominator == 1
+    ratio = Fraction(theirs) / Fraction(divisor)
+    return ratio.denominator == 1 and ratio.numerator > 0 and ratio.numerator & (ratio.numerator - 1) == 0
+
+
+def _integers_are_multiples(divisor: float) -> bool:
+    """Whether every integer passes ``multipleOf: divisor`` (1, or 1/2, 1/4...: exact in binary)."""
+    if isinstance(divisor, int):
+        return divisor == 1
+    exact = Fraction(divisor)
+    return exact.numerator == 1 and exact.denominator & (exact.denominator - 1) == 0
 
 
 def _lower_implies(writer: Bound, reader: Bound, integers: bool) -> bool:
@@ -421,9 +433,9 @@ class Checker:
                                          "allows would be rejected", old=w.upper.render(False),
                                          new=r.upper.render(False)))
         for divisor in r.multiple_of:
-            if integers and _divides(divisor, 1):
+            if integers and _integers_are_multiples(divisor):
                 continue
-            if any(_divides(divisor, theirs) for theirs in w.multiple_of):
+            if any(_multiple_implied(divisor, theirs) for theirs in w.multiple_of):
                 continue
             kind = "MULTIPLE_OF_CHANGED" if w.multiple_of else "MULTIPLE_OF_ADDED"
             issues.append(self.issue(kind, path, f"the reader's schema requires {where} to be a multiple of "

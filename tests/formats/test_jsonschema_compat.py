@@ -256,6 +256,9 @@ def test_multiple_of_divisors():
     expect({"type": "number", "multipleOf": 0.2}, {"type": "number", "multipleOf": 0.1}, backward=None,
            forward="MULTIPLE_OF_CHANGED")
     expect({"type": "integer"}, {"type": "integer", "multipleOf": 0.5}, backward=None, forward=None)
+    # 0.3 is not exactly three times 0.1 in binary, and the validator divides in floating point
+    assert kinds({"type": "number", "multipleOf": 0.3}, {"type": "number", "multipleOf": 0.1}) == ["MULTIPLE_OF_CHANGED"]
+    assert kinds({"type": "integer"}, {"type": "integer", "multipleOf": 0.1}) == ["MULTIPLE_OF_ADDED"]
 
 
 def test_draft4_boolean_exclusive_bounds_equal_the_later_numeric_ones():
