@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"Checked {subject} against {against}: {len(review.examined)} subject(s) examined.")
         if result.note:
             print(result.note)
+        if review.pending:
+            print(f"{result.base_name} holds {len(review.pending)} version(s) merged without the gate; the gate "
+                  "records them first:")
+            for entry in review.pending:
+                print(f"  = {entry.subject} v{entry.version} -> id {entry.id}")
         for line in version_lines(review):
             print(f"  + {line}")
         print_problems(review.problems)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import pygit2
 
-from registry.gate import GateError, merge_trees
+from registry.gate import GateError, merge_trees, review_onto
 from registry.model import RegistryTree
 from registry.problems import Problem
 from registry.proposal import Review, review
-from registry.snapshot import Snapshot, SnapshotError, resolve_commit
+from registry.snapshot import SnapshotError, resolve_commit
 
 
 @dataclass
@@ -91,10 +91,9 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
         base_commit = resolve_commit(repo, base_name)
     except SnapshotError as exc:
         raise GateError(str(exc), usage=True) from None
-    since = RegistryTree(repo, base_commit.tree)
-    base_snapshot = Snapshot(repo, base_commit)
+    base_tree = RegistryTree(repo, base_commit.tree)
     if head_commit.id == base_commit.id or repo.descendant_of(base_commit.id, head_commit.id):
-        result = review(base_snapshot, since, None if every_subject else since)
+        result = review_onto(repo, base_commit, base_tree, every_subject)
         return CheckResult(result, head_commit, base_commit, head_name, base_name,
                            note="" if every_subject else
                            f"{head_name} is already part of {base_name}: only the ledger was checked")
@@ -105,8 +104,7 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
             raise
         return CheckResult(Review(problems=list(exc.problems)), head_commit, base_commit, head_name, base_name,
                            note=exc.message)
-    result = review(base_snapshot, RegistryTree(repo, repo[merged]), None if every_subject else since)
+    result = review_onto(repo, base_commit, RegistryTree(repo, repo[merged]), every_subject)
     return CheckResult(result, head_commit, base_commit, head_name, base_name)
-
 
 __all__ = ["CheckResult", "Problem", "check", "default_base", "open_repo"]

@@ -37,7 +37,7 @@ from registry import ledger_cache
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.model import RegistryTree
 from registry.problems import Problem, error
-from registry.proposal import NewVersion, Review, read_ledger, review, review_change
+from registry.proposal import NewVersion, Review, read_ledger, review_change
 from registry.registry_config import RegistryConfig
 from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 
@@ -177,9 +177,17 @@ def _with_ledger(repo: pygit2.Repository, tree: pygit2.Tree, ledger: Sequence[Le
     return index.write_tree(repo)
 
 
-def _message(title: str, entries: Sequence[LedgerEntry], versions: Sequence[NewVersion]) -> str:
+GATE_TRAILER = "Registry-Gate: recorded"
+
+
+def _message(title: str, entries: Sequence[LedgerEntry], versions: Sequence[NewVersion], pending: int = 0) -> str:
+    """The commit message: one ``subject vN -> id N`` line per ledger line, and the gate's trailer (which
+    tells :func:`unrecorded` that everything up to this commit is in the ledger)."""
     lines = [title, ""]
     rollbacks = {(v.subject, v.version): v.rollback_of for v in versions}
+    if pending:
+        lines.append(f"Recorded {pending} version(s) that earlier commits on this branch introduced without the "
+                     "gate.")
     if entries:
         lines.append("Registered by the merge gate:")
         for e in entries:
@@ -187,7 +195,7 @@ def _message(title: str, entries: Sequence[LedgerEntry], versions: Sequence[NewV
             lines.append(f"{e.subject} v{e.version} -> id {e.id}" + (f" (rollback to v{note})" if note else ""))
     else:
         lines.append("No new schema versions.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + f"\n\n{GATE_TRAILER}\n"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -349,7 +357,6 @@ class _Plan:
     parents: list[pygit2.Oid]
     title: str
     review: Review
-    entries: list[LedgerEntry] | None = None   # ledger lines already built (assign); else the loop assigns
     given_ids: Mapping[str, int] | None = None  # {subject: id} chosen by the caller (apply_change ids=)
 
 
@@ -367,15 +374,17 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         if not work.review.ok:
             raise GateError(f"refused: {len(work.review.errors)} problem(s)", work.review.problems,
                             review=work.review)
-        ledger = work.review.ledger
+        # The review was judged against main's ledger plus the lines of commits main holds unrecorded.
+        judged = work.review.ledger
+        pending = work.review.pending
         head = RegistryTree(repo, repo[work.tree])
-        entries = work.entries if work.entries is not None else assign_ids(
-            ledger, work.review.versions, head.config, _author_text(sig), _iso(time.time()), work.given_ids)
+        entries = pending + assign_ids(judged, work.review.versions, head.config, _author_text(sig),
+                                       _iso(time.time()), work.given_ids)
         if base.commit is not None and not entries and work.tree == base.commit.tree.id:
             return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
-        tree_id = _with_ledger(repo, repo[work.tree], ledger, _read(base.commit, LEDGER_PATH), entries) \
-            if entries else work.tree
-        message = _message(work.title, entries, work.review.versions)
+        tree_id = _with_ledger(repo, repo[work.tree], judged[:len(judged) - len(pending)],
+                               _read(base.commit, LEDGER_PATH), entries) if entries else work.tree
+        message = _message(work.title, entries, work.review.versions, len(pending))
         commit_id = repo.create_commit(None, sig, committer_sig, message, tree_id, work.parents)
         new_commit = repo[commit_id]
         _refuse_dirty(repo, into, _changed_paths(repo, _local_commit(repo, into), new_commit))
@@ -453,8 +462,7 @@ def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, int
         if proposal.id == main.id or repo.descendant_of(main.id, proposal.id):
             raise GateError(f"{name} is already part of {into}; nothing to merge", usage=True)
         tree = merge_trees(repo, main, proposal, name, into)
-        head = RegistryTree(repo, repo[tree])
-        result = review(Snapshot(repo, main), head, RegistryTree(repo, main.tree))
+        result = review_onto(repo, main, RegistryTree(repo, repo[tree]))
         return _Plan(tree=tree, parents=[main.id, proposal.id], title=f"Merge {name} into {into}", review=result)
 
     return _run(repo, into, author, plan, remote, max_attempts)
@@ -490,10 +498,8 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
         tree = index.write_tree(repo)
         if tree == main.tree.id:
             return None
-        head = RegistryTree(repo, repo[tree])
-        since = RegistryTree(repo, main.tree)
         return _Plan(tree=tree, parents=[main.id], title=message.strip() or "Registry change",
-                     review=review(Snapshot(repo, main), head, since), given_ids=ids)
+                     review=review_onto(repo, main, RegistryTree(repo, repo[tree])), given_ids=ids)
 
     return _run(repo, into, author, plan, remote, max_attempts, committer)
 
@@ -507,16 +513,16 @@ def _check_path(path: str) -> None:
         raise GateError(f"{LEDGER_PATH} is written only by the merge gate", usage=True)
 
 
-def _first_parent_chain(repo: pygit2.Repository, tip: pygit2.Commit) -> list[pygit2.Commit]:
-    """Commits of ``tip``'s first-parent history that came after the last commit that wrote the ledger,
-    oldest first (the whole history when no commit ever did)."""
+def _unrecorded_commits(repo: pygit2.Repository, tip: pygit2.Commit) -> list[pygit2.Commit]:
+    """Commits of ``tip``'s first-parent history after the last one the gate wrote or that changed the
+    ledger, oldest first (the whole history when there is none)."""
     pending: list[pygit2.Commit] = []
     commit: pygit2.Commit | None = tip
     while commit is not None:
         parent = commit.parents[0] if commit.parents else None
         lock_now = _blob_id(commit.tree, LEDGER_PATH)
         lock_before = _blob_id(parent.tree, LEDGER_PATH) if parent is not None else None
-        if lock_now != lock_before:
+        if lock_now != lock_before or GATE_TRAILER in commit.message:
             break
         pending.append(commit)
         commit = parent
@@ -530,38 +536,68 @@ def _blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
+def unrecorded(repo: pygit2.Repository, main: pygit2.Commit) -> Review:
+    """The versions that commits on ``main`` introduced without the gate (a host's merge button, a direct
+    push), in order, as ledger lines each carrying its commit's author and time.
+
+    ``Review.pending`` holds those lines and ``Review.ledger`` main's ledger followed by them; problems name
+    the commit. Reviewing stops at the first commit the gate would have refused."""
+    snapshot = Snapshot(repo, main)
+    base = RegistryTree(repo, main.tree)
+    entries, ledger_problems = read_ledger(None, base)
+    combined = Review(problems=list(ledger_problems), ledger=list(entries))
+    for commit in _unrecorded_commits(repo, main) if combined.ok else []:
+        since = RegistryTree(repo, commit.parents[0].tree) if commit.parents else None
+        step = review_change(RegistryTree(repo, commit.tree), since, combined.ledger, snapshot)
+        where = f"commit {str(commit.id)[:12]} ({commit.message.splitlines()[0] if commit.message else ''})"
+        combined.problems += [Problem(p.severity, p.code, f"{where}: {p.message}", p.file, p.line)
+                              for p in step.problems]
+        combined.examined += [s for s in step.examined if s not in combined.examined]
+        if not step.ok:
+            break
+        lines = assign_ids(combined.ledger, step.versions, base.config, _author_text(commit.author),
+                           _iso(commit.commit_time))
+        combined.ledger += lines
+        combined.pending += lines
+        combined.versions += step.versions
+    return combined
+
+
+def review_onto(repo: pygit2.Repository, main: pygit2.Commit, head: RegistryTree,
+                every_subject: bool = False) -> Review:
+    """Review ``head`` (a tree built on ``main``) as the gate does: against main's ledger plus the versions
+    main holds unrecorded, which the gate records in the same commit so that none is ever skipped.
+    ``every_subject`` examines all of ``head``'s subjects, not only those that differ from main."""
+    main_tree = RegistryTree(repo, main.tree)
+    before = unrecorded(repo, main)
+    if not before.ok:
+        return Review(problems=before.problems, ledger=before.ledger)
+    _, touched = read_ledger(main_tree, head)
+    result = review_change(head, None if every_subject else main_tree, before.ledger, Snapshot(repo, main))
+    result.problems[:0] = before.problems + touched
+    result.ledger = before.ledger
+    result.pending = before.pending
+    return result
+
+
 def assign(repo: pygit2.Repository | str, *, author: str, into: str = "main", remote: str | None = None,
            max_attempts: int = MAX_ATTEMPTS) -> GateResult:
     """Record, in order, the versions that commits on ``into``'s first-parent history introduced since the
-    ledger was last written (merges made by a host's button rather than by the gate). Idempotent: when
-    nothing is unrecorded it writes nothing. Refuses — writing nothing — when one of those commits would not
-    have passed the gate (the fix is a commit that reverts or repairs it)."""
+    gate last wrote it (merges made by a host's button rather than by the gate). Idempotent: when nothing
+    is unrecorded it writes nothing. Refuses — writing nothing — when one of those commits would not have
+    passed the gate (the fix is a commit that reverts or repairs it)."""
     repo = _open(repo)
 
     def plan(main: pygit2.Commit | None) -> _Plan | None:
         if main is None:
             raise GateError(f"there is no branch {into!r}", usage=True)
-        snapshot = Snapshot(repo, main)
-        base = RegistryTree(repo, main.tree)
-        entries, ledger_problems = read_ledger(None, base)
-        combined = Review(problems=list(ledger_problems), ledger=entries)
-        ledger = list(entries)
-        for commit in _first_parent_chain(repo, main) if combined.ok else []:
-            since = RegistryTree(repo, commit.parents[0].tree) if commit.parents else None
-            step = review_change(RegistryTree(repo, commit.tree), since, ledger, snapshot)
-            where = f"commit {str(commit.id)[:12]} ({commit.message.splitlines()[0] if commit.message else ''})"
-            combined.problems += [Problem(p.severity, p.code, f"{where}: {p.message}", p.file, p.line)
-                                  for p in step.problems]
-            combined.examined += [s for s in step.examined if s not in combined.examined]
-            if not step.ok:
-                break
-            # Each version keeps the author and time of the commit that introduced it.
-            ledger = ledger + assign_ids(ledger, step.versions, base.config, _author_text(commit.author),
-                                         _iso(commit.commit_time))
-            combined.versions += step.versions
-        if combined.ok and not combined.versions:
+        found = unrecorded(repo, main)
+        if found.ok and not found.pending:
             return None
-        return _Plan(tree=main.tree.id, parents=[main.id], review=combined, entries=ledger[len(entries):],
-                     title=f"Assign IDs for {len(combined.versions)} version(s) merged on {into}")
+        # The versions were found by walking history: they are already lines, not proposals to assign.
+        count = len(found.pending)
+        found.versions = []
+        return _Plan(tree=main.tree.id, parents=[main.id], review=found,
+                     title=f"Assign IDs for {count} version(s) merged on {into}")
 
     return _run(repo, into, author, plan, remote, max_attempts)

@@ -67,6 +67,7 @@ class Review:
     problems: list[Problem] = field(default_factory=list)
     examined: list[str] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)   # the ledger the change was judged against
+    pending: list[LedgerEntry] = field(default_factory=list)  # its tail: lines for commits not yet recorded
 
     @property
     def ok(self) -> bool:

@@ -69,3 +69,25 @@ def test_a_gate_merge_after_host_merges_is_judged_on_the_recorded_ledger(registr
     assert merge_branch(registry, "v2", author=AUTHOR).summary_lines() == ["orders v2 -> id 3"]
     assert ids(registry)[("orders-copy", 1)] == ids(registry)[("orders", 1)]
     parse_ledger(registry.references["refs/heads/main"].peel(pygit2.Commit).tree["registry.lock"].data.decode())
+
+
+def test_the_gate_records_host_merges_before_its_own(registry):
+    """A host merge that assign has not recorded yet is not skipped when the gate merges next."""
+    commit_branch(registry, "hosted", subject_files("refunds", avro_record("Refund", ("id", "long"))))
+    host_merge(registry, "hosted", "Bob <bob@example.com>")
+    commit_branch(registry, "gated", subject_files("orders", avro_record(
+        "Order", ("id", "long"), ("amount", "double"), ("n", "int", 1))))
+    checked = cli("check", "--repo", registry.workdir, "--head", "gated")
+    assert checked.returncode == 0 and "= refunds v1 -> id 3" in checked.stdout
+    result = merge_branch(registry, "gated", author=AUTHOR)
+    assert result.summary_lines() == ["refunds v1 -> id 3", "orders v2 -> id 4"]
+    assert [e.proposer for e in ledger(registry)[-2:]] == ["Bob <bob@example.com>", AUTHOR]
+    assert cli("assign", "--repo", registry.workdir, "--author", AUTHOR).stdout.startswith("Nothing to do")
+
+
+def test_a_gate_commit_without_versions_ends_the_unrecorded_history(registry):
+    commit_branch(registry, "doc", subject_files("orders", ORDER_V1, config=subject_yaml(description="new")))
+    merge_branch(registry, "doc", author=AUTHOR)                 # no version, no ledger change
+    before = main_id(registry)
+    assert assign(registry, author=AUTHOR).commit is None
+    assert main_id(registry) == before

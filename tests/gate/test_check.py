@@ -5,6 +5,7 @@ import json
 
 import pygit2
 
+from registry.gate import GATE_TRAILER
 from registry.ledger import LEDGER_PATH
 from repo_helpers import AUTHOR, avro_record, commit_branch, main_id, subject_files
 
@@ -153,14 +154,16 @@ def test_a_repository_without_main_is_checked_whole(tmp_path):
 
 
 def test_check_all_audits_every_subject(registry):
-    """An example that a later rules change broke is found by --all even when nothing else changed."""
+    """A recorded main whose example no longer passes (say, after a rules-engine upgrade) is caught by --all,
+    not by the ordinary check, which judges only what a proposal changes."""
     main = registry.references["refs/heads/main"].peel(pygit2.Commit)
     index = pygit2.Index()
     index.read_tree(main.tree)
     bad = registry.create_blob(b'{"id": "not a long", "name": "x"}')
     index.add(pygit2.IndexEntry("subjects/customers/examples/valid/bad.json", bad, pygit2.GIT_FILEMODE_BLOB))
     sig = pygit2.Signature("Direct", "d@example.com")
-    registry.create_commit("refs/heads/main", sig, sig, "direct push", index.write_tree(registry), [main.id])
+    registry.create_commit("refs/heads/main", sig, sig, f"as if recorded\n\n{GATE_TRAILER}\n",
+                           index.write_tree(registry), [main.id])
     registry.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
     assert cli("check", "--repo", registry.workdir).returncode == 0
     result = cli("check", "--repo", registry.workdir, "--all")
