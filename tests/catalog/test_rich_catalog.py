@@ -46,7 +46,9 @@ def test_merge_time_compatibility_verdict(rich_site):
     page = rich_site.subject("telemetry.usage")
     section = page[page.index('id="v2"'):page.index('id="v1"')]
     assert "Compatibility</label>" in section and "Checked at merge under <code>BACKWARD</code>" in section
-    assert 'lsr-badge--ok">compatible' in section
+    assert re.search(r'lsr-badge--ok"[^>]*>compatible<', section)
+    first = page[page.index('id="v1"'):]
+    assert re.search(r'lsr-badge--none"[^>]*>not checked<', first) and "Nothing to check at merge" in first
 
 
 def test_soft_deleted_version_is_left_out(rich_site):
