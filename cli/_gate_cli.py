@@ -43,7 +43,8 @@ def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResu
         return fail(exc.message, 2 if exc.usage else 1)
     if fmt == "json":
         print_json({"ok": True, "commit": result.commit, "previous": result.previous, "attempts": result.attempts,
-                    "entries": [e.to_json() for e in result.entries]})
+                    "entries": [e.to_json() for e in result.entries],
+                    "recorded": [e.to_json() for e in result.recorded]})
         return 0
     warnings = result.review.problems if result.review is not None else []
     if fmt == "github":
@@ -60,6 +61,7 @@ def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResu
     for note in result.notes:
         print(f"llm-registry: warning: {note}", file=sys.stderr)
     if fmt == "github" and result.review is not None:
-        verdict = f"**Done:** {len(result.entries)} version(s) registered in {str(result.commit)[:12]}"
+        verdict = (f"**Done:** {len(result.entries) + len(result.recorded)} version(s) registered in "
+                   f"{str(result.commit)[:12]}")
         write_step_summary(markdown_summary(title, result.review, verdict))
     return 0

@@ -73,9 +73,11 @@ class GateResult:
     review: Review | None = None
     attempts: int = 1
     notes: list[str] = field(default_factory=list)
+    recorded: list[LedgerEntry] = field(default_factory=list)   # lines for earlier commits merged without the gate
 
     def summary_lines(self) -> list[str]:
-        return [f"{e.subject} v{e.version} -> id {e.id}" for e in self.entries]
+        """Every ledger line the commit added: recorded earlier commits first, then this change's versions."""
+        return [f"{e.subject} v{e.version} -> id {e.id}" for e in (*self.recorded, *self.entries)]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -395,7 +397,8 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
             time.sleep(random.uniform(0.01, 0.05) * attempt)
             continue
         return GateResult(commit=str(commit_id), previous=str(base.commit.id) if base.commit else None,
-                          entries=entries, review=work.review, attempts=attempt, notes=list(main.notes))
+                          entries=entries[len(pending):], recorded=entries[:len(pending)], review=work.review,
+                          attempts=attempt, notes=list(main.notes))
     raise GateError(f"{into} kept moving: gave up after {max_attempts} attempts ({last}); run the gate again",
                     [error("MAIN_MOVED", f"{into} moved during every one of {max_attempts} attempts")])
 

@@ -81,6 +81,7 @@ def test_the_gate_records_host_merges_before_its_own(registry):
     assert checked.returncode == 0 and "= refunds v1 -> id 3" in checked.stdout
     result = merge_branch(registry, "gated", author=AUTHOR)
     assert result.summary_lines() == ["refunds v1 -> id 3", "orders v2 -> id 4"]
+    assert [e.subject for e in result.recorded] == ["refunds"] and [e.subject for e in result.entries] == ["orders"]
     assert [e.proposer for e in ledger(registry)[-2:]] == ["Bob <bob@example.com>", AUTHOR]
     assert cli("assign", "--repo", registry.workdir, "--author", AUTHOR).stdout.startswith("Nothing to do")
 
