@@ -136,11 +136,16 @@ class RedisIndex:
             return "nothing to publish"
         try:
             current = self.generation()
-            if current == info.generation and not full:
+            mirrored = self.build_info() if current is not None else None
+            same_build = mirrored is not None and mirrored.get("commit") == info.commit
+            if current == info.generation and same_build and not full:
                 return "Redis up to date"
             target = info.generation
-            incremental = (not full and current is not None and current == target - 1
-                           and self.client.exists(self._gen(current, "build")))
+            # patching the previous generation is only right when it mirrors this index's previous
+            # build (a deleted and rebuilt index restarts its generations): otherwise write everything
+            previous = reader.build_info(target - 1) if current == target - 1 else None
+            incremental = (not full and previous is not None and mirrored is not None
+                           and mirrored.get("commit") == previous.commit)
             if incremental:
                 self._copy_generation(current, target)
                 self._write_ids(reader, sorted(set(new_ids)))

@@ -566,9 +566,12 @@ def _leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1].replace("[]", "").lower()
 
 
+_BUILD_COLUMNS = ("commit_id, ledger_position, generation, built_at, ledger_head, registry_blob, ledger_bytes, "
+                  "ledger_sha")
+
+
 def _last_build(conn: _Connection) -> BuildInfo | None:
-    row = conn.one("SELECT commit_id, ledger_position, generation, built_at, ledger_head, registry_blob, "
-                   "ledger_bytes, ledger_sha FROM builds ORDER BY generation DESC LIMIT 1")
+    row = conn.one(f"SELECT {_BUILD_COLUMNS} FROM builds ORDER BY generation DESC LIMIT 1")
     return BuildInfo(*row) if row else None
 
 
@@ -603,8 +606,12 @@ class Reader:
         return self._conn.statements
 
     # -- builds
-    def build_info(self) -> BuildInfo | None:
-        return _last_build(self._conn)
+    def build_info(self, generation: int | None = None) -> BuildInfo | None:
+        """The current build, or the build that made ``generation``."""
+        if generation is None:
+            return _last_build(self._conn)
+        row = self._conn.one(f"SELECT {_BUILD_COLUMNS} FROM builds WHERE generation = ?", (generation,))
+        return BuildInfo(*row) if row else None
 
     def counts(self) -> tuple[int, int]:
         """(subjects with versions, versions), soft-deleted included: the build summary's figures."""

@@ -197,3 +197,16 @@ def test_nginx_answers_like_confluent(nginx_api):
         assert (answer.status_code, answer.json()["error_code"]) == (status, code), path
         assert answer.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
     assert requests.post(nginx_api + "/subjects/x/versions", json={}).json()["error_code"] == 405
+
+
+def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):
+    url, prefix = redis_url
+    rx = RedisIndex.from_url(url, prefix)
+    first = SqlIndex.connect(f"sqlite:///{tmp_path / 'one.db'}")
+    build_index(Snapshot.open(registry.path, "main~1"), first)
+    rx.publish(first.reader())
+    # a new, empty index built at another commit has the same generation number: not "up to date"
+    second = SqlIndex.connect(f"sqlite:///{tmp_path / 'two.db'}")
+    build_index(Snapshot.open(registry.path), second)
+    assert "full" in rx.publish(second.reader())
+    assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1
