@@ -6,7 +6,8 @@ Every write to a registry goes through one loop (:func:`_run`):
 2. build the proposed tree on top of it — a three-way merge of a branch (:func:`merge_branch`), an
    in-memory change set (:func:`apply_change`, used by the server's write API), or nothing at all when
    recording versions that merges already brought in (:func:`assign`);
-3. review it against main's ledger (:mod:`registry.proposal`) — any error refuses and nothing is written;
+3. review it against main's ledger (:mod:`registry.proposal`), after recording what commits on main
+   introduced without the gate (:func:`unrecorded`) — any error refuses and nothing is written;
 4. assign versions and IDs (same content → same ID, across subjects and for rollbacks), append the lines to
    the ledger and write one commit;
 5. move ``main`` by compare-and-swap. libgit2's ``git_reference_set_target`` locks ``refs/heads/main``
@@ -29,7 +30,7 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import pygit2
 
@@ -43,7 +44,6 @@ from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 
 MAX_ATTEMPTS = 12
 Changes = Mapping[str, "bytes | None"]
-ChangeSource = "Changes | Callable[[Snapshot], Changes]"
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>\s*$")
 
 
@@ -333,18 +333,18 @@ def _local_commit(repo: pygit2.Repository, branch: str) -> pygit2.Commit | None:
 
 def _changed_paths(repo: pygit2.Repository, old: pygit2.Commit | None, new: pygit2.Commit) -> list[str]:
     if old is None:
-        return [entry.path for entry in _walk_tree(repo, new.tree)]
+        return list(_paths(repo, new.tree))
     diff = old.tree.diff_to_tree(new.tree)
     return sorted({p for d in diff.deltas for p in (d.old_file.path, d.new_file.path)})
 
 
-def _walk_tree(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = ""):
+def _paths(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> Iterator[str]:
     for entry in tree:
         path = f"{prefix}{entry.name}"
         if entry.type_str == "tree":
-            yield from _walk_tree(repo, repo[entry.id], path + "/")
+            yield from _paths(repo, repo[entry.id], path + "/")
         else:
-            yield pygit2.IndexEntry(path, entry.id, entry.filemode)
+            yield path
 
 
 # ---------------------------------------------------------------------------------------------------------
