@@ -10,7 +10,7 @@ from typing import Any
 
 from server.access import Permission
 from server.resources import Services
-from server.resources import compatibility, config, ops, schemas, subjects, validate
+from server.resources import compatibility, config, ops, schemas, subjects, validate, writes
 from server.resources.catalog import Catalog
 
 
@@ -24,11 +24,14 @@ class Route:
 
 def rest_routes(services: Services) -> list[Route]:
     by_id = schemas.SchemaById(services)
-    version = subjects.Version(services)
+    # Write responders (POST/PUT/DELETE) extend the read resources of their templates and check
+    # Permission.WRITE themselves (server/resources/writes.py); the permission below is the read one.
+    writer = writes.Writer(services)
+    version = writes.VersionWithWrites(services, writer)
     compat = compatibility.Compatibility(services)
-    cfg = config.ConfigResource(services)
-    mode = config.ModeResource(services)
-    R, C = Permission.READ, Permission.CHECK
+    cfg = writes.ConfigWithWrites(services, writer)
+    mode = writes.ModeWithWrites(services, writer)
+    R, C, W = Permission.READ, Permission.CHECK, Permission.WRITE
     routes = [
         Route("/", ops.Root(), R),
         Route("/schemas", schemas.Schemas(services), R),
@@ -39,8 +42,9 @@ def rest_routes(services: Services) -> list[Route]:
         Route("/schemas/ids/{schema_id}/subjects", by_id, R, "subjects"),
         Route("/schemas/ids/{schema_id}/versions", by_id, R, "versions"),
         Route("/subjects", subjects.Subjects(services), R),
-        Route("/subjects/{subject}", subjects.Subject(services), R),
-        Route("/subjects/{subject}/versions", subjects.Versions(services), R),
+        Route("/subjects/{subject}", writes.SubjectWithWrites(services, writer), R),
+        Route("/subjects/{subject}/versions", writes.VersionsWithWrites(services, writer), R),
+        Route("/subjects/{subject}/rollback", writes.Rollback(services, writer), W),
         Route("/subjects/{subject}/versions/{version}", version, R),
         Route("/subjects/{subject}/versions/{version}/schema", version, R, "schema"),
         Route("/subjects/{subject}/versions/{version}/referencedby", version, R, "referencedby"),

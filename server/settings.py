@@ -42,6 +42,8 @@ class Settings:
     redis_timeout: float = 0.25
     redis_retry_seconds: float = 2.0
     writable: bool = False
+    write_identity: str | None = None   # "Name <email>": committer of writes, author while callers are anonymous
+    write_remote: str | None = None     # push every write commit to this remote (the gate's --push)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

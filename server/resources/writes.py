@@ -1,0 +1,297 @@
+"""The write API: register, rollback, lifecycle, soft deletes, compatibility and mode settings.
+
+Each write responder extends the read resource of the same URI template (falcon has one resource per
+template), checks the ``write`` permission itself (the route table's permission is the template's read
+one), and hands the work to :class:`server.write_service.WriteService`: one commit through the merge
+gate per write, then the index update. A server started without ``--writable`` answers every write
+with 42205, as before.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import falcon
+
+from registry import layout
+from registry.rules import Rule
+from registry.types import SchemaType
+from server import params
+from server.access import ANONYMOUS, Permission, authorize
+from server.errors import ApiError, invalid_schema, unprocessable
+from server.media import read_object, send
+from server.resources import Services, parse_posted, references_from
+from server.resources.config import ConfigResource, ModeResource
+from server.resources.subjects import Subject, Version, Versions
+from server.write_service import Registration, WriteService
+
+
+class Writer:
+    """The worker's :class:`WriteService`, made on first use (only a writable server with ``--repo`` has one)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._service: WriteService | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, req: falcon.Request) -> WriteService:
+        """Authorize ``req`` to write and return the service."""
+        settings = self.services.settings
+        authorize(req.context.identity, Permission.WRITE, settings.writable)
+        if not settings.repo:
+            raise ApiError(422, 42205, "This server has no registry repository to write to (start it with --repo)")
+        return self.service_for_reads()
+
+    def service_for_reads(self) -> WriteService:
+        """The service without a permission check (reading modes from git)."""
+        with self._lock:
+            if self._service is None:
+                self._service = WriteService(self.services.settings)
+        return self._service
+
+    def author(self, req: falcon.Request) -> str:
+        """The commit author: the caller's identity, or the configured one while callers are anonymous."""
+        identity = req.context.identity
+        if not identity or identity == ANONYMOUS:
+            return self.services.settings.write_identity or "llm-registry server <llm-registry@localhost>"
+        return identity if "<" in identity else f"{identity} <{identity}>"
+
+
+def _subject_name(subject: str) -> str:
+    try:
+        return layout.validate_subject(subject)
+    except layout.SubjectNameError as exc:
+        raise ApiError(422, 42208, f"Invalid subject: {exc}") from None
+
+
+def _rules(rule_set: Any) -> tuple[Rule, ...] | None:
+    """Confluent's ``ruleSet`` as subject.yaml rules: CEL domain rules only (what the registry evaluates)."""
+    if rule_set is None:
+        return None
+    if not isinstance(rule_set, dict):
+        raise invalid_schema("'ruleSet' must be an object with 'domainRules'")
+    if rule_set.get("migrationRules"):
+        raise invalid_schema("migration rules are not supported; this registry keeps CEL domain rules "
+                             "(subject.yaml rules:)")
+    rules = []
+    for entry in rule_set.get("domainRules") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry.get("expr"):
+            raise invalid_schema(f"rule {entry!r} needs a 'name' and an 'expr'")
+        if str(entry.get("type", "CEL")).upper() != "CEL":
+            raise invalid_schema(f"rule {entry['name']!r} has type {entry.get('type')!r}; only CEL rules are "
+                                 "supported")
+        rules.append(Rule.from_json(entry))
+    return tuple(rules)
+
+
+def _optional_int(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None or value == -1:   # Confluent's clients send -1 for "not given"
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2**31 - 1:
+        raise unprocessable(f"'{key}' must be a positive 32-bit integer, not {value!r}", 42202 if key == "version"
+                            else 422)
+    return value
+
+
+def registration(services: Services, subject: str, body: dict[str, Any]) -> Registration:
+    """A register request body, parsed and validated (42201 for a bad schema)."""
+    parsed = parse_posted(services, body)
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise invalid_schema("'metadata' must be an object {properties, tags, sensitive}")
+    return Registration(subject=subject, schema_type=SchemaType.parse(body.get("schemaType")),
+                        schema=parsed.served_text, parsed=parsed, references=tuple(references_from(body)),
+                        rules=_rules(body.get("ruleSet")),
+                        metadata={k: v for k, v in metadata.items() if v not in (None, {}, [])}
+                        if metadata is not None else None,
+                        schema_id=_optional_int(body, "id"), version=_optional_int(body, "version"))
+
+
+class SubjectWithWrites(Subject):
+    """``DELETE /subjects/{subject}`` (soft) beside the lookup."""
+
+    def __init__(self, services: Services, writer: Writer) -> None:
+        super().__init__(services)
+        self.writer = writer
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        if params.boolean(req, "permanent"):
+            raise _permanent(f"subject '{subject}'")
+        _refuse_if_referenced(self.services, subject, None)
+        send(resp, service.delete_subject(subject, self.writer.author(req)))
+
+
+class VersionsWithWrites(Versions):
+    """``POST /subjects/{subject}/versions``: Confluent's register."""
+
+    def __init__(self, services: Services, writer: Writer) -> None:
+        super().__init__(services)
+        self.writer = writer
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        subject = _subject_name(subject)
+        request = registration(self.services, subject, read_object(req, self.services.settings.max_body_bytes))
+        send(resp, service.register(request, self.writer.author(req)))
+
+
+class VersionWithWrites(Version):
+    """``PUT /subjects/{subject}/versions/{version}`` (lifecycle) and ``DELETE`` (soft)."""
+
+    def __init__(self, services: Services, writer: Writer) -> None:
+        super().__init__(services)
+        self.writer = writer
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
+        service = self.writer(req)
+        number = params.version_id(version)
+        body = read_object(req, self.services.settings.max_body_bytes)
+        state, sunset = body.get("state"), body.get("sunset_date")
+        if not isinstance(state, str):
+            raise unprocessable("the body needs 'state': DRAFT, ACTIVE, DEPRECATED or ARCHIVED")
+        if sunset is not None and not isinstance(sunset, str):
+            raise unprocessable("'sunset_date' must be a date YYYY-MM-DD")
+        send(resp, service.set_lifecycle(subject, number, state.upper(), sunset, self.writer.author(req)))
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
+        service = self.writer(req)
+        number = params.version_id(version)
+        if params.boolean(req, "permanent"):
+            raise _permanent(f"version {version} of subject '{subject}'")
+        if number != "latest":
+            _refuse_if_referenced(self.services, subject, int(number))
+        send(resp, service.delete_version(subject, number, self.writer.author(req)))
+
+
+class Rollback:
+    """``POST /subjects/{subject}/rollback`` ``{"target_version": N}``."""
+
+    def __init__(self, services: Services, writer: Writer) -> None:
+        self.services = services
+        self.writer = writer
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        body = read_object(req, self.services.settings.max_body_bytes)
+        target = body.get("target_version")
+        if not isinstance(target, int) or isinstance(target, bool) or target < 1:
+            raise unprocessable("the body needs 'target_version': the version number to roll back to", 42202)
+        send(resp, service.rollback(subject, target, self.writer.author(req)))
+
+
+class ConfigWithWrites(ConfigResource):
+    """``PUT /config``, ``PUT``/``DELETE /config/{subject}``: the PUT body says ``compatibility``."""
+
+    def __init__(self, services: Services, writer: Writer) -> None:
+        super().__init__(services)
+        self.writer = writer
+
+    def _level(self, req: falcon.Request) -> str:
+        body = read_object(req, self.services.settings.max_body_bytes)
+        level = body.get("compatibility", body.get("compatibilityLevel"))
+        if not isinstance(level, str):
+            raise ApiError(422, 42203, "the body needs 'compatibility': one of NONE, DISABLED, BACKWARD, "
+                                       "BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE")
+        return level.upper()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        service = self.writer(req)
+        level = self._level(req)
+        service.set_compatibility(None, level, self.writer.author(req))
+        send(resp, {"compatibility": level})
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
+        service = self.writer(req)
+        previous = service.set_compatibility(None, None, self.writer.author(req))
+        send(resp, {"compatibilityLevel": previous or "BACKWARD"})
+
+    def on_put_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        level = self._level(req)
+        service.set_compatibility(subject, level, self.writer.author(req))
+        send(resp, {"compatibility": level})
+
+    def on_delete_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        previous = service.set_compatibility(subject, None, self.writer.author(req))
+        if previous is None:
+            raise ApiError(404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
+        send(resp, {"compatibilityLevel": previous})
+
+
+class ModeWithWrites(ModeResource):
+    """``GET``/``PUT /mode``, ``GET``/``PUT``/``DELETE /mode/{subject}``; modes live in ``registry.yaml`` and
+    ``subject.yaml`` (``mode:``). A server without ``--writable`` is READONLY whatever the files say."""
+
+    def __init__(self, services: Services, writer: Writer) -> None:
+        super().__init__(services)
+        self.writer = writer
+
+    def _service(self) -> WriteService | None:
+        settings = self.services.settings
+        return None if not (settings.writable and settings.repo) else self.writer.service_for_reads()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        service = self._service()
+        send(resp, {"mode": service.modes(None)[0] if service else self._mode()})
+
+    def on_get_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self._service()
+        if service is None:
+            return super().on_get_subject(req, resp, subject)
+        registry_mode, own = service.modes(subject)
+        if own is None:
+            if not params.boolean(req, "defaultToGlobal"):
+                raise ApiError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
+            own = registry_mode
+        send(resp, {"mode": own})
+
+    def _body_mode(self, req: falcon.Request) -> str:
+        body = read_object(req, self.services.settings.max_body_bytes)
+        mode = body.get("mode")
+        if not isinstance(mode, str):
+            raise ApiError(422, 42204, "the body needs 'mode': READWRITE, READONLY or IMPORT")
+        return mode.upper()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        service = self.writer(req)
+        mode = self._body_mode(req)
+        service.set_mode(None, mode, self.writer.author(req), params.boolean(req, "force"))
+        send(resp, {"mode": mode})
+
+    def on_put_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        mode = self._body_mode(req)
+        service.set_mode(subject, mode, self.writer.author(req), params.boolean(req, "force"))
+        send(resp, {"mode": mode})
+
+    def on_delete_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
+        service = self.writer(req)
+        previous = service.set_mode(subject, None, self.writer.author(req))
+        if previous is None:
+            raise ApiError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
+        send(resp, {"mode": previous})
+
+
+def _permanent(what: str) -> ApiError:
+    return ApiError(422, 42205, f"Permanent deletion of {what} is not supported: every registered version is a "
+                                "line of the registry's append-only ledger (registry.lock) and its ID must keep "
+                                "resolving in every clone. Soft-delete it (without permanent=true); it then leaves "
+                                "listings and 'latest' while its ID still resolves.")
+
+
+def _refuse_if_referenced(services: Services, subject: str, version: int | None) -> None:
+    """42206 when a live version of another subject references what is being deleted."""
+    store = services.store
+    versions = [version] if version is not None else (store.versions(subject, False) or [])
+    for number in versions:
+        for schema_id in store.current(("referencedby", subject, number),
+                                       lambda r, n=number: r.referenced_by(subject, n)):
+            users = [(s, v) for s, v in store.current(("usages", schema_id, False),
+                                                       lambda r, i=schema_id: r.id_usages(i, False)) if s != subject]
+            if users:
+                s, v = users[0]
+                raise ApiError(422, 42206, f"One or more references exist to the schema {{magic=1,keytype=SCHEMA,"
+                                           f"subject={subject},version={number}}}: {s} v{v} references it")
