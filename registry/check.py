@@ -14,8 +14,8 @@ import pygit2
 from registry.gate import GateError, merge_trees, review_onto
 from registry.model import RegistryTree
 from registry.problems import Problem
-from registry.proposal import Review, review
-from registry.snapshot import SnapshotError, resolve_commit
+from registry.proposal import Review, review_commit
+from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 
 
 @dataclass
@@ -84,7 +84,7 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
     base_name = base or default_base(repo)
     if base_name is None:
         # No main yet: the whole head is the proposal, judged against its own ledger.
-        result = review(None, RegistryTree(repo, head_commit.tree), None)
+        result = review_commit(Snapshot(repo, head_commit))
         return CheckResult(result, head_commit, None, head_name, None,
                            note="no base branch (main) found: checked every subject of the head")
     try:

@@ -396,20 +396,15 @@ def review_change(head: RegistryTree, since: RegistryTree | None, ledger: Sequen
     return _Reviewer(head, since, ledger, snapshot).run()
 
 
-def review(base: Snapshot | None, head: RegistryTree, since: RegistryTree | None) -> Review:
-    """Everything the gate checks for a change ``since`` → ``head`` going into ``base`` (main)."""
-    base_tree = RegistryTree.of(base) if base is not None else None
-    entries, ledger_problems = read_ledger(base_tree, head)
-    snapshot = base if base is not None else Snapshot(head.repo, _any_commit(head.repo))
-    result = review_change(head, since, entries, snapshot)
+def review_commit(snapshot: Snapshot) -> Review:
+    """A commit judged on its own, against its own ledger: every subject examined (``check`` in a
+    repository that has no main yet)."""
+    head = RegistryTree.of(snapshot)
+    entries, ledger_problems = read_ledger(None, head)
+    result = review_change(head, None, entries, snapshot)
     result.problems[:0] = ledger_problems
     result.ledger = entries
     return result
-
-
-def _any_commit(repo: pygit2.Repository) -> pygit2.Commit:
-    """A commit of ``repo`` for blob lookups when the registry has no main yet (``check`` on a first commit)."""
-    return repo.head.peel(pygit2.Commit)
 
 
 # ---------------------------------------------------------------------------------------------------------
