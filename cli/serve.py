@@ -39,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="how often to look for a new commit on main with --repo (default: 2)")
     parser.add_argument("--catalog", metavar="DIR", help="also serve a built static catalog under /catalog/")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: $LOG_LEVEL or INFO)")
+    parser.add_argument("--webhooks", metavar="FILE", help="webhooks to notify of new versions and lifecycle "
+                                                          "changes: a YAML/JSON file of [{url, secret, events}] "
+                                                          "(default: $LLM_REGISTRY_WEBHOOKS; docs/webhooks.md)")
+    parser.add_argument("--state-dir", metavar="DIR", help="server state: webhook claims and delivery log (default: "
+                                                          "$LLM_REGISTRY_STATE_DIR, else <git dir>/llm-registry)")
     parser.add_argument("--writable", action="store_true",
                         help="accept the write API (register, config, mode, lifecycle, deletes, rollback) with "
                              "--repo: each write is a commit through the merge gate on the repository's main")
@@ -57,7 +62,18 @@ def run(args: argparse.Namespace) -> int:
         index_url=args.index, redis_url=args.redis, redis_prefix=args.redis_prefix, repo=args.repo,
         bind=args.bind, metrics_bind=args.metrics_bind, workers=args.workers, threads=args.threads,
         poll_seconds=args.poll, catalog_dir=args.catalog,
-        log_level=args.log_level.upper() if args.log_level else None)
+        log_level=args.log_level.upper() if args.log_level else None,
+        webhooks=os.path.abspath(args.webhooks) if args.webhooks else None,
+        state_dir=os.path.abspath(args.state_dir) if args.state_dir else None)
+    if settings.webhooks:
+        from server.webhooks import WebhookConfigError, load_webhooks
+        try:
+            load_webhooks(settings.webhooks)
+        except WebhookConfigError as exc:
+            return fail(str(exc))
+        if not settings.state_dir and not settings.repo:
+            return fail("--webhooks needs --repo or --state-dir: the delivery log and claims live in a state "
+                        "directory")
     if args.writable:
         if not settings.repo:
             return fail("--writable needs --repo: writes are commits to the registry repository")

@@ -19,6 +19,7 @@ class Permission(str, enum.Enum):
     CHECK = "check"        # compatibility checks and record validation (read-only computations)
     WRITE = "write"        # registration, config, lifecycle, deletes (the write API)
     OPERATE = "operate"    # health and metrics
+    ADMIN = "admin"        # server administration (webhook delivery log)
 
 
 def authorize(identity: str, permission: Permission, writable: bool) -> None:

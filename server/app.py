@@ -61,6 +61,8 @@ def wsgi_app(settings: Settings) -> WSGI:
     """What gunicorn serves: one app, or a dispatcher by listening port."""
     services = services_for(settings)
     rest = create_app(settings, services)
+    from server.webhook_delivery import install
+    install(settings)   # webhooks: this worker delivers the events of the writes it performs
     if settings.ops_on_rest_port:
         return rest
     ops = create_ops_app(settings, services)

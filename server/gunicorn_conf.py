@@ -56,9 +56,14 @@ def _when_ready(settings: Settings) -> Any:
         if settings.repo and settings.index_url:
             redis = ["--redis", settings.redis_url, "--redis-prefix", settings.redis_prefix] \
                 if settings.redis_url else []
+            from server.webhook_delivery import state_dir_of
+            state_dir = state_dir_of(settings)
+            hooks = ["--webhooks", settings.webhooks, "--state-dir", str(state_dir)] \
+                if settings.webhooks and state_dir else []
             _refresher = subprocess.Popen(
                 [sys.executable, "-m", "server.index_refresh", "--repo", settings.repo, "--index",
-                 settings.index_url, *redis, "--poll", str(settings.poll_seconds), "--log-level", settings.log_level],
+                 settings.index_url, *redis, *hooks, "--poll", str(settings.poll_seconds),
+                 "--log-level", settings.log_level],
                 env=os.environ.copy())
             server.log.info("following %s (index refresh pid %s)", settings.repo, _refresher.pid)
     return when_ready

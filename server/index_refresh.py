@@ -110,10 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to look at main")
     parser.add_argument("--once", action="store_true", help="build once and exit (exit 1 when it fails)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--webhooks", metavar="CONFIG", help="also announce merges that reach main through git "
+                                                            "to these webhooks (docs/webhooks.md)")
+    parser.add_argument("--state-dir", metavar="DIR", help="the server's state directory (webhook claims, log)")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
     refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
-    return run(refresher, args.poll, args.once)
+    stop_webhooks = None
+    if args.webhooks and args.state_dir and not args.once:
+        from server.webhook_delivery import follow_git
+        stop_webhooks = follow_git(args.repo, args.webhooks, args.state_dir, args.poll)
+    try:
+        return run(refresher, args.poll, args.once)
+    finally:
+        if stop_webhooks is not None:
+            stop_webhooks()
 
 
 if __name__ == "__main__":

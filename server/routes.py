@@ -12,6 +12,8 @@ from server.access import Permission
 from server.resources import Services
 from server.resources import compatibility, config, ops, schemas, subjects, validate, writes
 from server.resources.catalog import Catalog
+from server.webhook_delivery import log_path_of
+from server.webhooks import Deliveries
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def rest_routes(services: Services) -> list[Route]:
         Route("/mode", mode, R),
         Route("/mode/{subject}", mode, R, "subject"),
         Route("/validate", validate.Validate(services), C),
+        Route("/webhooks/deliveries", Deliveries(log_path_of(services.settings)), Permission.ADMIN),
     ]
     if services.settings.catalog_dir:
         catalog = Catalog(services.settings.catalog_dir)

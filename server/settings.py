@@ -42,6 +42,8 @@ class Settings:
     redis_timeout: float = 0.25
     redis_retry_seconds: float = 2.0
     writable: bool = False
+    webhooks: str | None = None        # webhook config: a YAML/JSON file path or inline document (webhooks.md)
+    state_dir: str | None = None       # server state (webhook claims and delivery log); default <git dir>/llm-registry
     write_identity: str | None = None   # "Name <email>": committer of writes, author while callers are anonymous
     write_remote: str | None = None     # push every write commit to this remote (the gate's --push)
 
@@ -55,6 +57,8 @@ class Settings:
             redis_prefix=env.get("REDIS_PREFIX") or "llmreg:",
             repo=env.get("REGISTRY_REPO") or None,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            webhooks=env.get("LLM_REGISTRY_WEBHOOKS") or None,
+            state_dir=env.get("LLM_REGISTRY_STATE_DIR") or None,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
