@@ -323,7 +323,8 @@ def _update_work_tree(repo: pygit2.Repository, branch: str, old: pygit2.Commit |
         return
     paths = _changed_paths(repo, old, new)
     if paths:
-        repo.checkout_tree(new.tree, strategy=pygit2.GIT_CHECKOUT_FORCE, paths=paths)
+        repo.checkout_tree(new.tree, paths=paths,
+                           strategy=pygit2.GIT_CHECKOUT_FORCE | pygit2.GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH)
 
 
 def _local_commit(repo: pygit2.Repository, branch: str) -> pygit2.Commit | None:
@@ -539,14 +540,14 @@ def _blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def unrecorded(repo: pygit2.Repository, main: pygit2.Commit) -> Review:
+def unrecorded(repo: pygit2.Repository, main: pygit2.Commit, base: RegistryTree | None = None) -> Review:
     """The versions that commits on ``main`` introduced without the gate (a host's merge button, a direct
     push), in order, as ledger lines each carrying its commit's author and time.
 
     ``Review.pending`` holds those lines and ``Review.ledger`` main's ledger followed by them; problems name
     the commit. Reviewing stops at the first commit the gate would have refused."""
     snapshot = Snapshot(repo, main)
-    base = RegistryTree(repo, main.tree)
+    base = base or RegistryTree(repo, main.tree)
     entries, ledger_problems = read_ledger(None, base)
     combined = Review(problems=list(ledger_problems), ledger=list(entries))
     for commit in _unrecorded_commits(repo, main) if combined.ok else []:
@@ -572,7 +573,7 @@ def review_onto(repo: pygit2.Repository, main: pygit2.Commit, head: RegistryTree
     main holds unrecorded, which the gate records in the same commit so that none is ever skipped.
     ``every_subject`` examines all of ``head``'s subjects, not only those that differ from main."""
     main_tree = RegistryTree(repo, main.tree)
-    before = unrecorded(repo, main)
+    before = unrecorded(repo, main, main_tree)
     if not before.ok:
         return Review(problems=before.problems, ledger=before.ledger)
     _, touched = read_ledger(main_tree, head)

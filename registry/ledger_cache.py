@@ -15,6 +15,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import pygit2
 
@@ -37,8 +38,9 @@ def _recorded(repo: pygit2.Repository) -> list[str]:
         return []
 
 
-def cached(repo: pygit2.Repository, blob_id: str, raw: bytes) -> list[LedgerEntry] | None:
-    """The entries of an already verified ledger blob, or ``None`` when it must be verified."""
+def cached(repo: pygit2.Repository, blob_id: str, read: Callable[[], bytes]) -> list[LedgerEntry] | None:
+    """The entries of an already verified ledger blob (``read`` gives its bytes, called only when they must
+    be decoded), or ``None`` when it must be verified."""
     key = (repo.path, blob_id)
     with _LOCK:
         if key in _MEMORY:
@@ -47,7 +49,7 @@ def cached(repo: pygit2.Repository, blob_id: str, raw: bytes) -> list[LedgerEntr
     if blob_id not in _recorded(repo):
         return None
     try:
-        entries = [LedgerEntry(**json.loads(line)) for line in raw.decode("utf-8").splitlines()]
+        entries = [LedgerEntry(**json.loads(line)) for line in read().decode("utf-8").splitlines()]
     except (ValueError, TypeError):
         return None
     _remember(key, entries)

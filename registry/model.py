@@ -81,6 +81,11 @@ class RegistryTree:
         return self.blob_id(LEDGER_PATH)
 
     @cached_property
+    def ledger_raw(self) -> bytes | None:
+        """The ledger file's bytes (read once: it is the largest file of a registry)."""
+        return self.read(LEDGER_PATH)
+
+    @cached_property
     def config_and_problems(self) -> tuple[RegistryConfig | None, list[Problem]]:
         raw = self.read(layout.REGISTRY_YAML)
         if raw is None:

@@ -112,17 +112,21 @@ def read_ledger(base: RegistryTree | None, head: RegistryTree) -> tuple[list[Led
 
 def verified_ledger(tree: RegistryTree) -> tuple[list[LedgerEntry], list[Problem]]:
     """``tree``'s ledger, verified (format, invariants, every blob present) once per blob id."""
-    raw = tree.read(LEDGER_PATH)
     blob = tree.ledger_blob
-    if raw is None or blob is None:
+    if blob is None:
         return [], []
-    known = ledger_cache.cached(tree.repo, blob, raw)
+    known = ledger_cache.cached(tree.repo, blob, lambda: tree.ledger_raw or b"")
     if known is not None:
         return known, []
     entries, problems = _parse_ledger(tree)
+    present: set[str] = set()   # versions share subject.yaml blobs: look each object up once
     for number, entry in enumerate(entries, start=1):
         for kind, oid in (("schema", entry.schema_blob), ("subject.yaml", entry.subject_blob)):
-            if not _has_blob(tree.repo, oid):
+            if oid in present:
+                continue
+            if _has_blob(tree.repo, oid):
+                present.add(oid)
+            else:
                 problems.append(error("LEDGER_BLOB_MISSING", f"{entry.subject} v{entry.version}: the {kind} blob "
                                       f"{oid} does not exist in the repository", LEDGER_PATH, number))
     if not problems:
@@ -131,7 +135,7 @@ def verified_ledger(tree: RegistryTree) -> tuple[list[LedgerEntry], list[Problem
 
 
 def _parse_ledger(tree: RegistryTree) -> tuple[list[LedgerEntry], list[Problem]]:
-    raw = tree.read(LEDGER_PATH)
+    raw = tree.ledger_raw
     if raw is None:
         return [], []
     try:
