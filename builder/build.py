@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -299,6 +300,9 @@ class _Plan:
                     self.warnings += warnings
                     done += sum(len(self._new[s]) for s in chunk)
                     self.progress("versions", done, total)
+        except BrokenProcessPool:
+            raise BuildError("a schema-parsing worker process died (out of memory?); nothing was written — "
+                             "run the build again, with fewer jobs") from None
         finally:
             _FORKED_PLAN = None
 

@@ -11,6 +11,7 @@ built site at stable URLs (``raw/<subject dir>/v<N>.<ext>``) rather than copied 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -61,11 +62,14 @@ class CatalogStats:
     site_bytes: int
     search_index_bytes: int
     fields_bytes: int
+    skipped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     def summary(self) -> str:
+        if self.skipped:
+            return f"catalog: up to date ({self.subjects} subjects, {self.versions} versions)"
         return (f"catalog: {self.subjects} subjects, {self.versions} versions, {self.pages} pages "
                 f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB) "
                 f"in {self.seconds:.1f} s")
@@ -479,9 +483,33 @@ def run_mkdocs(config_path: Path) -> None:
         mkdocs_log.setLevel(level)
 
 
+def build_key(commit: str | None, registry_config: dict, offline: bool) -> str | None:
+    """What a catalog is a function of: the commit, registry.yaml, the build mode, and the catalog's own
+    code, templates and theme versions. Equal keys mean an equal site, so a rebuild can be skipped."""
+    if not commit:
+        return None
+    from importlib.metadata import version
+    digest = hashlib.sha256(json.dumps([commit, registry_config, offline, version("mkdocs"),
+                                        version("mkdocs-material")], sort_keys=True, default=str).encode())
+    code = sorted(SITE_DIR.rglob("*")) + sorted(Path(__file__).parent.glob("catalog*.py"))
+    for path in code:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _marker(out: Path) -> dict:
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = False,
-                  work_dir: str | Path | None = None) -> CatalogStats:
-    """Render the pages of ``model`` and build the site into ``out_dir`` (replacing an earlier catalog)."""
+                  work_dir: str | Path | None = None, key: str | None = None) -> CatalogStats:
+    """Render the pages of ``model`` and build the site into ``out_dir`` (replacing an earlier catalog).
+    ``key`` (:func:`build_key`) is recorded so that the next build of the same input can be skipped."""
     out = Path(out_dir).resolve()
     _check_out_dir(out)
     with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
@@ -493,16 +521,19 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
     fill_slots(model, out)
     write_raw_files(model, out)
     finished = time.perf_counter()
-    (out / MARKER).write_text("built by llm-registry build --catalog-out; this directory is replaced on rebuild\n",
-                              encoding="utf-8")
     search = out / "search" / "search_index.json"
-    return CatalogStats(
+    stats = CatalogStats(
         subjects=len(model.live_subjects()),
         versions=sum(len(s.versions) for s in model.live_subjects()),
         pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
         post_seconds=finished - built,
         site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
         fields_bytes=(out / "fields.json").stat().st_size)
+    (out / MARKER).write_text(json.dumps({
+        "about": "built by llm-registry build --catalog-out; this directory is replaced on rebuild",
+        "commit": model.commit, "offline": offline, "key": key, "stats": stats.to_json()}, indent=2) + "\n",
+        encoding="utf-8")
+    return stats
 
 
 def _tree_size(path: Path) -> int:
@@ -510,12 +541,20 @@ def _tree_size(path: Path) -> int:
 
 
 def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | Path, *, offline: bool = False,
-                             snapshot: Any = None) -> CatalogStats:
+                             snapshot: Any = None, force: bool = False) -> CatalogStats:
     """The builder's entry point: the catalog of the commit the index reader describes.
 
     ``snapshot`` (``registry.snapshot.Snapshot``) supplies the examples, which the index does not hold.
+    When ``out_dir`` already holds the catalog of the same input (:func:`build_key`), nothing is done
+    unless ``force``.
     """
-    model = model_from_index(reader, registry_config,
-                             commit=snapshot.commit_id if snapshot is not None else None,
+    info = reader.build_info()
+    commit = snapshot.commit_id if snapshot is not None else (info.commit if info else None)
+    key = build_key(commit, registry_config, offline)
+    out = Path(out_dir).resolve()
+    previous = _marker(out)
+    if not force and key is not None and previous.get("key") == key and (out / "index.html").exists():
+        return CatalogStats(**{**previous["stats"], "skipped": True})
+    model = model_from_index(reader, registry_config, commit=commit,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
-    return build_catalog(model, out_dir, offline=offline)
+    return build_catalog(model, out, offline=offline, key=key)

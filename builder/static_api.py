@@ -33,6 +33,7 @@ from builder.bodies import SCHEMA_TYPES, dumps, schema_body, version_body
 from builder.sql_index import Reader, VersionRow
 
 MANAGED = ("schemas", "subjects", "catalog.json", "fields.json")
+MANIFEST = ".llm-registry-manifest.json"
 
 
 def encode_segment(subject: str) -> str:
@@ -49,10 +50,13 @@ def _sorted_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def render(reader: Reader, registry: dict[str, Any] | None = None) -> Iterator[tuple[str, bytes]]:
-    """Every file of the static API as ``(relative path, bytes)``."""
+def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set[str] | None = None,
+           ids: set[int] | None = None) -> Iterator[tuple[str, bytes]]:
+    """The files of the static API as ``(relative path, bytes)``: all of them, or (``subjects`` and
+    ``ids`` given) those of these subjects and IDs plus the lists and catalog files that span all."""
     yield "schemas/types/index.json", _json_file(SCHEMA_TYPES)
-    for row in reader.iter_schemas():
+    rows_by_id = reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values()
+    for row in rows_by_id:
         yield f"schemas/ids/{row.id}/index.json", _json_file(schema_body(row))
         yield f"schemas/ids/{row.id}/schema/index.json", row.schema.encode("utf-8")
     live = reader.subjects()
@@ -67,16 +71,11 @@ def render(reader: Reader, registry: dict[str, Any] | None = None) -> Iterator[t
     default_mode = reader.compatibility()
     for subject in live:
         rows = by_subject.get(subject, [])
-        base = f"subjects/{encode_segment(subject)}/versions"
-        yield f"{base}/index.json", _json_file([r.version for r in rows])
-        for row in rows:
-            yield f"{base}/{row.version}/index.json", _json_file(version_body(row))
-            yield f"{base}/{row.version}/schema/index.json", row.schema.encode("utf-8")
         candidates = [r for r in rows if r.state != "DRAFT"]
         latest = candidates[-1] if candidates else None
+        if subjects is None or subject in subjects:
+            yield from _subject_files(subject, rows, latest)
         if latest is not None:
-            yield f"{base}/latest/index.json", _json_file(version_body(latest))
-            yield f"{base}/latest/schema/index.json", latest.schema.encode("utf-8")
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
         info = infos.get(subject)
@@ -97,28 +96,96 @@ def render(reader: Reader, registry: dict[str, Any] | None = None) -> Iterator[t
     yield "fields.json", _sorted_json({"fields": field_rows})
 
 
-def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None = None) -> tuple[int, int, str]:
-    """Write the static API into ``out_dir``: only changed files are rewritten (atomically, each via a
-    temporary file) and files no longer produced are removed. Returns (files, rewritten, digest)."""
+def _subject_files(subject: str, rows: list[VersionRow], latest: VersionRow | None) -> Iterator[tuple[str, bytes]]:
+    base = f"subjects/{encode_segment(subject)}/versions"
+    yield f"{base}/index.json", _json_file([r.version for r in rows])
+    for row in rows:
+        yield f"{base}/{row.version}/index.json", _json_file(version_body(row))
+        yield f"{base}/{row.version}/schema/index.json", row.schema.encode("utf-8")
+    if latest is not None:
+        yield f"{base}/latest/index.json", _json_file(version_body(latest))
+        yield f"{base}/latest/schema/index.json", latest.schema.encode("utf-8")
+
+
+def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None = None, *,
+          changed_subjects: set[str] | None = None, new_ids: set[int] | None = None,
+          full: bool = False) -> tuple[int, int, str]:
+    """Bring ``out_dir`` to the index's current build; returns (files, rewritten, digest).
+
+    ``MANIFEST`` (path → SHA-256 of every file, and the commit it was written for) makes the next
+    write incremental: when it was written for the index's previous build, only the files of
+    ``changed_subjects`` and ``new_ids`` (and the cross-subject lists) are rendered; otherwise all
+    are; a manifest already at the current build means nothing to do. ``full`` ignores the manifest.
+    Only files whose bytes changed are replaced (each atomically), and files no longer produced are
+    removed. The digest is over the manifest's file list, so it covers every file either way."""
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    hashes: dict[str, str] = {}
+    info = reader.build_info()
+    manifest = None if full else _load_manifest(root)
+    if manifest is not None and info is not None and manifest.get("commit") == info.commit:
+        return len(manifest["files"]), 0, _digest(manifest["files"])
+    previous = reader.build_info(info.generation - 1) if info is not None else None
+    incremental = (changed_subjects is not None and new_ids is not None and manifest is not None
+                   and previous is not None and manifest.get("commit") == previous.commit)
+    hashes: dict[str, str] = dict(manifest["files"]) if incremental else {}
+    if incremental:
+        for subject in changed_subjects:   # their files are produced again below, or gone for good
+            prefix = f"subjects/{encode_segment(subject)}/"
+            for path in [p for p in hashes if p.startswith(prefix)]:
+                del hashes[path]
+    produced: dict[str, str] = {}
     rewritten = 0
-    for relative, data in render(reader, registry):
-        hashes[relative] = hashlib.sha256(data).hexdigest()
+    for relative, data in render(reader, registry, changed_subjects if incremental else None,
+                                 new_ids if incremental else None):
+        digest = hashlib.sha256(data).hexdigest()
+        produced[relative] = digest
         path = root / relative
+        if (manifest or {}).get("files", {}).get(relative) == digest and path.is_file():
+            continue
         try:
             if path.read_bytes() == data:
                 continue
         except OSError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+            pass
+        _replace(path, data)
         rewritten += 1
-    _remove_stale(root, set(hashes))
-    digest = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(hashes.items())).encode("utf-8"))
-    return len(hashes), rewritten, digest.hexdigest()
+    hashes.update(produced)
+    if incremental:
+        for path in set((manifest or {}).get("files", {})) - set(hashes):
+            (root / path).unlink(missing_ok=True)
+        _prune_empty(root, set((manifest or {}).get("files", {})) - set(hashes))
+    else:
+        _remove_stale(root, set(hashes))
+    text = _sorted_json({"commit": info.commit if info else None, "files": hashes})
+    _replace(root / MANIFEST, text)
+    return len(hashes), rewritten, _digest(hashes)
+
+
+def _digest(hashes: dict[str, str]) -> str:
+    return hashlib.sha256(_sorted_json({"files": hashes})).hexdigest()
+
+
+def _load_manifest(root: Path) -> dict | None:
+    try:
+        data = json.loads((root / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+
+
+def _replace(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _prune_empty(root: Path, removed: set[str]) -> None:
+    """Remove directories left empty by ``removed`` files."""
+    for path in sorted({(root / p).parent for p in removed}, key=lambda d: len(d.parts), reverse=True):
+        while path != root and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+            path = path.parent
 
 
 def _remove_stale(root: Path, produced: set[str]) -> None:

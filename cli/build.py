@@ -131,8 +131,18 @@ def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: lis
             code = 0 if args.redis_optional else 1
     if args.api_out:
         from builder import static_api
-        files, rewritten, digest = static_api.write(reader, args.api_out, registry_json(snapshot))
+        files, rewritten, digest = static_api.write(
+            reader, args.api_out, registry_json(snapshot), changed_subjects=result.changed_subjects,
+            new_ids=result.new_ids, full=args.full)
         notes.append(f"static API {files} files ({rewritten} rewritten) digest {digest}")
+    if args.catalog_out:   # static catalog step: builder/catalog.py (catalog helper) -- please keep
+        from builder.catalog import CatalogError, build_catalog_from_index
+        try:
+            notes.append(build_catalog_from_index(reader, snapshot.registry_config, args.catalog_out,
+                                                  offline=args.offline, snapshot=snapshot,
+                                                  force=args.full).summary())
+        except CatalogError as exc:
+            code = fail(str(exc))
     return code
 
 

@@ -210,3 +210,25 @@ def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):
     build_index(Snapshot.open(registry.path), second)
     assert "full" in rx.publish(second.reader())
     assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1
+
+
+def test_incremental_static_update_equals_a_full_write(registry, tmp_path, cli):
+    def tree(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    index = f"sqlite:///{tmp_path / 'i.db'}"
+    assert cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api")).returncode == 0
+    registry.register("llm.prompt-value", PROMPT_JSON.replace('"model"', '"model_name"'), "JSON")
+    registry.set_config("llm.usage-value", {"versions": {2: {"state": "ACTIVE", "deleted": True}}})
+    registry.remove("subjects/team%2Fa%20b")
+    registry.commit("merge, soft delete, subject directory removed")
+    step = cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api"), "--digest")
+    assert step.returncode == 0, step.stderr
+    assert "(+1 new, incremental)" in step.stdout
+    fresh = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'f.db'}", "--api-out",
+                str(tmp_path / "fresh"), "--digest")
+    assert step.stdout.splitlines()[-1] == fresh.stdout.splitlines()[-1]
+    assert tree(tmp_path / "api") == tree(tmp_path / "fresh")
+    assert not (tmp_path / "api/subjects/team%2Fa%20b").exists()
+    assert not (tmp_path / "api/subjects/llm.usage-value/versions/2").exists()
+    again = cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api"))
+    assert "(0 rewritten)" in again.stdout
