@@ -14,7 +14,6 @@ import datetime
 import hashlib
 import json
 import logging
-import os
 import posixpath
 import re
 import shutil
@@ -24,7 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import jinja2

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from registry import layout
-from registry.types import Field, Reference, SchemaType
+from registry.types import Field, SchemaType
 
 STATES = ("DRAFT", "ACTIVE", "DEPRECATED", "ARCHIVED")
 RAW_EXTENSIONS = {"AVRO": "avsc", "JSON": "json", "PROTOBUF": "proto"}

@@ -145,3 +145,17 @@ def test_rebuild_replaces_the_catalog_and_refuses_foreign_directories(template_r
     code = main(["build", "--repo", str(template_repo), "--index", f"sqlite:///{tmp_path / 'i.db'}",
                  "--catalog-out", str(foreign), "-q"])
     assert code == 2 and (foreign / "keep.txt").read_text() == "mine"
+
+
+def test_unchanged_input_is_not_rebuilt(template_repo, tmp_path, capsys):
+    from cli.main import main
+    args = ["build", "--repo", str(template_repo), "--index", f"sqlite:///{tmp_path / 'i.db'}",
+            "--catalog-out", str(tmp_path / "site")]
+    assert main(args) == 0
+    first = (tmp_path / "site" / "index.html").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "catalog: up to date" in capsys.readouterr().out
+    assert (tmp_path / "site" / "index.html").stat().st_mtime_ns == first
+    assert main(args + ["--full"]) == 0                  # --full rebuilds everything, the catalog too
+    assert (tmp_path / "site" / "index.html").stat().st_mtime_ns != first
