@@ -13,8 +13,16 @@ from typing import Any
 import yaml
 
 
+class _Dumper(yaml.SafeDumper):
+    """Block style with list items indented under their key (``rules:\n  - name: ...``), as people write."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def _render(key: str, value: Any) -> list[str]:
-    text = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False, allow_unicode=True, width=110)
+    text = yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=110)
     return text.splitlines()
 
 
@@ -24,7 +32,8 @@ def _block(lines: list[str], key: str) -> tuple[int, int] | None:
     for start, line in enumerate(lines):
         if pattern.match(line):
             end = start + 1
-            while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+            while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"
+                                        or lines[end].startswith("- ") or lines[end] == "-"):
                 end += 1
             while end > start + 1 and not lines[end - 1].strip():   # trailing blank lines stay outside
                 end -= 1

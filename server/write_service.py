@@ -241,7 +241,9 @@ class WriteService:
                 if bound is not None and bound.fingerprint != fingerprint:
                     raise _id_conflict(f"id {request.schema_id} is already bound to other content "
                                        f"({bound.subject} v{bound.version})")
-            return self._schema_files(state, subject, request, author)
+            latest = state.entries[-1] if state.entries else None
+            revive = latest.version if latest is not None and latest.fingerprint == fingerprint else None
+            return self._schema_files(state, subject, request, author, revive)
 
         try:
             result = self._write(author, f"Register a new version of {subject}", changes,
@@ -250,14 +252,16 @@ class WriteService:
             return {"id": existing.entry.id, "version": existing.entry.version, "subject": subject}
         entry = next((e for e in result.entries if e.subject == subject), None)
         if entry is None:
-            # Nothing new for the gate: the content is the subject's latest (soft-deleted) version.
+            # The content is the subject's latest version, soft-deleted: the write restored it.
             entry = self._ledger_entry(subject, None)
         self._committed({"type": "version.registered", "subject": subject, "version": entry.version,
                          "id": entry.id, "schema_type": entry.schema_type}, result, author)
         return {"id": entry.id, "version": entry.version, "subject": subject}
 
-    def _schema_files(self, state: _State, subject: str, request: Registration,
-                      author: str) -> dict[str, bytes | None]:
+    def _schema_files(self, state: _State, subject: str, request: Registration, author: str,
+                      revive: int | None = None) -> dict[str, bytes | None]:
+        """The change set of a registration. ``revive``: the content is that soft-deleted latest version's —
+        the ledger gives equal content no new version on top of itself, so the version is restored."""
         base = layout.subject_dir(subject)
         wanted = layout.SCHEMA_FILE_OF[request.schema_type]
         files: dict[str, bytes | None] = {f"{base}/{name}": None for name in layout.SCHEMA_FILES if name != wanted}
@@ -271,11 +275,16 @@ class WriteService:
             keys["rules"] = [r.to_json() for r in request.rules] or None
         if request.metadata is not None:
             keys["metadata"] = request.metadata or None
-        if state.subject is not None and state.subject.deleted:
+        if state.subject is not None and (state.subject.deleted or revive is not None):
             # Registering into a soft-deleted subject revives it; its old versions stay deleted.
+            versions = dict(state.subject.versions)
+            deleted = {e.version for e in state.entries} if state.subject.deleted else set()
+            if revive is not None:
+                deleted.discard(revive)
+                old = state.subject.lifecycle(revive)
+                versions[revive] = VersionLifecycle(old.state, old.sunset_date, False)
             keys["deleted"] = None
-            keys["versions"] = _versions_yaml({**{e.version: VersionLifecycle() for e in state.entries},
-                                               **state.subject.versions}, deleted={e.version for e in state.entries})
+            keys["versions"] = _versions_yaml(versions, deleted=deleted)
         files[f"{base}/{layout.SUBJECT_YAML}"] = set_keys(state.subject_yaml, keys).encode("utf-8")
         return files
 
@@ -457,8 +466,8 @@ class WriteService:
 def _versions_yaml(versions: Mapping[int, VersionLifecycle], deleted: set[int] = frozenset()) -> dict | None:
     """``versions:`` of subject.yaml: only versions that are not plain live ACTIVE ones are listed."""
     out: dict[int, dict[str, Any]] = {}
-    for number in sorted(versions):
-        life = versions[number]
+    for number in sorted(set(versions) | set(deleted)):
+        life = versions.get(number, VersionLifecycle())
         if number in deleted:
             life = VersionLifecycle(life.state, life.sunset_date, True)
         if life != VersionLifecycle():
