@@ -239,6 +239,11 @@ def md_block(text: Any) -> Markup:
     return Markup(str(escape(str(text).strip())))
 
 
+def break_dots(text: Any) -> Markup:
+    """A dotted type name that may wrap after its dots (``llm.metrics.<wbr>Provider``), nowhere else."""
+    return Markup(str(escape(text)).replace(".", ".<wbr>"))
+
+
 def first_line(text: Any) -> str:
     return str(text or "").strip().split("\n", 1)[0]
 
@@ -256,7 +261,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(SITE_DIR / "templates"), str(SITE_DIR)]), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=False, lstrip_blocks=False)
-    env.filters.update(highlight=highlight, md=md_inline, md_block=md_block, first_line=first_line,
+    env.filters.update(highlight=highlight, md=md_inline, break_dots=break_dots, md_block=md_block, first_line=first_line,
                        anchor=anchor, contact_href=contact_href,
                        format_label=lambda t: FORMAT_LABELS.get(t, t))
     return env
