@@ -503,7 +503,7 @@ def gate_error(exc: GateError) -> ApiError:
     if code == 42201:
         return ApiError(422, 42201, f"Invalid schema: {reasons}")
     if code == 42207:
-        return ApiError(422, 42207, f"Schema id doesn't match: {reasons}")
+        return ApiError(422, 42207, f"Schema id doesn't match: {exc.message}")
     if code == 40901:
         return ApiError(409, 40901, f"The registry kept changing while this write was committed; retry: {reasons}")
     return ApiError(status, code, reasons)
