@@ -56,8 +56,9 @@ def _when_ready(settings: Settings) -> Any:
         if settings.repo and settings.index_url:
             redis = ["--redis", settings.redis_url, "--redis-prefix", settings.redis_prefix] \
                 if settings.redis_url else []
-            from server.webhook_delivery import state_dir_of
+            from server.webhook_delivery import remember_main, state_dir_of
             state_dir = state_dir_of(settings)
+            remember_main(settings)
             hooks = ["--webhooks", settings.webhooks, "--state-dir", str(state_dir)] \
                 if settings.webhooks and state_dir else []
             _refresher = subprocess.Popen(

@@ -342,20 +342,37 @@ class GitFollower:
         self.branch = branch
         self.grace = grace
 
-    def poll(self) -> int:
-        """Emit the events of every commit old enough since the cursor; returns how many commits it handled."""
+    def _main(self) -> tuple[pygit2.Repository, pygit2.Commit | None]:
         repo = pygit2.Repository(self.repo_path)
         ref = repo.references.get(f"refs/heads/{self.branch}")
-        if ref is None:
-            return 0
-        head = ref.peel(pygit2.Commit)
+        return repo, ref.peel(pygit2.Commit) if ref is not None else None
+
+    def _cursor(self, repo: pygit2.Repository, head: pygit2.Commit) -> str | None:
+        """The kept cursor when main still contains it; else main's commit becomes the cursor (``None``)."""
         cursor = self.state.cursor(self.CURSOR)
-        if cursor is None or cursor not in repo or not (cursor == str(head.id)
-                                                        or repo.descendant_of(head.id, pygit2.Oid(hex=cursor))):
-            if cursor is not None and cursor != str(head.id):
-                log.warning("main no longer contains commit %s; webhook events restart from %s", cursor[:12],
-                            str(head.id)[:12])
-            self.state.set_cursor(self.CURSOR, str(head.id))
+        if cursor is not None and cursor in repo and (cursor == str(head.id)
+                                                      or repo.descendant_of(head.id, pygit2.Oid(hex=cursor))):
+            return cursor
+        if cursor is not None:
+            log.warning("main no longer contains commit %s; webhook events restart from %s", cursor[:12],
+                        str(head.id)[:12])
+        self.state.set_cursor(self.CURSOR, str(head.id))
+        return None
+
+    def start(self) -> None:
+        """Called before the server takes requests: from now on every commit on main is announced (a cursor
+        kept from an earlier run stays, so merges made while the server was down are announced too)."""
+        repo, head = self._main()
+        if head is not None:
+            self._cursor(repo, head)
+
+    def poll(self) -> int:
+        """Emit the events of every commit old enough since the cursor; returns how many commits it handled."""
+        repo, head = self._main()
+        if head is None:
+            return 0
+        cursor = self._cursor(repo, head)
+        if cursor is None:
             return 0
         pending: list[pygit2.Commit] = []
         commit = head
@@ -413,6 +430,13 @@ def install(settings: Any) -> Dispatcher | None:
     dispatcher = Dispatcher(hooks, state / LOG_FILE, WebhookState(state))
     events.subscribe(dispatcher.submit)
     return dispatcher
+
+
+def remember_main(settings: Any) -> None:
+    """In the gunicorn master, before any worker runs: git merges from here on will be announced."""
+    state = state_dir_of(settings)
+    if settings.webhooks and settings.repo and state is not None:
+        GitFollower(settings.repo, WebhookState(state), lambda event: None).start()
 
 
 def follow_git(repo: str, webhooks: str, state_dir: str, poll_seconds: float) -> Callable[[], None]:
