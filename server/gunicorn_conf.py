@@ -44,9 +44,11 @@ def options(settings: Settings) -> dict[str, Any]:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    """A worker left: drop its live gauges from the multiprocess metrics."""
-    from server.metrics import mark_dead
-    mark_dead(worker.pid)
+    """A worker left: drop its live gauges from the multiprocess metrics. (The master never imports
+    ``server.metrics``: metrics created there would write files of their own.)"""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def _when_ready(settings: Settings) -> Any:

@@ -2,8 +2,9 @@
 
 Under gunicorn each worker is a process; prometheus_client's multiprocess mode makes every worker
 write its samples to files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them. The launcher
-sets that variable before any worker imports this module and removes a dead worker's files
-(:func:`mark_dead`). Without the variable (tests in one process) the default registry is used.
+sets that variable before any worker imports this module (the gunicorn master never imports it;
+``server.gunicorn_conf.child_exit`` retires a dead worker's live gauges). Without the variable (tests
+in one process) the default registry is used.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
 VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
                                 "Time to validate one record against a schema and its rules", ["schema_type"],
                                 buckets=_LATENCY_BUCKETS)
+# children used on every request, bound once (``labels()`` costs more than the increment itself)
+MEMORY_REQUESTS = CACHE_REQUESTS.labels("memory")
+MEMORY_HITS = CACHE_HITS.labels("memory")
 VALIDATIONS = Counter("schema_registry_validations_total", "Records validated, by schema ID and result",
                       ["schema_id", "result"])
 
@@ -64,9 +68,3 @@ def validation_counts(schema_ids: set[int]) -> dict[int, int]:
             if sample.name.endswith("_total") and sid in wanted:
                 counts[int(sid)] += int(sample.value)
     return counts
-
-
-def mark_dead(pid: int) -> None:
-    """Called by the gunicorn master when a worker exits, so its live gauges stop counting."""
-    if multiprocess_mode():
-        multiprocess.mark_process_dead(pid)

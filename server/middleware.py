@@ -18,12 +18,16 @@ from server import metrics
 from server.access import ANONYMOUS, Permission, authorize
 
 log = logging.getLogger("server.request")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestMiddleware:
     def __init__(self, permissions: dict[str, Permission], writable: bool) -> None:
         self.permissions = permissions
         self.writable = writable
+        # metric children by label values: binding them once keeps metrics off the hot path's profile
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[str, Any] = {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -49,10 +53,18 @@ class RequestMiddleware:
         route = req.uri_template or "unmatched"
         status = resp.status_code
         started = getattr(req.context, "started", None)
-        metrics.REQUESTS.labels(req.method, route, str(status)).inc()
+        method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
+        key = (method, route, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = metrics.REQUESTS.labels(method, route, str(status))
+        counter.inc()
         if started is not None:
             elapsed = time.perf_counter() - started
-            metrics.REQUEST_DURATION.labels(route).observe(elapsed)
+            timer = self._timers.get(route)
+            if timer is None:
+                timer = self._timers[route] = metrics.REQUEST_DURATION.labels(route)
+            timer.observe(elapsed)
             if status >= 500 or log.isEnabledFor(logging.DEBUG):
                 log.log(logging.ERROR if status >= 500 else logging.DEBUG, "request",
                         extra={"method": req.method, "path": req.path, "route": route, "status": status,

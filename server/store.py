@@ -16,7 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Hashable, TypeVar
 
 import psycopg
 
@@ -29,6 +29,7 @@ from server.settings import Settings
 
 log = logging.getLogger("server.store")
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class StoreUnavailable(Exception):
@@ -44,6 +45,7 @@ class Store:
         self._reader_obj: Any = None
         self._connect_lock = threading.Lock()
         self._ids: LRU[Any] = LRU(settings.cache_entries)
+        self._bodies: LRU[Any] = LRU(settings.cache_entries)
         self._answers: LRU[Any] = LRU(settings.cache_entries)
         self._parsed: LRU[ParsedSchema] = LRU(min(settings.cache_entries, 2_000))
         self._generation: int | None = None
@@ -112,12 +114,34 @@ class Store:
     # -- cached reads -----------------------------------------------------------------------------------
 
     def schema(self, schema_id: int) -> Any:
-        """The ``SchemaRow`` of an ID, or ``None``; served from cache even with SQL down."""
-        metrics.CACHE_REQUESTS.labels("memory").inc()
+        """The row of an ID (``id, schema_type, schema, references, rule_set``) or ``None``; served from
+        cache even with SQL down."""
+        metrics.MEMORY_REQUESTS.inc()
         row = self._ids.get(schema_id)
         if row is not MISSING:
-            metrics.CACHE_HITS.labels("memory").inc()
+            metrics.MEMORY_HITS.inc()
             return row
+        return self._load(schema_id)
+
+    def schema_body(self, schema_id: int, variant: Hashable, render: Callable[[Any], R]) -> R | None:
+        """An answer about one ID rendered by ``render(row)`` once per worker and ``variant`` (IDs are
+        immutable, so the rendering is too); ``None`` when the ID does not exist."""
+        metrics.MEMORY_REQUESTS.inc()
+        key = (schema_id, variant)
+        body = self._bodies.get(key)
+        if body is not MISSING:
+            metrics.MEMORY_HITS.inc()
+            return body  # type: ignore[return-value]
+        row = self._ids.get(schema_id)
+        if row is MISSING:
+            row = self._load(schema_id)
+        if row is None:
+            return None
+        body = render(row)
+        self._bodies.put(key, body)
+        return body
+
+    def _load(self, schema_id: int) -> Any:
         row = self.redis.schema(schema_id) if self.redis else None
         if row is None:
             row = self.sql(lambda r: r.schema_by_id(schema_id))
@@ -147,10 +171,10 @@ class Store:
         if generation is None:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
         cache_key = (generation, *key)
-        metrics.CACHE_REQUESTS.labels("memory").inc()
+        metrics.MEMORY_REQUESTS.inc()
         value = self._answers.get(cache_key)
         if value is not MISSING:
-            metrics.CACHE_HITS.labels("memory").inc()
+            metrics.MEMORY_HITS.inc()
             return value  # type: ignore[return-value]
         value = self.sql(call)
         self._answers.put(cache_key, value)

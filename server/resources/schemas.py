@@ -6,7 +6,6 @@ from typing import Any
 import falcon
 
 from server import http_cache, params
-from server.cache import LRU, MISSING
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
@@ -23,7 +22,6 @@ class SchemaById:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._rendered: LRU[http_cache.Rendered] = LRU(services.settings.cache_entries)
 
     def _row(self, raw_id: str) -> Any:
         schema_id = params.schema_id(raw_id)
@@ -40,14 +38,17 @@ class SchemaById:
                     "maxId": self.services.store.current(("max_id",), lambda r: r.max_id())}
             return http_cache.send(req, resp, http_cache.render(dumps(body), self.services.store.generation()),
                                    REVALIDATE)
-        key = (schema_id, fmt == "serialized")  # the only format that changes an answer
-        rendered = self._rendered.get(key)
-        if rendered is MISSING:
-            row = self._row(schema_id)
+        sid = params.schema_id(schema_id)
+
+        def render(row: Any) -> http_cache.Rendered:
             schema = served_schema(self.services, row, fmt)
-            rendered = http_cache.render(dumps(schema_fields(row.schema_type, schema, row.references)))
-            self._rendered.put(key, rendered)
-        http_cache.send(req, resp, rendered, IMMUTABLE)  # type: ignore[arg-type]
+            return http_cache.render(dumps(schema_fields(row.schema_type, schema, row.references)))
+
+        # "serialized" is the only format that changes an answer
+        rendered = self.services.store.schema_body(sid, fmt == "serialized", render)
+        if rendered is None:
+            raise schema_not_found(f"Schema {sid} not found")
+        http_cache.send(req, resp, rendered, IMMUTABLE)
 
     def on_get_schema(self, req: falcon.Request, resp: falcon.Response, schema_id: str) -> None:
         """The raw schema text (Confluent sends it unwrapped, with its JSON media type)."""

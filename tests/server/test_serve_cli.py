@@ -42,7 +42,10 @@ def test_server_follows_main_as_it_moves(tmp_path, redis_url):
         import redis
         published = redis.Redis.from_url(url).get(f"{prefix}schema:10")
         assert published is not None and json.loads(published)["schema"] == schema
-    lines = [json.loads(line) for line in srv.log().splitlines()[1:] if line.strip()]  # [0] may be cut
+    raw = [line for line in srv.log().splitlines()[1:] if line.strip()]  # [0] may be cut
+    not_json = [line for line in raw if not line.startswith("{")]
+    assert not not_json, "\n".join(not_json)
+    lines = [json.loads(line) for line in raw]
     assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
     assert any(line["logger"] == "server.index_refresh" and "built" in line["msg"] for line in lines)
 
