@@ -234,9 +234,13 @@ def md_inline(text: Any) -> Markup:
     return Markup(_MD_SPECIAL.sub(r"\\\1", str(escape(text))))
 
 
+_SCRIPT_LINK = re.compile(r"\]\(\s*(?:javascript|vbscript|data):", re.IGNORECASE)
+
+
 def md_block(text: Any) -> Markup:
-    """A user's description as Markdown, HTML-escaped so that it cannot inject markup."""
-    return Markup(str(escape(str(text).strip())))
+    """A user's description as Markdown: HTML-escaped so that it cannot inject markup, and with script
+    URLs in Markdown links disarmed (a description is repository content, shown to every reader)."""
+    return Markup(_SCRIPT_LINK.sub("](#", str(escape(str(text).strip()))))
 
 
 def break_dots(text: Any) -> Markup:

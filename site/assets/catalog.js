@@ -183,9 +183,44 @@
     document.body.appendChild(script);
   }
 
+  /* ---- nested fields: a row with deeper rows under it gets a toggle that folds them ---- */
+  function depthOf(row) {
+    return parseInt(row.style.getPropertyValue("--lsr-depth") || "0", 10);
+  }
+
+  function initFieldTables(root) {
+    root.querySelectorAll(".lsr-fields tbody").forEach(function (body) {
+      if (body.dataset.ready) return;
+      body.dataset.ready = "1";
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.forEach(function (row, k) {
+        var depth = depthOf(row), next = rows[k + 1];
+        if (!next || depthOf(next) <= depth) return;
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "lsr-fold";
+        button.setAttribute("aria-expanded", "true");
+        button.title = "Fold the nested fields";
+        button.textContent = "▾";
+        button.addEventListener("click", function () {
+          var open = button.getAttribute("aria-expanded") !== "true";
+          button.setAttribute("aria-expanded", String(open));
+          button.textContent = open ? "▾" : "▸";
+          for (var j = k + 1; j < rows.length && depthOf(rows[j]) > depth; j++) {
+            rows[j].hidden = !open;
+            var inner = rows[j].querySelector(".lsr-fold");
+            if (inner && open) { inner.setAttribute("aria-expanded", "true"); inner.textContent = "▾"; }
+          }
+        });
+        row.cells[0].insertBefore(button, row.cells[0].firstChild);
+      });
+    });
+  }
+
   function init() {
     initDiffPicker(document);
     initFieldSearch(document);
+    initFieldTables(document);
   }
 
   /* mkdocs-material re-renders content on instant navigation and announces it through document$. */

@@ -46,6 +46,8 @@ def test_diff_between_any_two_versions_in_the_browser(rich_site):
     assert 'aria-label="Diff from v1 to v3"' in out
     added = re.findall(r'<span class="lsr-add">(.*?)</span>', out)
     assert any('"user_id"' in line for line in added) and any('"model"' in line for line in added)
+    # nested fields fold: the record field "at" of each version gets a toggle over its child "at.millis"
+    assert len(re.findall(r'<tr id="v\d-field-at" [^>]*><td class="lsr-field"><button type="button" class="lsr-fold"', dom)) == 3
 
 
 def test_field_search_answers_in_the_browser(rich_site):

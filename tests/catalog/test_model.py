@@ -1,7 +1,7 @@
 """The view model's pieces that pages rely on: anchors, diffs, edit URLs, "latest", the field index."""
 from __future__ import annotations
 
-from builder.catalog import _json_spans, anchor, field_index, highlight
+from builder.catalog import _json_spans, anchor, field_index, highlight, md_block
 from builder.catalog_model import (FieldView, SubjectView, VersionView, edit_url_for, field_anchor, link_versions,
                                    unified_diff)
 from registry.types import Field
@@ -59,3 +59,8 @@ def test_field_index_interns_strings_and_groups_versions():
 
 def test_tag_anchor():
     assert anchor("Team A/B") == "team-a-b" and anchor("") == "x"
+
+
+def test_descriptions_cannot_inject_markup_or_script_links():
+    assert md_block("<script>x</script> [a](javascript:alert(1)) [b](https://e.com)") == \
+        "&lt;script&gt;x&lt;/script&gt; [a](#alert(1)) [b](https://e.com)"
