@@ -1,6 +1,7 @@
 """Bad input gets a clear error naming what to fix, and nothing is half-written."""
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pygit2
@@ -174,7 +175,7 @@ def test_nothing_written_on_refusal_leaves_git_fsck_clean(registry):
     refused(registry, "two")
     fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=registry.workdir, capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stderr
-    assert not (registry.path and __import__("os").path.exists(registry.path + "refs/heads/main.lock"))
+    assert not os.path.exists(registry.path + "refs/heads/main.lock")
 
 
 def test_a_slash_in_a_directory_path_is_a_nested_directory_not_a_subject(registry):

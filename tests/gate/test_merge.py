@@ -1,6 +1,7 @@
 """The merge gate on real repositories: versions, IDs, refusals, and a main that stays consistent."""
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pygit2
@@ -204,7 +205,7 @@ def test_transitive_mode_checks_every_version(registry):
     commit_branch(registry, "drop", subject_files("orders", v3, config=transitive))
     with pytest.raises(GateError) as caught:
         merge_branch(registry, "drop", author=AUTHOR)
-    versions = {int(m) for p in caught.value.problems for m in __import__("re").findall(r"with v(\d)", p.message)}
+    versions = {int(m) for p in caught.value.problems for m in re.findall(r"with v(\d)", p.message)}
     assert versions == {1, 2}
 
 
