@@ -39,7 +39,9 @@ from registry.gate import parse_author
 from registry.identity import content_fingerprint
 from registry.ledger import LEDGER_PATH, MAX_ID, LedgerEntry, chain, render, validate_entries
 from registry.rules import Rule
+from registry.subject_config import SubjectConfig
 from registry.types import MappingResolver, Reference, SchemaError, SchemaSource, SchemaType
+from registry.yamldoc import ConfigError
 
 IMPORT_ID_PROPERTY = "llm-registry.import.id"
 GAP_POLICIES = ("renumber", "refuse")
@@ -277,6 +279,13 @@ def plan_import(source: SourceRegistry, on_gap: str = "renumber") -> ImportPlan:
                 schema_type=v.schema_type, schema=v.schema, references=tuple(refs), rules=_rules(v),
                 metadata=_metadata(v)))
     ordered = _fingerprinted(_order(versions), notes)
+    subjects = {s.name: s for s in source.subjects}
+    for v in ordered:
+        try:
+            SubjectConfig.parse(subject_yaml(subjects[v.subject], v), f"{layout.subject_dir(v.subject)}/subject.yaml")
+        except ConfigError as exc:
+            raise ImportRefused(f"{_where(v.subject, v.source_version)} (id {v.id}) cannot be written as "
+                                f"subject.yaml: {exc}") from None
     return ImportPlan(source=source, versions=ordered, notes=notes)
 
 

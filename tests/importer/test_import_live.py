@@ -76,7 +76,13 @@ def test_import_from_a_live_registry_keeps_every_subject_version_and_id(tmp_path
     with running(["--repo", str(source), "--workers", "1"], tmp_path / "source.log") as src:
         before = _everything(src.url)
         done = _import(src.url, tmp_path / "imported")
+        partial = _import(src.url, tmp_path / "partial", "--subject-prefix", "telemetry.inf")
     assert done.returncode == 0, done.stderr
+    assert partial.returncode == 0, partial.stderr
+    # the prefix selects telemetry.inference; the subject it references comes along so that it resolves
+    assert {(e.subject, e.version, e.id) for e in Snapshot.open(tmp_path / "partial").ledger} == {
+        (s, v, before[f"{s} v{v}"]["id"]) for s, v in
+        [("telemetry.inference", 1), ("common.timestamp", 1), ("common.timestamp", 2), ("common.timestamp", 3)]}
     assert "Imported 7 subject(s), 9 version(s)" in done.stdout
     assert before["common.timestamp versions"] == [1, 2, 3] and before["common.timestamp live"] == [1, 3]
     assert "metrics.llm" in before["all"] and "metrics.llm" not in before["subjects"]

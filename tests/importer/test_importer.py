@@ -125,6 +125,9 @@ def test_equal_content_under_two_ids_keeps_both_with_a_mark(tmp_path: Path) -> N
      "migration/encoding rules cannot be represented"),
     ([(body("a", 1, 2, USER, ruleSet={"domainRules": [{"name": "enc", "type": "ENCRYPT", "kind": "TRANSFORM"}]}),
        False)], "not an enabled CEL CONDITION rule"),
+    ([(body("a", 1, 2, USER, ruleSet={"domainRules": [{"name": "has space", "type": "CEL", "expr": "true"}]}),
+       False)], r"cannot be written as subject.yaml: .*rules"),
+    ([(body("a", 1, 2, USER, metadata={"properties": {"n": 1}}), False)], "cannot be written as subject.yaml"),
 ])
 def test_unrepresentable_sources_are_refused(versions, message, tmp_path: Path) -> None:
     with pytest.raises(ImportRefused, match=message):
