@@ -66,7 +66,10 @@ def parse_ledger(text: str, trusted: int = 0) -> list[LedgerEntry]:
     validated before — the builder's incremental builds); they are parsed without re-checking their
     canonical form and hash chain, which makes a long ledger with a few new lines cheap to read."""
     entries: list[LedgerEntry] = []
+    hashes: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
+        # Lines are canonical (checked below), so hashing the raw text equals hashing the entry.
+        hashes.append(hashlib.sha256(raw.encode("utf-8")).hexdigest())
         if number <= trusted:
             entries.append(LedgerEntry(**json.loads(raw)))
             continue
@@ -85,14 +88,19 @@ def parse_ledger(text: str, trusted: int = 0) -> list[LedgerEntry]:
         if entry.to_line() != raw:
             raise LedgerError("line is not in the ledger's canonical form (key order, spacing)", number)
         entries.append(entry)
-    validate_entries(entries, trusted)
+    validate_entries(entries, trusted, hashes)
     return entries
 
 
-def validate_entries(entries: Sequence[LedgerEntry], trusted: int = 0) -> None:
+def validate_entries(entries: Sequence[LedgerEntry], trusted: int = 0,
+                     hashes: Sequence[str] | None = None) -> None:
     """Check the invariants: chained lines, valid IDs, gap-free versions, one ID per content.
-    The hash chain is checked from line ``trusted`` on (see :func:`parse_ledger`)."""
-    prev = entries[trusted - 1].line_hash() if 0 < trusted <= len(entries) else GENESIS
+    The hash chain is checked from line ``trusted`` on (see :func:`parse_ledger`); ``hashes`` are the
+    entries' line hashes when the caller already has them (saves serialising every entry again)."""
+    def line_hash(number: int) -> str:
+        return hashes[number - 1] if hashes is not None else entries[number - 1].line_hash()
+
+    prev = line_hash(trusted) if 0 < trusted <= len(entries) else GENESIS
     next_version: dict[str, int] = {}
     id_of: dict[str, int] = {}
     fingerprint_of: dict[int, str] = {}
@@ -101,7 +109,7 @@ def validate_entries(entries: Sequence[LedgerEntry], trusted: int = 0) -> None:
             if e.prev != prev:
                 raise LedgerError("hash chain broken: this line or one before it was edited, removed or "
                                   "reordered", number)
-            prev = e.line_hash()
+            prev = line_hash(number)
         if not isinstance(e.id, int) or isinstance(e.id, bool) or not 1 <= e.id <= MAX_ID:
             raise LedgerError(f"id {e.id!r} is not a positive 32-bit integer", number)
         expected = next_version.get(e.subject, 1)
