@@ -39,7 +39,7 @@ class Validate:
         if key in ("data", "records"):
             records = [body["data"]] if key == "data" else self._batch(body["records"], "records")
             engine = self._engine(self._target(body))
-            results = [self._result(engine.check(record)) for record in records]
+            results = [self._result(errors) for errors in engine.check_all(records)]
             schema_id = engine.schema_id
         else:
             payloads = [body["payload"]] if key == "payload" else self._batch(body["payloads"], "payloads")

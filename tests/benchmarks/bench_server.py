@@ -8,7 +8,7 @@
 Load comes from ``wrk`` when it is installed (``apt-get install wrk``), else from a small generator
 of threads with keep-alive ``http.client`` connections.
 
-    .venv/bin/python tests/benchmarks/bench_server.py [--seconds 5] [--connections 16] [--workers 2]
+    .venv/bin/python tests/benchmarks/bench_server.py [--seconds 4] [--rounds 3] [--connections 16] [--workers 2]
 """
 from __future__ import annotations
 
@@ -198,7 +198,8 @@ def in_process_records_per_second(index_url: str, schema_id: int, records: list[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of one run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of server and baseline")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
@@ -235,22 +236,28 @@ def main() -> int:
         wait_for(bare_port, "/schemas/ids/3", bare)
 
         tool = "wrk" if shutil.which("wrk") else "python threads + http.client keep-alive"
-        print(f"load: {tool}, {args.connections} connections, {args.seconds:.0f} s per run; gunicorn gthread "
+        print(f"load: {tool}, {args.connections} connections, {args.rounds} x {args.seconds:.0f} s runs; gunicorn gthread "
               f"{args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
         load(port, "/schemas/ids/3", 1, args.connections)  # warm every worker
         load(bare_port, "/schemas/ids/3", 1, args.connections)
-        lookups = load(port, "/schemas/ids/3", args.seconds, args.connections)
-        baseline = load(bare_port, "/schemas/ids/3", args.seconds, args.connections)
-        print(f"GET /schemas/ids/3  server   {lookups}")
-        print(f"GET /schemas/ids/3  bare     {baseline}")
-        print(f"  ratio {lookups.rps / baseline.rps:.2f} (target >= 0.90)")
 
+        def compare(label: str, path: str, body: bytes | None = None) -> tuple[Result, Result]:
+            """Alternate server and baseline runs; the best of each (the machine is shared, so the
+            best run is the one least disturbed by other load)."""
+            ours, theirs = [], []
+            for _ in range(args.rounds):
+                ours.append(load(port, path, args.seconds, args.connections, body))
+                theirs.append(load(bare_port, path, args.seconds, args.connections, body))
+            best, base = max(ours, key=lambda r: r.rps), max(theirs, key=lambda r: r.rps)
+            print(f"{label:<20} server {best}   (runs: {', '.join(f'{r.rps:.0f}' for r in ours)})")
+            print(f"{'':<20} bare   {base}   (runs: {', '.join(f'{r.rps:.0f}' for r in theirs)})")
+            return best, base
+
+        lookups, baseline = compare("GET /schemas/ids/3", "/schemas/ids/3")
+        print(f"  ratio {lookups.rps / baseline.rps:.2f} (target >= 0.90)")
         single = json.dumps({"schema_id": 3, "data": RECORD}).encode()
-        validate = load(port, "/validate", args.seconds, args.connections, single)
-        bare_post = load(bare_port, "/validate", args.seconds, args.connections, single)
-        print(f"POST /validate 1    server   {validate}")
-        print(f"POST constant       bare     {bare_post}")
-        print(f"  ratio {validate.rps / bare_post.rps:.2f}")
+        validate, bare_post = compare("POST /validate (1)", "/validate", single)
+        print(f"  ratio {validate.rps / bare_post.rps:.2f} (against a constant answer to the same POST)")
 
         records = [dict(RECORD, total_tokens=n + 1) for n in range(args.batch)]
         batch_body = json.dumps({"schema_id": 3, "records": records}).encode()
