@@ -1,12 +1,14 @@
 """The static catalog: view model → Markdown pages + ``mkdocs.yml`` (jinja2, ``site/``) → ``mkdocs build``.
 
-Why the pages look the way they do (see docs/catalog.md): MkDocs builds are single-threaded and linear in
-pages, and mkdocs-material ships the whole lunr index to the browser. So there is one page per subject
-with all its versions on it, the navigation lists subjects only for small domains (and is pruned), the
-large bodies (field tables, raw schemas, diffs) are written as HTML that Markdown passes through, are
-highlighted here once, and are kept out of the search index; field search has its own compact index
-(``fields.json``/``fields.js``) searched in the browser. Raw schema files are written straight into the
-built site at stable URLs (``raw/<subject dir>/v<N>.<ext>``) rather than copied through MkDocs.
+Entry point for ``llm-registry build --catalog-out DIR [--offline]``: :func:`build_catalog_from_index`
+(called from ``cli/build.py``). Why the pages are made the way they are (see docs/catalog.md): MkDocs
+builds are single-threaded and linear in pages, every page carries the navigation, and mkdocs-material
+ships the whole lunr index to the browser. So there is one page per subject with all its versions on
+it; the sidebar lists subjects only for small registries (and is pruned); a subject page is a small
+Markdown skeleton whose large parts (versions, field tables, schemas, diffs, examples) are rendered
+after ``mkdocs build`` straight into the HTML, so Markdown never parses them and search never indexes
+them; field search has its own compact index (``fields.json``/``fields.js``) searched in the browser;
+raw schema files are written straight into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``).
 """
 from __future__ import annotations
 
@@ -42,8 +44,6 @@ NAV_MAX_DOMAINS = 40          # more domains, or more subjects than NAV_MAX_SUBJ
 NAV_MAX_SUBJECTS = 120
 NAV_MAX_DOMAIN_SUBJECTS = 40  # a domain's subjects are listed in the sidebar only up to this many
 RECENT = 20
-
-log = logging.getLogger(__name__)
 
 
 class CatalogError(Exception):
@@ -261,12 +261,13 @@ def contact_href(contact: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(SITE_DIR / "templates"), str(SITE_DIR)]), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=False, lstrip_blocks=False)
-    env.filters.update(highlight=highlight, md=md_inline, break_dots=break_dots, md_block=md_block, first_line=first_line,
-                       anchor=anchor, contact_href=contact_href,
+    """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(SITE_DIR / "templates"), str(SITE_DIR)]),
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(highlight=highlight, md=md_inline, md_block=md_block, break_dots=break_dots,
+                       first_line=first_line, anchor=anchor, contact_href=contact_href,
                        format_label=lambda t: FORMAT_LABELS.get(t, t))
     return env
 
