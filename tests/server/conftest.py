@@ -139,10 +139,12 @@ def built_in_postgres_and_redis(repo: Path) -> Iterator[tuple[str, str, str]]:
 
 @pytest.fixture(scope="session")
 def pg_redis_server(sample_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The sample registry built into PostgreSQL and Redis, served from them."""
+    """The sample registry built into PostgreSQL and Redis, served from them — configured through the
+    environment (``DATABASE_URL``, ``REDIS_URL``, ``REDIS_PREFIX``, ``LOG_LEVEL``) as a container would be."""
     log = tmp_path_factory.mktemp("logs") / "server-pg.log"
     with built_in_postgres_and_redis(sample_repo) as (url, redis_url, prefix):
-        with running(["--index", url, "--redis", redis_url, "--redis-prefix", prefix], log) as srv:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+        with running([], log, env=env) as srv:
             yield srv
 
 
