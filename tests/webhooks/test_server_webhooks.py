@@ -29,7 +29,7 @@ def _events(receiver, subject: str) -> list[dict]:
 def test_writes_and_git_merges_are_announced_once_and_never_slow_a_request(tmp_path: Path) -> None:
     repo_path = tmp_path / "repo"
     repo, _ = create_registry(repo_path)
-    with receiving(secret=SECRET, delay=3.0) as slow, receiving(secret=SECRET) as fast:
+    with receiving(secret=SECRET, delay=8.0) as slow, receiving(secret=SECRET) as fast:
         hooks = tmp_path / "hooks.json"
         hooks.write_text(json.dumps([{"url": slow.url, "secret": SECRET, "events": ["version.registered"]},
                                      {"url": fast.url, "secret": SECRET, "events": ["*"]}]))
@@ -40,20 +40,20 @@ def test_writes_and_git_merges_are_announced_once_and_never_slow_a_request(tmp_p
                                    json={"schema": json.dumps(ORDER)}, timeout=30)
             took = time.monotonic() - started
             assert answer.status_code == 200, answer.text
-            assert took < 2.5, f"the write took {took:.2f} s with a receiver that takes 3 s"
-            fast.wait_for(1)
+            assert took < 6, f"the write took {took:.2f} s with a receiver that takes 8 s"
+            fast.wait_for(1, timeout=30)
 
             # a merge that arrives through git, not through the server
             ts = "subjects/common.timestamp/schema.avsc"
             schema = Snapshot(repo, repo.head.peel()).read(ts).decode().replace("A point in time", "An instant", 1)
             apply_change(repo, {ts: schema.encode()}, "Git User <git@example.com>", "timestamp v2")
-            deadline = time.monotonic() + GRACE + 10
+            deadline = time.monotonic() + GRACE + 30
             while time.monotonic() < deadline and not _events(fast, "common.timestamp"):
                 time.sleep(0.1)
             time.sleep(1.0)   # anything duplicated would have arrived by now (grace passed for the REST write)
             log = requests.get(f"{server.url}/webhooks/deliveries", params={"outcome": "delivered"}, timeout=10)
             bad_limit = requests.get(f"{server.url}/webhooks/deliveries", params={"limit": "0"}, timeout=10)
-            slow.wait_for(2, timeout=15)
+            slow.wait_for(2, timeout=30)
             server_log = server.log()
 
     [registered] = _events(fast, "orders-value")
