@@ -77,7 +77,7 @@ class Registration:
     subject: str
     schema_type: SchemaType
     schema: str
-    parsed: ParsedSchema
+    parsed: ParsedSchema | None           # None for a rollback: the content comes from the ledger
     references: tuple[Reference, ...]
     rules: tuple[Rule, ...] | None        # None: not in the request — the subject's rules stay
     metadata: dict[str, Any] | None       # None: not in the request — the subject's metadata stays
@@ -225,6 +225,7 @@ class WriteService:
             rules = request.rules if request.rules is not None else (state.subject.rules if state.subject else ())
             metadata = request.metadata if request.metadata is not None else \
                 (state.subject.metadata if state.subject else {})
+            assert request.parsed is not None
             fingerprint = content_fingerprint(request.parsed, request.references, rules, metadata)
             for entry in reversed(state.entries):
                 if entry.fingerprint == fingerprint and state.live(entry.version):
@@ -296,7 +297,7 @@ class WriteService:
             entry = self._entry(state, subject, target, live_only=False)
             old = SubjectConfig.parse(snapshot.blob(entry.subject_blob))
             request = Registration(subject=subject, schema_type=SchemaType.parse(entry.schema_type),
-                                   schema=snapshot.blob(entry.schema_blob).decode("utf-8"), parsed=None,  # type: ignore[arg-type]
+                                   schema=snapshot.blob(entry.schema_blob).decode("utf-8"), parsed=None,
                                    references=old.references, rules=old.rules, metadata=old.metadata)
             return self._schema_files(state, subject, request, author)
 
