@@ -22,7 +22,7 @@ import referencing.jsonschema
 from jsonschema.exceptions import best_match
 
 from registry.formats.base import ParsedSchema
-from registry.formats.jsonschema_walk import Draft, draft_for, subschemas
+from registry.formats.jsonschema_walk import Draft, draft_for, subschemas, without_annotations
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
 
 
@@ -99,7 +99,7 @@ class JsonSchema(ParsedSchema):
         self.registry = registry.crawl()
         self.resolver = self.registry.resolver_with_root(self.root_resource)
         self._check_refs()
-        self.canonical, self.compat_root  # computed at registration, once, rather than by the first check
+        self.canonical, self.meaning, self.compat_root  # at registration, once, rather than in the first check
 
     # --- parsing ---------------------------------------------------------------------------------
 
@@ -187,6 +187,14 @@ class JsonSchema(ParsedSchema):
         annotation are kept: they are part of the registered text that consumers read."""
         document = _normalize_numbers(self.document) if self._integral_floats else self.document
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @cached_property
+    def meaning(self) -> str:
+        """The canonical form without annotations (``title``, ``description``, ``default``...): two
+        schemas with equal ``meaning`` and references accept exactly the same documents."""
+        document = _normalize_numbers(self.document) if self._integral_floats else self.document
+        return json.dumps([self.draft.order, without_annotations(document, self.draft)], sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=False)
 
     # --- data ------------------------------------------------------------------------------------
 

@@ -46,10 +46,8 @@ _TYPE_PIECES = {kind: Node(types=frozenset({kind})) for kind in KINDS}
 
 def read_issues(reader: "JsonSchema", writer: "JsonSchema") -> list[Incompatibility]:
     """Why ``reader`` cannot read every document valid under ``writer`` (empty: it can)."""
-    if reader.references == writer.references:
-        r_key, w_key = reader.compat_root.key, writer.compat_root.key
-        if (r_key is not None and r_key == w_key) or (r_key is None and reader.canonical == writer.canonical):
-            return []
+    if reader.references == writer.references and reader.meaning == writer.meaning:
+        return []  # the same document but for key order, formatting and annotations
     checker = Checker(reader.compat_cache, writer.compat_cache)
     issues = checker.check(writer.compat_root, reader.compat_root, "", 0)
     unique: dict[tuple[str, str, str], Incompatibility] = {}
@@ -173,6 +171,16 @@ def _derived(node: Node, **changes: Any) -> Node:
 
 
 _SHARED_LIMIT = 200_000
+# Pairs of $ref-free subschema texts (annotation-free, with their draft) found compatible: a pure fact
+# about the two texts, whichever schemas they sit in, so every later check may reuse it.
+_COMPATIBLE_TEXTS: set[tuple[str, str]] = set()
+_COMPATIBLE_LIMIT = 100_000
+
+
+def _remember_compatible(writer_key: str, reader_key: str) -> None:
+    if len(_COMPATIBLE_TEXTS) >= _COMPATIBLE_LIMIT:
+        _COMPATIBLE_TEXTS.clear()
+    _COMPATIBLE_TEXTS.add((writer_key, reader_key))
 _RANK = {"open": 0, "additional": 1, "pattern": 2, "declared": 3}  # how specifically a name is covered
 
 
@@ -218,8 +226,8 @@ class Checker:
         """Issues that stop ``r`` from accepting everything ``w`` accepts (at data depth ``depth``)."""
         if w.false or r is TRUE_NODE or r.unconstrained:
             return []
-        key = w.key
-        if key is not None and key == r.key:
+        w_key, r_key = w.key, r.key
+        if w_key is not None and (w_key == r_key or (w_key, r_key) in _COMPATIBLE_TEXTS):
             return []
         pair = (id(w), id(r))
         done = self.memo.get(pair)
@@ -249,6 +257,8 @@ class Checker:
             self.memo[pair] = issues  # did not lean on any assumption still being decided further up
             if shared_key is not None:
                 cache[shared_key] = (w, r, issues)
+            if not issues and w_key is not None and r_key is not None:
+                _remember_compatible(w_key, r_key)
             self.low = outer_low
         else:
             self.low = min(outer_low, self.low)

@@ -580,3 +580,30 @@ def test_ten_thousand_properties_are_checked_in_well_under_a_second():
     assert {(i.kind, i.direction) for i in result.issues} == {
         ("MAX_LENGTH_DECREASED", "backward"), ("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", "forward")}
     assert elapsed < 0.75, f"took {elapsed:.3f}s of CPU"
+
+
+# --- where we deliberately differ from Confluent's checker (each verdict follows the data) ------------------
+
+def test_changing_which_property_is_required_breaks_backward():
+    # {"foo": "x"} is valid under the old schema and lacks the newly required "bar".
+    old, new = obj({"foo": S}, ["foo"]), obj({"foo": S}, ["bar"])
+    assert js(old).validate({"foo": "x"}) == [] and js(new).validate({"foo": "x"}) != []
+    assert kinds(old, new) == ["REQUIRED_ATTRIBUTE_ADDED"]
+
+
+def test_additional_items_without_a_tuple_is_ignored_by_validation():
+    # Before 2020-12, additionalItems applies only when items is an array; here it constrains nothing.
+    expect({"additionalItems": True}, {"additionalItems": False}, backward=None, forward=None)
+    expect({"additionalItems": S}, {"additionalItems": N}, backward=None, forward=None)
+
+
+def test_a_single_branch_oneof_and_allof_accept_the_same_data():
+    expect({"oneOf": [S]}, {"allOf": [S]}, backward=None, forward=None)
+
+
+def test_annotation_changes_are_compatible_even_around_constructs_that_cannot_be_judged():
+    schema = {"$schema": D2020, "$dynamicAnchor": "node", "type": "object", "description": "v1",
+              "properties": {"child": {"$dynamicRef": "#node", "title": "child"}}}
+    edited = json.loads(json.dumps(schema))
+    edited["description"], edited["properties"]["child"]["title"] = "v2", "the child node"
+    expect(schema, edited, backward=None, forward=None)
