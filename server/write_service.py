@@ -134,14 +134,14 @@ class WriteService:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _write(self, author: str, message: str, changes: Callable[[Snapshot], Mapping[str, bytes | None]],
-               ids: Mapping[str, int] | None = None) -> GateResult:
+               ids: Mapping[str, int] | None = None, subject: str | None = None) -> GateResult:
         """Commit through the gate, then bring the index to the new main; raises :class:`ApiError`."""
         with self._exclusive():
             try:
                 result = apply_change(self._repo, changes, author, message, remote=self.settings.write_remote,
                                       ids=ids, committer=self.committer)
             except GateError as exc:
-                raise gate_error(exc) from None
+                raise gate_error(exc, subject) from None
             if result.commit is not None:
                 if os.environ.get(CRASH_AFTER_COMMIT_ENV):
                     os._exit(70)
@@ -248,7 +248,8 @@ class WriteService:
 
         try:
             result = self._write(author, f"Register a new version of {subject}", changes,
-                                 ids={subject: request.schema_id} if request.schema_id is not None else None)
+                                 ids={subject: request.schema_id} if request.schema_id is not None else None,
+                                 subject=subject)
         except _Existing as existing:
             return {"id": existing.entry.id, "version": existing.entry.version, "subject": subject}
         entry = next((e for e in result.entries if e.subject == subject), None)
@@ -301,7 +302,7 @@ class WriteService:
                                    references=old.references, rules=old.rules, metadata=old.metadata)
             return self._schema_files(state, subject, request, author)
 
-        result = self._write(author, f"Roll {subject} back to version {target}", changes)
+        result = self._write(author, f"Roll {subject} back to version {target}", changes, subject=subject)
         entry = next((e for e in result.entries if e.subject == subject), None)
         if entry is None:
             raise unprocessable(f"version {target} of {subject!r} is already the subject's current content; a rollback "
@@ -489,7 +490,7 @@ _CODES = {"INCOMPATIBLE": (409, 409), "SCHEMA_INVALID": (422, 42201), "REFERENCE
           "MODE_DISABLED": (409, 409), "MAIN_MOVED": (409, 40901)}
 
 
-def gate_error(exc: GateError) -> ApiError:
+def gate_error(exc: GateError, subject: str | None = None) -> ApiError:
     """A gate refusal in Confluent's terms: incompatible → 409, invalid schema → 42201, ID conflict →
     42207, anything else the gate refuses (lifecycle, examples, subject.yaml) → 422; the message lists
     every reason the gate gave."""
@@ -499,8 +500,8 @@ def gate_error(exc: GateError) -> ApiError:
         return ApiError(500, 50001, f"The registry repository refused the write: {exc.message}")
     status, code = next((_CODES[p.code] for p in errors if p.code in _CODES), (422, 422))
     if code == 409 and any(p.code == "INCOMPATIBLE" for p in errors):
-        return ApiError(409, 409, f"Schema being registered is incompatible with an earlier schema; details: "
-                                  f"{reasons}")
+        return ApiError(409, 409, f"Schema being registered is incompatible with an earlier schema for subject "
+                                  f"\"{subject}\", details: [{reasons}]")
     if code == 42201:
         return ApiError(422, 42201, f"Invalid schema: {reasons}")
     if code == 42207:
