@@ -112,7 +112,11 @@ class JsonSchema(ParsedSchema):
             raise SchemaError(f"{what} is nested too deeply to be checked") from None
         if error is not None:
             where = pointer(error.absolute_path) or "/"
-            raise SchemaError(f"{what} is not a valid {draft.name} JSON Schema: at {where}: {error.message}")
+            message = error.message
+            if error.context:  # "not valid under any of the given schemas": say what each option wanted
+                reasons = list(dict.fromkeys(sub.message for sub in error.context))
+                message += " (" + "; ".join(reasons[:3]) + ")"
+            raise SchemaError(f"{what} is not a valid {draft.name} JSON Schema: at {where}: {message}")
 
     def _add_references(self, registry: referencing.Registry, references: tuple[Reference, ...], base_uri: str,
                         resolver: Resolver | None, seen: set[tuple[str, int]]) -> referencing.Registry:

@@ -106,6 +106,15 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _render(node: Node) -> str:
+    """A short rendering of a reader subschema for messages: its text when small, else its types."""
+    if node.raw is not None and not isinstance(node.raw, bool):
+        text = _short(node.raw, 80)
+        if not text.endswith("…"):
+            return text
+    return type_names(node.types)
+
+
 def _summary(issues: list[Incompatibility]) -> str:
     return issues[0].message if issues else ""
 
@@ -711,7 +720,7 @@ class Checker:
         if key is not None and key in cache:
             return cache[key][2]
         sub = self.check(theirs, node, prop, depth + 1)
-        issues = self.classify(sub, name, prop, origin, our_origin, node) if sub else []
+        issues = self.classify(sub, name, prop, theirs, origin, our_origin, node) if sub else []
         if key is not None and (id(theirs), id(node)) in self.memo:
             cache[key] = (theirs, node, issues)
         return issues
@@ -727,7 +736,7 @@ class Checker:
         last = len(r_index) + len(w_index)
         return lambda name: (r_index.get(name, last), w_index.get(name, last), name)
 
-    def classify(self, sub: list[Incompatibility], name: str, prop: str, origin: str, our_origin: str,
+    def classify(self, sub: list[Incompatibility], name: str, prop: str, theirs: Node, origin: str, our_origin: str,
                  node: Node) -> list[Incompatibility]:
         """Name a property-level problem after the content models involved (Confluent's vocabulary)."""
         if origin == "declared" and our_origin == "declared":
@@ -736,30 +745,34 @@ class Checker:
         sub = [i for i in sub if i.kind != UNSUPPORTED]
         if not sub:
             return unjudged
-        return unjudged + self._content_model_issue(sub, name, prop, origin, our_origin, node)
+        return unjudged + self._content_model_issue(sub, name, prop, theirs, origin, our_origin, node)
 
-    def _content_model_issue(self, sub: list[Incompatibility], name: str, prop: str, origin: str, our_origin: str,
-                             node: Node) -> list[Incompatibility]:
+    def _content_model_issue(self, sub: list[Incompatibility], name: str, prop: str, theirs: Node, origin: str,
+                             our_origin: str, node: Node) -> list[Incompatibility]:
         where = describe(prop)
         if our_origin == "declared":
             if origin == "open":
                 return [self.issue("PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", prop, f"{where} is declared by the "
-                                   f"reader's schema, but the writer's object is open (additionalProperties is not "
-                                   f"false), so data written with it may already carry '{name}' with any value, and "
-                                   f"the reader would reject some: {_summary(sub)}. Give the new property a schema "
-                                   "that accepts any value, or close the writer's object with "
-                                   "additionalProperties: false before adding properties")]
+                                   f"reader's schema ({_render(node)}), but the writer's object is open "
+                                   "(additionalProperties is not false), so data written with it may already "
+                                   f"carry '{name}' with any value, some of which the reader rejects. Give the "
+                                   "property a schema that accepts any value, or close the object with "
+                                   "additionalProperties: false before adding properties",
+                                   old="any value (open content model)", new=_render(node))]
             return [self.issue("PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", prop, f"{where} is "
                                "declared by the reader's schema, but the writer's schema allows it through "
-                               f"patternProperties/additionalProperties with values the reader rejects: {_summary(sub)}")]
+                               f"patternProperties/additionalProperties with values the reader rejects: {_summary(sub)}",
+                               old=_render(theirs), new=_render(node))]
         if origin == "declared":
             if node.false:
                 return [self.issue("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", prop, f"{where} is declared by the "
                                    "writer's schema but not by the reader's, which allows no additional properties, "
-                                   f"so data that has '{name}' would be rejected")]
+                                   f"so data that has '{name}' would be rejected", old=_render(theirs),
+                                   new="not allowed (closed content model)")]
             return [self.issue("PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", prop, f"{where} is "
                                "declared by the writer's schema but not by the reader's, whose "
-                               f"patternProperties/additionalProperties reject values the writer allows: {_summary(sub)}")]
+                               f"patternProperties/additionalProperties reject values the writer allows: {_summary(sub)}",
+                               old=_render(theirs), new=_render(node))]
         return sub
 
     def rest(self, w_group: Group, r_group: Group, path: str, depth: int) -> list[Incompatibility]:
