@@ -213,7 +213,7 @@ class WriteService:
     # -- register and rollback --------------------------------------------------------------------------
 
     def register(self, request: Registration, author: str) -> dict[str, Any]:
-        """Confluent's ``POST /subjects/{s}/versions``: ``{id, version, subject}``."""
+        """Confluent's ``POST /subjects/{s}/versions``: ``{id, version}`` (Confluent's RegisterSchemaResponse)."""
         subject = request.subject
 
         def changes(snapshot: Snapshot) -> dict[str, bytes | None]:
@@ -251,14 +251,14 @@ class WriteService:
                                  ids={subject: request.schema_id} if request.schema_id is not None else None,
                                  subject=subject)
         except _Existing as existing:
-            return {"id": existing.entry.id, "version": existing.entry.version, "subject": subject}
+            return {"id": existing.entry.id, "version": existing.entry.version}
         entry = next((e for e in result.entries if e.subject == subject), None)
         if entry is None:
             # The content is the subject's latest version, soft-deleted: the write restored it.
             entry = self._ledger_entry(subject, None)
         self._committed({"type": "version.registered", "subject": subject, "version": entry.version,
                          "id": entry.id, "schema_type": entry.schema_type}, result, author)
-        return {"id": entry.id, "version": entry.version, "subject": subject}
+        return {"id": entry.id, "version": entry.version}
 
     def _schema_files(self, state: _State, subject: str, request: Registration, author: str,
                       revive: int | None = None) -> dict[str, bytes | None]:
