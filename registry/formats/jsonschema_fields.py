@@ -63,6 +63,7 @@ def _types(parts: list[_Part]) -> list[str]:
 
 
 def _items(parts: list[_Part], draft: Draft) -> _Part | None:
+    """The schema of every array item (``items`` as one schema, in any draft)."""
     for part, res in parts:
         if isinstance(part, dict):
             items = part.get("items")
@@ -139,6 +140,9 @@ def _collect(node: Any, resolver: Any, draft: Draft, prefix: str, active: frozen
     items = _items(parts, draft)
     if items is not None and prefix:
         _collect(items[0], items[1], draft, prefix + "[]", active, out)
+    for part, res in parts:  # map values (additionalProperties with a schema) add [] too
+        if prefix and isinstance(part, dict) and isinstance(part.get("additionalProperties"), dict):
+            _collect(part["additionalProperties"], res, draft, prefix + "[]", active, out)
     for branch, res in _branches(parts):
         _collect(branch, res, draft, prefix, active, out)
 

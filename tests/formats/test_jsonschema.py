@@ -241,6 +241,12 @@ def test_fields_expand_refs_once_and_stop_on_cycles():
     assert schema.fields()[0].doc == "a node"
 
 
+def test_fields_of_map_values_add_brackets():
+    schema = js({"type": "object", "properties": {"costs": {
+        "type": "object", "additionalProperties": {"type": "object", "properties": {"usd": {"type": "number"}}}}}})
+    assert [(f.path, f.type) for f in schema.fields()] == [("costs", "object"), ("costs[].usd", "number")]
+
+
 def test_fields_of_referenced_subject():
     schema = js({"properties": {"home": {"$ref": "address.json"}}}, [Reference("address.json", "address", 1)],
                 resolver_with(address=ADDRESS))
