@@ -99,7 +99,10 @@ class JsonSchema(ParsedSchema):
         self.registry = registry.crawl()
         self.resolver = self.registry.resolver_with_root(self.root_resource)
         self._check_refs()
-        self.canonical, self.meaning, self.compat_root  # at registration, once, rather than in the first check
+        try:
+            self.canonical, self.meaning, self.compat_root  # at registration, once, not in the first check
+        except RecursionError:
+            raise SchemaError("the schema is nested too deeply to be used") from None
 
     # --- parsing ---------------------------------------------------------------------------------
 

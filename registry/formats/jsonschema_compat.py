@@ -49,7 +49,11 @@ def read_issues(reader: "JsonSchema", writer: "JsonSchema") -> list[Incompatibil
     if reader.references == writer.references and reader.meaning == writer.meaning:
         return []  # the same document but for key order, formatting and annotations
     checker = Checker(reader.compat_cache, writer.compat_cache)
-    issues = checker.check(writer.compat_root, reader.compat_root, "", 0)
+    try:
+        issues = checker.check(writer.compat_root, reader.compat_root, "", 0)
+    except RecursionError:
+        return [Incompatibility(kind=UNSUPPORTED, location="", message="the schemas are nested too deeply to be "
+                                "compared, so their compatibility cannot be judged")]
     unique: dict[tuple[str, str, str], Incompatibility] = {}
     for issue in issues:
         unique.setdefault((issue.kind, issue.location, issue.message), issue)

@@ -287,3 +287,11 @@ def test_decode_reads_utf8_json():
 def test_decode_rejects_bytes_that_are_not_json(payload, message):
     with pytest.raises(SchemaError, match=message):
         js({"type": "object"}).decode(payload)
+
+
+def test_absurdly_deep_nesting_is_a_clear_error():
+    text = '{"type":"string"}'
+    for _ in range(5000):
+        text = '{"type":"object","properties":{"n":' + text + '}}'
+    with pytest.raises(SchemaError, match="nested too deeply"):
+        js(text)
