@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -273,7 +274,9 @@ class _Plan:
         self._commits = commits
         self._new = by_subject
         subjects = list(by_subject)
-        jobs = self.jobs if len(new) >= PARALLEL_MIN_VERSIONS else 1
+        # forking a process that runs other threads (a server worker) can deadlock the child on a
+        # lock another thread held: worker processes only from single-threaded callers
+        jobs = self.jobs if len(new) >= PARALLEL_MIN_VERSIONS and threading.active_count() == 1 else 1
         if jobs <= 1:
             done = 0
             for subject in subjects:
