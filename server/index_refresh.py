@@ -22,7 +22,7 @@ from builder.redis_index import RedisIndex, RedisUnavailable
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
-from server import logs
+from server import index_file, logs
 
 log = logging.getLogger("server.index_refresh")
 
@@ -39,6 +39,7 @@ class Refresher:
         self.redis_url = redis_url
         self.redis_prefix = redis_prefix
         self._index: SqlIndex | None = None
+        self._file: index_file.FileIdentity | None = None
         self._last_seen: str | None = None
 
     def refresh(self) -> bool:
@@ -48,11 +49,15 @@ class Refresher:
         except SnapshotError as exc:
             log.error("cannot read the registry repository: %s", exc)
             return False
+        if self._index is not None and index_file.identity(self.index_url) != self._file:
+            log.warning("the SQLite index file was removed or replaced; building it again")
+            self._index, self._last_seen = None, None
         if snapshot.commit_id == self._last_seen:
             return True
         try:
             if self._index is None:
                 self._index = SqlIndex.connect(self.index_url)
+                self._file = index_file.identity(self.index_url)
             result = build_index(snapshot, self._index)
         except IndexUnavailable as exc:
             self._index = None

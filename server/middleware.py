@@ -65,7 +65,8 @@ class RequestMiddleware:
             if timer is None:
                 timer = self._timers[route] = metrics.REQUEST_DURATION.labels(route)
             timer.observe(elapsed)
-            if status >= 500 or log.isEnabledFor(logging.DEBUG):
-                log.log(logging.ERROR if status >= 500 else logging.DEBUG, "request",
+            level = logging.ERROR if status == 500 else logging.WARNING if status > 500 else logging.DEBUG
+            if log.isEnabledFor(level):
+                log.log(level, "request",
                         extra={"method": req.method, "path": req.path, "route": route, "status": status,
                                "ms": round(elapsed * 1000, 3), "identity": req.context.identity})

@@ -23,7 +23,7 @@ import psycopg
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.formats import ParsedSchema, parse_schema
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
-from server import metrics
+from server import index_file, metrics
 from server.cache import LRU, MISSING
 from server.settings import Settings
 
@@ -43,12 +43,14 @@ class Store:
         self.settings = settings
         self._index: SqlIndex | None = None
         self._reader_obj: Any = None
+        self._file: index_file.FileIdentity | None = None
         self._connect_lock = threading.Lock()
         self._ids: LRU[Any] = LRU(settings.cache_entries)
         self._bodies: LRU[Any] = LRU(settings.cache_entries)
         self._answers: LRU[Any] = LRU(settings.cache_entries)
         self._parsed: LRU[ParsedSchema] = LRU(min(settings.cache_entries, 2_000))
         self._generation: int | None = None
+        self._build_key: tuple[int, str] | None = None
         self._generation_read_at = 0.0
         self._generation_lock = threading.Lock()
         self.redis = _redis_layer(settings)
@@ -60,14 +62,30 @@ class Store:
     def _reader(self) -> Any:
         reader = self._reader_obj
         if reader is None:
-            if not self.settings.index_url:
+            url = self.settings.index_url
+            if not url:
                 raise StoreUnavailable("no SQL index is configured (DATABASE_URL, --index or --repo)")
+            if index_file.identity(url) == index_file.GONE:  # never create an empty index in its place
+                raise StoreUnavailable(f"the SQLite index {index_file.sqlite_path(url)} does not exist")
             with self._connect_lock:
                 if self._reader_obj is None:
-                    self._index = SqlIndex.connect(self.settings.index_url)
+                    self._index = SqlIndex.connect(url)
+                    self._file = index_file.identity(url)
                     self._reader_obj = self._index.reader()
                 reader = self._reader_obj
         return reader
+
+    def _check_file(self) -> None:
+        """Reconnect when the SQLite file was deleted or replaced (connections would keep reading the
+        old one); every thread's connection goes with the old :class:`SqlIndex`."""
+        if self._file is None or self._reader_obj is None:
+            return
+        now = index_file.identity(self.settings.index_url)
+        if now != self._file:
+            log.warning("the SQLite index file was %s; reconnecting", "removed" if now == index_file.GONE
+                        else "replaced")
+            with self._connect_lock:
+                self._reader_obj = self._index = None
 
     def sql(self, call: Callable[[Any], T]) -> T:
         """Run ``call(reader)``; any database failure becomes :class:`StoreUnavailable` and this
@@ -99,9 +117,12 @@ class Store:
         with self._generation_lock:
             if now - self._generation_read_at < self.settings.generation_ttl:
                 return self._generation
+            self._check_file()
             try:
                 info = self.sql(lambda r: r.build_info())
                 self._generation = info.generation if info is not None else None
+                # a rebuilt index starts counting generations again; with the commit the key is unique
+                self._build_key = (info.generation, info.commit) if info is not None else None
             except StoreUnavailable:
                 pass
             self._generation_read_at = now
@@ -109,6 +130,7 @@ class Store:
 
     def build_info(self) -> Any:
         """The index's build information, read now (for readiness); raises when unreachable."""
+        self._check_file()
         return self.sql(lambda r: r.build_info())
 
     # -- cached reads -----------------------------------------------------------------------------------
@@ -167,10 +189,9 @@ class Store:
 
     def current(self, key: tuple, call: Callable[[Any], T]) -> T:
         """An answer about the current build: cached per generation, computed by ``call(reader)``."""
-        generation = self.generation()
-        if generation is None:
+        if self.generation() is None:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
-        cache_key = (generation, *key)
+        cache_key = (self._build_key, *key)
         metrics.MEMORY_REQUESTS.inc()
         value = self._answers.get(cache_key)
         if value is not MISSING:

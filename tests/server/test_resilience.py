@@ -2,6 +2,7 @@
 still served, readiness false, uncached reads 50001) and comes back (the server recovers)."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -136,3 +137,37 @@ def test_sql_index_unreachable_serves_cached_ids_and_recovers(sample_repo, tmp_p
         admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.execute(f'DROP SCHEMA IF EXISTS "{schema}_away" CASCADE')
         admin.close()
+
+
+def test_deleted_sqlite_index_is_rebuilt_and_followed(tmp_path):
+    """``--repo`` mode: deleting the embedded index file does not leave the server (or the refresher)
+    on the deleted file — a new one is built, the workers reconnect, and later merges still show."""
+    from server.settings import embedded_index_path
+    from tests.server.sample import POLICY, make_registry
+
+    writer = make_registry(tmp_path / "repo")
+
+    def merge_and_wait(srv, version: int) -> None:
+        fields = [{"name": "id", "type": "string"}] + [{"name": f"f{n}", "type": "int", "default": 0}
+                                                       for n in range(2, version + 1)]
+        writer.register("orders/value", json.dumps({"type": "record", "name": "Order", "namespace": "shop",
+                                                    "fields": fields}), config={"owner": "shop"})
+        writer.commit(f"orders v{version}")
+        deadline = time.monotonic() + 20
+        while requests.get(f"{srv.url}/subjects/orders%2Fvalue/versions", timeout=10).json() != \
+                list(range(1, version + 1)):
+            assert time.monotonic() < deadline, f"version {version} never showed:\n{srv.log()}"
+            time.sleep(0.2)
+
+    with running(["--repo", str(tmp_path / "repo"), "--poll", "0.3"], tmp_path / "server.log") as srv:
+        merge_and_wait(srv, 2)  # the refresher is following main
+        path = embedded_index_path(str(tmp_path / "repo"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        deadline = time.monotonic() + 20
+        while "removed or replaced" not in srv.log() or \
+                requests.get(f"{srv.ops}/health/ready", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, f"the index was not rebuilt:\n{srv.log()}"
+            time.sleep(0.2)
+        assert requests.get(f"{srv.url}/schemas/ids/5", timeout=10).json()["schema"] == POLICY
+        merge_and_wait(srv, 3)  # the workers read the new file, not the deleted one

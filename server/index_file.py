@@ -1,0 +1,35 @@
+"""Noticing that an embedded SQLite index file was deleted or replaced.
+
+An open SQLite connection keeps reading the file it opened even after the path is deleted or a
+rebuilt file is moved into place, so a long-lived process would keep serving (or building into) a
+file nobody else sees. The store and the index refresher compare the path's identity with the one
+they connected to and reconnect when it changed. PostgreSQL indexes have no such file: ``None``.
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote
+
+FileIdentity = tuple[int, int]
+GONE: FileIdentity = (0, 0)
+
+
+def sqlite_path(url: str | None) -> str | None:
+    """The file of a ``sqlite:///path`` URL (``None`` for other URLs and for ``:memory:``)."""
+    if not url or not url.startswith("sqlite:///"):
+        return None
+    path = unquote(url[len("sqlite:///"):])
+    return None if path == ":memory:" else path
+
+
+def identity(url: str | None) -> FileIdentity | None:
+    """``(device, inode)`` of the index file, :data:`GONE` when it is missing, ``None`` when the index
+    is not a SQLite file."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return GONE
+    return stat.st_dev, stat.st_ino
