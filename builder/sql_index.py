@@ -686,8 +686,8 @@ class Reader:
             where.append("substr(j.subject, 1, ?) = ?")
             params += [len(prefix), prefix]
         if query:
-            where.append("(lower(j.subject) LIKE ? OR lower(j.description) LIKE ?)")
-            pattern = "%" + query.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where.append("(lower(j.subject) LIKE ? ESCAPE '!' OR lower(j.description) LIKE ? ESCAPE '!')")
+            pattern = "%" + query.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
             params += [pattern, pattern]
         if tag:
             where.append("EXISTS (SELECT 1 FROM tags t WHERE t.subject = j.subject AND t.tag = ?)")

@@ -93,3 +93,11 @@ def test_origin_mirror_and_bundle_give_the_same_digest(registry, tmp_path, cli):
         digests.append(out.stdout)
     assert digests[0].startswith("index sha256:") and "static sha256:" in digests[0]
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_sqlite_and_postgresql_hold_the_same_content(registry, tmp_path, postgres_url):
+    digests = []
+    for url in (f"sqlite:///{tmp_path / 'i.db'}", postgres_url):
+        build_index(Snapshot.open(registry.path), SqlIndex.connect(url))
+        digests.append(SqlIndex.connect(url).reader().content_digest())
+    assert digests[0] == digests[1]

@@ -57,6 +57,8 @@ def test_reader_rows(registry, index_url):
     assert reader.subjects(tag="telemetry") == ["llm.usage-value"]
     assert reader.subjects(owner="platform") == ["llm.prompt-value"]
     assert reader.subjects(query="prompts sent") == ["llm.prompt-value"]
+    assert reader.subjects(query="LLM.USAGE") == ["llm.usage-value"]
+    assert reader.subjects(query="llm_usage") == [] and reader.subjects(query="100%") == []
     assert reader.subjects(prefix="llm.") == ["llm.prompt-value", "llm.usage-value"]
 
 
