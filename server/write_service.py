@@ -48,7 +48,7 @@ from registry.subject_config import LifecycleState, SubjectConfig, VersionLifecy
 from registry.types import Reference, SchemaType
 from registry.yaml_edit import set_keys
 from registry.yamldoc import ConfigError
-from server import events
+from server import events, index_file
 from server.errors import ApiError, subject_not_found, unprocessable, version_not_found
 from server.settings import Settings
 
@@ -118,6 +118,7 @@ class WriteService:
         self._lock_path = Path(self._repo.path, "llm-registry", "write.lock")
         self._thread_lock = threading.Lock()
         self._index: SqlIndex | None = None
+        self._index_file: index_file.FileIdentity | None = None
 
     # -- the one write path -----------------------------------------------------------------------------
 
@@ -151,11 +152,16 @@ class WriteService:
     def _catch_up(self) -> None:
         """Build the index at main (incremental). A failure is logged, not raised: the write is committed
         and the index refresher (or the next start) builds it."""
+        url = self.settings.index_url or ""
         for attempt in range(5):
             try:
                 snapshot = Snapshot.open(self.repo_path, "main")
+                if self._index is not None and index_file.identity(url) != self._index_file:
+                    self._index.close()   # the SQLite file was replaced or removed: build into the new one
+                    self._index = None
                 if self._index is None:
-                    self._index = SqlIndex.connect(self.settings.index_url or "")
+                    self._index = SqlIndex.connect(url)
+                    self._index_file = index_file.identity(url)
                 result = build_index(snapshot, self._index)
             except BuildError as exc:
                 if "another build finished" in str(exc):   # the index refresher built at the same time

@@ -92,3 +92,23 @@ def test_a_write_killed_between_commit_and_index_update_is_caught_up_on_restart(
         r = requests.post(f"{server.url}/subjects/crashed/versions", data=json.dumps({"schema": schema(0, 1)}),
                           headers=CT, timeout=30)
         assert r.json()["version"] == 2
+
+
+def test_a_write_rebuilds_a_removed_sqlite_index_from_git(tmp_path):
+    from server.settings import embedded_index_path
+
+    repo = make_template_registry(tmp_path / "registry")
+    with running(serve_args(repo, "--poll", "3600", workers=1), tmp_path / "server.log") as server:
+        def register(n: int) -> dict:
+            return requests.post(f"{server.url}/subjects/rebuilt/versions", data=json.dumps({"schema": schema(0, n)}),
+                                 headers=CT, timeout=30).json()
+
+        first = register(0)
+        index = embedded_index_path(str(repo))
+        for path in index.parent.glob(index.name + "*"):
+            path.unlink()
+        second = register(1)
+        assert second["version"] == 2
+        assert [requests.get(f"{server.url}/subjects/rebuilt/versions/{v}", timeout=10).json()["id"]
+                for v in (1, 2)] == [first["id"], second["id"]]
+        assert requests.get(f"{server.url}/subjects/telemetry.inference/versions/1", timeout=10).status_code == 200
