@@ -8,8 +8,9 @@ turns it into repository files and ledger lines with the ORIGINAL IDs, then writ
 Decisions (see ``docs/import.md``):
 
 - **History**: one commit per imported version, in ID order (a version comes after the versions it
-  references and after its subject's earlier versions), each appending that version's ledger line; then one
-  commit that applies soft deletes. Every ledger line's schema and ``subject.yaml`` blobs are in history.
+  references and after its subject's earlier versions), then one commit that writes the whole ledger with
+  the original IDs (a ledger rewritten by every version commit would make the import quadratic in its
+  size), then one that applies soft deletes. Every ledger line's blobs are in history.
 - **Version gaps** (versions hard-deleted in the source): our ledger numbers a subject's versions 1..n
   without gaps. IDs are what producers need, so by default the remaining versions are renumbered densely
   in their order (IDs unchanged), references to them are rewritten, and every renumbering is reported and
@@ -400,44 +401,82 @@ def write_repository(plan: ImportPlan, dest: str | Path, *, name: str, author: s
         raise
 
 
+class _Trees:
+    """The import's tree as it grows, written without re-hashing unchanged subject directories (an index's
+    ``write_tree`` rewrites every directory on every commit, which dominates a large import)."""
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+        self.top: dict[str, pygit2.Oid] = {}
+        self.files: dict[str, dict[str, pygit2.Oid]] = {}
+        self.subjects = repo.TreeBuilder()
+        self.dirty: set[str] = set()
+
+    def put(self, path: str, data: bytes) -> str:
+        """Write ``path`` (top level, or ``subjects/<dir>/<file>``); returns the blob id."""
+        blob = self.repo.create_blob(data)
+        parts = path.split("/")
+        if len(parts) == 1:
+            self.top[path] = blob
+        else:
+            self.files.setdefault(parts[1], {})[parts[2]] = blob
+            self.dirty.add(parts[1])
+        return str(blob)
+
+    def remove(self, path: str) -> None:
+        _, dirname, name = path.split("/")
+        if self.files.get(dirname, {}).pop(name, None) is not None:
+            self.dirty.add(dirname)
+
+    def write(self) -> pygit2.Oid:
+        for dirname in sorted(self.dirty):
+            builder = self.repo.TreeBuilder()
+            for name, blob in self.files[dirname].items():
+                builder.insert(name, blob, pygit2.GIT_FILEMODE_BLOB)
+            self.subjects.insert(dirname, builder.write(), pygit2.GIT_FILEMODE_TREE)
+        self.dirty.clear()
+        root = self.repo.TreeBuilder()
+        for name, blob in self.top.items():
+            root.insert(name, blob, pygit2.GIT_FILEMODE_BLOB)
+        if self.files:
+            root.insert(layout.SUBJECTS_DIR, self.subjects.write(), pygit2.GIT_FILEMODE_TREE)
+        return root.write()
+
+
 def _commit_all(repo: pygit2.Repository, plan: ImportPlan, name: str, sig: pygit2.Signature, proposer: str,
                 when: str, branch: str) -> ImportResult:
     subjects = {s.name: s for s in plan.source.subjects}
-    index = pygit2.Index()
+    trees = _Trees(repo)
     parents: list[pygit2.Oid] = []
     entries: list[LedgerEntry] = []
-
-    def put(path: str, data: bytes) -> str:
-        blob = repo.create_blob(data)
-        index.add(pygit2.IndexEntry(path, blob, pygit2.GIT_FILEMODE_BLOB))
-        return str(blob)
+    put = trees.put
 
     def commit(message: str) -> None:
-        tree = index.write_tree(repo)
-        parents[:] = [repo.create_commit(None, sig, sig, message, tree, list(parents))]
+        parents[:] = [repo.create_commit(None, sig, sig, message, trees.write(), list(parents))]
 
     put(layout.REGISTRY_YAML, registry_yaml(name, plan.source))
     commit(f"Import registry settings from {plan.source.url}\n")
     for v in plan.versions:
         path = _schema_path(v.subject, v.schema_type)
         for other in layout.SCHEMA_FILES:
-            other_path = f"{layout.subject_dir(v.subject)}/{other}"
-            if other_path != path and other_path in index:
-                index.remove(other_path)
+            if other != layout.SCHEMA_FILE_OF[v.schema_type]:
+                trees.remove(f"{layout.subject_dir(v.subject)}/{other}")
         schema_blob = put(path, v.schema.encode("utf-8"))
         subject_blob = put(f"{layout.subject_dir(v.subject)}/{layout.SUBJECT_YAML}",
                            subject_yaml(subjects[v.subject], v))
-        entry = chain(entries, [LedgerEntry(
+        entries.append(LedgerEntry(
             id=v.id, subject=v.subject, version=v.version, schema_type=v.schema_type.value,
             fingerprint=v.fingerprint, schema_blob=schema_blob, subject_blob=subject_blob, time=when,
-            proposer=proposer)])[0]
-        entries.append(entry)
-        put(LEDGER_PATH, render(entries).encode("utf-8"))
+            proposer=proposer))
         renumbered = f" (source version {v.source_version})" if v.source_version != v.version else ""
         marked = f"; marked {IMPORT_ID_PROPERTY}={v.id}" if v.marked else ""
-        commit(f"Import {v.subject} v{v.version} -> id {v.id}{renumbered}\n\n"
-               f"Imported from {plan.source.url} keeping its ID{marked}.\n")
+        commit(f"Import {v.subject} v{v.version} (id {v.id}){renumbered}\n\n"
+               f"Imported from {plan.source.url}{marked}; the next commit records its ID in the ledger.\n")
+    entries = chain([], entries)
     validate_entries(entries)
+    put(LEDGER_PATH, render(entries).encode("utf-8"))
+    commit(f"Record {len(entries)} imported version(s) with their original IDs\n\n"
+           + "".join(f"{e.subject} v{e.version} -> id {e.id}\n" for e in entries))
     last = {v.subject: v for v in plan.versions}
     ours = {(v.subject, v.source_version): v.version for v in plan.versions}
     deletes = 0
@@ -451,7 +490,7 @@ def _commit_all(repo: pygit2.Repository, plan: ImportPlan, name: str, sig: pygit
         commit(f"Import soft deletes from {plan.source.url}\n\nSoft-deleted versions and subjects of {deletes} "
                "subject(s), as the source had them (their IDs keep resolving).\n")
     repo.references.create(f"refs/heads/{branch}", parents[0], force=True)
-    return ImportResult(repo=repo, entries=entries, commits=len(plan.versions) + 1 + (1 if deletes else 0),
+    return ImportResult(repo=repo, entries=entries, commits=len(plan.versions) + 2 + (1 if deletes else 0),
                         notes=plan.notes)
 
 

@@ -63,11 +63,12 @@ def test_ids_versions_references_and_deletes_survive(tmp_path: Path) -> None:
     snapshot = Snapshot.open(tmp_path / "repo")
     assert [(e.subject, e.version, e.id) for e in snapshot.ledger] == [
         (v.subject, v.version, v.id) for v in plan.versions]
-    # one commit for settings, one per version, one for soft deletes
-    assert result.commits == 7
+    # one commit for settings, one per version, one for the ledger, one for soft deletes
+    assert result.commits == 8
     log = [c.message.splitlines()[0] for c in result.repo.walk(result.repo.head.target)]
     assert log[0] == "Import soft deletes from http://old-registry:8081"
-    assert "Import events-value v2 -> id 11" in log
+    assert "Import events-value v2 (id 11)" in log
+    assert log[1] == "Record 5 imported version(s) with their original IDs"
     events = SubjectConfig.parse(snapshot.read("subjects/events-value/subject.yaml"))
     assert events.compatibility == "FULL" and not events.deleted
     assert events.lifecycle(2).deleted and not events.lifecycle(1).deleted
