@@ -9,6 +9,8 @@ import pytest
 
 from builder.build import build_index
 from builder.sql_index import SqlIndex
+from registry.check import check
+from registry.gate import assign
 from registry.importer import (IMPORT_ID_PROPERTY, ImportRefused, SourceRegistry, plan_import, source_version,
                                subjects_from, write_repository)
 from registry.snapshot import Snapshot
@@ -86,6 +88,9 @@ def test_ids_versions_references_and_deletes_survive(tmp_path: Path) -> None:
     assert reader.subjects() == ["common.ts", "events-value"]
     assert reader.max_id() == 11
     assert result.repo.status() == {}
+    # the gate agrees: an audit of every subject passes, and nothing is left for `assign` to record
+    assert check(result.repo, every_subject=True).ok
+    assert assign(result.repo, author=AUTHOR).commit is None
 
 
 def test_hard_delete_gaps_renumber_keeping_ids_or_refuse() -> None:
