@@ -70,3 +70,16 @@ def test_writes_and_git_merges_are_announced_once_and_never_slow_a_request(tmp_p
                                                                 ("version.registered", "common.timestamp")}
     assert all("token" not in d["url"] for d in delivered)
     assert bad_limit.status_code == 422 and bad_limit.json()["error_code"] == 42202
+
+
+def test_serve_refuses_a_bad_webhooks_file_before_starting(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.server.conftest import ROOT
+    bad = tmp_path / "hooks.yaml"
+    bad.write_text("- url: http://ci.example.com/hook\n  secret: short\n")
+    done = subprocess.run([sys.executable, "-m", "cli.main", "serve", "--repo", str(tmp_path), "--webhooks", str(bad)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"{bad}: entry 1: needs a secret" in done.stderr and "Traceback" not in done.stderr
