@@ -82,6 +82,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     ``jobs`` worker processes parse schemas when there are at least ``PARALLEL_MIN_VERSIONS`` new
     versions (default: the CPU count, at most 4)."""
     started = time.monotonic()
+    rebuild = full
     reader = index.reader()
     before = reader.statements
     last = reader.build_info()
@@ -106,6 +107,11 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     with index.writer() as writer:
         now = writer.last_build()
         if (now.generation if now else 0) != (last.generation if last else 0):
+            if now is not None and now.commit == snapshot.commit_id and not rebuild:
+                subjects, versions = reader.counts()   # a concurrent build applied this very commit
+                return BuildResult(commit=snapshot.commit_id, info=now, subjects=subjects, versions=versions,
+                                   added_versions=0, full=False, no_changes=True,
+                                   seconds=time.monotonic() - started, statements=reader.statements - before)
             raise BuildError("another build finished while this one was running; run the build again")
         if full:
             writer.clear()

@@ -313,7 +313,10 @@ class _Postgres(_Dialect):
         return statement.replace("%", "%%").replace("?", "%s")
 
     def begin(self, conn: Any) -> None:
-        conn.execute("BEGIN")
+        # psycopg opens the transaction itself. One writer at a time, as SQLite's BEGIN IMMEDIATE
+        # gives: a second build waits, then sees that the index moved on (instead of failing on a
+        # duplicate build generation)
+        conn.execute("SELECT pg_advisory_xact_lock(7426002)")
 
 
 def _dialect(url: str) -> _Dialect:

@@ -101,3 +101,26 @@ def test_sqlite_and_postgresql_hold_the_same_content(registry, tmp_path, postgre
         build_index(Snapshot.open(registry.path), SqlIndex.connect(url))
         digests.append(SqlIndex.connect(url).reader().content_digest())
     assert digests[0] == digests[1]
+
+
+def test_concurrent_builds_serialise(registry, index_url):
+    """Two builds of the same commit at once: one applies it, the other waits and finds nothing to do."""
+    import threading
+    from builder.build import BuildError
+    outcomes: list[str] = []
+
+    def run() -> None:
+        try:
+            result = build_index(Snapshot.open(registry.path), SqlIndex.connect(index_url))
+            outcomes.append("no changes" if result.no_changes else "built")
+        except BuildError as exc:
+            outcomes.append(str(exc))
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert "built" in outcomes and len(outcomes) == 2
+    other = [o for o in outcomes if o != "built"]
+    assert other == ["no changes"]
+    assert SqlIndex.connect(index_url).reader().build_info().generation == 1
