@@ -180,7 +180,7 @@ def _int_upper(bound: Bound) -> int:
 
 def _derived(node: Node, **changes: Any) -> Node:
     """A copy that no longer stands for its raw schema (so it is never compared or validated as one)."""
-    return replace(node, raw=None, draft=None, resolver=None, validator=None, _key=None, **changes)
+    return replace(node, raw=None, draft=None, resolver=None, validator=None, _key=None, _open=None, **changes)
 
 
 _SHARED_LIMIT = 200_000

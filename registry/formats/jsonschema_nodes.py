@@ -151,6 +151,7 @@ class Node:
     conditions: tuple[tuple["Node", "Node | None", "Node | None", str | None], ...] = ()
     opaque: tuple[tuple[str, str], ...] = ()   # (keyword, why it cannot be judged)
     _key: Any = field(default=0, repr=False)
+    _open: bool | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str | None:
@@ -168,11 +169,13 @@ class Node:
 
     @property
     def unconstrained(self) -> bool:
-        """True when the node accepts every value (``true``, ``{}`` or only annotations)."""
-        if self is TRUE_NODE:
-            return True
-        if self.false:
-            return False
+        """True when the node accepts every value (``true``, ``{}`` or only annotations). Asked by checks
+        only, after the model is built, so the answer is kept."""
+        if self._open is None:
+            self._open = self is TRUE_NODE or (not self.false and self._accepts_anything())
+        return self._open
+
+    def _accepts_anything(self) -> bool:
         return (self.types is None and self.enum is None and self.lower is None and self.upper is None
                 and not self.multiple_of and not self.min_length and self.max_length is None
                 and not self.patterns and not self.formats and not self.min_items and self.max_items is None

@@ -21,6 +21,8 @@ NAMES = ["a", "b", "c"]
 OTHER_NAMES = ["x1", "d"]
 SCALARS = [None, True, False, 0, 1, 2, -1, 5, 0.5, 1.5, "", "a", "ab", "b", "x1", "abc"]
 DEF = "#/definitions/d"
+SCHEMA_KEYWORDS = {"additionalProperties", "additionalItems", "items", "not", "if", "then", "else", "contains",
+                   "unevaluatedProperties", "propertyNames", "allOf"}
 DIALECTS = ["http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2019-09/schema"]
 
 scalar_docs = st.one_of(st.sampled_from(SCALARS), st.integers(-3, 8), st.text(alphabet="abx", max_size=4))
@@ -142,12 +144,16 @@ def mutated(draw: st.DrawFn, schema: Any, depth: int = 0) -> Any:
             items[index] = draw(mutated(items[index], depth + 1))
         copy[key] = items
         return copy
-    if isinstance(value, (dict, bool)) and key not in ("enum", "const"):
+    if isinstance(value, bool) and key not in SCHEMA_KEYWORDS:
+        copy[key] = not value
+        return copy
+    if isinstance(value, (dict, bool)) and key in SCHEMA_KEYWORDS:
         copy[key] = draw(mutated(value, depth + 1))
         return copy
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         copy[key] = draw(st.sampled_from([value - 1, value + 1, value * 2, 0])) if key not in (
-            "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties") else \
+            "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minContains",
+            "maxContains") else \
             max(0, int(value) + draw(st.sampled_from([-1, 1])))
         if key == "multipleOf" and copy[key] <= 0:
             copy[key] = 1
