@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -132,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--from {args.source!r}: expected an http:// or https:// URL of a schema registry")
     if args.timeout <= 0:
         return fail("--timeout must be positive")
+    dest = Path(args.repo)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        return fail(f"--repo {args.repo} already exists and is not empty; import into a new directory")
     try:
         registry = fetch(_Source(args.source, args.timeout, args.basic_auth), args.subject_prefix)
         if not registry.subjects:
