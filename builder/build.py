@@ -1,10 +1,11 @@
 """Build the SQL index from one commit: read everything first, then write it in one transaction.
 
-Incremental by default: the last build row holds the commit, the ledger position and the hash of the
-last ledger line it applied. A new build applies only the ledger lines after that position and the
-subjects whose ``subject.yaml`` blob changed; a commit already built does no work at all. The build
-falls back to a full rebuild when the ledger's history no longer matches (a different repository,
-rewritten history) or ``registry.yaml`` changed (the default compatibility mode feeds every verdict).
+Incremental by default: the last build row holds the commit, the ledger position, and the length and
+SHA-256 of the ledger bytes it applied. A new build trusts that prefix when its bytes are unchanged,
+validates and applies only the lines after it, and re-reads only the subjects whose directory
+changed; a commit already built does no work at all. It falls back to a full rebuild when the prefix
+differs (a different repository, rewritten history) or ``registry.yaml`` changed (the default
+compatibility mode feeds every verdict).
 
 Everything is computed before the write transaction starts, so a bad input (a ledger line pointing at
 a missing blob, an invalid ``subject.yaml``) stops the build with nothing written, and the previous
@@ -41,6 +42,7 @@ PARALLEL_MIN_VERSIONS = 1000
 
 
 def default_jobs() -> int:
+    """Worker processes for parsing: the CPUs this process may use, at most 4."""
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
@@ -86,11 +88,15 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     reader = index.reader()
     before = reader.statements
     last = reader.build_info()
-    if not full and last is not None and last.commit == snapshot.commit_id:
+
+    def unchanged(info: BuildInfo) -> BuildResult:
         subjects, versions = reader.counts()
-        return BuildResult(commit=snapshot.commit_id, info=last, subjects=subjects, versions=versions,
+        return BuildResult(commit=snapshot.commit_id, info=info, subjects=subjects, versions=versions,
                            added_versions=0, full=False, no_changes=True, seconds=time.monotonic() - started,
                            statements=reader.statements - before)
+
+    if not full and last is not None and last.commit == snapshot.commit_id:
+        return unchanged(last)
     registry_blob = snapshot.blob_id(layout.REGISTRY_YAML)
     raw = snapshot.read(LEDGER_PATH) or b""
     if not full and not _continues(last, raw, registry_blob):
@@ -104,14 +110,13 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     plan = _Plan(snapshot, ledger, registry_blob, 0 if full or last is None else last.ledger_position,
                  progress, jobs=default_jobs() if jobs is None else jobs)
     plan.prepare({} if full else reader.subject_trees())
+    if progress:
+        progress("writing", 0, 1)
     with index.writer() as writer:
         now = writer.last_build()
         if (now.generation if now else 0) != (last.generation if last else 0):
             if now is not None and now.commit == snapshot.commit_id and not rebuild:
-                subjects, versions = reader.counts()   # a concurrent build applied this very commit
-                return BuildResult(commit=snapshot.commit_id, info=now, subjects=subjects, versions=versions,
-                                   added_versions=0, full=False, no_changes=True,
-                                   seconds=time.monotonic() - started, statements=reader.statements - before)
+                return unchanged(now)   # a concurrent build applied this very commit
             raise BuildError("another build finished while this one was running; run the build again")
         if full:
             writer.clear()
@@ -126,6 +131,8 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                                    registry_blob=registry_blob, full=full,
                                    added_versions=len(plan.version_records))
         statements = writer.conn.statements
+    if progress:
+        progress("writing", 1, 1)
     subjects, versions = reader.counts()
     return BuildResult(commit=snapshot.commit_id, info=info, subjects=subjects, versions=versions,
                        added_versions=len(plan.version_records), full=full, no_changes=False,
