@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         registry = fetch(_Source(args.source, args.timeout, args.basic_auth), args.subject_prefix)
         if not registry.subjects:
-            return fail(f"the source {args.source} has no subjects" +
-                        (f" starting with {args.subject_prefix!r}" if args.subject_prefix else "") + "; nothing to import")
+            which = f" starting with {args.subject_prefix!r}" if args.subject_prefix else ""
+            return fail(f"the source {args.source} has no subjects{which}; nothing to import", 1)
         plan = plan_import(registry, on_gap=args.on_gap)
         when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         result = write_repository(plan, args.repo, name=args.name or parts.hostname or "imported",
