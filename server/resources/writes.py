@@ -160,8 +160,10 @@ class VersionWithWrites(Version):
         number = params.version_id(version)
         if params.boolean(req, "permanent"):
             raise _permanent(f"version {version} of subject '{subject}'")
-        if number != "latest":
-            _refuse_if_referenced(self.services, subject, int(number))
+        latest = self.services.store.version(subject, "latest") if number == "latest" else None
+        target = latest.version if latest is not None else number
+        if target != "latest":
+            _refuse_if_referenced(self.services, subject, int(target))
         send(resp, service.delete_version(subject, number, self.writer.author(req)))
 
 

@@ -145,3 +145,8 @@ def test_config_delete_and_subject_modes(writable_server, registry_repo):
     assert call(s, "DELETE", "/subjects/configured/versions/1").json()["error_code"] == 42205
     assert call(s, "DELETE", "/mode/configured").json() == {"mode": "READONLY"}
     assert call(s, "POST", "/subjects/configured/versions", avro("a", "b")).json()["version"] == 2
+
+
+def test_deleting_latest_checks_references_too(writable_server):
+    r = call(writable_server, "DELETE", "/subjects/common.timestamp/versions/latest")
+    assert (r.status_code, r.json()["error_code"]) == (422, 42206)
