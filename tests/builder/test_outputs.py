@@ -192,7 +192,8 @@ def test_nginx_answers_like_confluent(nginx_api):
     for path, status, code in [("/schemas/ids/999", 404, 40403), ("/subjects/nope/versions", 404, 40401),
                                ("/subjects/nope/versions/1", 404, 40401),
                                ("/subjects/llm.usage-value/versions/9", 404, 40402),
-                               ("/config", 404, 404)]:
+                               ("/config", 404, 404), ("/subjects/llm.usage-value/versions/abc", 422, 42202),
+                               ("/subjects/llm.usage-value/versions/0", 422, 42202)]:
         answer = requests.get(nginx_api + path)
         assert (answer.status_code, answer.json()["error_code"]) == (status, code), path
         assert answer.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
