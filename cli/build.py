@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--api-out", metavar="DIR", help="write the static JSON API (Confluent read endpoints, "
                                                           "catalog.json, fields.json) into DIR")
     parser.add_argument("--full", action="store_true", help="rebuild everything instead of applying changes")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="worker processes parsing schemas on large builds (default: CPUs, at most 4)")
     parser.add_argument("--digest", action="store_true",
                         help="print the content digest of the index (and of --api-out): equal digests mean "
                              "equal content, whichever clone, mirror or bundle it was built from")
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         snapshot = Snapshot.open(args.repo, args.ref)
         index = SqlIndex.connect(args.index or default_index_url(snapshot))
-        result = build_index(snapshot, index, full=args.full, progress=progress)
+        result = build_index(snapshot, index, full=args.full, progress=progress, jobs=args.jobs)
     except (SnapshotError, LedgerError, BuildError, IndexUnavailable) as exc:
         progress.close()
         return fail(str(exc))
