@@ -105,23 +105,26 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"llm-registry: warning: {warning}", file=sys.stderr)
     notes: list[str] = []
+    digests = {"index": ""}
     try:
-        code = write_outputs(args, snapshot, index.reader(), result, notes)
+        code = write_outputs(args, snapshot, index.reader(), result, notes, digests)
     except (IndexUnavailable, OSError) as exc:
         return fail(str(exc))
     if not quiet:
         print("; ".join([result.summary()] + notes))
     if args.digest:
-        print(f"index sha256:{index.reader().content_digest()}")
-        if args.api_out:
-            print(f"static sha256:{notes_digest(notes)}")
+        digests["index"] = index.reader().content_digest()
+        for name, digest in digests.items():
+            print(f"{name} sha256:{digest}")
     return code
 
 
-def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: list[str]) -> int:
+def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: list[str],
+                  digests: dict[str, str]) -> int:
     """The outputs derived from the SQL index once it is built, each read through ``reader``;
-    appends a short note per output to ``notes`` and returns the exit code. Outputs are written even
-    when the SQL build had no changes, so an output that failed last time catches up."""
+    appends a short note per output to ``notes`` (and a content digest to ``digests`` for
+    ``--digest``) and returns the exit code. Outputs are written even when the SQL build had no
+    changes, so an output that failed last time catches up."""
     code = 0
     if args.redis:
         from builder.redis_index import RedisIndex, RedisUnavailable
@@ -136,7 +139,8 @@ def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: lis
         files, rewritten, digest = static_api.write(
             reader, args.api_out, registry_json(snapshot), changed_subjects=result.changed_subjects,
             new_ids=result.new_ids, full=args.full)
-        notes.append(f"static API {files} files ({rewritten} rewritten) digest {digest}")
+        notes.append(f"static API {files} files ({rewritten} rewritten)")
+        digests["static"] = digest
     if args.catalog_out:   # static catalog step: builder/catalog.py (catalog helper) -- please keep
         from builder.catalog import CatalogError, build_catalog_from_index
         try:
@@ -146,11 +150,6 @@ def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: lis
         except CatalogError as exc:
             code = fail(str(exc))
     return code
-
-
-def notes_digest(notes: list[str]) -> str:
-    """The static API digest out of its note (printed by ``--digest``)."""
-    return next(n.rsplit(" ", 1)[1] for n in notes if n.startswith("static API "))
 
 
 def registry_json(snapshot) -> dict:
