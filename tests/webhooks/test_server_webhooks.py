@@ -42,6 +42,10 @@ def test_writes_and_git_merges_are_announced_once_and_never_slow_a_request(tmp_p
             assert answer.status_code == 200, answer.text
             assert took < 6, f"the write took {took:.2f} s with a receiver that takes 8 s"
             fast.wait_for(1, timeout=30)
+            deprecated = requests.put(f"{server.url}/subjects/orders-value/versions/1",
+                                      json={"state": "DEPRECATED", "sunset_date": "2030-01-01"}, timeout=30)
+            assert deprecated.status_code == 200, deprecated.text
+            fast.wait_for(2, timeout=30)
 
             # a merge that arrives through git, not through the server
             ts = "subjects/common.timestamp/schema.avsc"
@@ -56,8 +60,10 @@ def test_writes_and_git_merges_are_announced_once_and_never_slow_a_request(tmp_p
             slow.wait_for(2, timeout=30)
             server_log = server.log()
 
-    [registered] = _events(fast, "orders-value")
+    registered, lifecycle = _events(fast, "orders-value")
     assert registered["type"] == "version.registered" and registered["version"] == 1
+    assert (lifecycle["type"], lifecycle["version"], lifecycle["state"], lifecycle["sunset_date"]) == \
+        ("version.lifecycle", 1, "DEPRECATED", "2030-01-01")
     assert registered["id"] == answer.json()["id"]
     [merged] = _events(fast, "common.timestamp")
     assert (merged["type"], merged["version"], merged["actor"]) == \
