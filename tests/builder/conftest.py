@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from repo_writer import RegistryWriter, avro_record  # noqa: E402
+from tests.builder.repo_writer import RegistryWriter, avro_record
 
 USAGE_V1 = avro_record("Usage", [("request_id", "string"), ("total_tokens", "int")])
 USAGE_V2 = avro_record("Usage", [("request_id", "string"), ("total_tokens", "int"), ("model", "string")],

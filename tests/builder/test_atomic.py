@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from repo_writer import avro_record
+from tests.builder.repo_writer import avro_record
 
 from builder.build import build_index
 from builder.sql_index import SqlIndex
@@ -124,3 +124,14 @@ def test_concurrent_builds_serialise(registry, index_url):
     other = [o for o in outcomes if o != "built"]
     assert other == ["no changes"]
     assert SqlIndex.connect(index_url).reader().build_info().generation == 1
+
+
+def test_opening_the_index_does_not_wait_for_a_running_build(registry, index_url, tmp_path):
+    """The server connects while a long build holds the write lock: connecting and reading go on."""
+    build_index(Snapshot.open(registry.path), SqlIndex.connect(index_url))
+    index = SqlIndex.connect(index_url)
+    with index.writer():
+        started = time.monotonic()
+        reader = SqlIndex.connect(index_url).reader()
+        assert reader.versions("llm.usage-value") == [1, 2]
+        assert time.monotonic() - started < 5

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import USAGE_V1
-from repo_writer import avro_record
+from tests.builder.conftest import USAGE_V1
+from tests.builder.repo_writer import avro_record
 
 from builder.build import BuildError, build_index
 from builder.sql_index import SqlIndex
@@ -123,7 +123,7 @@ def test_soft_deletes_hide_versions_and_subjects(registry, index_url):
 
 
 def test_merge_time_verdict_is_recorded(tmp_path, index_url):
-    from repo_writer import RegistryWriter
+    from tests.builder.repo_writer import RegistryWriter
     writer = RegistryWriter(tmp_path / "r")
     writer.register("s", avro_record("R", [("a", "int")]))
     writer.register("s", avro_record("R", [("a", "int"), ("b", "string")]))   # new field without default

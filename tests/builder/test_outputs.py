@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from conftest import PROMPT_JSON
-from repo_writer import avro_record
+from tests.builder.conftest import PROMPT_JSON
+from tests.builder.repo_writer import avro_record
 
 from builder.bodies import dumps, schema_body, version_body
 from builder.build import build_index

@@ -8,18 +8,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "tests" / "builder"))
-
-from repo_writer import RegistryWriter, avro_record  # noqa: E402
-
-from sites import ODD, Site, build  # noqa: E402
+from tests.builder.repo_writer import RegistryWriter, avro_record
+from tests.catalog.sites import ODD, Site, build
 
 EDIT_URL = "https://git.example.com/acme/schemas/-/edit/main/{path}"
 REGISTRY = {"name": "rich", "description": "A registry that uses every catalog feature", "compatibility": "BACKWARD",

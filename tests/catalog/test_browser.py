@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import dump_dom, require_chromium, screenshot, serve
+from tests.catalog.browser import dump_dom, require_chromium, screenshot, serve
 from registry import layout
 
 pytestmark = pytest.mark.slow

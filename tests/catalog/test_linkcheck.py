@@ -1,7 +1,7 @@
 """The link checker used on the built catalogs finds what it must find."""
 from __future__ import annotations
 
-from linkcheck import broken_links
+from tests.catalog.linkcheck import broken_links
 
 
 def test_link_checker_reports_missing_files_and_anchors(tmp_path):

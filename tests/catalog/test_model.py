@@ -5,7 +5,7 @@ from builder.catalog import _json_spans, anchor, field_index, highlight, md_bloc
 from builder.catalog_model import (FieldView, SubjectView, VersionView, edit_url_for, field_anchor, link_versions,
                                    unified_diff)
 from registry.types import Field
-from sample import sample_model
+from tests.catalog.sample import sample_model
 
 
 def test_field_anchors_are_stable_and_url_safe():

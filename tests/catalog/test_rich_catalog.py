@@ -5,8 +5,8 @@ import html
 import json
 import re
 
-from sites import ODD
-from linkcheck import broken_links
+from tests.catalog.sites import ODD
+from tests.catalog.linkcheck import broken_links
 from registry import layout
 
 

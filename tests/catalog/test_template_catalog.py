@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from linkcheck import broken_links
+from tests.catalog.linkcheck import broken_links
 from registry import layout
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "registry_repo_template"
@@ -135,7 +135,7 @@ def test_no_broken_internal_links(template_site):
 
 
 def test_rebuild_replaces_the_catalog_and_refuses_foreign_directories(template_repo, template_site, tmp_path):
-    from sites import build
+    from tests.catalog.sites import build
     from cli.main import main
     build(template_repo, template_site.root)        # an earlier catalog is replaced
     assert (template_site.root / "index.html").exists()

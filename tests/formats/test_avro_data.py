@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry import SchemaError, parse_schema
-from test_avro_properties import Generator  # same directory: pytest puts it on sys.path
+from tests.formats.test_avro_properties import Generator
 
 SCHEMA = {"type": "record", "name": "Call", "namespace": "llm", "fields": [
     {"name": "model", "type": "string"},

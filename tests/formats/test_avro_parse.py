@@ -7,7 +7,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_avro_properties import Generator  # same directory: pytest puts it on sys.path
+from tests.formats.test_avro_properties import Generator
 
 from registry import MappingResolver, Reference, SchemaError, SchemaSource, SchemaType, parse_schema
 

@@ -13,7 +13,7 @@ import pygit2
 import pytest
 
 from cli.main import main
-from repo_helpers import avro_record, make_registry, subject_files, subject_yaml
+from tests.repo_helpers import avro_record, make_registry, subject_files, subject_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER_V1 = avro_record("Order", ("id", "long"), ("amount", "double"))

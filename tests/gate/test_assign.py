@@ -6,7 +6,7 @@ import pytest
 
 from registry.gate import GateError, assign, merge_branch
 from registry.ledger import parse_ledger
-from repo_helpers import AUTHOR, avro_record, commit_branch, ids, ledger, main_id, subject_files, subject_yaml
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, ids, ledger, main_id, subject_files, subject_yaml
 
 from .conftest import ORDER_V1, cli
 

@@ -11,7 +11,7 @@ from registry.gate import GateError, merge_branch
 from registry.subject_config import SubjectConfig
 from registry.registry_config import RegistryConfig
 from registry.yamldoc import ConfigError
-from repo_helpers import AUTHOR, avro_record, commit_branch, ledger, main_id, subject_files, subject_yaml
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, ledger, main_id, subject_files, subject_yaml
 
 from .conftest import ORDER_V1, cli
 

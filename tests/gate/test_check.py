@@ -7,7 +7,7 @@ import pygit2
 
 from registry.gate import GATE_TRAILER
 from registry.ledger import LEDGER_PATH
-from repo_helpers import AUTHOR, avro_record, commit_branch, main_id, subject_files
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, main_id, subject_files
 
 from .conftest import ORDER_V1, cli
 

@@ -6,7 +6,7 @@ import subprocess
 import pygit2
 
 from registry.check import check
-from repo_helpers import AUTHOR, avro_record, commit_branch, ids, merge_branch, subject_files
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, ids, merge_branch, subject_files
 
 
 def git(*args: str, cwd) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pygit2
 
 from registry.ledger import parse_ledger
-from repo_helpers import avro_record, subject_yaml
+from tests.repo_helpers import avro_record, subject_yaml
 
 from .conftest import ROOT, cli
 

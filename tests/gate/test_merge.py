@@ -9,7 +9,7 @@ import pytest
 
 from registry.gate import GateError, apply_change, merge_branch
 from registry.ledger import LEDGER_PATH
-from repo_helpers import AUTHOR, avro_record, commit_branch, ids, ledger, main_id, subject_files, subject_yaml
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, ids, ledger, main_id, subject_files, subject_yaml
 
 from .conftest import ORDER_V1
 
@@ -119,7 +119,7 @@ def test_versions_in_one_change_and_shared_content_share_one_new_id(registry):
 
 
 def test_ids_start_is_honoured(tmp_path):
-    from repo_helpers import make_registry
+    from tests.repo_helpers import make_registry
     repo = make_registry(tmp_path / "r", {"a": subject_files("a", ORDER_V1)},
                          registry_yaml="name: mirror\nids: {start: 100000}\n")
     assert ids(repo) == {("a", 1): 100000}

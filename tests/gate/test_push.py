@@ -6,7 +6,7 @@ import subprocess
 import pygit2
 import pytest
 
-from repo_helpers import AUTHOR, avro_record, commit_branch, ids, main_id, make_registry, subject_files
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, ids, main_id, make_registry, subject_files
 
 from .conftest import ORDER_V1, cli
 from .test_race import race

@@ -10,7 +10,7 @@ import pygit2
 import pytest
 
 from registry.ledger import parse_ledger
-from repo_helpers import AUTHOR, avro_record, commit_branch, make_registry, subject_files
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, make_registry, subject_files
 
 from .conftest import ORDER_V1, ROOT
 
