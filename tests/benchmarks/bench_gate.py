@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from registry import ledger_cache  # noqa: E402
 from registry.check import check  # noqa: E402
 from registry.gate import apply_change, merge_branch  # noqa: E402
-from repo_helpers import AUTHOR, avro_record, commit_branch, make_registry, subject_files  # noqa: E402
+from tests.repo_helpers import AUTHOR, avro_record, commit_branch, make_registry, subject_files  # noqa: E402
 
 
 def schema(subject: int, version: int) -> str:
