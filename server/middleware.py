@@ -58,7 +58,7 @@ class RequestMiddleware:
         counter = self._counters.get(key)
         if counter is None:
             counter = self._counters[key] = metrics.REQUESTS.labels(method, route, str(status))
-        counter.inc()
+        metrics.BUFFER.inc(counter)
         if started is not None:
             elapsed = time.perf_counter() - started
             timer = self._timers.get(route)

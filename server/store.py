@@ -138,21 +138,21 @@ class Store:
     def schema(self, schema_id: int) -> Any:
         """The row of an ID (``id, schema_type, schema, references, rule_set``) or ``None``; served from
         cache even with SQL down."""
-        metrics.MEMORY_REQUESTS.inc()
+        metrics.BUFFER.inc(metrics.MEMORY_REQUESTS)
         row = self._ids.get(schema_id)
         if row is not MISSING:
-            metrics.MEMORY_HITS.inc()
+            metrics.BUFFER.inc(metrics.MEMORY_HITS)
             return row
         return self._load(schema_id)
 
     def schema_body(self, schema_id: int, variant: Hashable, render: Callable[[Any], R]) -> R | None:
         """An answer about one ID rendered by ``render(row)`` once per worker and ``variant`` (IDs are
         immutable, so the rendering is too); ``None`` when the ID does not exist."""
-        metrics.MEMORY_REQUESTS.inc()
+        metrics.BUFFER.inc(metrics.MEMORY_REQUESTS)
         key = (schema_id, variant)
         body = self._bodies.get(key)
         if body is not MISSING:
-            metrics.MEMORY_HITS.inc()
+            metrics.BUFFER.inc(metrics.MEMORY_HITS)
             return body  # type: ignore[return-value]
         row = self._ids.get(schema_id)
         if row is MISSING:
@@ -192,10 +192,10 @@ class Store:
         if self.generation() is None:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
         cache_key = (self._build_key, *key)
-        metrics.MEMORY_REQUESTS.inc()
+        metrics.BUFFER.inc(metrics.MEMORY_REQUESTS)
         value = self._answers.get(cache_key)
         if value is not MISSING:
-            metrics.MEMORY_HITS.inc()
+            metrics.BUFFER.inc(metrics.MEMORY_HITS)
             return value  # type: ignore[return-value]
         value = self.sql(call)
         self._answers.put(cache_key, value)

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import struct
+import time
 
 import fastavro
 import requests
@@ -69,10 +70,17 @@ def test_kafka_wire_format_payloads(server):
     assert [x["valid"] for x in batch["results"]] == [True, True]
 
 
-def _metric(server, name: str, labels: str) -> float:
-    text = requests.get(f"{server.ops}/metrics", timeout=10).text
+def _metric_reaches(server, name: str, labels: str, expected: float) -> bool:
+    """Whether the metric reaches ``expected`` within 3 s (request counters are written every 0.5 s)."""
     pattern = re.compile(rf"^{re.escape(name)}\{{{labels}\}} ([0-9.e+]+)$", re.M)
-    return sum(float(m) for m in pattern.findall(text))
+    deadline = time.monotonic() + 3
+    while True:
+        text = requests.get(f"{server.ops}/metrics", timeout=10).text
+        if sum(float(m) for m in pattern.findall(text)) >= expected:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def test_validation_counts_add_up_across_workers(server):
@@ -85,6 +93,6 @@ def test_validation_counts_add_up_across_workers(server):
                          headers={"Connection": "close"}, timeout=10)
     after = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
     assert after["usage_stats"]["validation_count"] - before["usage_stats"]["validation_count"] == sent
-    assert _metric(server, "schema_registry_validations_total", 'result="valid",schema_id="5"') >= sent
-    assert _metric(server, "schema_registry_requests_total",
-                   'method="POST",route="/validate",status="200"') >= sent
+    assert _metric_reaches(server, "schema_registry_validations_total", 'result="valid",schema_id="5"', sent)
+    assert _metric_reaches(server, "schema_registry_requests_total",
+                           'method="POST",route="/validate",status="200"', sent)
