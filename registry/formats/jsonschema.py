@@ -72,6 +72,17 @@ def _normalize_numbers(value: Any) -> Any:
     return value
 
 
+def _short_text(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def too_deep(exc: BaseException) -> bool:
+    """Python ran out of stack: a RecursionError, or the panic ``rpds`` (under ``referencing``) turns one
+    into when it happens inside its own code."""
+    return isinstance(exc, RecursionError) or type(exc).__name__ == "PanicException"
+
+
 class JsonSchema(ParsedSchema):
     """A parsed, metaschema-checked JSON Schema with all its ``$ref``s resolvable.
 
@@ -216,11 +227,12 @@ class JsonSchema(ParsedSchema):
         try:
             errors = sorted(self._validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)),
                                                                               e.message))
-        except RecursionError:
-            return [DataError(path="", message="the schema refers to itself without consuming data; "
-                                               "the record cannot be checked")]
         except referencing.exceptions.Unresolvable as exc:  # a $dynamicRef that only fails at runtime
             return [DataError(path="", message=f"the schema has a reference that cannot be resolved: {exc}")]
+        except BaseException as exc:  # noqa: B036 - rpds reports a stack overflow as a BaseException
+            if not too_deep(exc):
+                raise
+            return [DataError(path="", message="the record is nested too deeply to be checked")]
         return [DataError(path=pointer(e.absolute_path), message=e.message, rule=str(e.validator))
                 for e in errors]
 
@@ -253,6 +265,11 @@ class JsonSchema(ParsedSchema):
         from registry.formats.jsonschema_nodes import Builder
         builder = Builder(self.draft)
         root = builder.node(self.document, self.resolver)
+        looping = builder.self_reference()
+        if looping is not None:
+            raise SchemaError("the schema refers to itself without going deeper into the data (a $ref reached "
+                              "again through allOf/anyOf/oneOf/not/if only), so no value could ever be validated "
+                              f"against it: {_short_text(looping.raw)}")
         builder.settle()
         return root
 

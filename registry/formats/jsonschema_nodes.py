@@ -197,8 +197,12 @@ class Node:
                 schema=self.raw, _resolver=self.resolver)
         try:
             return bool(self.validator.is_valid(value))
-        except (RecursionError, referencing.exceptions.Unresolvable):
+        except referencing.exceptions.Unresolvable:
             return False
+        except BaseException as exc:  # noqa: B036 - rpds reports a stack overflow as a BaseException
+            if isinstance(exc, RecursionError) or type(exc).__name__ == "PanicException":
+                return False  # "not shown to be accepted": the checker then reports the value
+            raise
 
 
 TRUE_NODE = Node(raw=True)
@@ -232,6 +236,7 @@ class Builder:
         self.draft = draft
         self.memo: dict[int, Node] = {}
         self.keep: list[Any] = []  # raw objects whose id() is a memo key stay alive as long as the builder
+        self.pure_loops: list[Node] = []
 
     def node(self, raw: Any, resolver: Any, draft: Draft | None = None) -> Node:
         draft = draft or self.draft
@@ -256,6 +261,8 @@ class Builder:
                                opaque=(("$ref", f"the reference {ref!r} only refers to itself"),))
             self.memo[id(raw)] = placeholder
             node = self.node(target.contents, target.resolver, draft_for(target.contents, draft))
+            if node is placeholder:  # "$ref"s that lead only to each other
+                self.pure_loops.append(placeholder)
             self.memo[id(raw)] = node
             self.keep.append(raw)
             return node
@@ -264,6 +271,32 @@ class Builder:
         self.keep.append(raw)
         self._fill(node, raw, resolver, draft)
         return node
+
+    def self_reference(self) -> Node | None:
+        """A node that reaches itself through in-place keywords only (``allOf``, ``anyOf``, ``oneOf``,
+        ``not``, ``if``/``then``/``else``, dependent schemas, ``$ref``) without going deeper into the data.
+        Validating against such a schema never ends (``{"$defs": {"a": {"not": {"$ref": "#/$defs/a"}}}}``);
+        None when there is none."""
+        if self.pure_loops:
+            return self.pure_loops[0]
+        state: dict[int, int] = {}  # 1: on the current path, 2: done
+        for start in list(self.memo.values()):
+            if id(start) in state:
+                continue
+            stack: list[tuple[Node, Any]] = [(start, iter(_in_place(start)))]
+            state[id(start)] = 1
+            while stack:
+                node, edges = stack[-1]
+                following = next(edges, None)
+                if following is None:
+                    state[id(node)] = 2
+                    stack.pop()
+                elif state.get(id(following)) == 1:
+                    return following
+                elif id(following) not in state:
+                    state[id(following)] = 1
+                    stack.append((following, iter(_in_place(following))))
+        return None
 
     def settle(self) -> None:
         """Compute now what every check would compute first (property keys), so checks stay fast."""
@@ -412,6 +445,14 @@ class Builder:
             for keyword in ("$dynamicRef", "$recursiveRef"):
                 if keyword in raw and draft.order >= 2019:
                     node.opaque += ((keyword, f"{keyword} (its target depends on the dynamic scope)"),)
+
+
+def _in_place(node: Node) -> list[Node]:
+    """The subschemas applied to the same value as ``node`` (not to its items or properties)."""
+    found = list(node.all) + [b for clause in (*node.any, *node.one) for b in clause] + list(node.nots)
+    for test, then, otherwise, _ in node.conditions:
+        found += [n for n in (test, then, otherwise) if n is not None]
+    return found + [n for _, n in node.dep_schemas]
 
 
 def meet(a: Node, b: Node, memo: dict[tuple[int, int], Node]) -> Node:

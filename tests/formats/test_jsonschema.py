@@ -295,3 +295,24 @@ def test_absurdly_deep_nesting_is_a_clear_error():
         text = '{"type":"object","properties":{"n":' + text + '}}'
     with pytest.raises(SchemaError, match="nested too deeply"):
         js(text)
+
+
+@pytest.mark.parametrize("schema", [
+    {"$ref": "#"},
+    {"definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}, "$ref": "#/definitions/a"},
+    {"definitions": {"d": {"allOf": [{"not": {"$ref": "#/definitions/d"}}]}}, "$ref": "#/definitions/d"},
+    {"$schema": "https://json-schema.org/draft/2020-12/schema",
+     "$defs": {"a": {"anyOf": [{"$ref": "#/$defs/a"}, {"type": "string"}]}}, "$ref": "#/$defs/a"},
+])
+def test_a_schema_that_loops_without_consuming_data_is_refused(schema):
+    # Validating against these never ends; a recursive type that goes one level deeper is fine.
+    with pytest.raises(SchemaError, match="refers to itself without going deeper into the data"):
+        js(schema)
+
+
+def test_records_nested_deeper_than_the_stack_are_reported_not_raised():
+    schema = js({"items": {"$ref": "#"}})
+    record: list = [1]
+    for _ in range(3000):
+        record = [record]
+    assert [e.message for e in schema.validate(record)] == ["the record is nested too deeply to be checked"]
