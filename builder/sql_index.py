@@ -432,20 +432,34 @@ class SqlIndex:
             self._local.conn = None
 
 
+def _applied(conn: _Connection) -> set[int]:
+    """Migration numbers recorded in the index (empty for a new database)."""
+    try:
+        return {row[0] for row in conn.all("SELECT version FROM schema_migrations")}
+    except IndexUnavailable:
+        conn.raw.rollback()   # PostgreSQL: the failed statement aborted the implicit transaction
+        return set()
+
+
 def migrate(conn: _Connection) -> int:
-    """Apply the migrations not yet recorded; returns the layout version. Safe to run concurrently
-    on PostgreSQL (a transaction-scoped advisory lock) and SQLite (``BEGIN IMMEDIATE``)."""
+    """Apply the migrations not yet recorded; returns the layout version.
+
+    An index already at the newest layout is only read, so opening it never waits for a running
+    build. Otherwise the migrations run under the writers' lock (PostgreSQL advisory lock, SQLite
+    ``BEGIN IMMEDIATE``), so concurrent openers apply them once."""
+    newest = max(number for number, _, _ in MIGRATIONS)
+    done = _applied(conn)
+    if done and max(done) > newest:
+        raise IndexUnavailable(f"the index has layout version {max(done)}, newer than this program's "
+                               f"{newest}; upgrade llm-registry or build into a new index")
+    if newest in done:
+        conn.raw.rollback()
+        return newest
     conn.dialect.begin(conn)
     try:
-        if conn.dialect.name == "postgresql":
-            conn.execute("SELECT pg_advisory_xact_lock(7426001)")
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                      "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         done = {row[0] for row in conn.all("SELECT version FROM schema_migrations")}
-        newest = max(number for number, _, _ in MIGRATIONS)
-        if done and max(done) > newest:
-            raise IndexUnavailable(f"the index has layout version {max(done)}, newer than this program's "
-                                   f"{newest}; upgrade llm-registry or build into a new index")
         for number, name, statements in MIGRATIONS:
             if number in done:
                 continue

@@ -26,7 +26,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _usage() -> dict:
@@ -109,7 +108,7 @@ def main() -> None:
         print(json.dumps(child(args.child, args.repo, args.index, args.child_redis, args.jobs)))
         return
 
-    import gen_registry
+    from tests.benchmarks import gen_registry
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-build-"))
     repo = work / "registry"
     t = time.monotonic()

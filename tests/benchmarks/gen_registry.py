@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "builder"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from repo_writer import RegistryWriter, text_fingerprint  # noqa: E402
+from tests.builder.repo_writer import RegistryWriter, text_fingerprint  # noqa: E402
 
 TEAMS = ["observatory", "platform", "security", "finance", "inference"]
 TAGS = ["telemetry", "llm", "cost", "security", "pii", "audit"]
