@@ -197,6 +197,21 @@ class JsonSchema(ParsedSchema):
                 seen.add(id(resource.contents))
                 yield resource, self.registry.resolver_with_root(resource)
 
+    def _referenced_drafts(self) -> dict[int, Draft]:
+        """The draft of every subschema of every referenced document, by ``id()``."""
+        drafts: dict[int, Draft] = {}
+        documents = iter(self._documents())
+        next(documents)  # this document: its own draft is the default
+        for resource, _ in documents:
+            draft = draft_for(resource.contents, default=self.draft)
+            stack = [resource.contents]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict) and id(node) not in drafts:
+                    drafts[id(node)] = draft
+                    stack.extend(sub for _, sub in subschemas(node, draft))
+        return drafts
+
     # --- identity --------------------------------------------------------------------------------
 
     @cached_property
@@ -263,7 +278,7 @@ class JsonSchema(ParsedSchema):
     def compat_root(self) -> Any:
         """The draft-independent model of this schema that compatibility checks walk (built once)."""
         from registry.formats.jsonschema_nodes import Builder
-        builder = Builder(self.draft)
+        builder = Builder(self.draft, self._referenced_drafts())
         root = builder.node(self.document, self.resolver)
         looping = builder.self_reference()
         if looping is not None:

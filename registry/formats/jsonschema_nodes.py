@@ -232,8 +232,9 @@ def tighter_upper(a: Bound | None, b: Bound | None) -> Bound | None:
 class Builder:
     """Builds the nodes of one parsed schema, once; ``$ref`` cycles reuse the node under construction."""
 
-    def __init__(self, draft: Draft) -> None:
+    def __init__(self, draft: Draft, drafts: dict[int, Draft] | None = None) -> None:
         self.draft = draft
+        self.drafts = drafts or {}  # id() of each subschema of a referenced document -> its document's draft
         self.memo: dict[int, Node] = {}
         self.keep: list[Any] = []  # raw objects whose id() is a memo key stay alive as long as the builder
         self.pure_loops: list[Node] = []
@@ -260,7 +261,7 @@ class Builder:
             placeholder = Node(raw=raw, draft=draft, resolver=resolver,
                                opaque=(("$ref", f"the reference {ref!r} only refers to itself"),))
             self.memo[id(raw)] = placeholder
-            node = self.node(target.contents, target.resolver, draft_for(target.contents, draft))
+            node = self.node(target.contents, target.resolver, self.draft_of(target.contents, draft))
             if node is placeholder:  # "$ref"s that lead only to each other
                 self.pure_loops.append(placeholder)
             self.memo[id(raw)] = node
@@ -305,6 +306,11 @@ class Builder:
             for group in node.groups:
                 group.keyed()
                 group.index()
+
+    def draft_of(self, target: Any, referring: Draft) -> Draft:
+        """The draft a ``$ref`` target is written in: its own document's, which may differ from the
+        referring document's (a draft-04 subject referenced from a 2020-12 one)."""
+        return self.drafts.get(id(target)) or draft_for(target, referring)
 
     @staticmethod
     def _lookup(ref: str, resolver: Any) -> Any:
@@ -428,7 +434,7 @@ class Builder:
                 if target is None:
                     node.opaque += (("$ref", f"the reference {ref!r} cannot be resolved"),)
                 else:
-                    parts.append(self.node(target.contents, target.resolver, draft_for(target.contents, draft)))
+                    parts.append(self.node(target.contents, target.resolver, self.draft_of(target.contents, draft)))
             node.all = tuple(parts)
             if isinstance(get("anyOf"), list):
                 node.any = (tuple(child(s, "anyOf", i) for i, s in enumerate(raw["anyOf"])),)

@@ -607,3 +607,14 @@ def test_annotation_changes_are_compatible_even_around_constructs_that_cannot_be
     edited = json.loads(json.dumps(schema))
     edited["description"], edited["properties"]["child"]["title"] = "v2", "the child node"
     expect(schema, edited, backward=None, forward=None)
+
+
+def test_a_referenced_subject_is_read_in_its_own_draft():
+    # draft-04's boolean exclusiveMaximum in the referenced subject must still bound the reader.
+    d4 = json.dumps({"$schema": D4, "definitions": {"score": {"type": "number", "maximum": 1, "exclusiveMaximum": True}}})
+    resolver = MappingResolver({("score", 1): SchemaSource(SchemaType.JSON, d4)})
+    old = js({"$schema": D2020, "properties": {"s": {"type": "number", "maximum": 1}}})
+    new = js({"$schema": D2020, "properties": {"s": {"$ref": "score.json#/definitions/score"}}},
+             [Reference("score.json", "score", 1)], resolver)
+    assert new.validate({"s": 1}) != [] and old.validate({"s": 1}) == []
+    assert kinds(old, new) == ["EXCLUSIVE_MAXIMUM_DECREASED"]
