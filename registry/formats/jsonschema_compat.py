@@ -187,7 +187,7 @@ _SHARED_LIMIT = 200_000
 # Pairs of $ref-free subschema texts (annotation-free, with their draft) found compatible: a pure fact
 # about the two texts, whichever schemas they sit in, so every later check may reuse it.
 _COMPATIBLE_TEXTS: set[tuple[str, str]] = set()
-_COMPATIBLE_LIMIT = 100_000
+_COMPATIBLE_LIMIT = 20_000
 
 
 def _remember_compatible(writer_key: str, reader_key: str) -> None:
