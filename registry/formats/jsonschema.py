@@ -12,9 +12,10 @@ subschemas, shared by both, in :mod:`registry.formats.jsonschema_walk`.
 from __future__ import annotations
 
 import json
-from urllib.parse import urljoin
+import re
 from functools import cached_property
 from typing import Any, Iterator
+from urllib.parse import urljoin
 
 import referencing
 import referencing.exceptions
@@ -110,6 +111,7 @@ class JsonSchema(ParsedSchema):
         self.registry = registry.crawl()
         self.resolver = self.registry.resolver_with_root(self.root_resource)
         self._check_refs()
+        self._check_patterns()
         try:
             self.canonical, self.meaning, self.compat_root  # at registration, once, not in the first check
         except RecursionError:
@@ -186,6 +188,28 @@ class JsonSchema(ParsedSchema):
                     scoped = isinstance(sub, dict) and draft.id_keyword in sub  # only $id moves the base URI
                     stack.append((sub, node_resolver.in_subresource(draft.resource(sub)) if scoped else node_resolver,
                                   where + pointer(path)))
+
+    def _check_patterns(self) -> None:
+        """Every ``pattern`` and ``patternProperties`` name must be a regular expression the validator can
+        run (Python's ``re``: ECMA-262 features such as ``\\p{L}`` are not available); refusing it now
+        beats failing on every record later."""
+        for resource, _ in self._documents():
+            draft = draft_for(resource.contents, default=self.draft)
+            stack: list[tuple[Any, str]] = [(resource.contents, "")]
+            while stack:
+                node, where = stack.pop()
+                if not isinstance(node, dict):
+                    continue
+                found = [(node["pattern"], where + "/pattern")] if isinstance(node.get("pattern"), str) else []
+                if isinstance(node.get("patternProperties"), dict):
+                    found += [(p, where + "/patternProperties/" + pointer([p])[1:]) for p in node["patternProperties"]]
+                for pattern, at in found:
+                    try:
+                        re.compile(pattern)
+                    except (re.error, RecursionError, OverflowError) as exc:
+                        raise SchemaError(f"the regular expression {pattern!r} at {at} cannot be used: {exc} "
+                                          "(patterns are evaluated with Python's re module)") from None
+                stack.extend((sub, where + pointer(path)) for path, sub in subschemas(node, draft))
 
     def _documents(self) -> Iterator[tuple[referencing.Resource, Any]]:
         """This document and each referenced document, each with a resolver rooted in it."""

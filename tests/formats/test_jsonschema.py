@@ -316,3 +316,13 @@ def test_records_nested_deeper_than_the_stack_are_reported_not_raised():
     for _ in range(3000):
         record = [record]
     assert [e.message for e in schema.validate(record)] == ["the record is nested too deeply to be checked"]
+
+
+@pytest.mark.parametrize("schema, where", [
+    ({"properties": {"a": {"type": "string", "pattern": "\\p{L}+"}}}, "/properties/a/pattern"),
+    ({"patternProperties": {"[": {}}}, "/patternProperties/["),
+])
+def test_a_pattern_the_validator_cannot_run_is_refused_with_its_location(schema, where):
+    with pytest.raises(SchemaError, match=f"cannot be used") as info:
+        js(schema)
+    assert where in str(info.value)
