@@ -127,8 +127,10 @@ def _initial_build(settings) -> int:
 
 
 def _serve(settings) -> int:
-    # Every worker writes its metrics here; set before any worker imports prometheus_client.
-    metrics_dir = tempfile.mkdtemp(prefix="llm-registry-metrics-")
+    # Every worker writes its metrics here (set before any worker imports prometheus_client), on
+    # every request: memory-backed when the machine has /dev/shm, so no write turns into disk I/O.
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    metrics_dir = tempfile.mkdtemp(prefix="llm-registry-metrics-", dir=shm)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from gunicorn.app.base import BaseApplication
 
