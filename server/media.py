@@ -21,6 +21,14 @@ REQUEST_TYPES = frozenset({
 })
 
 
+def negotiate(accept: str | None) -> str:
+    """The response type for an ``Accept`` header: Confluent's own type unless the client asks only for
+    plain ``application/json`` (then that, as Confluent does); anything else gets Confluent's type."""
+    if accept and "application/json" in accept and "schemaregistry" not in accept and "*/*" not in accept:
+        return "application/json"
+    return RESPONSE_TYPE
+
+
 def read_json(req: falcon.Request, max_bytes: int) -> Any:
     """The request body as JSON, or a Confluent-shaped 400/413/415 error."""
     from server.errors import ApiError, bad_request

@@ -1,4 +1,5 @@
-"""The one middleware every request passes: caller identity, path decoding, permission, metrics.
+"""The one middleware every request passes: caller identity, path decoding, permission, response
+media type, metrics.
 
 Encoded slashes. WSGI servers hand the app a percent-*decoded* ``PATH_INFO``, so a subject
 ``a/b`` sent as ``/subjects/a%2Fb/versions`` would route as four segments. The raw request line is
@@ -16,6 +17,7 @@ import falcon
 
 from server import metrics
 from server.access import ANONYMOUS, Permission, authorize
+from server.media import RESPONSE_TYPE, negotiate
 
 log = logging.getLogger("server.request")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -50,6 +52,8 @@ class RequestMiddleware:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
+        if resp.content_type == RESPONSE_TYPE:
+            resp.content_type = negotiate(req.get_header("Accept"))
         route = req.uri_template or "unmatched"
         status = resp.status_code
         started = getattr(req.context, "started", None)

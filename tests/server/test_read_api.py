@@ -192,3 +192,11 @@ def test_readiness_and_cache_layers(server):
     metrics = requests.get(f"{server.ops}/metrics", timeout=10).text
     hits = re.search(r'^schema_registry_cache_hits_total\{layer="redis"\} ([0-9.]+)$', metrics, re.M)
     assert hits and float(hits.group(1)) >= 1
+
+
+def test_media_type_negotiation(server):
+    assert get(server, "/schemas/types").headers["Content-Type"] == V1
+    plain = get(server, "/schemas/types", headers={"Accept": "application/json"})
+    assert plain.headers["Content-Type"] == "application/json" and plain.json() == ["JSON", "PROTOBUF", "AVRO"]
+    confluent = get(server, "/schemas/types", headers={"Accept": f"{V1}, application/json"})
+    assert confluent.headers["Content-Type"] == V1
