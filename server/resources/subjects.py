@@ -72,8 +72,10 @@ class Subject:
         parsed = parse_posted(self.services, body)
         if store.versions(subject, deleted) is None:
             raise subject_not_found(subject)
-        rules = rules_of(body.get("ruleSet"))
+        rules = _posted_rules(body.get("ruleSet"))
         metadata = body.get("metadata") or None
+        if metadata is not None and not isinstance(metadata, dict):
+            raise unprocessable("'metadata' must be an object {properties, tags, sensitive}", 42201)
         if rules or metadata:
             fingerprint = content_fingerprint(parsed, parsed.references, rules, metadata)
             row = store.current(("find", subject, fingerprint, deleted),
@@ -92,6 +94,17 @@ class Subject:
             if parsed is not None and parsed.fingerprint == fingerprint:
                 return row
         return None
+
+
+def _posted_rules(rule_set: Any) -> list:
+    """The CEL rules of a posted Confluent ``ruleSet``, or 42210 saying what is malformed."""
+    try:
+        if rule_set is not None and not isinstance(rule_set, dict):
+            raise TypeError("it is not an object")
+        return rules_of(rule_set)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ApiError(422, 42210, f"Invalid ruleSet: expected {{\"domainRules\": [{{name, expr, ...}}]}} "
+                                   f"({exc})") from None
 
 
 class Versions:
