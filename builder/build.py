@@ -220,8 +220,13 @@ class _Plan:
         changed |= {entry.subject for _, entry in new}
         if self.position == 0:
             changed |= {entry.subject for entry in self.ledger}
-        self._plan_versions(new, commits)
-        self._plan_subjects(sorted(changed), current)
+        self._changed = changed
+        self._indexed_versions: dict[str, list[int]] = {}
+        for entry in self.ledger[:self.position]:
+            if entry.subject in changed:
+                self._indexed_versions.setdefault(entry.subject, []).append(entry.version)
+        self._plan_versions(new, commits)   # also the rows of the changed subjects that have new versions
+        self._plan_subjects(sorted(changed - {entry.subject for _, entry in new}))
 
     def _current_subjects(self, previous_trees: dict[str, str | None]) -> dict[str, str]:
         """Subject → git tree id of its directory, for every directory under ``subjects/``; only
@@ -310,10 +315,13 @@ class _Plan:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 done = 0
-                for chunk, (schemas, versions, warnings) in zip(chunks, pool.map(_plan_chunk, chunks)):
+                for chunk, (schemas, versions, warnings, subject_rows, lifecycles) in zip(
+                        chunks, pool.map(_plan_chunk, chunks)):
                     self.schema_records += schemas
                     self.version_records += versions
                     self.warnings += warnings
+                    self.subject_records += subject_rows
+                    self.lifecycles += lifecycles
                     done += sum(len(self._new[s]) for s in chunk)
                     self.progress("versions", done, total)
         except BrokenProcessPool:
@@ -338,6 +346,8 @@ class _Plan:
                 commit=self._commits.get(line, ""), proposer=entry.proposer, ledger_line=line,
                 subject_blob=entry.subject_blob,
                 compat=self._verdict(history, entry, merged, parsed, parsed_cache)))
+        if subject in self._changed:
+            self._plan_subject_row(subject)
 
     def _parsed(self, history: list[tuple[int, LedgerEntry]], version: int,
                 cache: dict[int, ParsedSchema | SchemaError]) -> ParsedSchema | SchemaError:
@@ -395,36 +405,37 @@ class _Plan:
             return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [], "error": str(exc)}
         return result.to_json()
 
-    def _plan_subjects(self, changed: Iterable[str], current: dict[str, str]) -> None:
+    def _plan_subjects(self, changed: Iterable[str]) -> None:
         """Subject rows for ``changed`` subjects, and the lifecycle of their already indexed versions."""
-        ledgered: dict[str, list[int]] = {}
-        for entry in self.ledger[:self.position]:
-            ledgered.setdefault(entry.subject, []).append(entry.version)
         for subject in changed:
-            blob = self._yaml_blob(subject) if subject in current else None
-            config = self._current_config(subject, blob)
-            self.subject_records.append(SubjectRecord(
-                subject=subject, description=config.description, owner=config.owner or None,
-                tags=config.tags, consumers=tuple(c.to_json() for c in config.consumers),
-                compatibility=config.compatibility, rules=tuple(config.rules_json()), metadata=config.metadata,
-                deleted=config.deleted or subject not in current, yaml_blob=blob, dir_tree=current.get(subject)))
-            for version in ledgered.get(subject, []):
-                life = config.lifecycle(version)
-                self.lifecycles.append((subject, version, life.state.value, life.sunset_date, life.deleted))
+            self._plan_subject_row(subject)
+
+    def _plan_subject_row(self, subject: str) -> None:
+        blob = self._yaml_blob(subject)
+        config = self._current_config(subject, blob)
+        self.subject_records.append(SubjectRecord(
+            subject=subject, description=config.description, owner=config.owner or None,
+            tags=config.tags, consumers=tuple(c.to_json() for c in config.consumers),
+            compatibility=config.compatibility, rules=tuple(config.rules_json()), metadata=config.metadata,
+            deleted=config.deleted or subject not in self._trees, yaml_blob=blob, dir_tree=self._trees.get(subject)))
+        for version in self._indexed_versions.get(subject, []):
+            life = config.lifecycle(version)
+            self.lifecycles.append((subject, version, life.state.value, life.sunset_date, life.deleted))
 
 
 _FORKED_PLAN: "_Plan | None" = None
 
 
-def _plan_chunk(subjects: list[str]) -> tuple[list[SchemaRecord], list[VersionRecord], list[str]]:
+def _plan_chunk(subjects: list[str]) -> tuple[list, list, list, list, list]:
     """Worker process (forked from the build): plan ``subjects`` with a repository handle of its own."""
     plan = _FORKED_PLAN
     assert plan is not None
     plan.reopen()
     plan.schema_records, plan.version_records, plan.warnings = [], [], []
+    plan.subject_records, plan.lifecycles = [], []
     for subject in subjects:
         plan._plan_subject(subject)
-    return plan.schema_records, plan.version_records, plan.warnings
+    return plan.schema_records, plan.version_records, plan.warnings, plan.subject_records, plan.lifecycles
 
 
 def _confluent_rule(rule: dict) -> dict:
