@@ -10,7 +10,7 @@ from typing import Any
 
 from server.access import Permission
 from server.resources import Services
-from server.resources import compatibility, config, ops, schemas, subjects, validate, writes
+from server.resources import compatibility, ops, schemas, subjects, validate, writes
 from server.resources.catalog import Catalog
 from server.webhook_delivery import log_path_of
 from server.webhooks import Deliveries

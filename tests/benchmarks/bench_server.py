@@ -256,7 +256,8 @@ def main() -> int:
         wait_for(bare_port, "/schemas/ids/3", bare)
 
         tool = "wrk" if shutil.which("wrk") else "python threads + http.client keep-alive"
-        print(f"load: {tool}, {args.connections} connections, {args.rounds} x {args.seconds:.0f} s runs; gunicorn gthread "
+        print(f"load: {tool}, {args.connections} connections, {args.rounds} x {args.seconds:.0f} s runs; "
+              f"gunicorn gthread "
               f"{args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
         load(port, "/schemas/ids/3", 1, args.connections)  # warm every worker
         load(bare_port, "/schemas/ids/3", 1, args.connections)

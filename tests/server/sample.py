@@ -29,7 +29,8 @@ INFERENCE_V3 = inference([{"name": "latency_ms", "type": ["null", "double"], "de
 POLICY = json.dumps({"type": "object", "properties": {"user": {"type": "string"}, "allowed": {"type": "boolean"}},
                      "required": ["allowed"]})
 INVOICE = 'syntax = "proto3";\npackage cost;\n\nmessage InvoiceLine {\n  string sku = 1;\n  double amount = 2;\n}\n'
-ORDER = json.dumps({"type": "record", "name": "Order", "namespace": "shop", "fields": [{"name": "id", "type": "string"}]})
+ORDER = json.dumps({"type": "record", "name": "Order", "namespace": "shop",
+                    "fields": [{"name": "id", "type": "string"}]})
 
 INFERENCE_CONFIG = {
     "description": "One LLM inference call",

@@ -89,4 +89,5 @@ def test_protobuf_serializer_and_deserializer_round_trip(client):
     decoded = ProtobufDeserializer(line_class, {"use.deprecated.format": False}, client)(message, ctx)
     assert (decoded.sku, decoded.amount) == ("gpu-hour", 2.5)
     served = client.get_schema(6, fmt="serialized").schema_str
-    assert served != INVOICE and parse_schema("PROTOBUF", served).fingerprint == parse_schema("PROTOBUF", INVOICE).fingerprint
+    assert served != INVOICE
+    assert parse_schema("PROTOBUF", served).fingerprint == parse_schema("PROTOBUF", INVOICE).fingerprint
