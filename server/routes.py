@@ -38,6 +38,7 @@ def rest_routes(services: Services) -> list[Route]:
         Route("/", ops.Root(), R),
         Route("/schemas", schemas.Schemas(services), R),
         Route("/schemas/types", schemas.SchemaTypes(), R),
+        Route("/contexts", ops.Contexts(), R),
         Route("/schemas/bulk", schemas.BulkSchemas(services), R),
         Route("/schemas/ids/{schema_id}", by_id, R),
         Route("/schemas/ids/{schema_id}/schema", by_id, R, "schema"),

@@ -18,6 +18,14 @@ class Root:
     on_post = on_get
 
 
+class Contexts:
+    """``GET /contexts``: Confluent's schema contexts. A git registry is one context, the default ``.``;
+    registry UIs and migration tools list contexts before anything else."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, ["."])
+
+
 class Live:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         send(resp, {"status": "live"})

@@ -50,6 +50,7 @@ def test_schema_id_sub_resources(server):
     assert get(server, "/schemas/ids/9/versions?deleted=true").json() == [{"subject": "retired.events", "version": 2}]
     assert get(server, "/schemas/ids/9").status_code == 200  # soft-deleted IDs keep resolving
     assert get(server, "/schemas/types").json() == ["JSON", "PROTOBUF", "AVRO"]
+    assert get(server, "/contexts").json() == ["."]
     body = get(server, "/schemas/ids/1?fetchMaxId=true").json()
     assert body["maxId"] == 9
 
