@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from tests.builder.conftest import USAGE_V1
-from tests.builder.repo_writer import avro_record
+from tests.builder.repo_writer import RegistryWriter, avro_record
 
 from builder.build import BuildError, build_index
 from builder.sql_index import SqlIndex
@@ -123,7 +123,6 @@ def test_soft_deletes_hide_versions_and_subjects(registry, index_url):
 
 
 def test_merge_time_verdict_is_recorded(tmp_path, index_url):
-    from tests.builder.repo_writer import RegistryWriter
     writer = RegistryWriter(tmp_path / "r")
     writer.register("s", avro_record("R", [("a", "int")]))
     writer.register("s", avro_record("R", [("a", "int"), ("b", "string")]))   # new field without default
@@ -203,3 +202,33 @@ def test_incremental_build_validates_new_lines_and_rebuilds_after_a_rewrite(regi
     registry.commit("rewritten")
     result = build(registry, index_url)
     assert result.full and result.versions == 2
+
+
+def test_an_empty_registry_builds_to_an_empty_index(tmp_path, cli):
+    writer = RegistryWriter(tmp_path / "empty")
+    writer.commit("init")
+    out = cli("--repo", writer.path, "--index", f"sqlite:///{tmp_path / 'i.db'}")
+    assert out.returncode == 0 and "0 subjects, 0 versions (+0 new, full)" in out.stdout
+    assert SqlIndex.connect(f"sqlite:///{tmp_path / 'i.db'}").reader().subjects() == []
+
+
+def test_an_invalid_current_subject_yaml_stops_the_build_naming_the_file(registry, index_url):
+    build(registry, index_url)
+    registry.put("subjects/llm.usage-value/subject.yaml", "owner: [not, a, string]\n")
+    registry.commit("bad yaml")
+    with pytest.raises(BuildError, match=r"subjects/llm.usage-value/subject.yaml.*owner"):
+        build(registry, index_url)
+    assert SqlIndex.connect(index_url).reader().build_info().generation == 1
+
+
+def test_a_ledgered_schema_that_no_longer_parses_is_served_as_stored_with_a_warning(tmp_path, index_url):
+    writer = RegistryWriter(tmp_path / "r")
+    writer.register("s", avro_record("R", [("a", "int")]))
+    writer.register("s", '{"type": "record", "name": "R", "fields": [{"name": "a", "type": "nope"}]}',
+                    fingerprint="f" * 64)
+    writer.commit()
+    result = build(writer, index_url)
+    assert len(result.warnings) == 1 and "registry.lock:2: id 2 (s version 2) does not parse" in result.warnings[0]
+    reader = SqlIndex.connect(index_url).reader()
+    row = reader.version("s", 2)
+    assert '"nope"' in row.schema and row.compat["compatible"] is None and reader.fields(2) == []
