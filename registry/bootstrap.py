@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import pygit2
 
@@ -46,10 +47,8 @@ def init_registry(dest: str | Path, files: Mapping[str, bytes], *, author: str,
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise GateError(f"{dest} already exists and is not empty; choose a new directory", usage=True)
     sig = parse_author(author)
-    existed = dest.exists()
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        repo = pygit2.init_repository(str(dest), bare=False, initial_head=branch)
+    # A registry whose IDs could not be assigned is not a registry: leave nothing half-made behind.
+    with new_repository(dest, branch) as repo:
         for relative, data in files.items():
             target = dest / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -59,15 +58,24 @@ def init_registry(dest: str | Path, files: Mapping[str, bytes], *, author: str,
         tree = repo.index.write_tree()
         repo.create_commit(f"refs/heads/{branch}", sig, sig, message + "\n", tree, [])
         result = assign(repo, author=author, into=branch)
+    return repo, result
+
+
+@contextmanager
+def new_repository(dest: Path, branch: str = "main") -> Iterator[pygit2.Repository]:
+    """A new git repository at ``dest`` (absent or empty, checked by the caller) for the block to fill;
+    when the block fails, everything it made is removed again (an empty ``dest`` that existed stays)."""
+    existed = dest.exists()
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        yield pygit2.init_repository(str(dest), bare=False, initial_head=branch)
     except BaseException:
-        # A registry whose IDs could not be assigned is not a registry: leave nothing half-made behind.
         if existed:
             for child in dest.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         else:
             shutil.rmtree(dest, ignore_errors=True)
         raise
-    return repo, result
 
 
 def create_registry(dest: str | Path, template: str | Path = TEMPLATE,

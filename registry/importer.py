@@ -25,7 +25,6 @@ Decisions (see ``docs/import.md``):
 from __future__ import annotations
 
 import heapq
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -34,6 +33,7 @@ import pygit2
 import yaml
 
 from registry import layout
+from registry.bootstrap import new_repository
 from registry.compat import Mode
 from registry.formats import parse_schema
 from registry.gate import parse_author
@@ -386,19 +386,10 @@ def write_repository(plan: ImportPlan, dest: str | Path, *, name: str, author: s
         raise ImportRefused(f"{dest} already exists and is not empty; import into a new directory")
     sig = parse_author(author)
     proposer = f"{sig.name} <{sig.email}>"
-    existed = dest.exists()
-    try:
-        repo = pygit2.init_repository(str(dest), bare=False, initial_head=branch)
+    with new_repository(dest, branch) as repo:
         result = _commit_all(repo, plan, name, sig, proposer, when, branch)
         repo.checkout(f"refs/heads/{branch}", strategy=pygit2.GIT_CHECKOUT_FORCE)
-        return result
-    except BaseException:
-        if existed:
-            for child in dest.iterdir():
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        else:
-            shutil.rmtree(dest, ignore_errors=True)
-        raise
+    return result
 
 
 class _Trees:
