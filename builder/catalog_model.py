@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from registry import layout
+from registry.rules import Rule
 from registry.types import Field, SchemaType
 
 STATES = ("DRAFT", "ACTIVE", "DEPRECATED", "ARCHIVED")
@@ -78,25 +79,6 @@ class Consumer:
 
 
 @dataclass(frozen=True)
-class RuleView:
-    name: str
-    expr: str
-    on_failure: str = "ERROR"
-    doc: str = ""
-    kind: str = "CONDITION"
-
-    @classmethod
-    def parse(cls, value: Any) -> "RuleView":
-        if isinstance(value, dict):
-            return cls(name=str(value.get("name", "")), expr=str(value.get("expr", "")),
-                       on_failure=str(value.get("on_failure") or value.get("onFailure") or "ERROR"),
-                       doc=str(value.get("doc") or ""), kind=str(value.get("kind") or "CONDITION"))
-        return cls(name=str(getattr(value, "name", "")), expr=str(getattr(value, "expr", "")),
-                   on_failure=str(getattr(value, "on_failure", "ERROR")), doc=str(getattr(value, "doc", "")),
-                   kind=str(getattr(value, "kind", "CONDITION")))
-
-
-@dataclass(frozen=True)
 class VersionRef:
     """A link to one version of a subject (a reference, or a schema that references this one)."""
 
@@ -146,7 +128,7 @@ class SubjectView:
     consumers: list[Consumer] = field(default_factory=list)
     compatibility: str = "BACKWARD"
     compatibility_explicit: bool = False
-    rules: list[RuleView] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
     deleted: bool = False
     versions: list[VersionView] = field(default_factory=list)   # oldest first
@@ -285,7 +267,7 @@ def _subject_view(name: str, info: Any, rows: list[Any], fields: dict[int, list[
         consumers=[Consumer.parse(c) for c in (info.consumers or [])] if info else [],
         compatibility=str(explicit or model.compatibility),
         compatibility_explicit=explicit is not None,
-        rules=[RuleView.parse(r) for r in (info.rules or [])] if info else [],
+        rules=[Rule.from_json(r) for r in (info.rules or [])] if info else [],
         metadata=dict(info.metadata or {}) if info else {},
         deleted=bool(info.deleted) if info else False)
     for row in sorted(rows, key=lambda r: r.version):

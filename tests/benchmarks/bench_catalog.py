@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from builder.catalog import build_catalog, run_mkdocs  # noqa: E402
-from builder.catalog_model import (CatalogModel, Consumer, FieldView, RuleView, SubjectView, VersionRef,  # noqa: E402
+from builder.catalog_model import (CatalogModel, Consumer, FieldView, SubjectView, VersionRef,  # noqa: E402
                                    VersionView, edit_url_for, link_versions)
 from registry.types import Field  # noqa: E402
+from registry.rules import Rule  # noqa: E402
 
 DOMAINS = ["telemetry", "security", "cost", "metrics", "analytics", "billing", "identity", "search", "chat",
            "agents", "eval", "feedback", "guardrails", "routing", "embeddings", "storage", "audit", "infra",
@@ -78,7 +79,7 @@ def generate(subjects: int, versions: int = 3, seed: int = 7) -> CatalogModel:
             name=name, description=f"Generated subject {i}: {' '.join(rng.sample(WORDS, 8))}.",
             owner=f"team-{i % 37}", tags=rng.sample(["llm", "pii", "billing", "core", "beta", "gdpr"], 2),
             consumers=[Consumer(f"service-{i % 11}"), Consumer(f"service-{(i + 3) % 11}", "data")],
-            rules=[RuleView("positive_tokens", "token_0 > 0", "ERROR", "Every event spends tokens")] if i % 4 == 0 else [],
+            rules=[Rule("positive_tokens", "token_0 > 0", "ERROR", "Every event spends tokens")] if i % 4 == 0 else [],
             compatibility="BACKWARD")
         for v in range(1, versions + 1):
             fields = base + [(f"added_{k}", "string", f"Added in v{k + 1}") for k in range(1, v)]

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-from builder.catalog_model import (CatalogModel, Consumer, Example, FieldView, RuleView, SubjectView, VersionRef,
+from builder.catalog_model import (CatalogModel, Consumer, Example, FieldView, SubjectView, VersionRef,
                                    VersionView, edit_url_for, link_versions)
+from registry.rules import Rule
 from registry.types import Field
 
 EDIT_URL = "https://git.example.com/acme/schemas/edit/main/{path}"
@@ -37,7 +38,7 @@ def sample_model() -> CatalogModel:
         owner="observatory-team", tags=["telemetry", "llm"],
         consumers=[Consumer("observatory"), Consumer("analytics", "data", "data@example.com")],
         compatibility="BACKWARD", compatibility_explicit=True,
-        rules=[RuleView("positive_tokens", "usage.prompt_tokens > 0", "ERROR", "Every usage event spends tokens")],
+        rules=[Rule("positive_tokens", "usage.prompt_tokens > 0", "ERROR", "Every usage event spends tokens")],
         metadata={"properties": {"team": "observatory"}},
         versions=[
             _version(1, 1, "AVRO", _avro(base), usage_fields_v1, state="DEPRECATED", sunset_date="2026-12-31",
