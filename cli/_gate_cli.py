@@ -8,7 +8,9 @@ from typing import Callable
 import pygit2
 
 from cli._common import fail
-from cli._report import annotation, markdown_summary, print_json, print_problems, write_step_summary
+from cli._report import (add_format_argument, annotation, markdown_summary, print_json, print_problems,
+                         write_step_summary)
+from registry.check import open_repo
 from registry.gate import GateError, GateResult, default_author
 from registry.proposal import Review
 
@@ -20,6 +22,26 @@ def add_author_argument(parser: argparse.ArgumentParser) -> None:
 
 def author_of(args: argparse.Namespace, repo) -> str:
     return args.author or default_author(repo)
+
+
+def add_repo_gate_arguments(parser: argparse.ArgumentParser, push_help: str) -> None:
+    """``--repo``, ``--into``, ``--push``, ``--author`` and ``--format``: what merge and assign both take."""
+    parser.add_argument("--repo", default=".", help="path of the registry repository (default: .)")
+    parser.add_argument("--into", default="main", help="the branch the gate writes (default: main)")
+    parser.add_argument("--push", metavar="REMOTE", help=push_help)
+    add_author_argument(parser)
+    add_format_argument(parser)
+
+
+def run_on_repo(args: argparse.Namespace, title: str,
+                action: Callable[[pygit2.Repository, str], GateResult]) -> int:
+    """Open ``--repo``, resolve the author, then :func:`run_gate` ``action(repo, author)``."""
+    try:
+        repo = open_repo(args.repo)
+        author = author_of(args, repo)
+    except GateError as exc:
+        return fail(exc.message)
+    return run_gate(args, title, lambda: action(repo, author))
 
 
 def run_gate(args: argparse.Namespace, title: str, action: Callable[[], GateResult]) -> int:

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli._common import fail
-from cli._gate_cli import add_author_argument, author_of, run_gate
-from cli._report import add_format_argument
-from registry.check import open_repo
-from registry.gate import GateError, assign
+from cli._gate_cli import add_repo_gate_arguments, run_on_repo
+from registry.gate import assign
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,20 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and time), in one commit moved onto main by compare-and-swap. Idempotent and safe to "
                     "run concurrently. A commit the gate would have refused stops it and nothing is written. "
                     "Exit 0: recorded or nothing to do; 1: refused; 2: bad usage.")
-    parser.add_argument("--repo", default=".", help="path of the registry repository (default: .)")
-    parser.add_argument("--into", default="main", help="the branch to record (default: main)")
-    parser.add_argument("--push", metavar="REMOTE",
-                        help="work on REMOTE's branch and publish with git push --force-with-lease")
-    add_author_argument(parser)
-    add_format_argument(parser)
+    add_repo_gate_arguments(parser, "work on REMOTE's branch and publish with git push --force-with-lease")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        repo = open_repo(args.repo)
-        author = author_of(args, repo)
-    except GateError as exc:
-        return fail(exc.message)
-    return run_gate(args, f"Assigned IDs on {args.into}",
-                    lambda: assign(repo, author=author, into=args.into, remote=args.push))
+    return run_on_repo(args, f"Assigned IDs on {args.into}",
+                       lambda repo, author: assign(repo, author=author, into=args.into, remote=args.push))
