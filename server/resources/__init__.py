@@ -7,6 +7,7 @@ every schema-shaped body is built by the helpers here.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +44,18 @@ def version_body(row: Any, schema: str | None = None) -> dict[str, Any]:
             **schema_fields(row.schema_type, row.schema if schema is None else schema, row.references)}
 
 
+FORMATS = ("serialized", "resolved")  # the values of Confluent's ``format`` that change an answer
+
+
 def served_schema(services: Services, row: Any, fmt: str | None) -> str:
     """The schema string in Confluent's ``format``: ``serialized`` turns a Protobuf schema into a base64
-    FileDescriptorProto (what confluent-kafka's Protobuf serdes ask for); otherwise the registered text."""
+    FileDescriptorProto (what confluent-kafka's Protobuf serdes ask for); ``resolved`` writes an Avro
+    schema's referenced types out in place; otherwise the registered text."""
     if fmt == "serialized" and row.schema_type == "PROTOBUF":
         parsed = services.store.parsed(row.id)
         return base64.b64encode(parsed.file_descriptor.SerializeToString()).decode("ascii")
+    if fmt == "resolved" and row.schema_type == "AVRO" and row.references:
+        return json.dumps(services.store.parsed(row.id).expanded, ensure_ascii=False)
     return row.schema
 
 

@@ -9,7 +9,7 @@ from server import http_cache, params
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import Services, schema_fields, served_schema, version_body
+from server.resources import FORMATS, Services, schema_fields, served_schema, version_body
 
 SCHEMA_TYPES = ["JSON", "PROTOBUF", "AVRO"]  # Confluent's order
 
@@ -44,8 +44,7 @@ class SchemaById:
             schema = served_schema(self.services, row, fmt)
             return http_cache.render(dumps(schema_fields(row.schema_type, schema, row.references)))
 
-        # "serialized" is the only format that changes an answer
-        rendered = self.services.store.schema_body(sid, fmt == "serialized", render)
+        rendered = self.services.store.schema_body(sid, fmt if fmt in FORMATS else None, render)
         if rendered is None:
             raise schema_not_found(f"Schema {sid} not found")
         http_cache.send(req, resp, rendered, IMMUTABLE)

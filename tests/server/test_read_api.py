@@ -40,6 +40,8 @@ def test_schema_by_id_has_confluent_body_and_immutable_caching(server):
     with_refs = get(server, f"/schemas/ids/{IDS[('telemetry.inference', 2)]}").json()
     assert with_refs["references"] == [{"name": "llm.common.Timestamp", "subject": "common.timestamp", "version": 1}]
     assert with_refs["schema"] == INFERENCE_V2
+    resolved = json.loads(get(server, "/schemas/ids/3?format=resolved").json()["schema"])
+    assert resolved["fields"][2]["type"]["fields"] == [{"name": "millis", "type": "long"}]  # written out in place
 
 
 def test_schema_id_sub_resources(server):
