@@ -62,7 +62,7 @@ def _types(parts: list[_Part]) -> list[str]:
     return []
 
 
-def _items(parts: list[_Part], draft: Draft) -> _Part | None:
+def _items(parts: list[_Part]) -> _Part | None:
     """The schema of every array item (``items`` as one schema, in any draft)."""
     for part, res in parts:
         if isinstance(part, dict):
@@ -94,7 +94,7 @@ def type_name(node: Any, resolver: Any, draft: Draft, active: frozenset[int] = f
     names = []
     for t in _types(parts):
         if t == "array":
-            items = _items(parts, draft)
+            items = _items(parts)
             names.append(f"array<{type_name(items[0], items[1], draft, active)}>" if items else "array")
         else:
             names.append(t)
@@ -104,8 +104,8 @@ def type_name(node: Any, resolver: Any, draft: Draft, active: frozenset[int] = f
             names = [type_name(b, r, draft, active) for b, r in branches]
         elif _first(parts, "properties") is not None:
             names = ["object"]
-        elif _items(parts, draft) is not None:
-            items = _items(parts, draft)
+        elif _items(parts) is not None:
+            items = _items(parts)
             names = [f"array<{type_name(items[0], items[1], draft, active)}>"]  # type: ignore[index]
     unique = list(dict.fromkeys(names))
     return "|".join(unique) if unique else "any"
@@ -137,7 +137,7 @@ def _collect(node: Any, resolver: Any, draft: Draft, prefix: str, active: frozen
                                   doc=doc if isinstance(doc, str) else "", has_default=has_default,
                                   default=_first(sub_parts, "default") if has_default else None)
                 _collect(sub, res, draft, path, active, out)
-    items = _items(parts, draft)
+    items = _items(parts)
     if items is not None and prefix:
         _collect(items[0], items[1], draft, prefix + "[]", active, out)
     for part, res in parts:  # map values (additionalProperties with a schema) add [] too
