@@ -252,7 +252,7 @@ def _check_never_wrongly_compatible(writer_doc: Any, reader_doc: Any, docs: list
     return True
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), docs=st.lists(documents, max_size=25), seed=st.integers(0, 2**32 - 1))
 def test_compatible_verdicts_are_never_wrong(data: st.DataObject, docs: list[Any], seed: int) -> None:
     base = data.draw(schemas(), label="base")
