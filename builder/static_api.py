@@ -7,6 +7,9 @@ maps the Confluent paths onto it)::
     schemas/types/index.json                               GET /schemas/types
     schemas/ids/{id}/index.json                            GET /schemas/ids/{id}
     schemas/ids/{id}/schema/index.json                     GET /schemas/ids/{id}/schema
+    schemas/ids/{id}/versions/index.json                   GET /schemas/ids/{id}/versions
+    schemas/ids/{id}/subjects/index.json                   GET /schemas/ids/{id}/subjects
+    config/index.json, config/{S}/index.json               GET /config, GET /config/{s}
     subjects/index.json                                    GET /subjects
     subjects/{S}/versions/index.json                       GET /subjects/{s}/versions
     subjects/{S}/versions/{v|latest}/index.json            GET /subjects/{s}/versions/{v}
@@ -32,7 +35,7 @@ from urllib.parse import quote
 from builder.bodies import SCHEMA_TYPES, dumps, schema_body, version_body
 from builder.sql_index import Reader, VersionRow
 
-MANAGED = ("schemas", "subjects", "catalog.json", "fields.json")
+MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")
 MANIFEST = ".llm-registry-manifest.json"
 
 
@@ -53,32 +56,44 @@ def _sorted_json(body: Any) -> bytes:
 def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set[str] | None = None,
            ids: set[int] | None = None) -> Iterator[tuple[str, bytes]]:
     """The files of the static API as ``(relative path, bytes)``: all of them, or (``subjects`` and
-    ``ids`` given) those of these subjects and IDs plus the lists and catalog files that span all."""
+    ``ids`` given) those of these subjects and IDs — and of every ID these subjects use — plus the
+    lists and catalog files that span all subjects."""
+    default_mode = reader.compatibility()
     yield "schemas/types/index.json", _json_file(SCHEMA_TYPES)
-    rows_by_id = reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values()
-    for row in rows_by_id:
-        yield f"schemas/ids/{row.id}/index.json", _json_file(schema_body(row))
-        yield f"schemas/ids/{row.id}/schema/index.json", row.schema.encode("utf-8")
+    yield "config/index.json", _json_file({"compatibilityLevel": default_mode})
     live = reader.subjects()
     yield "subjects/index.json", _json_file(live)
     infos = reader.subject_infos()
     by_subject: dict[str, list[VersionRow]] = {}
+    usages: dict[int, list[tuple[str, int]]] = {}
     for row in reader.iter_versions(deleted=False):
         by_subject.setdefault(row.subject, []).append(row)
+        usages.setdefault(row.id, []).append((row.subject, row.version))
+    if ids is not None:
+        ids = set(ids) | {row.id for subject in subjects or () for row in reader.iter_versions(subject)}
+    for row in reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values():
+        yield f"schemas/ids/{row.id}/index.json", _json_file(schema_body(row))
+        yield f"schemas/ids/{row.id}/schema/index.json", row.schema.encode("utf-8")
+        used = sorted(usages.get(row.id, []))
+        yield f"schemas/ids/{row.id}/versions/index.json", _json_file(
+            [{"subject": subject, "version": version} for subject, version in used])
+        yield f"schemas/ids/{row.id}/subjects/index.json", _json_file(sorted({subject for subject, _ in used}))
     fields = reader.all_fields()
     catalog_subjects = []
     field_rows = []
-    default_mode = reader.compatibility()
     for subject in live:
         rows = by_subject.get(subject, [])
         candidates = [r for r in rows if r.state != "DRAFT"]
         latest = candidates[-1] if candidates else None
+        info = infos.get(subject)
         if subjects is None or subject in subjects:
             yield from _subject_files(subject, rows, latest)
+            if info is not None and info.compatibility:
+                yield f"config/{encode_segment(subject)}/index.json", _json_file(
+                    {"compatibilityLevel": info.compatibility})
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
-        info = infos.get(subject)
         catalog_subjects.append({
             "subject": subject, "path": f"subjects/{encode_segment(subject)}",
             "description": info.description if info else "", "owner": info.owner if info else None,
@@ -130,8 +145,8 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
     hashes: dict[str, str] = dict(manifest["files"]) if incremental else {}
     if incremental:
         for subject in changed_subjects:   # their files are produced again below, or gone for good
-            prefix = f"subjects/{encode_segment(subject)}/"
-            for path in [p for p in hashes if p.startswith(prefix)]:
+            prefixes = (f"subjects/{encode_segment(subject)}/", f"config/{encode_segment(subject)}/")
+            for path in [p for p in hashes if p.startswith(prefixes)]:
                 del hashes[path]
     produced: dict[str, str] = {}
     rewritten = 0

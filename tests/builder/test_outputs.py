@@ -179,6 +179,10 @@ def test_confluent_client_reads_schemas_from_nginx(nginx_api):
     assert (v1.subject, v1.version, v1.schema_id) == ("team/a b", 1, 1)
     assert client.get_subjects() == ["llm.prompt-value", "llm.usage-value", "team/a b"]
     assert client.get_versions("llm.usage-value") == [1, 2, 3]
+    assert client.get_subjects_by_schema_id(1) == ["llm.usage-value", "team/a b"]
+    assert [(v.subject, v.version) for v in client.get_schema_versions(1)] == [("llm.usage-value", 1),
+                                                                              ("team/a b", 1)]
+    assert client.get_compatibility("llm.prompt-value") == "FULL"
 
 
 def test_nginx_answers_like_confluent(nginx_api):
@@ -192,12 +196,15 @@ def test_nginx_answers_like_confluent(nginx_api):
     for path, status, code in [("/schemas/ids/999", 404, 40403), ("/subjects/nope/versions", 404, 40401),
                                ("/subjects/nope/versions/1", 404, 40401),
                                ("/subjects/llm.usage-value/versions/9", 404, 40402),
-                               ("/config", 404, 404), ("/subjects/llm.usage-value/versions/abc", 422, 42202),
-                               ("/subjects/llm.usage-value/versions/0", 422, 42202)]:
+                               ("/mode", 404, 404), ("/subjects/llm.usage-value/versions/abc", 422, 42202),
+                               ("/subjects/llm.usage-value/versions/0", 422, 42202),
+                               ("/config/llm.usage-value", 404, 40408), ("/schemas/ids/99/versions", 404, 40403)]:
         answer = requests.get(nginx_api + path)
         assert (answer.status_code, answer.json()["error_code"]) == (status, code), path
         assert answer.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
     assert requests.post(nginx_api + "/subjects/x/versions", json={}).json()["error_code"] == 405
+    assert requests.get(nginx_api + "/config").json() == {"compatibilityLevel": "BACKWARD"}
+    assert requests.get(nginx_api + "/schemas/ids/3/subjects").json() == ["llm.prompt-value"]
 
 
 def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):
