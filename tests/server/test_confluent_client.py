@@ -91,3 +91,13 @@ def test_protobuf_serializer_and_deserializer_round_trip(client):
     served = client.get_schema(6, fmt="serialized").schema_str
     assert served != INVOICE
     assert parse_schema("PROTOBUF", served).fingerprint == parse_schema("PROTOBUF", INVOICE).fingerprint
+
+
+def test_avro_serializer_finds_its_schema_by_lookup(client):
+    """Without use.latest.version the serializer looks its own schema up (POST /subjects/{s}); a
+    reformatted copy of the registered schema still finds the registered ID."""
+    reformatted = json.dumps(json.loads(TIMESTAMP), indent=2)
+    serializer = AvroSerializer(client, reformatted, conf={
+        "auto.register.schemas": False, "subject.name.strategy": lambda ctx, name: "common.timestamp"})
+    message = serializer({"millis": 1}, SerializationContext("t", MessageField.VALUE))
+    assert message[0] == 0 and int.from_bytes(message[1:5], "big") == 1
