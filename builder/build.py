@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from registry.yamldoc import ConfigError
 
 Progress = Callable[[str, int, int], None]
 PARALLEL_MIN_VERSIONS = 1000
+PARSED_BLOBS_KEPT = 4096   # parsed schemas kept for reuse by other subjects (bounded: memory)
 
 
 def default_jobs() -> int:
@@ -63,6 +65,7 @@ class BuildResult:
     no_changes: bool
     seconds: float
     statements: int = 0
+    parsed_schemas: int = 0
     changed_subjects: set[str] = field(default_factory=set)
     new_ids: set[int] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
@@ -139,7 +142,8 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                        seconds=time.monotonic() - started, statements=statements + reader.statements - before,
                        changed_subjects={r.subject for r in plan.subject_records}
                        | {r.subject for r in plan.version_records},
-                       new_ids={r.id for r in plan.schema_records}, warnings=plan.warnings)
+                       new_ids={r.id for r in plan.schema_records}, warnings=plan.warnings,
+                       parsed_schemas=plan.parses)
 
 
 def _continues(last: BuildInfo | None, raw: bytes, registry_blob: str | None) -> bool:
@@ -164,6 +168,8 @@ class _Plan:
         self.default_mode = self._registry_config().compatibility
         self.resolver = LedgerResolver(snapshot, entries=ledger)
         self._configs: dict[str, SubjectConfig] = {}
+        self._parsed_blobs: OrderedDict[tuple, ParsedSchema | SchemaError] = OrderedDict()
+        self.parses = 0
         self._trees: dict[str, str] = {}
         self.warnings: list[str] = []
         self.subject_records: list[SubjectRecord] = []
@@ -315,8 +321,9 @@ class _Plan:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 done = 0
-                for chunk, (schemas, versions, warnings, subject_rows, lifecycles) in zip(
+                for chunk, (schemas, versions, warnings, subject_rows, lifecycles, parses) in zip(
                         chunks, pool.map(_plan_chunk, chunks)):
+                    self.parses += parses
                     self.schema_records += schemas
                     self.version_records += versions
                     self.warnings += warnings
@@ -351,17 +358,29 @@ class _Plan:
 
     def _parsed(self, history: list[tuple[int, LedgerEntry]], version: int,
                 cache: dict[int, ParsedSchema | SchemaError]) -> ParsedSchema | SchemaError:
-        """Parse one version of the subject (once per build), or the error that stopped it."""
+        """One version of the subject, parsed (or the error that stopped it). A schema blob with
+        the same references is parsed once per build process, whichever subjects register it."""
         if version not in cache:
             line, entry = history[version - 1]
-            text = self._blob(entry.schema_blob, line, entry, "schema")
-            try:
-                cache[version] = parse_schema(SchemaType.parse(entry.schema_type), text.decode("utf-8"),
-                                              self.config_at(entry, line).references, self.resolver)
-            except SchemaError as exc:
-                cache[version] = exc
-            except UnicodeDecodeError:
-                cache[version] = SchemaError("the schema blob is not UTF-8 text")
+            references = self.config_at(entry, line).references
+            key = (entry.schema_type, entry.schema_blob, references)
+            parsed = self._parsed_blobs.get(key)
+            if parsed is None:
+                self.parses += 1
+                text = self._blob(entry.schema_blob, line, entry, "schema")
+                try:
+                    parsed = parse_schema(SchemaType.parse(entry.schema_type), text.decode("utf-8"), references,
+                                          self.resolver)
+                except SchemaError as exc:
+                    parsed = exc
+                except UnicodeDecodeError:
+                    parsed = SchemaError("the schema blob is not UTF-8 text")
+                self._parsed_blobs[key] = parsed
+                if len(self._parsed_blobs) > PARSED_BLOBS_KEPT:
+                    self._parsed_blobs.popitem(last=False)
+            else:
+                self._parsed_blobs.move_to_end(key)
+            cache[version] = parsed
         return cache[version]
 
     def _schema_record(self, line: int, entry: LedgerEntry, merged: SubjectConfig,
@@ -426,16 +445,17 @@ class _Plan:
 _FORKED_PLAN: "_Plan | None" = None
 
 
-def _plan_chunk(subjects: list[str]) -> tuple[list, list, list, list, list]:
+def _plan_chunk(subjects: list[str]) -> tuple[list, list, list, list, list, int]:
     """Worker process (forked from the build): plan ``subjects`` with a repository handle of its own."""
     plan = _FORKED_PLAN
     assert plan is not None
     plan.reopen()
     plan.schema_records, plan.version_records, plan.warnings = [], [], []
-    plan.subject_records, plan.lifecycles = [], []
+    plan.subject_records, plan.lifecycles, plan.parses = [], [], 0
     for subject in subjects:
         plan._plan_subject(subject)
-    return plan.schema_records, plan.version_records, plan.warnings, plan.subject_records, plan.lifecycles
+    return (plan.schema_records, plan.version_records, plan.warnings, plan.subject_records, plan.lifecycles,
+            plan.parses)
 
 
 def _confluent_rule(rule: dict) -> dict:

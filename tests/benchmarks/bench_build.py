@@ -63,7 +63,7 @@ def child(step: str, repo: str, index: str | None, redis_url: str | None, jobs: 
     else:
         index_obj = SqlIndex.connect(index)
         result = build_index(snapshot, index_obj, full=step == "full", jobs=jobs)
-        out["summary"] = result.summary()
+        out["summary"] = f"{result.summary()} [{result.parsed_schemas} schemas parsed]"
         out["sql_s"] = round(time.monotonic() - started, 2)
         if redis_url:
             t = time.monotonic()

@@ -23,6 +23,7 @@ def test_counts_match_the_ledger(registry, index_url):
     result = build(registry, index_url)
     reader = SqlIndex.connect(index_url).reader()
     assert (result.subjects, result.versions, result.added_versions) == (3, 4, 4)
+    assert result.parsed_schemas == 3, "the blob registered under two subjects is parsed once"
     assert reader.subjects() == ["llm.prompt-value", "llm.usage-value", "team/a b"]
     assert reader.versions("llm.usage-value") == [1, 2]
     assert reader.max_id() == 3
