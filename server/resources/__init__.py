@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from registry.ledger import MAX_ID as MAX_INT
 from registry.types import Reference, SchemaError
 from server.errors import invalid_schema, subject_not_found, version_not_found
 from server.settings import Settings
@@ -66,10 +67,13 @@ def references_from(body: dict[str, Any]) -> list[Reference]:
         raise invalid_schema("'references' must be a list of {name, subject, version}")
     refs = []
     for item in raw:
-        try:
-            refs.append(Reference.from_json(item))
-        except (KeyError, TypeError, ValueError):
-            raise invalid_schema(f"reference {item!r} is not a {{name, subject, version}} object") from None
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]
+                and isinstance(item.get("subject"), str) and item["subject"]
+                and isinstance(item.get("version"), int) and not isinstance(item["version"], bool)
+                and 1 <= item["version"] <= MAX_INT):
+            raise invalid_schema(f"reference {json.dumps(item)[:200]} is not a {{name, subject, version}} object "
+                                 f"with a version from 1 to {MAX_INT}")
+        refs.append(Reference.from_json(item))
     return refs
 
 

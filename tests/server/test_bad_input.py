@@ -38,6 +38,11 @@ CASES = [
     ("POST", "/subjects/security.policy", b'{"schema": 5}', V1, 422, 42201),
     ("POST", "/subjects/security.policy", b'{"schema": "{}", "schemaType": "XML"}', V1, 422, 42201),
     ("POST", "/subjects/security.policy", b'{"schema": "{}", "references": 3}', V1, 422, 42201),
+    ("POST", "/compatibility/subjects/security.policy/versions",  # found by schemathesis: was a 500
+     b'{"schema": "{}", "references": [{"name": "a", "subject": "b", "version": 40050364761518137344}]}', V1,
+     422, 42201),
+    ("POST", "/subjects/security.policy", b'{"schema": "{}", "references": [{"name": "a", "subject": "b"}]}', V1,
+     422, 42201),
     ("POST", "/subjects/security.policy", b'{"schema": "{}", "schemaType": "JSON", "ruleSet": "x"}', V1, 422, 42210),
     ("POST", "/subjects/security.policy",
      b'{"schema": "{}", "schemaType": "JSON", "ruleSet": {"domainRules": [{"expr": "a"}]}}', V1, 422, 42210),

@@ -1,6 +1,7 @@
 """``docs/openapi.yaml`` and the app stay in step, and generated requests never get a server error."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from server.app import create_app
 from server.settings import Settings
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+# examples per operation; LLM_REGISTRY_FUZZ_EXAMPLES=200 for a deeper run by hand
+EXAMPLES = int(os.environ.get("LLM_REGISTRY_FUZZ_EXAMPLES", "10"))
 HTTP_METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
 
 
@@ -56,7 +59,7 @@ def test_generated_requests_never_get_a_server_error(server):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
                   database=None)
         def check(case) -> None:
             response = case.call(base_url=server.url, timeout=20)
