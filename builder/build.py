@@ -132,7 +132,8 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                                    ledger_head=ledger[-1].line_hash() if ledger else "",
                                    ledger_bytes=len(raw), ledger_sha=hashlib.sha256(raw).hexdigest(),
                                    registry_blob=registry_blob, full=full,
-                                   added_versions=len(plan.version_records))
+                                   added_versions=len(plan.version_records),
+                                   changed_subjects=plan.changed_subjects(), new_ids=plan.new_ids())
         statements = writer.conn.statements
     if progress:
         progress("writing", 1, 1)
@@ -140,9 +141,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     return BuildResult(commit=snapshot.commit_id, info=info, subjects=subjects, versions=versions,
                        added_versions=len(plan.version_records), full=full, no_changes=False,
                        seconds=time.monotonic() - started, statements=statements + reader.statements - before,
-                       changed_subjects={r.subject for r in plan.subject_records}
-                       | {r.subject for r in plan.version_records},
-                       new_ids={r.id for r in plan.schema_records}, warnings=plan.warnings,
+                       changed_subjects=plan.changed_subjects(), new_ids=plan.new_ids(), warnings=plan.warnings,
                        parsed_schemas=plan.parses)
 
 
@@ -176,6 +175,12 @@ class _Plan:
         self.schema_records: list[SchemaRecord] = []
         self.version_records: list[VersionRecord] = []
         self.lifecycles: list[tuple[str, int, str, str | None, bool]] = []
+
+    def changed_subjects(self) -> set[str]:
+        return {r.subject for r in self.subject_records} | {r.subject for r in self.version_records}
+
+    def new_ids(self) -> set[int]:
+        return {r.id for r in self.schema_records}
 
     def reopen(self) -> None:
         """Open the repository again (in a forked worker: libgit2 handles are not shared across fork)."""

@@ -124,13 +124,16 @@ class RedisIndex:
         return json.loads(raw) if raw else {"state": "ACTIVE"}
 
     # -- writing (the builder) -----------------------------------------------------------------------
-    def publish(self, reader: Reader, *, changed_subjects: Iterable[str] = (), new_ids: Iterable[int] = (),
-                full: bool = False) -> str:
+    def publish(self, reader: Reader, *, full: bool = False, changed_subjects: Iterable[str] = (),
+                new_ids: Iterable[int] = ()) -> str:
         """Mirror the SQL index's current build as generation N (N = its build generation).
 
-        Incremental when the pointer is at the SQL index's previous generation and that generation
-        still exists: copy it and patch ``changed_subjects`` and ``new_ids``; otherwise write
-        everything. Returns what was done (for the build summary)."""
+        When the pointer is at a generation that mirrors one of the index's recent builds, that
+        generation is copied and patched with what the builds since changed (the index records it,
+        so Redis catches up after missed builds too); otherwise everything is written. Returns what
+        was done (for the build summary). ``changed_subjects``/``new_ids`` are accepted from callers
+        written before the index recorded changes, and not used."""
+        del changed_subjects, new_ids
         info = reader.build_info()
         if info is None:
             return "nothing to publish"
@@ -141,16 +144,17 @@ class RedisIndex:
             if current == info.generation and same_build and not full:
                 return "Redis up to date"
             target = info.generation
-            # patching the previous generation is only right when it mirrors this index's previous
-            # build (a deleted and rebuilt index restarts its generations): otherwise write everything
-            previous = reader.build_info(target - 1) if current == target - 1 else None
-            incremental = (not full and previous is not None and mirrored is not None
-                           and mirrored.get("commit") == previous.commit)
-            if incremental:
+            # patching is only right when the current generation mirrors that build of this index
+            # (a deleted and rebuilt index restarts its generations): otherwise write everything
+            base = reader.build_info(current) if current is not None and current < target else None
+            changes = (reader.changes_since(current) if not full and base is not None and mirrored is not None
+                       and mirrored.get("commit") == base.commit else None)
+            if changes is not None:
+                subjects, ids = changes
                 self._copy_generation(current, target)
-                self._write_ids(reader, sorted(set(new_ids)))
-                self._write_subjects(reader, target, sorted(set(changed_subjects)))
-                what = f"Redis generation {target} (+{len(set(new_ids))} ids, {len(set(changed_subjects))} subjects)"
+                self._write_ids(reader, sorted(ids))
+                self._write_subjects(reader, target, sorted(subjects))
+                what = f"Redis generation {target} (+{len(ids)} ids, {len(subjects)} subjects)"
             else:
                 for name in _HASHES + ("subjects", "build"):
                     self.client.delete(self._gen(target, name))

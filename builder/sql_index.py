@@ -123,7 +123,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             PRIMARY KEY (schema_id, position))""",
         "CREATE INDEX fields_by_leaf ON fields (leaf)",
     )),
+    (2, "what each incremental build changed", (
+        """CREATE TABLE build_changes (
+            generation BIGINT NOT NULL,
+            subject TEXT,
+            schema_id BIGINT)""",
+        "CREATE INDEX build_changes_by_generation ON build_changes (generation)",
+    )),
 )
+CHANGES_KEPT = 100   # generations whose changes are kept for outputs catching up (Redis, static API)
 
 
 class IndexUnavailable(RuntimeError):
@@ -564,9 +572,12 @@ class Writer:
             [(state, sunset, int(deleted), subject, version) for subject, version, state, sunset, deleted in rows])
 
     def record_build(self, *, commit: str, ledger_position: int, ledger_head: str, ledger_bytes: int,
-                     ledger_sha: str, registry_blob: str | None, full: bool, added_versions: int) -> BuildInfo:
-        """Record the build (the last statement of its transaction); ``ledger_bytes``/``ledger_sha``
-        let the next build trust the ledger prefix it already applied without re-validating it."""
+                     ledger_sha: str, registry_blob: str | None, full: bool, added_versions: int,
+                     changed_subjects: Iterable[str] = (), new_ids: Iterable[int] = ()) -> BuildInfo:
+        """Record the build (the last statements of its transaction). ``ledger_bytes``/``ledger_sha``
+        let the next build trust the ledger prefix it already applied without re-validating it; the
+        changed subjects and new IDs of an incremental build let derived outputs (Redis, the static
+        API) catch up from any of the last ``CHANGES_KEPT`` generations by patching."""
         last = _last_build(self.conn)
         generation = (last.generation if last else 0) + 1
         built_at = _now()
@@ -575,6 +586,11 @@ class Writer:
             "registry_blob, full_build, added_versions, built_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (generation, commit, ledger_position, ledger_head, ledger_bytes, ledger_sha, registry_blob, int(full),
              added_versions, built_at))
+        self.conn.execute("DELETE FROM build_changes WHERE generation <= ?", (generation - CHANGES_KEPT,))
+        if not full:
+            self.conn.executemany("INSERT INTO build_changes (generation, subject, schema_id) VALUES (?, ?, ?)",
+                                  [(generation, subject, None) for subject in sorted(set(changed_subjects))]
+                                  + [(generation, None, i) for i in sorted(set(new_ids))])
         return BuildInfo(commit, ledger_position, generation, built_at, ledger_head, registry_blob, ledger_bytes,
                          ledger_sha)
 
@@ -629,6 +645,20 @@ class Reader:
             return _last_build(self._conn)
         row = self._conn.one(f"SELECT {_BUILD_COLUMNS} FROM builds WHERE generation = ?", (generation,))
         return BuildInfo(*row) if row else None
+
+    def changes_since(self, generation: int) -> tuple[set[str], set[int]] | None:
+        """Subjects and IDs changed by the builds after ``generation`` (to bring an output written for
+        that generation up to date), or ``None`` when only a full rewrite will do: a full build came
+        after it, or it is unknown or older than the changes kept."""
+        last = _last_build(self._conn)
+        if last is None or generation > last.generation or generation <= last.generation - CHANGES_KEPT:
+            return None
+        if self._conn.one("SELECT 1 FROM builds WHERE generation = ?", (generation,)) is None:
+            return None
+        if self._conn.one("SELECT 1 FROM builds WHERE generation > ? AND full_build = 1", (generation,)):
+            return None
+        rows = self._conn.all("SELECT subject, schema_id FROM build_changes WHERE generation > ?", (generation,))
+        return ({s for s, _ in rows if s is not None}, {int(i) for _, i in rows if i is not None})
 
     def counts(self) -> tuple[int, int]:
         """(subjects with versions, versions), soft-deleted included: the build summary's figures."""

@@ -123,15 +123,14 @@ def _subject_files(subject: str, rows: list[VersionRow], latest: VersionRow | No
 
 
 def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None = None, *,
-          changed_subjects: set[str] | None = None, new_ids: set[int] | None = None,
           full: bool = False) -> tuple[int, int, str]:
     """Bring ``out_dir`` to the index's current build; returns (files, rewritten, digest).
 
-    ``MANIFEST`` (path → SHA-256 of every file, and the commit it was written for) makes the next
-    write incremental: when it was written for the index's previous build, only the files of
-    ``changed_subjects`` and ``new_ids`` (and the cross-subject lists) are rendered; otherwise all
-    are; a manifest already at the current build means nothing to do. ``full`` ignores the manifest.
-    Only files whose bytes changed are replaced (each atomically), and files no longer produced are
+    ``MANIFEST`` (path → SHA-256 of every file, and the build it was written for) makes the next
+    write incremental: when it was written for a recent build of this index, only the files of the
+    subjects and IDs changed since (and the cross-subject lists) are rendered; otherwise all are; a
+    manifest already at the current build means nothing to do. ``full`` ignores the manifest. Only
+    files whose bytes changed are replaced (each atomically), and files no longer produced are
     removed. The digest is over the manifest's file list, so it covers every file either way."""
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -139,19 +138,20 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
     manifest = None if full else _load_manifest(root)
     if manifest is not None and info is not None and manifest.get("commit") == info.commit:
         return len(manifest["files"]), 0, _digest(manifest["files"])
-    previous = reader.build_info(info.generation - 1) if info is not None else None
-    incremental = (changed_subjects is not None and new_ids is not None and manifest is not None
-                   and previous is not None and manifest.get("commit") == previous.commit)
-    hashes: dict[str, str] = dict(manifest["files"]) if incremental else {}
-    if incremental:
-        for subject in changed_subjects:   # their files are produced again below, or gone for good
-            prefixes = (f"subjects/{encode_segment(subject)}/", f"config/{encode_segment(subject)}/")
-            for path in [p for p in hashes if p.startswith(prefixes)]:
-                del hashes[path]
+    changes = None
+    if manifest is not None and isinstance(manifest.get("generation"), int):
+        base = reader.build_info(manifest["generation"])
+        if base is not None and base.commit == manifest.get("commit"):
+            changes = reader.changes_since(base.generation)
+    hashes: dict[str, str] = dict(manifest["files"]) if changes is not None else {}
+    changed_subjects, new_ids = changes if changes is not None else (None, None)
+    for subject in changed_subjects or ():   # their files are produced again below, or gone for good
+        prefixes = (f"subjects/{encode_segment(subject)}/", f"config/{encode_segment(subject)}/")
+        for path in [p for p in hashes if p.startswith(prefixes)]:
+            del hashes[path]
     produced: dict[str, str] = {}
     rewritten = 0
-    for relative, data in render(reader, registry, changed_subjects if incremental else None,
-                                 new_ids if incremental else None):
+    for relative, data in render(reader, registry, changed_subjects, new_ids):
         digest = hashlib.sha256(data).hexdigest()
         produced[relative] = digest
         path = root / relative
@@ -165,13 +165,14 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
         _replace(path, data)
         rewritten += 1
     hashes.update(produced)
-    if incremental:
+    if changes is not None:
         for path in set((manifest or {}).get("files", {})) - set(hashes):
             (root / path).unlink(missing_ok=True)
         _prune_empty(root, set((manifest or {}).get("files", {})) - set(hashes))
     else:
         _remove_stale(root, set(hashes))
-    text = _sorted_json({"commit": info.commit if info else None, "files": hashes})
+    text = _sorted_json({"commit": info.commit if info else None, "generation": info.generation if info else None,
+                         "files": hashes})
     _replace(root / MANIFEST, text)
     return len(hashes), rewritten, _digest(hashes)
 

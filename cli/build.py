@@ -129,16 +129,13 @@ def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: lis
     if args.redis:
         from builder.redis_index import RedisIndex, RedisUnavailable
         try:
-            notes.append(RedisIndex.from_url(args.redis, args.redis_prefix).publish(
-                reader, changed_subjects=result.changed_subjects, new_ids=result.new_ids, full=args.full))
+            notes.append(RedisIndex.from_url(args.redis, args.redis_prefix).publish(reader, full=args.full))
         except RedisUnavailable as exc:
             print(f"llm-registry: warning: {exc}", file=sys.stderr)
             code = 0 if args.redis_optional else 1
     if args.api_out:
         from builder import static_api
-        files, rewritten, digest = static_api.write(
-            reader, args.api_out, registry_json(snapshot), changed_subjects=result.changed_subjects,
-            new_ids=result.new_ids, full=args.full)
+        files, rewritten, digest = static_api.write(reader, args.api_out, registry_json(snapshot), full=args.full)
         notes.append(f"static API {files} files ({rewritten} rewritten)")
         digests["static"] = digest
     if args.catalog_out:   # static catalog step: builder/catalog.py (catalog helper) -- please keep

@@ -233,3 +233,16 @@ def test_a_ledgered_schema_that_no_longer_parses_is_served_as_stored_with_a_warn
     reader = SqlIndex.connect(index_url).reader()
     row = reader.version("s", 2)
     assert '"nope"' in row.schema and row.compat["compatible"] is None and reader.fields(2) == []
+
+
+def test_the_index_records_what_each_build_changed(registry, index_url):
+    build(registry, index_url)
+    registry.register("llm.usage-value", USAGE_V1 + "\n")
+    registry.commit()
+    build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    assert reader.changes_since(1) == ({"llm.usage-value"}, set()), "same content as v1: no new ID"
+    assert reader.changes_since(2) == (set(), set())
+    assert reader.changes_since(0) is None and reader.changes_since(7) is None
+    build(registry, index_url, full=True)
+    assert reader.changes_since(2) is None, "after a full build only a full rewrite is safe"

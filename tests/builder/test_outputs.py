@@ -15,6 +15,7 @@ import requests
 from tests.builder.conftest import PROMPT_JSON
 from tests.builder.repo_writer import avro_record
 
+from builder import static_api
 from builder.bodies import dumps, schema_body, version_body
 from builder.build import build_index
 from builder.redis_index import RedisIndex
@@ -222,7 +223,9 @@ def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):
 
 def test_incremental_static_update_equals_a_full_write(registry, tmp_path, cli):
     def tree(root: Path) -> dict[str, bytes]:
-        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        """The served files (the manifest is the writer's bookkeeping: it names the build generation)."""
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name != static_api.MANIFEST}
     index = f"sqlite:///{tmp_path / 'i.db'}"
     assert cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api")).returncode == 0
     registry.register("llm.prompt-value", PROMPT_JSON.replace('"model"', '"model_name"'), "JSON")
@@ -240,3 +243,30 @@ def test_incremental_static_update_equals_a_full_write(registry, tmp_path, cli):
     assert not (tmp_path / "api/subjects/llm.usage-value/versions/2").exists()
     again = cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api"))
     assert "(0 rewritten)" in again.stdout
+
+
+def test_outputs_catch_up_on_builds_they_missed(registry, tmp_path, redis_url, cli):
+    """Redis down for one build and the static API not asked for in another: the next run patches
+    both with everything the missed builds changed (recorded in the index), not just its own."""
+    url, prefix = redis_url
+    index, api = f"sqlite:///{tmp_path / 'i.db'}", str(tmp_path / "api")
+    assert cli("--repo", registry.path, "--index", index, "--redis", url, "--redis-prefix", prefix,
+               "--api-out", api).returncode == 0
+    registry.register("llm.prompt-value", PROMPT_JSON.replace('"model"', '"model_name"'), "JSON")
+    registry.commit("merge 1")
+    assert cli("--repo", registry.path, "--index", index, "--redis", "redis://127.0.0.1:1/0").returncode == 1
+    registry.set_config("llm.usage-value", {"versions": {2: {"state": "ACTIVE", "deleted": True}}})
+    registry.commit("merge 2")
+    out = cli("--repo", registry.path, "--index", index, "--redis", url, "--redis-prefix", prefix, "--api-out", api)
+    assert out.returncode == 0 and "Redis generation 3 (+1 ids, 2 subjects)" in out.stdout
+    rx = RedisIndex.from_url(url, prefix)
+    assert json.loads(rx.get_version_body("llm.prompt-value", "latest"))["version"] == 2
+    assert rx.get_version_body("llm.usage-value", 2) is None
+    fresh = str(tmp_path / "fresh")
+    assert cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'f.db'}", "--api-out", fresh).returncode == 0
+
+    def tree(root: str) -> dict[str, bytes]:
+        base = Path(root)
+        return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*"))
+                if p.is_file() and p.name != static_api.MANIFEST}
+    assert tree(api) == tree(fresh)
