@@ -693,15 +693,18 @@ class Checker:
             names = sorted(names, key=self._order(r, w))
         else:
             names = sorted({n for g in (*w.groups, *r.groups) for n in g.props}, key=self._order(r, w))
+        prefix = f"{path}/properties/"
         for name in names:
             theirs, origin = self.writer_schema(w, name)
             if theirs.false:
                 continue
-            prop = f"{path}/properties/{_escape(name)}"
+            prop = prefix + _escape(name)
             for group in r.groups:
                 ours, our_origin = self.reader_schemas(group, name)
                 for node in ours:
-                    issues += self.property_issues(theirs, origin, node, our_origin, name, prop, depth)
+                    found = self.property_issues(theirs, origin, node, our_origin, name, prop, depth)
+                    if found:
+                        issues += found
         w_group_issues = None
         for r_group in r.groups:
             for w_group in w.groups or (Group({}),):
@@ -719,10 +722,12 @@ class Checker:
                         depth: int) -> list[Incompatibility]:
         """Issues of one property, named after the content models; reused across writers when possible."""
         key = ("property", id(theirs), origin, id(node), our_origin, prop) \
-            if _persistent(theirs) and _persistent(node) else None
-        cache = self.cache_for(node)
-        if key is not None and key in cache:
-            return cache[key][2]
+            if theirs.raw is not None and node.raw is not None else None
+        cache = self.writer_shared if node is TRUE_NODE or node is FALSE_NODE else self.shared
+        if key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return hit[2]
         sub = self.check(theirs, node, prop, depth + 1)
         issues = self.classify(sub, name, prop, theirs, origin, our_origin, node) if sub else []
         if key is not None and (id(theirs), id(node)) in self.memo:
