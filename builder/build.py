@@ -111,7 +111,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     except UnicodeDecodeError:
         raise BuildError(f"{LEDGER_PATH} is not UTF-8 text") from None
     plan = _Plan(snapshot, ledger, registry_blob, 0 if full or last is None else last.ledger_position,
-                 progress, jobs=default_jobs() if jobs is None else jobs)
+                 progress, jobs=default_jobs() if jobs is None else jobs, raw=raw)
     plan.prepare({} if full else reader.subject_trees())
     if progress:
         progress("writing", 0, 1)
@@ -157,8 +157,9 @@ class _Plan:
     """Everything one build writes, computed from git before the transaction opens."""
 
     def __init__(self, snapshot: Snapshot, ledger: list[LedgerEntry], registry_blob: str | None,
-                 position: int, progress: Progress | None, jobs: int = 1) -> None:
+                 position: int, progress: Progress | None, jobs: int = 1, raw: bytes | None = None) -> None:
         self.snapshot = snapshot
+        self.raw = raw   # the ledger file's bytes, when the caller has read them
         self.jobs = jobs
         self.ledger = ledger
         self.position = position
@@ -223,7 +224,7 @@ class _Plan:
     def prepare(self, previous_trees: dict[str, str | None]) -> None:
         """Plan the new ledger lines and the subjects whose directory changed since ``previous_trees``."""
         new = list(enumerate(self.ledger, start=1))[self.position:]
-        commits = merge_commits(self.snapshot, self.position) if new else {}
+        commits = merge_commits(self.snapshot, self.position, self.raw) if new else {}
         current = self._current_subjects(previous_trees)
         self._trees = current
         changed = {s for s, tree in current.items() if previous_trees.get(s, "") != tree}
@@ -472,14 +473,14 @@ def _confluent_rule(rule: dict) -> dict:
     return body
 
 
-def merge_commits(snapshot: Snapshot, known: int) -> dict[int, str]:
+def merge_commits(snapshot: Snapshot, known: int, raw: bytes | None = None) -> dict[int, str]:
     """Ledger line (1-based, > ``known``) → the commit that added it, walking first parents.
 
     The ledger is append-only, so the ledger of an ancestor is a prefix of the current one and its
     line count follows from its blob size alone (read from the object header, not the content).
     Walking stops at the commit whose ledger has ``known`` lines or fewer (or at a shallow boundary).
     """
-    raw = snapshot.read(LEDGER_PATH) or b""
+    raw = (snapshot.read(LEDGER_PATH) or b"") if raw is None else raw
     lines_at_size: dict[int, int] = {0: 0}
     offset = 0
     for number, line in enumerate(raw.splitlines(keepends=True), start=1):

@@ -65,14 +65,16 @@ def parse_ledger(text: str, trusted: int = 0) -> list[LedgerEntry]:
     ``trusted``: the first lines are known to be valid (the caller compared their bytes with a ledger
     validated before — the builder's incremental builds); they are parsed without re-checking their
     canonical form and hash chain, which makes a long ledger with a few new lines cheap to read."""
-    entries: list[LedgerEntry] = []
-    hashes: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    trusted = min(trusted, len(lines))
+    # Trusted lines: one JSON parse for all of them, and only the last one's hash (the chain's anchor).
+    entries = [LedgerEntry(**data) for data in json.loads("[" + ",".join(lines[:trusted]) + "]")]
+    hashes: list[str] = [""] * trusted
+    if trusted:
+        hashes[-1] = hashlib.sha256(lines[trusted - 1].encode("utf-8")).hexdigest()
+    for number, raw in enumerate(lines[trusted:], start=trusted + 1):
         # Lines are canonical (checked below), so hashing the raw text equals hashing the entry.
         hashes.append(hashlib.sha256(raw.encode("utf-8")).hexdigest())
-        if number <= trusted:
-            entries.append(LedgerEntry(**json.loads(raw)))
-            continue
         if not raw.strip():
             raise LedgerError("blank line; the ledger has exactly one JSON object per line", number)
         try:
