@@ -16,7 +16,9 @@ from urllib.parse import unquote, urlsplit
 import falcon
 
 from server import metrics
+from server import params as param_parsers
 from server.access import ANONYMOUS, Permission, authorize
+from server.errors import ApiError
 from server.media import RESPONSE_TYPE, negotiate
 
 log = logging.getLogger("server.request")
@@ -34,6 +36,8 @@ class RequestMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
         req.context.identity = ANONYMOUS
+        if "%00" in req.query_string:  # no name, tag or prefix holds NUL; databases refuse it
+            raise ApiError(400, 400, "A query parameter contains a NUL character")
         raw = req.env.get("RAW_URI") or req.env.get("REQUEST_URI")
         if raw and "%" in raw:
             path = raw if raw.startswith("/") else (urlsplit(raw).path or "/")
@@ -47,6 +51,8 @@ class RequestMiddleware:
         for name, value in params.items():
             if isinstance(value, str) and "%" in value:
                 params[name] = unquote(value, errors="replace")
+        if "subject" in params:
+            params["subject"] = param_parsers.subject(params["subject"])
         permission = self.permissions.get(req.uri_template or "", Permission.READ)
         authorize(req.context.identity, permission, self.writable)
 

@@ -5,7 +5,8 @@ from typing import Literal
 
 import falcon
 
-from server.errors import ApiError, invalid_version, schema_not_found
+from registry.layout import SubjectNameError, validate_subject
+from server.errors import ApiError, invalid_version, schema_not_found, subject_not_found
 
 MAX_INT = 2**31 - 1
 Version = int | Literal["latest"]
@@ -28,6 +29,15 @@ def schema_id(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not 1 <= int(raw) <= MAX_INT:
         raise schema_not_found(f"Schema {raw} not found")
     return int(raw)
+
+
+def subject(raw: str) -> str:
+    """A subject name from a path or body; a name no subject can have (control characters such as NUL,
+    too long) is 40401 at once — and never reaches a database that would choke on it."""
+    try:
+        return validate_subject(raw)
+    except SubjectNameError:
+        raise subject_not_found(raw) from None
 
 
 def boolean(req: falcon.Request, name: str, default: bool = False) -> bool:

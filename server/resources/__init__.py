@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from registry.layout import SubjectNameError, validate_subject
 from registry.ledger import MAX_ID as MAX_INT
 from registry.types import Reference, SchemaError
 from server.errors import invalid_schema, subject_not_found, version_not_found
@@ -68,13 +69,21 @@ def references_from(body: dict[str, Any]) -> list[Reference]:
     refs = []
     for item in raw:
         if not (isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]
-                and isinstance(item.get("subject"), str) and item["subject"]
+                and isinstance(item.get("subject"), str) and _valid_subject(item["subject"])
                 and isinstance(item.get("version"), int) and not isinstance(item["version"], bool)
                 and 1 <= item["version"] <= MAX_INT):
             raise invalid_schema(f"reference {json.dumps(item)[:200]} is not a {{name, subject, version}} object "
                                  f"with a version from 1 to {MAX_INT}")
         refs.append(Reference.from_json(item))
     return refs
+
+
+def _valid_subject(name: str) -> bool:
+    try:
+        validate_subject(name)
+    except SubjectNameError:
+        return False
+    return True
 
 
 def parse_posted(services: Services, body: dict[str, Any]) -> Any:

@@ -76,6 +76,7 @@ class Validate:
         if subject is not None:
             if not isinstance(subject, str) or not subject:
                 raise unprocessable("'subject' must be a non-empty string")
+            subject = params.subject(subject)
             version = params.version_id(str(body.get("version", "latest")))
             return require_version(self.services, subject, version).id
         if required:

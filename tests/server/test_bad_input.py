@@ -27,6 +27,12 @@ CASES = [
     ("GET", "/subjects/security.policy/versions/1.5", None, None, 422, 42202),
     ("GET", "/subjects/a%2F..%2F..%2Fetc/versions", None, None, 404, 40401),
     ("GET", "/subjects/%FF%FE/versions", None, None, 404, 40401),
+    ("GET", "/subjects/a%00b/versions", None, None, 404, 40401),  # PostgreSQL refuses NUL in text
+    ("GET", "/subjects?subjectPrefix=a%00", None, None, 400, 400),
+    ("POST", "/validate", b'{"subject": "a\\u0000b", "data": {}}', V1, 404, 40401),
+    ("POST", "/subjects/security.policy",
+     b'{"schema": "{}", "schemaType": "JSON", "references": [{"name": "a", "subject": "\\u0000", "version": 1}]}',
+     V1, 422, 42201),
     ("GET", "/subjects?deleted=maybe", None, None, 400, 400),
     ("GET", "/subjects?limit=x", None, None, 400, 400),
     ("GET", "/no/such/route", None, None, 404, 404),
@@ -68,6 +74,12 @@ CASES = [
     ("GET", "/config/nope", None, None, 404, 40408),
     ("GET", "/mode/nope", None, None, 404, 40409),
 ]
+
+
+@pytest.fixture(scope="module")
+def server(any_server):
+    """Every case runs against SQLite and against PostgreSQL + Redis."""
+    return any_server
 
 
 @pytest.mark.parametrize("method,path,body,content_type,status,error_code", CASES,
