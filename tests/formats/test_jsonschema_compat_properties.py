@@ -191,7 +191,7 @@ def sample(schema: Any, rnd: random.Random, definitions: dict[str, Any], depth: 
         if key in schema:
             return sample(rnd.choice(schema[key]), rnd, definitions, depth + 1)
     if "if" in schema:
-        return sample(rnd.choice([schema["then"], schema["else"]]), rnd, definitions, depth + 1)
+        return sample(rnd.choice([schema.get("then", True), schema.get("else", True)]), rnd, definitions, depth + 1)
     declared = schema.get("type")
     kind = rnd.choice(declared) if isinstance(declared, list) else declared
     if kind is None:
