@@ -550,9 +550,10 @@ class Checker:
         for needed, at_least, at_most in r.contains:
             if self.contains_guaranteed(w, needed, at_least, at_most, depth):
                 continue
+            count = f"at least {at_least}" if at_most is None else f"between {at_least} and {at_most}"
             issues.append(self.issue("CONTAINS_NARROWED", path + "/contains", f"the reader's schema requires "
-                                     f"{where} to contain {'at least ' + str(at_least) if at_most is None else 'between ' + str(at_least) + ' and ' + str(at_most)} "
-                                     "matching item(s), which the writer's schema does not guarantee"))
+                                     f"{where} to contain {count} matching item(s), which the writer's schema "
+                                     "does not guarantee"))
         return issues
 
     def contains_guaranteed(self, w: Node, needed: Node, at_least: int, at_most: int | None, depth: int) -> bool:
@@ -661,7 +662,8 @@ class Checker:
                 issues.append(self.issue(kind, f"{path}/dependentRequired/{_escape(trigger)}",
                                          f"the reader's schema requires {', '.join(sorted(missing))} whenever "
                                          f"{where} has '{trigger}', which the writer's schema does not",
-                                         old=_short(sorted(w.dep_required.get(trigger, ()))), new=_short(sorted(needs))))
+                                         old=_short(sorted(w.dep_required.get(trigger, ()))),
+                                         new=_short(sorted(needs))))
         for trigger, needed in r.dep_schemas:
             if self.writer_schema(w, trigger)[0].false:
                 continue
@@ -770,7 +772,8 @@ class Checker:
                                    old="any value (open content model)", new=_render(node))]
             return [self.issue("PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", prop, f"{where} is "
                                "declared by the reader's schema, but the writer's schema allows it through "
-                               f"patternProperties/additionalProperties with values the reader rejects: {_summary(sub)}",
+                               "patternProperties/additionalProperties with values the reader rejects: "
+                               f"{_summary(sub)}",
                                old=_render(theirs), new=_render(node))]
         if origin == "declared":
             if node.false:
@@ -780,7 +783,8 @@ class Checker:
                                    new="not allowed (closed content model)")]
             return [self.issue("PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", prop, f"{where} is "
                                "declared by the writer's schema but not by the reader's, whose "
-                               f"patternProperties/additionalProperties reject values the writer allows: {_summary(sub)}",
+                               "patternProperties/additionalProperties reject values the writer allows: "
+                               f"{_summary(sub)}",
                                old=_render(theirs), new=_render(node))]
         return sub
 

@@ -394,7 +394,8 @@ class Builder:
             if "properties" in raw or "patternProperties" in raw or "additionalProperties" in raw \
                     or "unevaluatedProperties" in raw:
                 props = {name: child(s, "properties", name) for name, s in (get("properties") or {}).items()}
-                patterns = tuple((p, child(s, "patternProperties", p)) for p, s in (get("patternProperties") or {}).items())
+                patterns = tuple((p, child(s, "patternProperties", p))
+                                 for p, s in (get("patternProperties") or {}).items())
                 additional = child(raw["additionalProperties"], "additionalProperties") \
                     if "additionalProperties" in raw else None
                 if "unevaluatedProperties" in raw and additional is None:

@@ -145,4 +145,5 @@ def without_annotations(node: Any, draft: Draft) -> Any:
     return result
 
 
-__all__ = ["ANNOTATIONS", "without_annotations", "Draft", "DRAFT4", "DRAFT6", "DRAFT7", "DRAFT201909", "DRAFT202012", "draft_for", "subschemas"]
+__all__ = ["ANNOTATIONS", "DRAFT4", "DRAFT6", "DRAFT7", "DRAFT201909", "DRAFT202012", "Draft", "draft_for",
+           "subschemas", "without_annotations"]
