@@ -164,13 +164,20 @@ class Store:
         return body
 
     def _load(self, schema_id: int) -> Any:
+        """Redis, then SQL. An unknown ID is remembered until the next build, so consumers reading
+        messages with a foreign ID do not send every one of them to the database."""
+        if self.generation() is None:
+            raise StoreUnavailable("the index has not been built yet or cannot be read")
+        unknown = (self._build_key, "unknown id", schema_id)
+        if self._answers.get(unknown) is not MISSING:
+            return None
         row = self.redis.schema(schema_id) if self.redis else None
         if row is None:
             row = self.sql(lambda r: r.schema_by_id(schema_id))
-        if row is not None:
+        if row is None:
+            self._answers.put(unknown, True)
+        else:
             self._ids.put(schema_id, row)
-        elif self.generation() is None:
-            raise StoreUnavailable("the index has not been built yet or cannot be read")
         return row
 
     def schemas(self, schema_ids: list[int]) -> dict[int, Any]:
