@@ -21,6 +21,8 @@ from registry.snapshot import Snapshot
 from tests.conftest import free_port
 from tests.server.conftest import running
 
+pytestmark = pytest.mark.slow  # each test runs its own server through a failure and a recovery
+
 
 @pytest.fixture
 def own_redis(tmp_path: Path):

@@ -6,12 +6,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from tests.server.conftest import ROOT, running
 from tests.server.sample import make_registry
 
 
+@pytest.mark.slow
 def test_server_follows_main_as_it_moves(tmp_path, redis_url):
     """``--repo`` alone: an embedded index rebuilt when main moves, published to Redis when given;
     the server's log is JSON lines throughout (gunicorn, refresher, app)."""
