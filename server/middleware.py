@@ -52,7 +52,7 @@ class RequestMiddleware:
             if isinstance(value, str) and "%" in value:
                 params[name] = unquote(value, errors="replace")
         if "subject" in params:
-            params["subject"] = param_parsers.subject(params["subject"])
+            params["subject"] = param_parsers.subject(params["subject"], writing=_writes(req))
         permission = self.permissions.get(req.uri_template or "", Permission.READ)
         authorize(req.context.identity, permission, self.writable)
 
@@ -80,3 +80,12 @@ class RequestMiddleware:
                 log.log(level, "request",
                         extra={"method": req.method, "path": req.path, "route": route, "status": status,
                                "ms": round(elapsed * 1000, 3), "identity": req.context.identity})
+
+
+# POSTs that create versions; every other POST under a subject (lookup, compatibility) only reads.
+_WRITING_POSTS = frozenset({"/subjects/{subject}/versions", "/subjects/{subject}/rollback"})
+
+
+def _writes(req: falcon.Request) -> bool:
+    """Whether the request asks for a write (so a bad subject name is invalid input, not unknown)."""
+    return req.method in ("PUT", "DELETE") or (req.method == "POST" and req.uri_template in _WRITING_POSTS)

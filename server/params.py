@@ -31,12 +31,15 @@ def schema_id(raw: str) -> int:
     return int(raw)
 
 
-def subject(raw: str) -> str:
+def subject(raw: str, *, writing: bool = False) -> str:
     """A subject name from a path or body; a name no subject can have (control characters such as NUL,
-    too long) is 40401 at once — and never reaches a database that would choke on it."""
+    too long) never reaches a database that would choke on it: a read answers 40401 (no such subject),
+    a write 42208 (Confluent's invalid subject)."""
     try:
         return validate_subject(raw)
-    except SubjectNameError:
+    except SubjectNameError as exc:
+        if writing:
+            raise ApiError(422, 42208, f"Invalid subject: {exc}") from None
         raise subject_not_found(raw) from None
 
 
