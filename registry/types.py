@@ -43,9 +43,10 @@ class SchemaError(ValueError):
         self.source = source
 
     def __str__(self) -> str:
-        where = self.source or ""
+        position = None
         if self.line is not None:
-            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+            position = f"{self.line}" + (f":{self.column}" if self.column is not None else "")
+        where = ":".join(part for part in (self.source, position) if part)
         return f"{where}: {self.message}" if where else self.message
 
 

@@ -11,7 +11,7 @@ A format only answers one question — can schema R read data written with schem
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from registry.formats.base import ParsedSchema
@@ -131,10 +131,12 @@ def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mod
         pairs = pairs[-1:]
     issues: list[Incompatibility] = []
     for label, old in reversed(pairs):
+        # Built directly rather than with dataclasses.replace: a transitive check can label thousands.
         if mode.checks_backward:
-            issues += [replace(i, direction="backward", version=label) for i in read_issues(new, old)]
+            issues += [Incompatibility(i.kind, i.location, i.message, i.old, i.new, "backward", label)
+                       for i in read_issues(new, old)]
         if mode.checks_forward:
             # Formats report ``old`` as the writer's side; forward, the writer is the new schema.
-            issues += [replace(i, direction="forward", version=label, old=i.new, new=i.old)
+            issues += [Incompatibility(i.kind, i.location, i.message, i.new, i.old, "forward", label)
                        for i in read_issues(old, new)]
     return CompatibilityResult(mode=mode, issues=tuple(issues), checked=tuple(label for label, _ in reversed(pairs)))
