@@ -1,9 +1,14 @@
 """Confluent REST response bodies built from index rows — one definition for every place that
 serves them (Redis values, static JSON API files, the server), so they cannot drift apart.
 
-Field order follows Confluent's responses; ``schemaType`` is omitted for AVRO and ``references``,
-``metadata`` and ``ruleSet`` when empty, as Confluent does. :func:`dumps` is the one serialisation:
-compact and stable, so equal rows always give equal bytes.
+Field order follows Confluent's responses; ``schemaType`` is omitted for AVRO and ``references``
+when empty, as Confluent does. :func:`dumps` is the one serialisation: compact and stable, so equal
+rows always give equal bytes.
+
+The data contract (``metadata``, ``ruleSet``) is left out of what clients are served: the registry
+enforces its CEL rules itself (merge gate, ``/validate``), while confluent-kafka's serializers refuse
+a schema whose ruleSet names an executor the application did not register ("Could not find rule
+executor of type CEL"). The Redis index keeps it (``contract=True``): the server validates with it.
 """
 from __future__ import annotations
 
@@ -36,18 +41,18 @@ def _contract(body: dict[str, Any], row: SchemaRow | VersionRow) -> dict[str, An
     return body
 
 
-def schema_body(row: SchemaRow) -> dict[str, Any]:
-    """``GET /schemas/ids/{id}``."""
+def schema_body(row: SchemaRow, schema: str | None = None, *, contract: bool = False) -> dict[str, Any]:
+    """``GET /schemas/ids/{id}``; ``schema`` replaces the registered text (Confluent's ``format``)."""
     body = _common({}, row)
-    body["schema"] = row.schema
-    return _contract(body, row)
+    body["schema"] = row.schema if schema is None else schema
+    return _contract(body, row) if contract else body
 
 
-def version_body(row: VersionRow) -> dict[str, Any]:
+def version_body(row: VersionRow, schema: str | None = None, *, contract: bool = False) -> dict[str, Any]:
     """``GET /subjects/{subject}/versions/{version}`` (and ``latest``)."""
     body = _common({"subject": row.subject, "version": row.version, "id": row.id}, row)
-    body["schema"] = row.schema
-    return _contract(body, row)
+    body["schema"] = row.schema if schema is None else schema
+    return _contract(body, row) if contract else body
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:

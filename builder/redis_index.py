@@ -189,7 +189,7 @@ class RedisIndex:
         rows = reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values()
         pipe = self.client.pipeline(transaction=False)
         for n, row in enumerate(rows, start=1):
-            pipe.set(self._schema(row.id), dumps(schema_body(row)))
+            pipe.set(self._schema(row.id), dumps(schema_body(row, contract=True)))
             if n % _BATCH == 0:
                 pipe.execute()
         pipe.execute()
@@ -221,7 +221,7 @@ class RedisIndex:
         live = [r for r in rows if not r.deleted and not hidden]
         latest = [r.version for r in live if r.state != "DRAFT"]
         for row in rows:
-            pipe.set(self._version(subject, row.version), dumps(version_body(row)))
+            pipe.set(self._version(subject, row.version), dumps(version_body(row, contract=True)))
         if live:
             pipe.hset(self._gen(generation, "versions"), subject, dumps([r.version for r in live]))
         else:

@@ -2,7 +2,8 @@
 
 Resources translate HTTP to store calls and back; they hold no state of their own. Confluent's
 bodies are reproduced field for field — unknown fields break strict clients (Karapace #435) — so
-every schema-shaped body is built by the helpers here.
+every schema-shaped body is built by :mod:`builder.bodies`, the one definition the Redis index and
+the static JSON API use too (re-exported here for the resources).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from builder.bodies import schema_body, version_body  # noqa: F401  (re-exported for the resources)
 from registry.layout import SubjectNameError, validate_subject
 from registry.ledger import MAX_ID as MAX_INT
 from registry.types import Reference, SchemaError
@@ -27,23 +29,6 @@ class Services:
     settings: Settings
     store: Store
     validators: Validators
-
-
-def schema_fields(schema_type: str, schema: str, references: list[Reference]) -> dict[str, Any]:
-    """``schemaType`` (omitted for AVRO, as Confluent), ``references`` (omitted when empty), ``schema``."""
-    body: dict[str, Any] = {}
-    if schema_type != "AVRO":
-        body["schemaType"] = schema_type
-    if references:
-        body["references"] = [ref.to_json() for ref in references]
-    body["schema"] = schema
-    return body
-
-
-def version_body(row: Any, schema: str | None = None) -> dict[str, Any]:
-    """Confluent's ``{subject, version, id, schemaType?, references?, schema}``."""
-    return {"subject": row.subject, "version": row.version, "id": row.id,
-            **schema_fields(row.schema_type, row.schema if schema is None else schema, row.references)}
 
 
 FORMATS = ("serialized", "resolved")  # the values of Confluent's ``format`` that change an answer

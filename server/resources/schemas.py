@@ -9,7 +9,7 @@ from server import http_cache, params
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import FORMATS, Services, schema_fields, served_schema, version_body
+from server.resources import FORMATS, Services, schema_body, served_schema, version_body
 
 SCHEMA_TYPES = ["JSON", "PROTOBUF", "AVRO"]  # Confluent's order
 
@@ -34,7 +34,7 @@ class SchemaById:
         fmt = req.get_param("format")
         if params.boolean(req, "fetchMaxId"):
             row = self._row(schema_id)
-            body = {**schema_fields(row.schema_type, served_schema(self.services, row, fmt), row.references),
+            body = {**schema_body(row, served_schema(self.services, row, fmt)),
                     "maxId": self.services.store.current(("max_id",), lambda r: r.max_id())}
             return http_cache.send(req, resp, http_cache.render(dumps(body), self.services.store.generation()),
                                    REVALIDATE)
@@ -42,7 +42,7 @@ class SchemaById:
 
         def render(row: Any) -> http_cache.Rendered:
             schema = served_schema(self.services, row, fmt)
-            return http_cache.render(dumps(schema_fields(row.schema_type, schema, row.references)))
+            return http_cache.render(dumps(schema_body(row, schema)))
 
         rendered = self.services.store.schema_body(sid, fmt if fmt in FORMATS else None, render)
         if rendered is None:
@@ -124,5 +124,5 @@ class BulkSchemas:
             if row is None:
                 out.append({"id": schema_id, "error_code": 40403, "message": f"Schema {schema_id} not found"})
             else:
-                out.append({"id": schema_id, **schema_fields(row.schema_type, row.schema, row.references)})
+                out.append({"id": schema_id, **schema_body(row)})
         send(resp, out)

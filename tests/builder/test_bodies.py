@@ -1,0 +1,22 @@
+"""Served bodies leave the data contract out; the Redis index keeps it for the server's validation."""
+from builder.bodies import schema_body
+from builder.sql_index import SchemaRow
+from confluent_kafka.schema_registry import Schema
+
+RULES = {"domainRules": [{"name": "positive", "kind": "CONDITION", "type": "CEL", "expr": "n > 0"}]}
+
+
+def row() -> SchemaRow:
+    return SchemaRow(id=7, schema_type="JSON", schema='{"type":"object"}', references=[], fingerprint="f",
+                     canonical='{"type":"object"}', metadata={"properties": {"team": "cost"}}, rule_set=RULES)
+
+
+def test_served_body_has_no_rule_set_so_default_serializers_work():
+    body = schema_body(row())
+    assert body == {"schemaType": "JSON", "schema": '{"type":"object"}'}
+    assert Schema.from_dict(body).rule_set is None    # confluent-kafka would look for a CEL executor
+
+
+def test_redis_body_keeps_the_contract():
+    body = schema_body(row(), contract=True)
+    assert body["ruleSet"] == RULES and body["metadata"] == {"properties": {"team": "cost"}}
