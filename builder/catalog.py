@@ -7,7 +7,7 @@ ships the whole lunr index to the browser. So there is one page per subject with
 it; the sidebar lists subjects only for small registries (and is pruned); a subject page is a small
 Markdown skeleton whose large parts (versions, field tables, schemas, diffs, examples) are rendered
 after ``mkdocs build`` straight into the HTML, so Markdown never parses them and search never indexes
-them; field search has its own compact index (``fields.json``/``fields.js``) searched in the browser;
+them; field search has its own compact index (``field-index.json``/``fields.js``) searched in the browser;
 raw schema files are written straight into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``).
 """
 from __future__ import annotations
@@ -424,7 +424,7 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     shutil.copytree(SITE_DIR / "assets", assets, dirs_exist_ok=True)
     compact = json.dumps(index, separators=(",", ":"), ensure_ascii=False)
     (assets / "fields.js").write_text(f"window.__lsrFields = {compact};\n", encoding="utf-8")
-    (docs / "fields.json").write_text(compact, encoding="utf-8")
+    (docs / "field-index.json").write_text(compact, encoding="utf-8")
     (docs / "catalog.json").write_text(json.dumps(catalog_json(model), separators=(",", ":"), ensure_ascii=False),
                                        encoding="utf-8")
 
@@ -537,7 +537,7 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
         post_seconds=finished - built,
         site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
-        fields_bytes=(out / "fields.json").stat().st_size)
+        fields_bytes=(out / "field-index.json").stat().st_size)
     (out / MARKER).write_text(json.dumps({
         "about": "built by llm-registry build --catalog-out; this directory is replaced on rebuild",
         "commit": model.commit, "offline": offline, "key": key, "stats": stats.to_json()}, indent=2) + "\n",
