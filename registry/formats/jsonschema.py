@@ -272,7 +272,7 @@ class JsonSchema(ParsedSchema):
             if not too_deep(exc):
                 raise
             return [DataError(path="", message="the record is nested too deeply to be checked")]
-        return [DataError(path=pointer(e.absolute_path), message=e.message, rule=str(e.validator))
+        return [DataError(path=pointer(e.absolute_path), message=e.message)
                 for e in errors]
 
     def decode(self, payload: bytes) -> Any:

@@ -130,7 +130,8 @@ def test_reference_by_name_validates_through_the_other_subject():
     schema = js({"type": "object", "properties": {"home": {"$ref": "address.json"}}},
                 [Reference("address.json", "address", 1)], resolver_with(address=ADDRESS))
     assert schema.validate({"home": {"zip": "12345"}}) == []
-    assert [(e.path, e.rule) for e in schema.validate({"home": {"zip": 12345}})] == [("/home/zip", "type")]
+    errors = schema.validate({"home": {"zip": 12345}})
+    assert [e.path for e in errors] == ["/home/zip"] and "is not of type 'string'" in errors[0].message
 
 
 def test_reference_name_relative_to_the_root_id():
@@ -259,15 +260,17 @@ def test_validate_reports_every_error_at_its_json_pointer():
     schema = js({"type": "object", "required": ["id"], "properties": {
         "id": {"type": "string"}, "items": {"type": "array", "items": {"type": "integer"}}}})
     errors = schema.validate({"items": [1, "two", 3, "four"]})
-    assert [(e.path, e.rule) for e in errors] == [("", "required"), ("/items/1", "type"), ("/items/3", "type")]
-    assert "'id' is a required property" in errors[0].message
+    assert [e.path for e in errors] == ["", "/items/1", "/items/3"]
+    assert "'id' is a required property" in errors[0].message and "is not of type 'integer'" in errors[1].message
+    assert all(e.rule is None for e in errors)     # ``rule`` names failed CEL rules only
     assert schema.validate({"id": "x", "items": []}) == []
 
 
 def test_validate_asserts_formats():
     schema = js({"type": "string", "format": "date-time"})
     assert schema.validate("2024-05-01T10:00:00Z") == []
-    assert [e.rule for e in schema.validate("yesterday")] == ["format"]
+    errors = schema.validate("yesterday")
+    assert len(errors) == 1 and "is not a 'date-time'" in errors[0].message
 
 
 def test_validator_is_compiled_once():

@@ -96,3 +96,10 @@ def test_validation_counts_add_up_across_workers(server):
     assert _metric_reaches(server, "schema_registry_validations_total", 'result="valid",schema_id="5"', sent)
     assert _metric_reaches(server, "schema_registry_requests_total",
                            'method="POST",route="/validate",status="200"', sent)
+
+
+def test_schema_errors_carry_no_rule_name_only_cel_failures_do():
+    from registry.formats import parse_schema
+
+    schema = parse_schema("JSON", '{"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}')
+    assert [e.to_json() for e in schema.validate({})] == [{"path": "", "message": "'a' is a required property"}]
