@@ -53,8 +53,3 @@ def version_body(row: VersionRow, schema: str | None = None, *, contract: bool =
     body = _common({"subject": row.subject, "version": row.version, "id": row.id}, row)
     body["schema"] = row.schema if schema is None else schema
     return _contract(body, row) if contract else body
-
-
-def error_body(code: int, message: str) -> dict[str, Any]:
-    """Confluent's error shape."""
-    return {"error_code": code, "message": message}

@@ -25,10 +25,6 @@ class CatalogConfig:
     repo_url: str | None = None
     edit_url: str | None = None
 
-    def edit_link(self, path: str) -> str | None:
-        """The "edit this file" link for repository path ``path``, when an edit URL is configured."""
-        return self.edit_url.replace("{path}", path) if self.edit_url else None
-
 
 @dataclass(frozen=True)
 class RegistryConfig:

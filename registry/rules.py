@@ -164,14 +164,6 @@ class Rule:
             data["kind"] = self.kind
         return data
 
-    def to_confluent(self) -> dict[str, Any]:
-        """The rule as an entry of Confluent's ``ruleSet.domainRules``."""
-        data: dict[str, Any] = {"name": self.name, "kind": self.kind, "mode": "WRITE", "type": "CEL",
-                                "expr": self.expr, "onFailure": self.on_failure}
-        if self.doc:
-            data["doc"] = self.doc
-        return data
-
 
 @dataclass(frozen=True)
 class _Program:

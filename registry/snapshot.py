@@ -81,18 +81,6 @@ class Snapshot:
         except UnicodeDecodeError:
             raise LedgerError("not UTF-8") from None
 
-    def subject_dirnames(self) -> list[str]:
-        """Directory names under ``subjects/``, sorted (not yet decoded or validated)."""
-        try:
-            tree = self.commit.tree[layout.SUBJECTS_DIR]
-        except KeyError:
-            return []
-        return sorted(entry.name for entry in tree if entry.type_str == "tree")
-
-    def subject_tree(self, dirname: str) -> pygit2.Tree:
-        """The tree of ``subjects/<dirname>``."""
-        return self.commit.tree[f"{layout.SUBJECTS_DIR}/{dirname}"]
-
 
 def resolve_commit(repo: pygit2.Repository, ref: str) -> pygit2.Commit:
     """Resolve a branch, tag, remote branch or commit id to a commit."""

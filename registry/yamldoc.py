@@ -189,11 +189,6 @@ def _validator(schema_name: str) -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def load_schema_json(schema_name: str) -> dict:
-    """The JSON Schema ``registry/schemas/<schema_name>`` (for docs and editors)."""
-    return _validator(schema_name).schema
-
-
 def validate(doc: YamlDocument, schema_name: str) -> None:
     """Validate ``doc`` against ``registry/schemas/<schema_name>``; raises :class:`ConfigError` with every
     problem, each naming its line, key path and what was expected."""
