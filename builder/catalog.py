@@ -35,8 +35,8 @@ from markupsafe import Markup, escape
 from builder.catalog_model import (FORMAT_LABELS, STATES, CatalogModel, SubjectView, iter_fields,
                                    model_from_index, examples_from_snapshot)
 from registry import layout
+from registry.bundled import CATALOG_SITE
 
-SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 MARKER = ".llm-registry-catalog"
 # Every page carries its navigation, and rendering it is most of the theme's cost per page. Small
 # registries list domains and subjects in the sidebar; large ones list only the index pages.
@@ -264,7 +264,7 @@ def contact_href(contact: str) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(SITE_DIR / "templates"), str(SITE_DIR)]),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(CATALOG_SITE / "templates"), str(CATALOG_SITE)]),
                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters.update(highlight=highlight, md=md_inline, md_block=md_block, break_dots=break_dots,
                        first_line=first_line, anchor=anchor, contact_href=contact_href,
@@ -421,7 +421,7 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     write("fields.md", "fields.md.j2", n_fields=len(index["rows"]), n_subjects=len(index["subjects"]))
 
     assets = docs / "assets" / "catalog"
-    shutil.copytree(SITE_DIR / "assets", assets, dirs_exist_ok=True)
+    shutil.copytree(CATALOG_SITE / "assets", assets, dirs_exist_ok=True)
     compact = json.dumps(index, separators=(",", ":"), ensure_ascii=False)
     (assets / "fields.js").write_text(f"window.__lsrFields = {compact};\n", encoding="utf-8")
     (docs / "field-index.json").write_text(compact, encoding="utf-8")
@@ -431,7 +431,7 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     nav, not_in_nav = _nav(domains)
     config = env.get_template("mkdocs.yml.j2").render(
         model=model, offline=offline, instant=bool(model.site_url) and not offline,
-        site_dir=str(site_dir), overrides_dir=str(SITE_DIR / "overrides"),
+        site_dir=str(site_dir), overrides_dir=str(CATALOG_SITE / "overrides"),
         nav_yaml=Markup(yaml.safe_dump({"nav": nav}, sort_keys=False, allow_unicode=True, width=1000)),
         not_in_nav=not_in_nav)
     config_path = work_dir / "mkdocs.yml"
@@ -500,7 +500,7 @@ def build_key(commit: str | None, registry_config: dict, offline: bool) -> str |
     from importlib.metadata import version
     digest = hashlib.sha256(json.dumps([commit, registry_config, offline, version("mkdocs"),
                                         version("mkdocs-material")], sort_keys=True, default=str).encode())
-    code = sorted(SITE_DIR.rglob("*")) + sorted(Path(__file__).parent.glob("catalog*.py"))
+    code = sorted(CATALOG_SITE.rglob("*")) + sorted(Path(__file__).parent.glob("catalog*.py"))
     for path in code:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from cli._common import fail
+from registry.bundled import DEMO_PROPOSALS
 
-PROPOSALS = Path(__file__).resolve().parents[1] / "demo" / "proposals"
 MARKER = ".llm-registry-demo"
 
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if llm_registry(["init", str(repo)]):
         return 1
     _step("2. Propose changes on branches, check them and merge them through the gate")
-    for proposal in sorted(p for p in PROPOSALS.iterdir() if (p / "proposal.yaml").is_file()):
+    for proposal in sorted(p for p in DEMO_PROPOSALS.iterdir() if (p / "proposal.yaml").is_file()):
         code = _propose_and_merge(llm_registry, repo, proposal)
         if code:
             return code

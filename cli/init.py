@@ -5,7 +5,8 @@ import argparse
 
 from cli._common import fail
 from cli._gate_cli import add_author_argument, run_gate
-from registry.bootstrap import DEFAULT_AUTHOR, TEMPLATE, init_registry, template_files
+from registry.bootstrap import DEFAULT_AUTHOR, init_registry, template_files
+from registry.bundled import REPO_TEMPLATE
 from registry.gate import GateError
 
 
@@ -16,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "examples, CI files) on main: a first commit with the content, then a second in which the "
                     "gate assigns every subject's version and ID, so main starts with a valid ledger.")
     parser.add_argument("dir", metavar="DIR", help="directory to create (must not exist, or be empty)")
-    parser.add_argument("--template", default=str(TEMPLATE), help=f"template directory (default: {TEMPLATE})")
+    parser.add_argument("--template", default=str(REPO_TEMPLATE),
+                        help=f"template directory (default: {REPO_TEMPLATE})")
     add_author_argument(parser)
     parser.set_defaults(func=run)
 

@@ -14,11 +14,11 @@ from typing import Iterator, Mapping
 
 import pygit2
 
+from registry.bundled import REPO_TEMPLATE
 from registry.gate import GateError, GateResult, assign, parse_author
 from registry.ledger import LEDGER_PATH
 
 _SKIP_DIRS = {".git", "__pycache__"}
-TEMPLATE = Path(__file__).resolve().parents[1] / "registry_repo_template"
 DEFAULT_AUTHOR = "llm-registry <llm-registry@localhost>"
 
 
@@ -78,7 +78,7 @@ def new_repository(dest: Path, branch: str = "main") -> Iterator[pygit2.Reposito
         raise
 
 
-def create_registry(dest: str | Path, template: str | Path = TEMPLATE,
+def create_registry(dest: str | Path, template: str | Path = REPO_TEMPLATE,
                     author: str = DEFAULT_AUTHOR) -> tuple[pygit2.Repository, GateResult]:
     """``llm-registry init``: a registry at ``dest`` from ``template`` (default: the shipped one)."""
     return init_registry(dest, template_files(template), author=author)
