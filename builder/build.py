@@ -3,9 +3,11 @@
 Incremental by default: the last build row holds the commit, the ledger position, and the length and
 SHA-256 of the ledger bytes it applied. A new build trusts that prefix when its bytes are unchanged,
 validates and applies only the lines after it, and re-reads only the subjects whose directory
-changed; a commit already built does no work at all. It falls back to a full rebuild when the prefix
-differs (a different repository, rewritten history) or ``registry.yaml`` changed (the default
-compatibility mode feeds every verdict).
+changed; of the prefix it parses only the lines it needs (those of the subjects it re-plans and of
+the versions their new versions reference, and those the new lines are validated against), so its
+cost follows the size of the change, not of the ledger. A commit already built does no work at all.
+It falls back to a full rebuild when the prefix differs (a different repository, rewritten history)
+or ``registry.yaml`` changed (the default compatibility mode feeds every verdict).
 
 Everything is computed before the write transaction starts, so a bad input (a ledger line pointing at
 a missing blob, an invalid ``subject.yaml``) stops the build with nothing written, and the previous
@@ -30,7 +32,7 @@ from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, 
 from registry import layout
 from registry.compat import check_compatibility
 from registry.formats import ParsedSchema, parse_schema
-from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, parse_ledger
+from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, find_lines, parse_appended, parse_ledger
 from registry.registry_config import DEFAULT_COMPATIBILITY, RegistryConfig
 from registry.resolver import LedgerResolver
 from registry.snapshot import Snapshot, SnapshotError
@@ -105,13 +107,20 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     if not full and not _continues(last, raw, registry_blob):
         full = True
     try:
-        ledger = parse_ledger(raw.decode("utf-8"), 0 if full else last.ledger_position)
+        appended = None if full else parse_appended(raw, last.ledger_bytes, last.ledger_position, last.ledger_head)
+        if appended is None:
+            full = True
+            new, prior, prefix = list(enumerate(parse_ledger(raw.decode("utf-8")), start=1)), {}, b""
+        else:
+            new, prior, prefix = appended.entries, appended.related, raw[:last.ledger_bytes]
     except LedgerError as exc:
         raise BuildError(str(exc)) from None
     except UnicodeDecodeError:
         raise BuildError(f"{LEDGER_PATH} is not UTF-8 text") from None
-    plan = _Plan(snapshot, ledger, registry_blob, 0 if full or last is None else last.ledger_position,
-                 progress, jobs=default_jobs() if jobs is None else jobs, raw=raw)
+    position = 0 if full else last.ledger_position
+    head = new[-1][1].line_hash() if new else ("" if full else last.ledger_head)
+    plan = _Plan(snapshot, new, prior, prefix, registry_blob, position, progress,
+                 jobs=default_jobs() if jobs is None else jobs, raw=raw)
     plan.prepare({} if full else reader.subject_trees())
     if progress:
         progress("writing", 0, 1)
@@ -128,8 +137,8 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         writer.add_schemas(plan.schema_records)
         writer.add_versions(plan.version_records)
         writer.set_lifecycles(plan.lifecycles)
-        info = writer.record_build(commit=snapshot.commit_id, ledger_position=len(ledger),
-                                   ledger_head=ledger[-1].line_hash() if ledger else "",
+        info = writer.record_build(commit=snapshot.commit_id, ledger_position=position + len(new),
+                                   ledger_head=head,
                                    ledger_bytes=len(raw), ledger_sha=hashlib.sha256(raw).hexdigest(),
                                    registry_blob=registry_blob, full=full,
                                    added_versions=len(plan.version_records),
@@ -156,17 +165,25 @@ def _continues(last: BuildInfo | None, raw: bytes, registry_blob: str | None) ->
 class _Plan:
     """Everything one build writes, computed from git before the transaction opens."""
 
-    def __init__(self, snapshot: Snapshot, ledger: list[LedgerEntry], registry_blob: str | None,
-                 position: int, progress: Progress | None, jobs: int = 1, raw: bytes | None = None) -> None:
+    def __init__(self, snapshot: Snapshot, new: list[tuple[int, LedgerEntry]], prior: dict[int, LedgerEntry],
+                 prefix: bytes, registry_blob: str | None, position: int, progress: Progress | None,
+                 jobs: int = 1, raw: bytes | None = None) -> None:
+        """``new``: the ledger lines to apply (line number, entry), all of them in a full build.
+        ``prior``: lines of the applied ``prefix`` (its bytes, validated before) known so far — every
+        line of the subjects of ``new``; more are looked up in ``prefix`` when needed."""
         self.snapshot = snapshot
         self.raw = raw   # the ledger file's bytes, when the caller has read them
         self.jobs = jobs
-        self.ledger = ledger
+        self.new = new
+        self.prefix = prefix
         self.position = position
+        # the ledger lines this plan knows (line → entry), and the subjects all of whose lines it has
+        self._known: dict[int, LedgerEntry] = {**prior, **dict(new)}
+        self._complete: set[str] = {entry.subject for _, entry in new}
         self.progress = progress or (lambda label, done, total: None)
         self.registry_blob = registry_blob
         self.default_mode = self._registry_config().compatibility
-        self.resolver = LedgerResolver(snapshot, entries=ledger)
+        self.resolver = LedgerResolver(snapshot, entries=list(self._known.values()))
         self._configs: dict[str, SubjectConfig] = {}
         self._parsed_blobs: OrderedDict[tuple, ParsedSchema | SchemaError] = OrderedDict()
         self.parses = 0
@@ -186,7 +203,7 @@ class _Plan:
     def reopen(self) -> None:
         """Open the repository again (in a forked worker: libgit2 handles are not shared across fork)."""
         self.snapshot = Snapshot.open(self.snapshot.repo.path, self.snapshot.commit_id)
-        self.resolver = LedgerResolver(self.snapshot, entries=self.ledger)
+        self.resolver = LedgerResolver(self.snapshot, entries=list(self._known.values()))
 
     def _registry_config(self) -> RegistryConfig:
         if self.registry_blob is None:
@@ -223,22 +240,48 @@ class _Plan:
 
     def prepare(self, previous_trees: dict[str, str | None]) -> None:
         """Plan the new ledger lines and the subjects whose directory changed since ``previous_trees``."""
-        new = list(enumerate(self.ledger, start=1))[self.position:]
-        commits = merge_commits(self.snapshot, self.position, self.raw) if new else {}
+        new = self.new
+        commits = merge_commits(self.snapshot, self.position, self.raw, len(self.prefix)) if new else {}
         current = self._current_subjects(previous_trees)
         self._trees = current
         changed = {s for s, tree in current.items() if previous_trees.get(s, "") != tree}
         changed |= {s for s, tree in previous_trees.items() if s not in current and tree is not None}
         changed |= {entry.subject for _, entry in new}
-        if self.position == 0:
-            changed |= {entry.subject for entry in self.ledger}
         self._changed = changed
+        self._load(changed)
+        self._load_references()
         self._indexed_versions: dict[str, list[int]] = {}
-        for entry in self.ledger[:self.position]:
-            if entry.subject in changed:
+        for line, entry in sorted(self._known.items()):
+            if line <= self.position and entry.subject in changed:
                 self._indexed_versions.setdefault(entry.subject, []).append(entry.version)
         self._plan_versions(new, commits)   # also the rows of the changed subjects that have new versions
         self._plan_subjects(sorted(changed - {entry.subject for _, entry in new}))
+
+    def _load(self, subjects: set[str]) -> None:
+        """Make every applied ledger line of ``subjects`` known (a byte search of the prefix)."""
+        missing = subjects - self._complete
+        if missing and self.prefix:
+            self._known.update(find_lines(self.prefix, subjects=missing))
+        self._complete |= missing
+
+    def _load_references(self) -> None:
+        """Make known the applied versions the new ones reference, transitively, so the resolver
+        finds them. Their subject.yaml (which lists the references) is read as merged; one that
+        cannot be read is left to the resolver, which reports it as the version's parse error."""
+        todo = [(line, entry) for line, entry in self.new]
+        seen: set[tuple[str, int]] = {(entry.subject, entry.version) for _, entry in todo}
+        while todo and self.prefix:
+            wanted: set[tuple[str, int]] = set()
+            for line, entry in todo:
+                try:
+                    references = self.config_at(entry, line).references
+                except BuildError:
+                    continue   # a new line's missing blob is reported when its version is planned
+                wanted |= {(r.subject, r.version) for r in references} - seen
+            seen |= wanted
+            self._load({subject for subject, _ in wanted})
+            todo = [(line, entry) for line, entry in self._known.items() if (entry.subject, entry.version) in wanted]
+        self.resolver = LedgerResolver(self.snapshot, entries=list(self._known.values()))
 
     def _current_subjects(self, previous_trees: dict[str, str | None]) -> dict[str, str]:
         """Subject → git tree id of its directory, for every directory under ``subjects/``; only
@@ -294,13 +337,14 @@ class _Plan:
         for line, entry in new:
             by_subject.setdefault(entry.subject, []).append((line, entry))
         self._history = {}
-        for line, entry in enumerate(self.ledger, start=1):
+        for line, entry in sorted(self._known.items()):
             if entry.subject in by_subject:
                 self._history.setdefault(entry.subject, []).append((line, entry))
         self._first_line_of_id = {}
         for line, entry in new:
             self._first_line_of_id.setdefault(entry.id, line)
-        self._known_ids = {entry.id for entry in self.ledger[:self.position]}
+        # every applied line with a new line's ID is known (the ledger validated the new lines against them)
+        self._known_ids = {entry.id for line, entry in self._known.items() if line <= self.position}
         self._commits = commits
         self._new = by_subject
         subjects = list(by_subject)
@@ -473,17 +517,19 @@ def _confluent_rule(rule: dict) -> dict:
     return body
 
 
-def merge_commits(snapshot: Snapshot, known: int, raw: bytes | None = None) -> dict[int, str]:
+def merge_commits(snapshot: Snapshot, known: int, raw: bytes | None = None, known_bytes: int = 0) -> dict[int, str]:
     """Ledger line (1-based, > ``known``) → the commit that added it, walking first parents.
 
     The ledger is append-only, so the ledger of an ancestor is a prefix of the current one and its
     line count follows from its blob size alone (read from the object header, not the content).
     Walking stops at the commit whose ledger has ``known`` lines or fewer (or at a shallow boundary).
+    ``known_bytes``: the size of those ``known`` lines, when the caller knows it (only the lines after
+    it are split then).
     """
     raw = (snapshot.read(LEDGER_PATH) or b"") if raw is None else raw
-    lines_at_size: dict[int, int] = {0: 0}
-    offset = 0
-    for number, line in enumerate(raw.splitlines(keepends=True), start=1):
+    lines_at_size: dict[int, int] = {0: 0, known_bytes: known} if known_bytes else {0: 0}
+    offset = known_bytes
+    for number, line in enumerate(raw[known_bytes:].splitlines(keepends=True), start=known + 1 if known_bytes else 1):
         offset += len(line)
         lines_at_size[offset] = number
     repo = snapshot.repo

@@ -68,11 +68,27 @@ def parse_ledger(text: str, trusted: int = 0) -> list[LedgerEntry]:
     lines = text.splitlines()
     trusted = min(trusted, len(lines))
     # Trusted lines: one JSON parse for all of them, and only the last one's hash (the chain's anchor).
-    entries = [LedgerEntry(**data) for data in json.loads("[" + ",".join(lines[:trusted]) + "]")]
+    entries = _parse_trusted(lines[:trusted])
     hashes: list[str] = [""] * trusted
     if trusted:
         hashes[-1] = hashlib.sha256(lines[trusted - 1].encode("utf-8")).hexdigest()
-    for number, raw in enumerate(lines[trusted:], start=trusted + 1):
+    new, new_hashes = _parse_lines(lines[trusted:], trusted + 1)
+    entries += new
+    validate_entries(entries, trusted, hashes + new_hashes)
+    return entries
+
+
+def _parse_trusted(lines: Sequence[str]) -> list[LedgerEntry]:
+    """Lines of a ledger validated before: one JSON parse for all of them, no checks."""
+    return [LedgerEntry(**data) for data in json.loads("[" + ",".join(lines) + "]")]
+
+
+def _parse_lines(lines: Sequence[str], first: int) -> tuple[list[LedgerEntry], list[str]]:
+    """Parse untrusted lines (numbered from ``first``), checking each one's shape and canonical form;
+    returns the entries and their line hashes."""
+    entries: list[LedgerEntry] = []
+    hashes: list[str] = []
+    for number, raw in enumerate(lines, start=first):
         # Lines are canonical (checked below), so hashing the raw text equals hashing the entry.
         hashes.append(hashlib.sha256(raw.encode("utf-8")).hexdigest())
         if not raw.strip():
@@ -90,8 +106,35 @@ def parse_ledger(text: str, trusted: int = 0) -> list[LedgerEntry]:
         if entry.to_line() != raw:
             raise LedgerError("line is not in the ledger's canonical form (key order, spacing)", number)
         entries.append(entry)
-    validate_entries(entries, trusted, hashes)
-    return entries
+    return entries, hashes
+
+
+class _Invariants:
+    """The cross-line invariants (gap-free versions, one ID per content), checked line by line."""
+
+    def __init__(self) -> None:
+        self.next_version: dict[str, int] = {}
+        self.id_of: dict[str, int] = {}
+        self.fingerprint_of: dict[int, str] = {}
+
+    def admit(self, e: LedgerEntry) -> None:
+        """Record a line validated before, without checking it."""
+        self.next_version[e.subject] = max(self.next_version.get(e.subject, 1), e.version + 1)
+        self.id_of.setdefault(e.fingerprint, e.id)
+        self.fingerprint_of.setdefault(e.id, e.fingerprint)
+
+    def check(self, number: int, e: LedgerEntry) -> None:
+        if not isinstance(e.id, int) or isinstance(e.id, bool) or not 1 <= e.id <= MAX_ID:
+            raise LedgerError(f"id {e.id!r} is not a positive 32-bit integer", number)
+        expected = self.next_version.get(e.subject, 1)
+        if e.version != expected:
+            raise LedgerError(f"subject {e.subject!r} version {e.version} where {expected} was next", number)
+        self.next_version[e.subject] = expected + 1
+        if self.id_of.setdefault(e.fingerprint, e.id) != e.id:
+            raise LedgerError(f"content {e.fingerprint[:12]} already has id {self.id_of[e.fingerprint]}, "
+                              f"not {e.id}", number)
+        if self.fingerprint_of.setdefault(e.id, e.fingerprint) != e.fingerprint:
+            raise LedgerError(f"id {e.id} is already bound to other content", number)
 
 
 def validate_entries(entries: Sequence[LedgerEntry], trusted: int = 0,
@@ -103,26 +146,99 @@ def validate_entries(entries: Sequence[LedgerEntry], trusted: int = 0,
         return hashes[number - 1] if hashes is not None else entries[number - 1].line_hash()
 
     prev = line_hash(trusted) if 0 < trusted <= len(entries) else GENESIS
-    next_version: dict[str, int] = {}
-    id_of: dict[str, int] = {}
-    fingerprint_of: dict[int, str] = {}
+    invariants = _Invariants()
     for number, e in enumerate(entries, start=1):
         if number > trusted:
             if e.prev != prev:
                 raise LedgerError("hash chain broken: this line or one before it was edited, removed or "
                                   "reordered", number)
             prev = line_hash(number)
-        if not isinstance(e.id, int) or isinstance(e.id, bool) or not 1 <= e.id <= MAX_ID:
-            raise LedgerError(f"id {e.id!r} is not a positive 32-bit integer", number)
-        expected = next_version.get(e.subject, 1)
-        if e.version != expected:
-            raise LedgerError(f"subject {e.subject!r} version {e.version} where {expected} was next", number)
-        next_version[e.subject] = expected + 1
-        if id_of.setdefault(e.fingerprint, e.id) != e.id:
-            raise LedgerError(f"content {e.fingerprint[:12]} already has id {id_of[e.fingerprint]}, not {e.id}",
+        invariants.check(number, e)
+
+
+# More search terms than this and reading the whole prefix is cheaper than one byte search per term.
+MAX_SEARCH_TERMS = 48
+
+
+@dataclass(frozen=True)
+class Appended:
+    """The lines appended after a trusted prefix (validated), and the prefix lines they were
+    validated against: every line of their subjects, and every line with one of their IDs or
+    contents (line number → entry)."""
+
+    entries: list[tuple[int, LedgerEntry]]
+    related: dict[int, LedgerEntry]
+
+
+def parse_appended(raw: bytes, prefix_bytes: int, prefix_lines: int, prefix_head: str) -> Appended | None:
+    """Validate only the lines after the first ``prefix_bytes`` bytes of the ledger file ``raw``.
+
+    The caller must have proven that prefix to be byte-for-byte a ledger validated before, with
+    ``prefix_lines`` lines whose last line hashes to ``prefix_head`` (the builder compares a SHA-256
+    of the prefix with the one its last build recorded). The new lines get every check
+    :func:`parse_ledger` makes — shape, canonical form, hash chain from the prefix's last line,
+    gap-free versions and one ID per content against the prefix lines that share a subject, ID or
+    content with them (found by byte search, not by parsing the prefix) — so the result is the same
+    as parsing the whole file. Returns ``None`` when the prefix does not end where a line ends (the
+    caller then parses the whole file). Raises :class:`LedgerError`, :class:`UnicodeDecodeError`."""
+    prefix = raw[:prefix_bytes]
+    if prefix and (not prefix.endswith(b"\n") or prefix.count(b"\n") != prefix_lines):
+        return None
+    lines = raw[prefix_bytes:].decode("utf-8").splitlines()
+    new, hashes = _parse_lines(lines, prefix_lines + 1)
+    prev = prefix_head if prefix_lines else GENESIS
+    for number, (e, line_hash) in enumerate(zip(new, hashes), start=prefix_lines + 1):
+        if e.prev != prev:
+            raise LedgerError("hash chain broken: this line or one before it was edited, removed or reordered",
                               number)
-        if fingerprint_of.setdefault(e.id, e.fingerprint) != e.fingerprint:
-            raise LedgerError(f"id {e.id} is already bound to other content", number)
+        prev = line_hash
+    related = find_lines(prefix, subjects={e.subject for e in new}, ids={e.id for e in new},
+                         fingerprints={e.fingerprint for e in new})
+    invariants = _Invariants()
+    for e in related.values():
+        invariants.admit(e)
+    for number, e in enumerate(new, start=prefix_lines + 1):
+        invariants.check(number, e)
+    return Appended(list(enumerate(new, start=prefix_lines + 1)), related)
+
+
+def find_lines(prefix: bytes, *, subjects: Iterable[str] = (), ids: Iterable[int] = (),
+               fingerprints: Iterable[str] = ()) -> dict[int, LedgerEntry]:
+    """Line number → entry for the lines of a validated ledger (``prefix``, its bytes) that name one
+    of ``subjects``, ``ids`` or ``fingerprints``. Validated lines are canonical, so each field has one
+    spelling, and a byte search for it finds exactly those lines without parsing the others."""
+    subjects, ids, fingerprints = set(subjects), set(ids), set(fingerprints)
+
+    def wanted(e: LedgerEntry) -> bool:
+        return e.subject in subjects or e.id in ids or e.fingerprint in fingerprints
+
+    def spelled(value: object) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+    terms = ([b'{"id":' + spelled(i) + b',"subject":' for i in ids]
+             + [b',"subject":' + spelled(s) + b',"version":' for s in subjects]
+             + [b',"fingerprint":' + spelled(f) + b',"schema_blob":' for f in fingerprints])
+    if not terms or not prefix:
+        return {}
+    if len(terms) > MAX_SEARCH_TERMS:
+        entries = _parse_trusted(prefix.decode("utf-8").splitlines())
+        return {number: e for number, e in enumerate(entries, start=1) if wanted(e)}
+    starts: set[int] = set()
+    for term in terms:
+        at = prefix.find(term)
+        while at != -1:
+            starts.add(prefix.rfind(b"\n", 0, at) + 1)
+            at = prefix.find(term, at + len(term))
+    out: dict[int, LedgerEntry] = {}
+    number, offset = 1, 0
+    for start in sorted(starts):
+        number += prefix.count(b"\n", offset, start)
+        offset = start
+        end = prefix.find(b"\n", start)
+        entry = LedgerEntry(**json.loads(prefix[start:end if end != -1 else len(prefix)]))
+        if wanted(entry):
+            out[number] = entry
+    return out
 
 
 def chain(existing: Sequence[LedgerEntry], new: Iterable[LedgerEntry]) -> list[LedgerEntry]:
