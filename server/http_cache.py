@@ -38,7 +38,7 @@ def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_c
     """Send ``rendered`` with its ETag, or a bodyless 304 when the client already has it."""
     resp.set_header("ETag", rendered.etag)
     resp.set_header("Cache-Control", cache_control)
-    if_none_match = req.get_header("If-None-Match")
+    if_none_match = req.env.get("HTTP_IF_NONE_MATCH")  # req.get_header("If-None-Match"), minus name mangling
     if if_none_match and _matches(if_none_match, rendered.etag):
         resp.status = falcon.HTTP_304
         return

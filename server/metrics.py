@@ -12,6 +12,7 @@ import atexit
 import os
 import threading
 import time
+from bisect import bisect_left
 from typing import Any
 
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
@@ -38,34 +39,66 @@ VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
                                 buckets=_LATENCY_BUCKETS)
 
 
-class CounterBuffer:
-    """Hot-path counter increments, summed in process and written every ``interval`` seconds.
+class MetricsBuffer:
+    """Hot-path counter increments and histogram observations, summed in process and written every
+    ``interval`` seconds.
 
-    A multiprocess write (pid check, mmap update) costs more than the rest of a cached ID lookup, and
-    a lookup makes three of them; adding to a dict under a lock is a tenth of that. A daemon thread
-    (started in the worker, on first use) writes the sums, and at exit the rest, so counts reach
-    ``/metrics`` at most ``interval`` late and a crashed worker loses at most that much.
+    A multiprocess write (pid check, mmap update under a lock) costs more than the rest of a cached
+    ID lookup, and an observation makes two of them; adding to a dict under a lock is a tenth of that.
+    Counter increments are summed per child; observations per histogram child into per-bucket counts
+    and a sum, so what is written is exactly what ``observe()`` would have written, only later. A
+    daemon thread (started in the worker, on first use) writes the sums, and at exit the rest, so
+    samples reach ``/metrics`` at most ``interval`` late and a crashed worker loses at most that much.
     """
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
-        self._pending: dict[Any, float] = {}
+        self._counts: dict[Any, float] = {}
+        self._observed: dict[Any, _Observations] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def inc(self, child: Any, amount: float = 1.0) -> None:
+        """``child.inc(amount)``, buffered."""
         with self._lock:
-            self._pending[child] = self._pending.get(child, 0.0) + amount
+            self._counts[child] = self._counts.get(child, 0.0) + amount
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="metrics-flush", daemon=True)
-                self._thread.start()
-                atexit.register(self.flush)
+                self._start()
+
+    def inc_all(self, children: tuple[Any, ...]) -> None:
+        """``child.inc()`` for each of ``children`` (counters that move together), buffered."""
+        with self._lock:
+            counts = self._counts
+            for child in children:
+                counts[child] = counts.get(child, 0.0) + 1.0
+            if self._thread is None:
+                self._start()
+
+    def observe(self, child: Any, amount: float) -> None:
+        """``child.observe(amount)`` for a histogram child, buffered."""
+        with self._lock:
+            pending = self._observed.get(child)
+            if pending is None:
+                pending = self._observed[child] = _Observations(child)
+                if self._thread is None:
+                    self._start()
+            pending.total += amount
+            pending.counts[bisect_left(pending.bounds, amount)] += 1
 
     def flush(self) -> None:
+        """Write everything buffered so far."""
         with self._lock:
-            pending, self._pending = self._pending, {}
-        for child, amount in pending.items():
+            counts, self._counts = self._counts, {}
+            observed, self._observed = self._observed, {}
+        for child, amount in counts.items():
             child.inc(amount)
+        for pending in observed.values():
+            pending.write()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="metrics-flush", daemon=True)
+        self._thread.start()
+        atexit.register(self.flush)
 
     def _run(self) -> None:
         while True:
@@ -73,7 +106,41 @@ class CounterBuffer:
             self.flush()
 
 
-BUFFER = CounterBuffer()
+class _Observations:
+    """Observations of one histogram child since the last flush: a count per bucket and their sum."""
+
+    __slots__ = ("bounds", "counts", "total", "_values")
+
+    def __init__(self, child: Any) -> None:
+        self.bounds, sum_value, bucket_values = histogram_values(child)
+        self._values = (sum_value, bucket_values)
+        self.counts = [0] * len(self.bounds)
+        self.total = 0.0
+
+    def write(self) -> None:
+        sum_value, bucket_values = self._values
+        sum_value.inc(self.total)
+        for value, count in zip(bucket_values, self.counts):
+            if count:
+                value.inc(count)
+
+
+def histogram_values(child: Any) -> tuple[list[float], Any, list[Any]]:
+    """A histogram child's upper bounds (the last is +Inf), its sum value and one value per bucket.
+
+    prometheus_client has no public call that adds many observations at once (``observe`` takes one
+    value), so this reaches into its internals: ``Histogram.observe(v)`` does ``_sum.inc(v)`` and
+    ``_buckets[i].inc(1)`` for the first ``i`` with ``v <= _upper_bounds[i]`` (buckets stored
+    non-cumulative, summed at collection); :class:`_Observations` makes the same writes in bulk. The
+    only place that touches the internals; ``tests/server/test_metrics.py`` fails if they change.
+    """
+    bounds, sum_value, bucket_values = child._upper_bounds, child._sum, child._buckets
+    if len(bounds) != len(bucket_values) or bounds[-1] != float("inf"):
+        raise TypeError("prometheus_client's Histogram internals changed; see server.metrics.histogram_values")
+    return list(bounds), sum_value, list(bucket_values)
+
+
+BUFFER = MetricsBuffer()
 # children used on every request, bound once (``labels()`` costs more than the increment itself)
 MEMORY_REQUESTS = CACHE_REQUESTS.labels("memory")
 MEMORY_HITS = CACHE_HITS.labels("memory")

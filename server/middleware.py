@@ -29,9 +29,10 @@ class RequestMiddleware:
     def __init__(self, permissions: dict[str, Permission], writable: bool) -> None:
         self.permissions = permissions
         self.writable = writable
-        # metric children by label values: binding them once keeps metrics off the hot path's profile
-        self._counters: dict[tuple[str, str, int], Any] = {}
-        self._timers: dict[str, Any] = {}
+        # (method, route, status) -> request counter, duration histogram child, status code: binding
+        # the metric children once keeps label look-ups off the hot path (the keys are bounded: known
+        # methods, route templates, the statuses the app sets)
+        self._bound: dict[tuple[str, str, Any], tuple[Any, Any, int]] = {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -58,28 +59,30 @@ class RequestMiddleware:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
-        if resp.content_type == RESPONSE_TYPE:
-            resp.content_type = negotiate(req.get_header("Accept"))
+        accept = req.env.get("HTTP_ACCEPT")  # what req.get_header("Accept") reads, without its name mangling
+        if accept and resp.content_type == RESPONSE_TYPE:
+            resp.content_type = negotiate(accept)
         route = req.uri_template or "unmatched"
-        status = resp.status_code
-        started = getattr(req.context, "started", None)
         method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
-        key = (method, route, status)
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = metrics.REQUESTS.labels(method, route, str(status))
+        key = (method, route, resp.status)
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = self._bound[key] = self._bind(method, route, resp.status_code)
+        counter, timer, status = bound
         metrics.BUFFER.inc(counter)
+        started = getattr(req.context, "started", None)
         if started is not None:
             elapsed = time.perf_counter() - started
-            timer = self._timers.get(route)
-            if timer is None:
-                timer = self._timers[route] = metrics.REQUEST_DURATION.labels(route)
-            timer.observe(elapsed)
+            metrics.BUFFER.observe(timer, elapsed)
             level = logging.ERROR if status == 500 else logging.WARNING if status > 500 else logging.DEBUG
             if log.isEnabledFor(level):
                 log.log(level, "request",
                         extra={"method": req.method, "path": req.path, "route": route, "status": status,
                                "ms": round(elapsed * 1000, 3), "identity": req.context.identity})
+
+    @staticmethod
+    def _bind(method: str, route: str, status: int) -> tuple[Any, Any, int]:
+        return metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_DURATION.labels(route), status
 
 
 # POSTs that create versions; every other POST under a subject (lookup, compatibility) only reads.

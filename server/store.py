@@ -138,21 +138,17 @@ class Store:
     def schema(self, schema_id: int) -> Any:
         """The row of an ID (``id, schema_type, schema, references, rule_set``) or ``None``; served from
         cache even with SQL down."""
-        metrics.BUFFER.inc(metrics.MEMORY_REQUESTS)
-        row = self._ids.get(schema_id)
+        row = _counted_get(self._ids, schema_id)
         if row is not MISSING:
-            metrics.BUFFER.inc(metrics.MEMORY_HITS)
             return row
         return self._load(schema_id)
 
     def schema_body(self, schema_id: int, variant: Hashable, render: Callable[[Any], R]) -> R | None:
         """An answer about one ID rendered by ``render(row)`` once per worker and ``variant`` (IDs are
         immutable, so the rendering is too); ``None`` when the ID does not exist."""
-        metrics.BUFFER.inc(metrics.MEMORY_REQUESTS)
         key = (schema_id, variant)
-        body = self._bodies.get(key)
+        body = _counted_get(self._bodies, key)
         if body is not MISSING:
-            metrics.BUFFER.inc(metrics.MEMORY_HITS)
             return body  # type: ignore[return-value]
         row = self._ids.get(schema_id)
         if row is MISSING:
@@ -199,10 +195,8 @@ class Store:
         if self.generation() is None:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
         cache_key = (self._build_key, *key)
-        metrics.BUFFER.inc(metrics.MEMORY_REQUESTS)
-        value = self._answers.get(cache_key)
+        value = _counted_get(self._answers, cache_key)
         if value is not MISSING:
-            metrics.BUFFER.inc(metrics.MEMORY_HITS)
             return value  # type: ignore[return-value]
         value = self.sql(call)
         self._answers.put(cache_key, value)
@@ -255,6 +249,17 @@ class IndexResolver:
             raise SchemaError(f"reference {reference.name!r} points at subject {reference.subject!r} version "
                               f"{reference.version}, which is not registered")
         return SchemaSource(SchemaType.parse(row.schema_type), row.schema, tuple(row.references))
+
+
+_MEMORY_HIT = (metrics.MEMORY_REQUESTS, metrics.MEMORY_HITS)
+_MEMORY_MISS = (metrics.MEMORY_REQUESTS,)
+
+
+def _counted_get(cache: LRU, key: Hashable) -> Any:
+    """``cache.get(key)``, counted in the memory layer's cache metrics (one buffered write per look-up)."""
+    value = cache.get(key)
+    metrics.BUFFER.inc_all(_MEMORY_MISS if value is MISSING else _MEMORY_HIT)
+    return value
 
 
 def _redis_layer(settings: Settings) -> Any:

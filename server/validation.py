@@ -39,7 +39,7 @@ class Engine:
         errors = self.parsed.validate(record)
         if not errors and self.rules:
             errors = self.rules.evaluate(record)
-        self._duration.observe(time.perf_counter() - started)
+        metrics.BUFFER.observe(self._duration, time.perf_counter() - started)
         return errors
 
     def check(self, record: Any) -> list[DataError]:

@@ -37,8 +37,10 @@ RECORD = {"model": "gpt-x", "total_tokens": 42, "at": {"millis": 1_700_000_000_0
 
 # -- the baseline app ------------------------------------------------------------------------------
 
-def serve_bare(port: int, workers: int, threads: int, body: bytes) -> None:
-    """A Falcon app that answers every GET and POST with ``body``, under the registry's gunicorn options."""
+def serve_bare(port: int, ops_port: int, workers: int, threads: int, body: bytes) -> None:
+    """A Falcon app that answers every GET and POST with ``body``, under the registry's gunicorn options —
+    the same two listeners too (``ops_port`` idles as the server's metrics port does), so the gthread
+    workers poll the same sockets."""
     import falcon
     from gunicorn.app.base import BaseApplication
 
@@ -56,8 +58,8 @@ def serve_bare(port: int, workers: int, threads: int, body: bytes) -> None:
 
     app = falcon.App()
     app.add_route("/{path:path}", Constant())
-    settings = Settings(bind=f"127.0.0.1:{port}", metrics_bind="", workers=workers, threads=threads,
-                        log_level="WARNING")
+    settings = Settings(bind=f"127.0.0.1:{port}", metrics_bind=f"127.0.0.1:{ops_port}", workers=workers,
+                        threads=threads, log_level="WARNING")
 
     class Bare(BaseApplication):
         def load_config(self) -> None:
@@ -225,10 +227,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000, help="records per batch request")
     parser.add_argument("--bare-serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-ops", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bare-body", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_serve:
-        serve_bare(args.bare_serve, args.workers, args.threads, args.bare_body.encode())
+        serve_bare(args.bare_serve, args.bare_ops, args.workers, args.threads, args.bare_body.encode())
         return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-server-"))
@@ -238,7 +241,7 @@ def main() -> int:
         index_url = f"sqlite:///{tmp / 'index.db'}"
         subprocess.run([sys.executable, "-m", "cli.main", "build", "--repo", str(tmp / "repo"), "--index", index_url,
                         "-q"], cwd=ROOT, check=True)
-        port, ops_port, bare_port = free_port(), free_port(), free_port()
+        port, ops_port, bare_port, bare_ops_port = free_port(), free_port(), free_port(), free_port()
         env = {**os.environ, "LOG_LEVEL": "WARNING"}
         server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--index", index_url,
                                    "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{ops_port}",
@@ -249,7 +252,8 @@ def main() -> int:
         id_body = http.client.HTTPConnection("127.0.0.1", port)
         id_body.request("GET", "/schemas/ids/3")
         constant = id_body.getresponse().read()
-        bare = subprocess.Popen([sys.executable, __file__, "--bare-serve", str(bare_port), "--bare-body",
+        bare = subprocess.Popen([sys.executable, __file__, "--bare-serve", str(bare_port), "--bare-ops",
+                                 str(bare_ops_port), "--bare-body",
                                  constant.decode(), "--workers", str(args.workers), "--threads", str(args.threads)],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(bare)
