@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from tests.builder.conftest import USAGE_V1
+from tests.builder.conftest import PROMPT_JSON, USAGE_V1
 from tests.builder.repo_writer import RegistryWriter, avro_record
 
 from builder.build import BuildError, build_index
@@ -246,3 +246,45 @@ def test_the_index_records_what_each_build_changed(registry, index_url):
     assert reader.changes_since(0) is None and reader.changes_since(7) is None
     build(registry, index_url, full=True)
     assert reader.changes_since(2) is None, "after a full build only a full rewrite is safe"
+
+
+@pytest.mark.parametrize("same_length", [True, False])
+def test_an_edited_applied_line_is_caught_by_the_next_incremental_build(registry, index_url, same_length):
+    build(registry, index_url)
+    before = SqlIndex.connect(index_url).reader().content_digest()
+    # line 2 was applied by the last build; edit it (same size or not) and append a valid new line
+    old = registry.entries[1]
+    edited = old.__class__(**{**old.to_json(), "proposer": "Mallory <m@example.com>" if not same_length
+                              else old.proposer.replace("Alice", "Eve!!")})
+    registry.entries[1] = edited
+    registry.register("llm.prompt-value", PROMPT_JSON.replace('"prompt"}', '"prompt"}  '), "JSON")
+    registry.commit("edit an applied line, then merge")
+    with pytest.raises(BuildError, match=r"registry.lock:3: hash chain broken"):
+        build(registry, index_url)
+    assert SqlIndex.connect(index_url).reader().content_digest() == before, "nothing may be written"
+
+
+def test_an_incremental_build_checks_new_lines_against_the_applied_ones(registry, index_url):
+    build(registry, index_url)
+    # a new subject's line that reuses id 1 (bound to llm.usage-value v1's content) for other content
+    registry.register("llm.other-value", avro_record("Other", [("x", "string")]))
+    last = registry.entries[-1]
+    registry.entries[-1] = last.__class__(**{**last.to_json(), "id": 1})
+    registry.entries = registry.entries[:-1] + chain(registry.entries[:-1], registry.entries[-1:])
+    registry.put(LEDGER_PATH, render(registry.entries))
+    registry.commit("id reuse")
+    with pytest.raises(BuildError, match=r"registry.lock:5: id 1 is already bound to other content"):
+        build(registry, index_url)
+
+
+def test_an_incremental_build_resolves_references_to_subjects_it_did_not_touch(registry, index_url):
+    build(registry, index_url)
+    registry.register("llm.envelope-value", avro_record("Envelope", [("usage", "llm.events.Usage")]),
+                      config={"references": [{"name": "llm.events.Usage", "subject": "llm.usage-value",
+                                               "version": 1}]})
+    registry.commit("merge: envelope referencing usage v1")
+    result = build(registry, index_url)
+    assert (result.full, result.added_versions, result.warnings) == (False, 1, [])
+    incremental = SqlIndex.connect(index_url).reader().content_digest()
+    build(registry, index_url, full=True)
+    assert SqlIndex.connect(index_url).reader().content_digest() == incremental
