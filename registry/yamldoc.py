@@ -184,9 +184,9 @@ def json_like(value: Any) -> Any:
 def _validator(schema_name: str) -> jsonschema.protocols.Validator:
     text = resources.files("registry").joinpath("schemas", schema_name).read_text("utf-8")
     schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    # The schemas are shipped files, checked against their metaschema by tests/core/test_shipped_schemas.py
+    # rather than here: that check costs more than validating a document, in every process that starts.
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def validate(doc: YamlDocument, schema_name: str) -> None:
