@@ -265,10 +265,12 @@ class _Plan:
         self._complete |= missing
 
     def _load_references(self) -> None:
-        """Make known the applied versions the new ones reference, transitively, so the resolver
-        finds them. Their subject.yaml (which lists the references) is read as merged; one that
-        cannot be read is left to the resolver, which reports it as the version's parse error."""
-        todo = [(line, entry) for line, entry in self.new]
+        """Make known the applied versions that the versions of the subjects with new lines (any of
+        which a compatibility check may parse) reference, transitively, so the resolver finds them.
+        Their subject.yaml (which lists the references) is read as merged; one that cannot be read
+        is left to the resolver, which reports it as the version's parse error."""
+        subjects = {entry.subject for _, entry in self.new}
+        todo = [(line, entry) for line, entry in self._known.items() if entry.subject in subjects]
         seen: set[tuple[str, int]] = {(entry.subject, entry.version) for _, entry in todo}
         while todo and self.prefix:
             wanted: set[tuple[str, int]] = set()
