@@ -9,6 +9,7 @@ in one process) the default registry is used.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import time
@@ -103,7 +104,10 @@ class MetricsBuffer:
     def _run(self) -> None:
         while True:
             time.sleep(self.interval)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a failed write (a full /dev/shm) must not stop every later flush
+                logging.getLogger(__name__).exception("writing buffered metrics failed")
 
 
 class _Observations:
