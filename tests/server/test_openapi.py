@@ -3,18 +3,14 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
-import schemathesis
 import yaml
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from server.app import create_app
 from server.settings import Settings
+from tests.server.fuzz import SPEC, openapi_schema, server_errors
 
-SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 # examples per operation; LLM_REGISTRY_FUZZ_EXAMPLES=200 for a deeper run by hand
 EXAMPLES = int(os.environ.get("LLM_REGISTRY_FUZZ_EXAMPLES", "10"))
 HTTP_METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
@@ -55,20 +51,6 @@ def test_generated_requests_never_get_a_server_error(any_server):
     metrics are on the other listener, the catalog is off in the test server), against SQLite and
     against PostgreSQL + Redis (which refuse different input: NUL characters, huge integers)."""
     server = any_server
-    api = schemathesis.openapi.from_path(str(SPEC)).exclude(path_regex=r"^/(health|metrics|catalog)")
-    failures: list[str] = []
-    for result in api.get_all_operations():
-        operation = result.ok()
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
-        def check(case) -> None:
-            response = case.call(base_url=server.url, timeout=20)
-            case.validate_response(response, checks=[not_a_server_error])
-
-        try:
-            check()
-        except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report
-            failures.append(f"{operation.label}: {exc}")
+    api = openapi_schema().exclude(path_regex=r"^/(health|metrics|catalog)")
+    failures = server_errors(api, server.url, examples=EXAMPLES, timeout=20)
     assert not failures, "\n\n".join(failures)
