@@ -80,7 +80,7 @@ class CatalogStats:
 
 # --------------------------------------------------------------------------------------------- links
 
-def _page_quote(path: str) -> str:
+def site_href(path: str) -> str:
     """URL of a site file: MkDocs percent-quotes file names, so ``%`` in a subject dir becomes ``%25``."""
     return quote(path, safe="/._-~")
 
@@ -105,10 +105,10 @@ class Links:
         return self._rel(target)
 
     def page(self, target_md: str) -> str:
-        return _page_quote(self._rel(target_md[:-3] + ".html"))
+        return site_href(self._rel(target_md[:-3] + ".html"))
 
     def page_file(self, target: str) -> str:
-        return _page_quote(self._rel(target))
+        return site_href(self._rel(target))
 
     def subject(self, name: str, version: int | None = None) -> str:
         url = self.page(subject_page(name))
@@ -124,11 +124,11 @@ class Links:
         return f"{self.page('owners.md')}#owner-{anchor(owner)}"
 
     def raw(self, name: str, version: int, extension: str) -> str:
-        return _page_quote(self._rel(raw_path(name, version, extension)))
+        return site_href(self._rel(raw_path(name, version, extension)))
 
     def raw_path(self, name: str, version: int, extension: str) -> str:
         """The raw file's path from the site root (shown as its stable URL)."""
-        return _page_quote(raw_path(name, version, extension))
+        return site_href(raw_path(name, version, extension))
 
     def next_tab_group(self) -> int:
         self._tab_group += 1
@@ -371,21 +371,6 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
             "rows": [[p, t, n, versions] for (p, t, n), versions in rows.items()]}
 
 
-def catalog_json(model: CatalogModel) -> dict[str, Any]:
-    """A machine-readable summary of the catalog (the SchemaStore ``catalog.json`` pattern)."""
-    return {
-        "title": model.title, "commit": model.commit, "built_at": model.built_at,
-        "subjects": [{
-            "subject": s.name, "format": s.schema_type, "owner": s.owner, "tags": s.tags,
-            "compatibility": s.compatibility, "description": s.description,
-            "page": subject_page(s.name)[:-3] + ".html",
-            "versions": [{"version": v.version, "id": v.id, "state": v.state, "sunset_date": v.sunset_date,
-                          "merged_at": v.merged_at, "raw": raw_path(s.name, v.version, v.extension)}
-                         for v in s.versions if not v.deleted],
-        } for s in model.live_subjects()],
-    }
-
-
 def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline: bool = False) -> tuple[Path, int]:
     """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path and the page count."""
     env = _environment()
@@ -425,8 +410,6 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     compact = json.dumps(index, separators=(",", ":"), ensure_ascii=False)
     (assets / "fields.js").write_text(f"window.__lsrFields = {compact};\n", encoding="utf-8")
     (docs / "field-index.json").write_text(compact, encoding="utf-8")
-    (docs / "catalog.json").write_text(json.dumps(catalog_json(model), separators=(",", ":"), ensure_ascii=False),
-                                       encoding="utf-8")
 
     nav, not_in_nav = _nav(domains)
     config = env.get_template("mkdocs.yml.j2").render(
@@ -516,9 +499,12 @@ def _marker(out: Path) -> dict:
 
 
 def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = False,
-                  work_dir: str | Path | None = None, key: str | None = None) -> CatalogStats:
+                  work_dir: str | Path | None = None, key: str | None = None,
+                  document: bytes | None = None) -> CatalogStats:
     """Render the pages of ``model`` and build the site into ``out_dir`` (replacing an earlier catalog).
-    ``key`` (:func:`build_key`) is recorded so that the next build of the same input can be skipped."""
+    ``key`` (:func:`build_key`) is recorded so that the next build of the same input can be skipped.
+    ``document`` (``builder/catalog_document.py``) is written as the site's ``catalog.json``, byte for
+    byte as the static API writes it, after MkDocs so that nothing touches it on the way."""
     out = Path(out_dir).resolve()
     _check_out_dir(out)
     with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
@@ -529,6 +515,8 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         built = time.perf_counter()
     fill_slots(model, out)
     write_raw_files(model, out)
+    if document is not None:
+        (out / "catalog.json").write_bytes(document)
     finished = time.perf_counter()
     search = out / "search" / "search_index.json"
     stats = CatalogStats(
@@ -553,7 +541,8 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
                              snapshot: Any = None, force: bool = False) -> CatalogStats:
     """The builder's entry point: the catalog of the commit the index reader describes.
 
-    ``snapshot`` (``registry.snapshot.Snapshot``) supplies the examples, which the index does not hold.
+    ``snapshot`` (``registry.snapshot.Snapshot``) supplies the examples, which the index does not hold,
+    and the ``registry.yaml`` settings ``catalog.json`` shows (``{}`` without a snapshot).
     When ``out_dir`` already holds the catalog of the same input (:func:`build_key`), nothing is done
     unless ``force``.
     """
@@ -566,4 +555,6 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
         return CatalogStats(**{**previous["stats"], "skipped": True})
     model = model_from_index(reader, registry_config, commit=commit,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
-    return build_catalog(model, out, offline=offline, key=key)
+    from builder.catalog_document import catalog_document, registry_settings   # it imports this module
+    document = catalog_document(reader, registry_settings(snapshot) if snapshot is not None else {})
+    return build_catalog(model, out, offline=offline, key=key, document=document)

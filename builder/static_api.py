@@ -14,7 +14,8 @@ maps the Confluent paths onto it)::
     subjects/{S}/versions/index.json                       GET /subjects/{s}/versions
     subjects/{S}/versions/{v|latest}/index.json            GET /subjects/{s}/versions/{v}
     subjects/{S}/versions/{v|latest}/schema/index.json     GET /subjects/{s}/versions/{v}/schema
-    catalog.json, fields.json                              the catalog's data and field search
+    catalog.json                                           builder/catalog_document.py (the catalog site has the same)
+    fields.json                                            the latest versions' fields, for field search
 
 ``{S}`` is the subject percent-encoded exactly as clients encode a path segment (every byte outside
 ``A-Z a-z 0-9 - . _ ~``, uppercase hex), which is also the raw request path nginx sees. Soft-deleted
@@ -79,7 +80,6 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
             [{"subject": subject, "version": version} for subject, version in used])
         yield f"schemas/ids/{row.id}/subjects/index.json", _json_file(sorted({subject for subject, _ in used}))
     fields = reader.all_fields()
-    catalog_subjects = []
     field_rows = []
     for subject in live:
         rows = by_subject.get(subject, [])
@@ -94,20 +94,8 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
-        catalog_subjects.append({
-            "subject": subject, "path": f"subjects/{encode_segment(subject)}",
-            "description": info.description if info else "", "owner": info.owner if info else None,
-            "tags": info.tags if info else [], "consumers": info.consumers if info else [],
-            "compatibility": (info.compatibility if info and info.compatibility else default_mode),
-            "schema_type": latest.schema_type if latest else (rows[-1].schema_type if rows else None),
-            "latest": {"version": latest.version, "id": latest.id} if latest else None,
-            "versions": [{"version": r.version, "id": r.id, "state": r.state, "sunset_date": r.sunset_date,
-                          "merged_at": r.merged_at, "compatible": (r.compat or {}).get("compatible")}
-                         for r in rows]})
-    info = reader.build_info()
-    yield "catalog.json", _sorted_json({
-        "registry": registry or {}, "commit": info.commit if info else None,
-        "default_compatibility": default_mode, "subjects": catalog_subjects})
+    from builder.catalog_document import FILENAME, catalog_document   # it imports this module
+    yield FILENAME, catalog_document(reader, registry or {}, by_subject)
     yield "fields.json", _sorted_json({"fields": field_rows})
 
 

@@ -135,7 +135,8 @@ def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: lis
             code = 0 if args.redis_optional else 1
     if args.api_out:
         from builder import static_api
-        files, rewritten, digest = static_api.write(reader, args.api_out, registry_json(snapshot), full=args.full)
+        from builder.catalog_document import registry_settings
+        files, rewritten, digest = static_api.write(reader, args.api_out, registry_settings(snapshot), full=args.full)
         notes.append(f"static API {files} files ({rewritten} rewritten)")
         digests["static"] = digest
     if args.catalog_out:   # static catalog step: builder/catalog.py (catalog helper) -- please keep
@@ -147,16 +148,3 @@ def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: lis
         except CatalogError as exc:
             code = fail(str(exc))
     return code
-
-
-def registry_json(snapshot) -> dict:
-    """registry.yaml as the static catalog.json shows it (empty when the file is absent or invalid:
-    the SQL build has already reported an invalid one)."""
-    from registry import layout
-    from registry.registry_config import RegistryConfig
-    from registry.yamldoc import ConfigError
-    raw = snapshot.read(layout.REGISTRY_YAML)
-    try:
-        return RegistryConfig.parse(raw).to_json() if raw else {}
-    except ConfigError:
-        return {}

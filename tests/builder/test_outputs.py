@@ -102,10 +102,28 @@ def test_static_api_is_byte_identical_across_rebuilds_and_clones(registry, tmp_p
     assert json.loads(a["subjects/index.json"]) == ["llm.prompt-value", "llm.usage-value", "team/a b"]
     catalog = json.loads(a["catalog.json"])
     assert catalog["registry"]["name"] == "test-registry" and len(catalog["subjects"]) == 3
+    odd = next(s for s in catalog["subjects"] if s["subject"] == "team/a b")
+    assert f'{odd["path"]}/versions/1/index.json' in a, "a subject's path is its directory in the static API"
     assert {f["path"] for f in json.loads(a["fields.json"])["fields"]} >= {"prompt", "model", "request_id"}
     # a second build of the same commit rewrites nothing; a removed subject's files go away
     again = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'a.db'}", "--api-out", str(tmp_path / "a"))
     assert "(0 rewritten)" in again.stdout
+
+
+def test_static_api_and_catalog_site_write_the_same_catalog_json(registry, tmp_path, cli):
+    out = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'i.db'}", "--api-out",
+              str(tmp_path / "api"), "--catalog-out", str(tmp_path / "site"))
+    assert out.returncode == 0, out.stderr
+    data = (tmp_path / "api" / "catalog.json").read_bytes()
+    assert data == (tmp_path / "site" / "catalog.json").read_bytes()
+    catalog = json.loads(data)
+    usage = next(s for s in catalog["subjects"] if s["subject"] == "llm.usage-value")
+    assert usage["owner"] == "observatory-team" and usage["consumers"][0] == {"name": "analytics"}
+    assert [(v["version"], v["compatible"]) for v in usage["versions"]] == [(1, True), (2, True)]
+    assert usage["latest"] == {"version": 2, "id": usage["versions"][1]["id"]}
+    assert (tmp_path / "site" / usage["page"]).is_file()
+    assert (tmp_path / "site" / usage["versions"][1]["raw"]).read_bytes() == (
+        tmp_path / "api" / "subjects/llm.usage-value/versions/2/schema/index.json").read_bytes()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from urllib.parse import unquote
 
 from tests.catalog.sites import ODD
 from tests.catalog.linkcheck import broken_links
@@ -106,12 +107,17 @@ def test_field_index_lists_versions_per_field(rich_site):
     assert index["dirs"] == {str(index["subjects"].index(s.index(ODD))): layout.encode_subject(ODD)}
 
 
-def test_catalog_json_is_machine_readable(rich_site):
+def test_catalog_json_links_resolve_in_the_site(rich_site):
     catalog = json.loads(rich_site.page("catalog.json"))
     usage = next(x for x in catalog["subjects"] if x["subject"] == "telemetry.usage")
     assert [v["state"] for v in usage["versions"]] == ["DEPRECATED", "ACTIVE", "DRAFT"]
-    for version in usage["versions"]:
-        assert (rich_site.root / version["raw"]).exists()
+    assert "built_at" not in catalog, "no build time: the static API's copy must not change between builds"
+    odd = next(x for x in catalog["subjects"] if x["subject"] == ODD)
+    for subject in (usage, odd):         # page and raw are URLs relative to the site root
+        assert ODD not in subject["page"] and (rich_site.root / unquote(subject["page"])).is_file()
+        for version in subject["versions"]:
+            assert (rich_site.root / unquote(version["raw"])).read_text().strip()
+    assert "%25" in odd["page"], "the page file name holds '%', which the URL must quote"
 
 
 def test_no_broken_internal_links(rich_site, offline_site):

@@ -44,6 +44,20 @@ def test_every_template_subject_has_a_page_with_its_facts(template_site):
                 assert " ".join(rule["doc"].split()[:4]) in page
 
 
+def test_catalog_json_has_every_subject_with_its_facts(template_site):
+    catalog = json.loads(template_site.page("catalog.json"))
+    settings = yaml.safe_load((TEMPLATE / "registry.yaml").read_text())
+    assert catalog["title"] == settings["catalog"]["title"] == catalog["registry"]["catalog"]["title"]
+    assert catalog["catalog_url"] == settings["catalog"]["site_url"]
+    assert [s["subject"] for s in catalog["subjects"]] == SUBJECTS
+    for entry in catalog["subjects"]:
+        config = subject_yaml(entry["subject"])
+        assert entry["owner"] == config["owner"] and sorted(entry["tags"]) == sorted(config.get("tags", []))
+        assert entry["compatibility"] == (config.get("compatibility") or catalog["default_compatibility"])
+        assert entry["page"] == f"subjects/{layout.encode_subject(entry['subject'])}.html"
+        assert entry["latest"]["version"] == entry["versions"][-1]["version"] == 1
+
+
 def test_references_link_both_ways(template_site):
     pairs = [(name, ref["subject"], ref["version"]) for name in SUBJECTS
              for ref in subject_yaml(name).get("references", [])]
