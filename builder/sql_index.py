@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from registry.types import Field, Reference
 
@@ -136,6 +136,12 @@ CHANGES_KEPT = 100   # generations whose changes are kept for outputs catching u
 
 class IndexUnavailable(RuntimeError):
     """The index cannot be opened or used (bad URL, unreachable database, newer layout)."""
+
+
+class IndexLayoutError(IndexUnavailable):
+    """A read-only opener found the database answering but the index not at this program's layout:
+    never built, or built by an older or newer llm-registry. Only a build can fix it, so retrying
+    is pointless (unlike an unreachable database)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,13 +285,23 @@ class _Sqlite(_Dialect):
     name = "sqlite"
     errors = (sqlite3.Error,)
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, reader: bool = False, file_read_only: bool = False) -> None:
         self.path = path
+        self.reader = reader
+        self.file_read_only = file_read_only
 
     def connect(self, *, autocommit: bool) -> sqlite3.Connection:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.reader:
+                # A reader never creates the file, changes its journal mode or writes to it; the
+                # file may be read-only to this process (``?mode=ro`` asks SQLite to enforce it)
+                uri = f"file:{quote(self.path)}?mode={'ro' if self.file_read_only else 'rw'}"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                       timeout=30)
+                conn.execute("PRAGMA query_only=ON")
+                return conn
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -327,14 +343,20 @@ class _Postgres(_Dialect):
         conn.execute("SELECT pg_advisory_xact_lock(7426002)")
 
 
-def _dialect(url: str) -> _Dialect:
+def _dialect(url: str, *, read_only: bool = False) -> _Dialect:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        # sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:
-        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        # sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:, sqlite:///path.db?mode=ro
+        path = unquote(url[len("sqlite:///"):].split("?", 1)[0]) if url.startswith("sqlite:///") else ""
         if not path:
             raise IndexUnavailable(f"bad SQLite index URL {url!r}; expected sqlite:///path/to/index.db")
-        return _Sqlite(path)
+        mode = parse_qs(parsed.query).get("mode", [""])[-1]
+        if mode not in ("", "ro"):
+            raise IndexUnavailable(f"bad SQLite index URL {url!r}: only ?mode=ro is supported")
+        if mode == "ro" and not read_only:
+            raise IndexUnavailable(f"the SQLite index {path} is opened read-only (?mode=ro); "
+                                   "building needs a writable index")
+        return _Sqlite(path, reader=read_only, file_read_only=mode == "ro")
     if parsed.scheme in ("postgresql", "postgres"):
         return _Postgres(url)
     raise IndexUnavailable(f"unsupported index URL {url!r}; use sqlite:///path.db or postgresql://...")
@@ -389,11 +411,28 @@ class SqlIndex:
 
     @classmethod
     def connect(cls, url: str) -> "SqlIndex":
-        """Check the URL and that the database answers; migrate the layout to the newest version."""
+        """Check the URL and that the database answers; migrate the layout to the newest version.
+        For builders: migrating writes (DDL), so a read-only replica needs :meth:`open_reader`."""
         index = cls(url, _dialect(url))
         conn = index._open(autocommit=False)
         try:
             migrate(conn)
+        finally:
+            conn.close()
+        return index
+
+    @classmethod
+    def open_reader(cls, url: str) -> "SqlIndex":
+        """Open an index for reading only: no DDL, no writes, so it works on a PostgreSQL read replica,
+        with a SELECT-only role, or on a read-only SQLite file (``sqlite:///path.db?mode=ro``).
+
+        Raises :class:`IndexLayoutError` unless the migrations table records exactly the layout this
+        program reads: a reader cannot migrate, and guessing at another layout would give wrong
+        answers instead of errors."""
+        index = cls(url, _dialect(url, read_only=True))
+        conn = index._open(autocommit=True)
+        try:
+            check_layout(conn)
         finally:
             conn.close()
         return index
@@ -447,6 +486,40 @@ def _applied(conn: _Connection) -> set[int]:
     except IndexUnavailable:
         conn.raw.rollback()   # PostgreSQL: the failed statement aborted the implicit transaction
         return set()
+
+
+def check_layout(conn: _Connection) -> int:
+    """Read (never write) the layout version recorded by the migrations; raise
+    :class:`IndexLayoutError` unless it is the one this program expects."""
+    newest = max(number for number, _, _ in MIGRATIONS)
+    where = "this index"
+    if conn.dialect.name == "sqlite":
+        where = f"the SQLite index {conn.dialect.path}"
+    try:
+        done = {row[0] for row in conn.all("SELECT version FROM schema_migrations")}
+    except IndexUnavailable as exc:
+        if not _missing_table(exc):
+            raise
+        done = set()
+    fix = "run `llm-registry build` against it (against the primary, for a read replica) first"
+    if not done:
+        raise IndexLayoutError(f"{where} was never built (no schema_migrations table); {fix}")
+    have = max(done)
+    if have > newest:
+        raise IndexLayoutError(f"{where} has layout version {have}, newer than this program's {newest}; "
+                               "upgrade llm-registry")
+    if have < newest:
+        raise IndexLayoutError(f"{where} has layout version {have}, older than this program's {newest}; "
+                               f"{fix} with this version of llm-registry to migrate it")
+    return newest
+
+
+def _missing_table(exc: IndexUnavailable) -> bool:
+    """Whether a failed read means "no such table" (as opposed to a lost connection or denied access)."""
+    cause = exc.__cause__
+    if isinstance(cause, sqlite3.OperationalError):
+        return "no such table" in str(cause)
+    return getattr(cause, "sqlstate", None) == "42P01"   # PostgreSQL undefined_table
 
 
 def migrate(conn: _Connection) -> int:

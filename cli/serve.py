@@ -105,7 +105,25 @@ def run(args: argparse.Namespace) -> int:
         if code:
             return code
         settings = settings.with_embedded_index()
+    else:
+        code = _check_index(settings.index_url)
+        if code:
+            return code
     return _serve(settings)
+
+
+def _check_index(url: str) -> int:
+    """Without --repo the server only reads the index, which may be a read replica: it is opened
+    read-only and must already be built at this program's layout. An unreachable index is not fatal
+    (the server answers 50001 until it comes back); an unbuilt or mismatched one is."""
+    from builder.sql_index import IndexLayoutError, IndexUnavailable, SqlIndex
+    try:
+        SqlIndex.open_reader(url).close()
+    except IndexLayoutError as exc:
+        return fail(f"--index: {exc}")
+    except IndexUnavailable:
+        pass
+    return 0
 
 
 def _initial_build(settings) -> int:

@@ -15,10 +15,10 @@ GONE: FileIdentity = (0, 0)
 
 
 def sqlite_path(url: str | None) -> str | None:
-    """The file of a ``sqlite:///path`` URL (``None`` for other URLs and for ``:memory:``)."""
+    """The file of a ``sqlite:///path[?mode=ro]`` URL (``None`` for other URLs and for ``:memory:``)."""
     if not url or not url.startswith("sqlite:///"):
         return None
-    path = unquote(url[len("sqlite:///"):])
+    path = unquote(url[len("sqlite:///"):].split("?", 1)[0])
     return None if path == ":memory:" else path
 
 

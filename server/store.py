@@ -69,7 +69,9 @@ class Store:
                 raise StoreUnavailable(f"the SQLite index {index_file.sqlite_path(url)} does not exist")
             with self._connect_lock:
                 if self._reader_obj is None:
-                    self._index = SqlIndex.connect(url)
+                    # Only a server that builds its own index (--repo) may migrate it; otherwise the
+                    # index may be a read replica or a SELECT-only role, and a reader must not write
+                    self._index = SqlIndex.connect(url) if self.settings.repo else SqlIndex.open_reader(url)
                     self._file = index_file.identity(url)
                     self._reader_obj = self._index.reader()
                 reader = self._reader_obj
