@@ -66,7 +66,7 @@ def _when_ready(settings: Settings) -> Any:
             _refresher = subprocess.Popen(
                 [sys.executable, "-m", "server.index_refresh", "--repo", settings.repo, "--index",
                  settings.index_url, *redis, *hooks, "--poll", str(settings.poll_seconds),
-                 "--log-level", settings.log_level],
+                 "--log-level", settings.log_level, "--parent-pid", str(os.getpid())],
                 env=os.environ.copy())
             server.log.info("following %s (index refresh pid %s)", settings.repo, _refresher.pid)
     return when_ready

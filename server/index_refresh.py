@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -87,7 +88,9 @@ class Refresher:
             log.info(done)
 
 
-def run(refresher: Refresher, poll: float, once: bool = False) -> int:
+def run(refresher: Refresher, poll: float, once: bool = False, parent_pid: int | None = None) -> int:
+    """Refresh every ``poll`` seconds until SIGTERM/SIGINT, or until the process ``parent_pid`` is gone
+    (a gunicorn master killed with SIGKILL cannot stop its follower; the follower notices instead)."""
     if once:
         return 0 if refresher.refresh() else 1
     stopping = False
@@ -103,6 +106,9 @@ def run(refresher: Refresher, poll: float, once: bool = False) -> int:
         deadline = time.monotonic() + poll
         while not stopping and time.monotonic() < deadline:
             time.sleep(min(0.2, poll))
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("the server (pid %s) is gone; the index follower stops too", parent_pid)
+                stopping = True
     return 0
 
 
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to look at main")
     parser.add_argument("--once", action="store_true", help="build once and exit (exit 1 when it fails)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--parent-pid", type=int, metavar="PID", help="stop when this process (the server that "
+                                                                       "started the follower) is gone")
     parser.add_argument("--webhooks", metavar="CONFIG", help="also announce merges that reach main through git "
                                                             "to these webhooks (docs/webhooks.md)")
     parser.add_argument("--state-dir", metavar="DIR", help="the server's state directory (webhook claims, log)")
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         from server.webhook_delivery import follow_git
         stop_webhooks = follow_git(args.repo, args.webhooks, args.state_dir, args.poll)
     try:
-        return run(refresher, args.poll, args.once)
+        return run(refresher, args.poll, args.once, args.parent_pid)
     finally:
         if stop_webhooks is not None:
             stop_webhooks()
