@@ -23,17 +23,16 @@ and a FULL check against the latest version only; the check is printed as a rati
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from registry.compat import check_compatibility  # noqa: E402
 from registry.formats import parse_schema  # noqa: E402
 from registry.formats.jsonschema_compat import _COMPATIBLE_TEXTS  # noqa: E402
+from tests.benchmarks.bench_compat import measure  # noqa: E402
 
 TARGET_MS = 50.0
 VERSIONS = 100
@@ -75,18 +74,6 @@ def cases() -> list[tuple[str, list[str], str]]:
         ("open, added", [schema_text(100 + k, False) for k in range(1, VERSIONS + 1)],
          schema_text(PROPERTIES + 1, False)),
     ]
-
-
-def measure(call: Callable[..., object], repeat: int, setup: Callable[[], tuple] | None = None) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of ``call(*setup())``."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        args = setup() if setup else ()
-        wall, cpu = time.perf_counter(), time.process_time()
-        call(*args)
-        walls.append((time.perf_counter() - wall) * 1000)
-        cpus.append((time.process_time() - cpu) * 1000)
-    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> int:
