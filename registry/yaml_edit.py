@@ -13,6 +13,10 @@ from typing import Any
 import yaml
 
 
+class YamlEditError(ValueError):
+    """The file cannot be edited without risking its meaning; nothing was changed."""
+
+
 class _Dumper(yaml.SafeDumper):
     """Block style with list items indented under their key (``rules:\n  - name: ...``), as people write."""
 
