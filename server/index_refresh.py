@@ -25,6 +25,7 @@ from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
 from server import index_file, logs
 from server.index_watch import IndexWatch, MetricsWatch
+from server.parent_death import die_with_parent
 
 log = logging.getLogger("server.index_refresh")
 
@@ -42,6 +43,7 @@ class Refresher:
         self.redis_prefix = redis_prefix
         self._index: SqlIndex | None = None
         self._file: index_file.FileIdentity | None = None
+        self._verified = False
         self._last_seen: str | None = None
         self.watch = IndexWatch()   # the follower process reports to metrics (server/index_watch.py)
 
@@ -60,7 +62,9 @@ class Refresher:
             return True
         try:
             if self._index is None:
-                self._index = SqlIndex.connect(self.index_url)
+                # the first connection of a run checks the file and sets a damaged one aside
+                self._index = SqlIndex.connect(self.index_url, verify=not self._verified)
+                self._verified = True
                 self._file = index_file.identity(self.index_url)
             result = build_index(snapshot, self._index)
         except IndexUnavailable as exc:
@@ -81,6 +85,11 @@ class Refresher:
         if self.redis_url:
             self._publish(result)
         return True
+
+    def close(self) -> None:
+        """Close the index connections (before the calling process forks)."""
+        if self._index is not None:
+            self._index.close()
 
     def _publish(self, result: BuildResult) -> None:
         assert self._index is not None
@@ -134,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", metavar="DIR", help="the server's state directory (webhook claims, log)")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid, signal.SIGTERM)
     refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
     refresher.watch = MetricsWatch()
     stop_webhooks = None
