@@ -35,7 +35,7 @@ from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.snapshot import Snapshot, SnapshotError
 from registry.writes import (LifecycleChanged, Outcome, Registered, Registration, RegistryWriter, SettingChanged,
                              SubjectDeleted, VersionDeleted)
-from server import events, index_file
+from server import events, index_file, metrics
 from server.settings import Settings
 
 log = logging.getLogger("server.writes")
@@ -68,7 +68,10 @@ class WriteService:
     # -- the writes ---------------------------------------------------------------------------------------
 
     def register(self, request: Registration, author: str) -> Registered:
-        return self._write(lambda: self.writer.register(request, author), author)
+        done = self._write(lambda: self.writer.register(request, author), author)
+        if done.commit is not None:
+            metrics.REGISTRATIONS.labels(done.schema_type).inc()
+        return done
 
     def rollback(self, subject: str, target: int, author: str) -> Registered:
         return self._write(lambda: self.writer.rollback(subject, target, author), author)
