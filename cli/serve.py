@@ -130,6 +130,7 @@ def _initial_build(settings) -> int:
     """Build before listening, so the first request already sees main."""
     import pygit2
 
+    from builder.pipeline import Targets
     from server.index_refresh import Refresher
     from server.settings import embedded_index_path
     try:
@@ -138,7 +139,7 @@ def _initial_build(settings) -> int:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
     from server import logs
     logs.configure(settings.log_level)
-    refresher = Refresher(settings.repo, url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    refresher = Refresher(settings.repo, Targets(url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix))
     try:
         if not refresher.refresh():
             return fail(f"cannot index {settings.repo} into {url}; see the log above")

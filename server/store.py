@@ -20,10 +20,11 @@ from typing import Any, Callable, Hashable, TypeVar
 
 import psycopg
 
+from builder import index_file
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.formats import ParsedSchema, parse_schema
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
-from server import index_file, metrics
+from server import metrics
 from server.cache import LRU, MISSING
 from server.settings import Settings
 
