@@ -6,9 +6,12 @@ commit — so the order of the outputs, the retry when another build got there f
 that the SQLite file was replaced are written once.
 
 Failures keep their kinds: the SQL build raises (:class:`BuildError` — the commit cannot be built —
-or :class:`IndexUnavailable`); a Redis failure does not (the SQL index is the truth and is built)
-and is reported in :attr:`UpdateResult.redis_error`; the static API is written last and raises
-``OSError`` when its directory cannot be written.
+or :class:`IndexUnavailable`); Redis being unreachable does not (the SQL index is the truth and is
+built) and is reported in :attr:`UpdateResult.redis_error`, while Redis refusing to rebind a
+published ID raises :class:`RedisRebindError`; the static API is written last and raises
+:class:`StaticApiError` (it would rewrite a published ID) or ``OSError``.
+
+:data:`UPDATE_ERRORS` lists every exception an update raises, for callers that log and go on.
 """
 from __future__ import annotations
 
@@ -17,17 +20,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder import static_api
-from builder.build import BuildResult, IndexMoved, Progress, build_index
+from builder import index_file, static_api
+from builder.build import BuildError, BuildResult, IndexMoved, Progress, build_index
 from builder.catalog_document import registry_settings
-from builder.redis_index import RedisIndex, RedisUnavailable
-from builder.sql_index import SqlIndex
+from builder.redis_index import RedisIndex, RedisRebindError, RedisUnavailable
+from builder.sql_index import IndexUnavailable, SqlIndex
+from builder.static_api import StaticApiError
 from registry.snapshot import Snapshot
-from builder import index_file
 
 log = logging.getLogger("builder.pipeline")
 
 MOVED_RETRIES = 5
+UPDATE_ERRORS = (BuildError, IndexUnavailable, RedisRebindError, StaticApiError, OSError)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,9 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     from builder.build import BuildError
     from builder.pipeline import IndexPipeline, Targets
+    from builder.redis_index import RedisRebindError
     from builder.sql_index import IndexUnavailable
+    from builder.static_api import StaticApiError
     from registry.ledger import LedgerError
     from registry.snapshot import Snapshot, SnapshotError
 
@@ -104,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     with IndexPipeline(targets, verify=True) as pipeline:
         try:
             update = pipeline.update(snapshot, full=args.full, progress=progress, jobs=args.jobs)
-        except (SnapshotError, LedgerError, BuildError, IndexUnavailable, OSError) as exc:
+        except (SnapshotError, LedgerError, BuildError, IndexUnavailable, OSError, StaticApiError,
+                RedisRebindError) as exc:
             return fail(str(exc))
         finally:
             progress.close()

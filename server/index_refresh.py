@@ -21,7 +21,7 @@ from types import FrameType
 from typing import Any
 
 from builder.build import BuildError
-from builder.pipeline import IndexPipeline, Targets
+from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
 from builder.sql_index import IndexUnavailable
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
@@ -63,8 +63,9 @@ class Refresher:
             self._last_seen = snapshot.commit_id
             log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc)
             return False
-        except OSError as exc:
-            log.error("the index could not be updated: %s", exc)
+        except UPDATE_ERRORS as exc:   # an output refused or failed after the SQL build
+            self._last_seen = snapshot.commit_id
+            log.error("the indexes could not be brought to %s: %s", snapshot.commit_id[:12], exc)
             return False
         self._last_seen = snapshot.commit_id
         result = update.build

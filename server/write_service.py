@@ -32,9 +32,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pygit2
 
-from builder.build import BuildError
-from builder.pipeline import IndexPipeline, Targets
-from builder.sql_index import IndexUnavailable
+from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
 from registry import layout
 from registry.formats import ParsedSchema
 from registry.gate import GateError, GateResult, apply_change
@@ -155,7 +153,7 @@ class WriteService:
         raised: the write is committed and the index follower (or the next start) builds it."""
         try:
             update = self._pipeline.update(Snapshot.open(self.repo_path, "main"))
-        except (BuildError, IndexUnavailable, SnapshotError, OSError) as exc:
+        except (*UPDATE_ERRORS, SnapshotError) as exc:
             self._pipeline.close()
             log.error("the index could not be updated after a write: %s", exc)
             return
