@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import pygit2
 
     from builder.pipeline import Targets
-    from server import logs
+    from server import index_status, logs
     from server.index_refresh import Refresher, run as follow
     from server.parent_death import die_with_parent
     from server.settings import Settings, embedded_index_path
@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     except (pygit2.GitError, KeyError, OSError) as exc:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
     refresher = Refresher(settings.repo, Targets(index_url, redis_url=settings.redis_url,
-                                                 redis_prefix=settings.redis_prefix))
+                                                 redis_prefix=settings.redis_prefix),
+                          status=index_status.path_for(settings.repo))
     stop_webhooks = None
     if settings.webhooks and settings.state_dir and not args.once:
         from server.webhook_delivery import follow_git

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -25,6 +26,7 @@ from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
 from builder.sql_index import IndexUnavailable
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
+from server import index_status
 
 log = logging.getLogger("server.index_refresh")
 
@@ -33,10 +35,13 @@ class Refresher:
     """Updates the pipeline's targets to ``ref`` of ``repo``; Redis failures are warnings, as in
     ``llm-registry build --redis-optional``."""
 
-    def __init__(self, repo: str, targets: Targets, ref: str = "main") -> None:
+    def __init__(self, repo: str, targets: Targets, ref: str = "main", status: Path | None = None) -> None:
+        """``status``: where to record each outcome for the server's workers (:mod:`server.index_status`)."""
         self.repo = repo
         self.ref = ref
         self.pipeline = IndexPipeline(targets, verify=True)
+        self.status = status
+        self.refused: str | None = None   # why the last commit could not be built
         self._last_seen: str | None = None
         self._index_at_last: Any = None
 
@@ -61,13 +66,16 @@ class Refresher:
             return False
         except (BuildError, LedgerError, SnapshotError) as exc:
             self._last_seen = snapshot.commit_id
-            log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc)
+            self._record(snapshot.commit_id, str(exc))
+            log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc,
+                      extra={"commit": snapshot.commit_id, "refused": True})
             return False
         except UPDATE_ERRORS as exc:   # an output refused or failed after the SQL build
             self._last_seen = snapshot.commit_id
             log.error("the indexes could not be brought to %s: %s", snapshot.commit_id[:12], exc)
             return False
         self._last_seen = snapshot.commit_id
+        self._record(snapshot.commit_id, None)
         result = update.build
         if not result.no_changes:
             log.info(result.summary(), extra={"commit": result.commit,
@@ -78,6 +86,18 @@ class Refresher:
             if note != "Redis up to date":
                 log.info(note)
         return True
+
+    def _record(self, main: str, refused: str | None) -> None:
+        self.refused = refused
+        if self.status is not None:
+            try:
+                index_status.record(self.status, main, refused)
+            except OSError as exc:
+                log.warning("cannot record the follower's status in %s: %s", self.status, exc)
+
+    def last_build(self) -> Any:
+        """The build the index holds now (``None``: never built), for a start on a refused main."""
+        return self.pipeline.index().reader().build_info()
 
     def close(self) -> None:
         """Close the index connections (before the calling process forks)."""
