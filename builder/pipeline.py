@@ -113,6 +113,12 @@ class IndexPipeline:
             result.static_digest = digest
         return result
 
+    def refill_redis(self) -> str:
+        """Publish the SQL index's current build to Redis unless Redis already mirrors it — a Redis
+        restarted empty (or one that missed builds) is refilled from SQL without waiting for main to
+        move. Costs two ``GET``s when Redis is up to date; raises :class:`RedisUnavailable`."""
+        return self.redis().publish(self.index().reader())
+
     def redis(self) -> RedisIndex:
         if self._redis is None:
             self._redis = RedisIndex.from_url(self.targets.redis_url or "", self.targets.redis_prefix)

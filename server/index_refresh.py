@@ -23,6 +23,7 @@ from typing import Any
 
 from builder.build import BuildError
 from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
+from builder.redis_index import RedisUnavailable
 from builder.sql_index import IndexUnavailable
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
@@ -44,6 +45,7 @@ class Refresher:
         self.refused: str | None = None   # why the last commit could not be built
         self._last_seen: str | None = None
         self._index_at_last: Any = None
+        self._redis_down = False
 
     def refresh(self) -> bool:
         """Update if ``ref`` moved (or the index file was replaced) since the last attempt; True when
@@ -56,6 +58,7 @@ class Refresher:
         try:
             index = self.pipeline.index()
             if snapshot.commit_id == self._last_seen and index is self._index_at_last:
+                self._refill_redis()
                 return True
             self._index_at_last = index
             update = self.pipeline.update(snapshot)
@@ -86,6 +89,26 @@ class Refresher:
             if note != "Redis up to date":
                 log.info(note)
         return True
+
+    def _refill_redis(self) -> None:
+        """Main did not move: still bring Redis back to the SQL index when it lost it (restarted
+        empty, flushed, or down during the last update), so the next SQL outage finds IDs there."""
+        if not self.pipeline.targets.redis_url:
+            return
+        try:
+            note = self.pipeline.refill_redis()
+        except RedisUnavailable as exc:
+            if not self._redis_down:
+                log.warning("the Redis index cannot be checked or refilled: %s", exc)
+            self._redis_down = True
+            return
+        except UPDATE_ERRORS as exc:
+            log.error("the Redis index could not be refilled: %s", exc)
+            return
+        self._redis_down = False
+        if note not in ("Redis up to date", "nothing to publish"):
+            log.warning("the Redis index did not hold the current build (restarted empty?); refilled it "
+                        "from SQL: %s", note)
 
     def _record(self, main: str, refused: str | None) -> None:
         self.refused = refused
