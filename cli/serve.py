@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import tempfile
 
 from cli._common import fail
@@ -181,11 +182,12 @@ def _serve(settings) -> int:
                 self.cfg.set(key, value)
 
         def load(self):
-            # called in each worker after fork: a worker must not outlive a SIGKILLed master
-            # (it would keep writing while a restarted server starts)
+            # called in each worker after fork: a worker must not outlive a SIGKILLed master. SIGTERM
+            # is gunicorn's graceful stop: it closes the listeners at once and finishes the requests
+            # in flight (at most graceful_timeout), so an acknowledged write is never cut in half
             from server.app import wsgi_app
             from server.parent_death import die_with_parent
-            die_with_parent(os.getppid())
+            die_with_parent(os.getppid(), signal.SIGTERM)
             return wsgi_app(settings)
 
     try:
