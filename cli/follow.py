@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.pipeline import Targets
     from server import index_status, logs
     from server.index_refresh import Refresher, run as follow
+    from server.index_watch import MetricsWatch
     from server.parent_death import die_with_parent
     from server.settings import Settings, embedded_index_path
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     refresher = Refresher(settings.repo, Targets(index_url, redis_url=settings.redis_url,
                                                  redis_prefix=settings.redis_prefix),
                           status=index_status.path_for(settings.repo))
+    refresher.watch = MetricsWatch()
     stop_webhooks = None
     if settings.webhooks and settings.state_dir and not args.once:
         from server.webhook_delivery import follow_git

@@ -28,6 +28,7 @@ from builder.sql_index import IndexUnavailable
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
 from server import index_status
+from server.index_watch import IndexWatch
 
 log = logging.getLogger("server.index_refresh")
 
@@ -46,6 +47,7 @@ class Refresher:
         self._last_seen: str | None = None
         self._index_at_last: Any = None
         self._redis_down = False
+        self.watch = IndexWatch()   # the follower process reports to metrics (server/index_watch.py)
 
     def refresh(self) -> bool:
         """Update if ``ref`` moved (or the index file was replaced) since the last attempt; True when
@@ -55,6 +57,7 @@ class Refresher:
         except SnapshotError as exc:
             log.error("cannot read the registry repository: %s", exc)
             return False
+        self.watch.main_at(snapshot.commit_id)
         try:
             index = self.pipeline.index()
             if snapshot.commit_id == self._last_seen and index is self._index_at_last:
@@ -65,11 +68,13 @@ class Refresher:
         except IndexUnavailable as exc:
             self.pipeline.close()
             self._index_at_last = None
+            self.watch.failed(None, exc)
             log.error("the SQL index is unavailable: %s", exc)
             return False
         except (BuildError, LedgerError, SnapshotError) as exc:
             self._last_seen = snapshot.commit_id
             self._record(snapshot.commit_id, str(exc))
+            self.watch.failed(snapshot.commit_id, exc)
             log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc,
                       extra={"commit": snapshot.commit_id, "refused": True})
             return False
@@ -79,6 +84,7 @@ class Refresher:
             return False
         self._last_seen = snapshot.commit_id
         self._record(snapshot.commit_id, None)
+        self.watch.built(snapshot.commit_id, self.pipeline.index())
         result = update.build
         if not result.no_changes:
             log.info(result.summary(), extra={"commit": result.commit,
