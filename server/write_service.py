@@ -10,7 +10,7 @@ This module adds only what a server needs around them, for the REST and the gRPC
   compare-and-swap would keep concurrent writers correct without it, but writers that lose the swap redo
   their review; taking turns is faster and makes "read your own write" hold: the response is sent after
   the index holds the commit, and every worker reads that index.
-* The index update after a commit (incremental build, then Redis). A failure is logged, not raised: the
+* The index update after a commit (:class:`builder.pipeline.IndexPipeline`: SQL, then Redis). A failure is logged, not raised: the
   write is committed, and the index refresher (or the next start) builds it. A server that dies between
   the two steps loses nothing.
 * The event (:mod:`server.events`) of every write that changed the registry.
@@ -30,12 +30,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from builder.build import BuildError, build_index
-from builder.sql_index import IndexUnavailable, SqlIndex
+from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
 from registry.snapshot import Snapshot, SnapshotError
 from registry.writes import (LifecycleChanged, Outcome, Registered, Registration, RegistryWriter, SettingChanged,
                              SubjectDeleted, VersionDeleted)
-from server import events, index_file, metrics
+from server import events, metrics
 from server.settings import Settings
 
 log = logging.getLogger("server.writes")
@@ -62,8 +61,8 @@ class WriteService:
         self.writer = RegistryWriter(settings.repo, committer=self.committer, remote=settings.write_remote)
         self._lock_path = Path(self.writer.repo.path, "llm-registry", "write.lock")
         self._thread_lock = threading.Lock()
-        self._index: SqlIndex | None = None
-        self._index_file: index_file.FileIdentity | None = None
+        self._pipeline = IndexPipeline(Targets(settings.index_url or "", redis_url=settings.redis_url,
+                                               redis_prefix=settings.redis_prefix))
 
     # -- the writes ---------------------------------------------------------------------------------------
 
@@ -127,40 +126,13 @@ class WriteService:
                             "time": time.strftime(TIME_FORMAT, time.gmtime())})
 
     def _catch_up(self) -> None:
-        """Build the index at main (incremental). A failure is logged, not raised: the write is committed
-        and the index refresher (or the next start) builds it."""
-        url = self.settings.index_url or ""
-        for attempt in range(5):
-            try:
-                snapshot = Snapshot.open(self.repo_path, "main")
-                if self._index is not None and index_file.identity(url) != self._index_file:
-                    self._index.close()   # the SQLite file was replaced or removed: build into the new one
-                    self._index = None
-                if self._index is None:
-                    self._index = SqlIndex.connect(url)
-                    self._index_file = index_file.identity(url)
-                result = build_index(snapshot, self._index)
-            except BuildError as exc:
-                if "another build finished" in str(exc):   # the index refresher built at the same time
-                    time.sleep(0.01 * (attempt + 1))
-                    continue
-                log.error("the index could not be updated after a write: %s", exc)
-                return
-            except (IndexUnavailable, SnapshotError, OSError) as exc:
-                self._index = None
-                log.error("the index could not be updated after a write: %s", exc)
-                return
-            self._publish_redis(result)
-            return
-        log.error("the index could not be updated after a write: other builds kept finishing first")
-
-    def _publish_redis(self, result: object) -> None:
-        if not self.settings.redis_url or self._index is None:
-            return
-        from builder.redis_index import RedisIndex, RedisUnavailable  # the redis client loads only when used
+        """Bring the indexes to main (:class:`IndexPipeline`, incremental). A failure is logged, not
+        raised: the write is committed and the index follower (or the next start) builds it."""
         try:
-            RedisIndex.from_url(self.settings.redis_url, self.settings.redis_prefix).publish(
-                self._index.reader(), changed_subjects=result.changed_subjects,  # type: ignore[attr-defined]
-                new_ids=result.new_ids)  # type: ignore[attr-defined]
-        except RedisUnavailable as exc:
-            log.warning("the Redis index was not updated after a write: %s", exc)
+            update = self._pipeline.update(Snapshot.open(self.repo_path, "main"))
+        except (*UPDATE_ERRORS, SnapshotError) as exc:
+            self._pipeline.close()
+            log.error("the index could not be updated after a write: %s", exc)
+            return
+        if update.redis_error:
+            log.warning("the Redis index was not updated after a write: %s", update.redis_error)
