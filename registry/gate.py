@@ -26,7 +26,6 @@ checkout a killed gate left undone is completed by the next run.
 """
 from __future__ import annotations
 
-import datetime
 import random
 import re
 import subprocess
@@ -45,6 +44,7 @@ from registry.proposal import NewVersion, Review, read_ledger, review_change
 from registry.registry_config import RegistryConfig
 from registry.site_config import local_writer_problem, site_of
 from registry.snapshot import Snapshot, SnapshotError, resolve_commit
+from registry.timestamps import utc_iso
 
 MAX_ATTEMPTS = 12
 Changes = Mapping[str, "bytes | None"]
@@ -111,7 +111,7 @@ def _author_text(sig: pygit2.Signature) -> str:
 
 
 def _iso(seconds: int | float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(seconds)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry import layout
+from registry.modes import DEFAULT_COMPATIBILITY, DEFAULT_WRITE_MODE  # noqa: F401  (DEFAULT_COMPATIBILITY re-exported)
 from registry.yamldoc import ConfigError, load_yaml, validate
 
 SCHEMA_FILE = "registry.schema.json"
-DEFAULT_COMPATIBILITY = "BACKWARD"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class RegistryConfig:
     compatibility: str = DEFAULT_COMPATIBILITY
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     ids_start: int = 1
-    write_mode: str = "READWRITE"   # `mode:` READWRITE | READONLY | IMPORT (what the REST write API accepts)
+    write_mode: str = DEFAULT_WRITE_MODE   # `mode:` READWRITE | READONLY | IMPORT (what the REST write API accepts)
 
     @classmethod
     def parse(cls, text: str | bytes, source: str = layout.REGISTRY_YAML) -> "RegistryConfig":
@@ -50,7 +50,7 @@ class RegistryConfig:
             compatibility=data.get("compatibility", DEFAULT_COMPATIBILITY),
             catalog=CatalogConfig(title=catalog.get("title") or data["name"], site_url=catalog.get("site_url"),
                                   repo_url=catalog.get("repo_url"), edit_url=catalog.get("edit_url")),
-            ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", "READWRITE"))
+            ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", DEFAULT_WRITE_MODE))
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "compatibility": self.compatibility,

@@ -25,13 +25,13 @@ import fcntl
 import logging
 import os
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
 from registry.snapshot import Snapshot, SnapshotError
+from registry.timestamps import utc_iso
 from registry.writes import (LifecycleChanged, Outcome, Registered, Registration, RegistryWriter, SettingChanged,
                              SubjectDeleted, VersionDeleted)
 from server import events, metrics
@@ -42,7 +42,6 @@ log = logging.getLogger("server.writes")
 # Test hook: when set, the worker process exits right after the commit, before the index update.
 CRASH_AFTER_COMMIT_ENV = "LLM_REGISTRY_TEST_CRASH_AFTER_COMMIT"
 DEFAULT_IDENTITY = "llm-registry server <llm-registry@localhost>"
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 O = TypeVar("O", Registered, LifecycleChanged, VersionDeleted, SubjectDeleted, SettingChanged)
 
@@ -123,7 +122,7 @@ class WriteService:
     def _announce(outcome: Outcome, author: str) -> None:
         if outcome.commit is not None:
             events.publish({**outcome.event(), "commit": outcome.commit, "actor": author,
-                            "time": time.strftime(TIME_FORMAT, time.gmtime())})
+                            "time": utc_iso()})
 
     def _catch_up(self) -> None:
         """Bring the indexes to main (:class:`IndexPipeline`, incremental). A failure is logged, not

@@ -1,7 +1,8 @@
 """``POST /compatibility/subjects/{subject}/versions[/{version}]``: would this schema be accepted?
 
-The engine is the merge gate's (:func:`registry.compat.check_compatibility`), so the answer here is
-the answer a pull request would get. Drafts and deleted versions are never compatibility bases.
+The engine is the merge gate's (:func:`registry.compat.check_compatibility`), and so is the choice of the
+versions compared (:func:`registry.modes.compatibility_bases`: drafts and deleted versions never count),
+so the answer here is the answer a pull request would get.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import falcon
 
 from registry.compat import Mode, check_compatibility
+from registry.modes import DEFAULT_COMPATIBILITY, compatibility_bases
 from registry.types import SchemaError
 from server import metrics, params
 from server.errors import invalid_schema
@@ -23,7 +25,7 @@ class Compatibility:
 
     def _mode(self, subject: str) -> Mode:
         store = self.services.store
-        return Mode.parse(store.compatibility(subject) or store.compatibility(None) or "BACKWARD")
+        return Mode.parse(store.compatibility(subject) or store.compatibility(None) or DEFAULT_COMPATIBILITY)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         """Against one version (``latest`` allowed), with the subject's mode applied non-transitively."""
@@ -33,13 +35,12 @@ class Compatibility:
         self._answer(req, resp, new, [row])
 
     def on_post_all(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
-        """Against the versions the subject's mode selects (latest, or all for transitive modes)."""
+        """Against the versions the subject's mode selects (:func:`registry.modes.compatibility_bases`)."""
         new = parse_posted(self.services, read_object(req, self.services.settings.max_body_bytes))
         store = self.services.store
-        rows = [row for row in store.current(("all_versions", subject),
-                                             lambda r: list(r.iter_versions(subject, False)))
-                if row.state != "DRAFT" and not row.deleted]
-        self._answer(req, resp, new, rows, subject)
+        rows = store.current(("all_versions", subject), lambda r: list(r.iter_versions(subject, False)))
+        bases = compatibility_bases(((row, row.state, row.deleted) for row in rows), self._mode(subject))
+        self._answer(req, resp, new, bases, subject)
 
     def _answer(self, req: falcon.Request, resp: falcon.Response, new: Any, rows: list[Any],
                 subject: str | None = None) -> None:

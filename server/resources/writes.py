@@ -16,6 +16,7 @@ from typing import Any
 import falcon
 
 from registry.errors import ModeNotConfigured, OperationNotPermitted, ReferenceExists
+from registry.ledger import MAX_ID
 from registry.modes import DEFAULT_COMPATIBILITY, Mode, WriteMode
 from registry.rules import Rule
 from registry.types import SchemaError, SchemaType
@@ -85,7 +86,7 @@ def _optional_int(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None or value == -1:   # Confluent's clients send -1 for "not given"
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2**31 - 1:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
         raise unprocessable(f"'{key}' must be a positive 32-bit integer, not {value!r}", 42202 if key == "version"
                             else 422)
     return value
