@@ -170,8 +170,12 @@ def _serve(settings) -> int:
             from server.app import wsgi_app
             return wsgi_app(settings)
 
+    master = os.getpid()
     try:
         RegistryApplication().run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # gunicorn's workers leave through here too (their SystemExit unwinds the master's stack they were
+        # forked in): only the master may remove the directory the others still write to
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -56,13 +56,15 @@ class GrpcProcess:
         """A started child that listens, or :class:`GrpcStartError`."""
         read_fd, write_fd = os.pipe()
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "server.grpc", "--ready-fd", str(write_fd), "--parent-pid", str(os.getpid())],
-                stdin=subprocess.PIPE, pass_fds=(write_fd,), env=os.environ.copy())
+            with self._lock:   # either stop() sees this child, or no child starts after stop()
+                if self._stopping.is_set():
+                    os.close(read_fd)
+                    raise GrpcStartError("the server is stopping")
+                proc = self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "server.grpc", "--ready-fd", str(write_fd), "--parent-pid",
+                     str(os.getpid())], stdin=subprocess.PIPE, pass_fds=(write_fd,), env=os.environ.copy())
         finally:
             os.close(write_fd)
-        with self._lock:
-            self._proc = proc
         ready = b""
         try:
             assert proc.stdin is not None
@@ -112,8 +114,8 @@ class GrpcProcess:
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM; SIGKILL after :data:`STOP_TIMEOUT` seconds)."""
-        self._stopping.set()
         with self._lock:
+            self._stopping.set()
             proc = self._proc
         if proc is None or proc.poll() is not None:
             return
