@@ -291,7 +291,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
     @_rpc
     def RegisterSchema(self, request: pb.RegisterSchemaRequest, context: grpc.ServicerContext) -> Any:
         settings = self.services.settings
-        identity = ANONYMOUS
+        identity = self._identity(context)
         authorize(identity, Permission.WRITE, settings.writable)
         if not settings.repo:
             raise ApiError(422, 42205, "This server has no registry repository to write to (start it with --repo)")
@@ -309,6 +309,13 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
         answer = self._write_service().register(registration(self.services, subject, body),
                                                 author_of(identity, settings))
         return pb.RegisterSchemaResponse(id=answer["id"], version=answer["version"])
+
+    @staticmethod
+    def _identity(context: grpc.ServicerContext) -> str:
+        """Who is calling. Every caller is anonymous until authentication lands (``server/auth/``); then the
+        identity comes from the call's metadata (``x-api-key``, ``authorization: Bearer``) or the client
+        certificate (``context.auth_context()``), as REST takes it from headers."""
+        return ANONYMOUS
 
     def _write_service(self) -> WriteService:
         with self._writer_lock:

@@ -112,6 +112,20 @@ def _grpc_pids(server: Server) -> list[int]:
     return [int(m) for m in re.findall(r'"gRPC server on [^"]* \(pid (\d+)\)"', server.log())]
 
 
+def _workers(server: Server) -> list[int]:
+    """The gunicorn workers: the master's children that run the same command line."""
+    master = server.proc.pid
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children if b"cli.main" in _cmdline(int(pid))]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -127,6 +141,21 @@ def test_a_crashed_grpc_server_is_restarted_and_shutdown_is_graceful(plain_repo,
         srv.wait_ready()
         wait_serving(srv.grpc)
         [first] = _grpc_pids(srv)
+        with grpc.insecure_channel(srv.grpc) as channel:
+            pb_grpc.SchemaRegistryServiceStub(channel).GetSchemaById(pb.GetSchemaByIdRequest(id=1), timeout=20)
+
+        # a REST worker that exits (and is replaced) leaves the shared metrics directory alone
+        [worker] = _workers(srv)
+        os.kill(worker, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _workers(srv) in ([], [worker]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        srv.wait_ready()
+        deadline = time.monotonic() + 10
+        while _metric(srv, "GetSchemaById", "OK") < 1 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _metric(srv, "GetSchemaById", "OK") >= 1
+
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while len(_grpc_pids(srv)) < 2 and time.monotonic() < deadline:
