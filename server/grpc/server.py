@@ -29,6 +29,7 @@ from server import logs, metrics, webhook_delivery
 from server.app import services_for
 from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc.service import SERVICE_NAME, RegistryService
+from server.parent_death import die_with_parent
 from server.settings import Settings
 from server.store import StoreUnavailable
 
@@ -128,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-fd", type=int, metavar="FD", help="write one line here once listening")
     parser.add_argument("--parent-pid", type=int, metavar="PID", help="stop when this process is gone")
     args = parser.parse_args(argv)
+    if args.parent_pid is not None:
+        # SIGTERM (a graceful stop) the moment the master exits, even by SIGKILL; the loop in serve()
+        # polls too, where the kernel cannot do this. The signal is tied to the master's thread that
+        # started this process: GrpcProcess's supervisor thread, which lives as long as this process.
+        die_with_parent(args.parent_pid, signal.SIGTERM)
     settings = settings_from_json(sys.stdin.read())
     logs.configure(settings.log_level)
     return serve(settings, args.ready_fd, args.parent_pid)
