@@ -21,7 +21,8 @@ def grpc_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bare clone of the sample registry (the gate refuses to write under a work tree it did not check out)."""
     base = tmp_path_factory.mktemp("grpc-registry")
     make_registry(base / "work")
-    pygit2.clone_repository(str(base / "work"), str(base / "repo.git"), bare=True)
+    clone = pygit2.clone_repository(str(base / "work"), str(base / "repo.git"), bare=True)
+    clone.remotes.delete("origin")   # the registry itself, not a clone that must write through an origin
     return base / "repo.git"
 
 
