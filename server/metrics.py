@@ -45,6 +45,9 @@ GRPC_REQUESTS = Counter("schema_registry_grpc_requests_total", "gRPC calls by me
 GRPC_REQUEST_DURATION = Histogram("schema_registry_grpc_request_duration_seconds",
                                   "Time to answer a gRPC call (a stream: its whole life)", ["method"],
                                   buckets=_LATENCY_BUCKETS)
+MAIN_REFUSED = Gauge("schema_registry_main_refused",
+                     "1 when the commit on main could not be indexed and an older build is served (with --repo)",
+                     multiprocess_mode="livemax")
 VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
                                 "Time to validate one record against a schema and its rules", ["schema_type"],
                                 buckets=_LATENCY_BUCKETS)
