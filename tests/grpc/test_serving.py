@@ -116,7 +116,7 @@ def _workers(server: Server) -> list[int]:
     """The gunicorn workers: the master's children that run the same command line."""
     master = server.proc.pid
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children if b"cli.main" in _cmdline(int(pid))]
+    return [int(pid) for pid in children if b"\0serve\0" in _cmdline(int(pid))]
 
 
 def _cmdline(pid: int) -> bytes:
