@@ -23,7 +23,7 @@ from builder.redis_index import RedisIndex, RedisUnavailable
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
-from server import index_file, logs
+from server import index_file, logs, tracing
 from server.index_watch import IndexWatch, MetricsWatch
 from server.parent_death import die_with_parent
 
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         die_with_parent(args.parent_pid, signal.SIGTERM)
     refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
     refresher.watch = MetricsWatch()
+    tracing.install()   # builds of the follower are traced too, when OTEL_* asks for it
     stop_webhooks = None
     if args.webhooks and args.state_dir and not args.once:
         from server.webhook_delivery import follow_git

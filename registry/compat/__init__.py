@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from registry.formats.base import ParsedSchema
+from registry.tracing import traced
 
 
 class Mode(str, enum.Enum):
@@ -108,6 +109,7 @@ def read_issues(reader: ParsedSchema, writer: ParsedSchema) -> list[Incompatibil
     return reader.read_issues(writer)
 
 
+@traced("compatibility.check")
 def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mode: Mode | str,
                         versions: Sequence[int] | None = None) -> CompatibilityResult:
     """Check ``new`` against ``previous`` (oldest first) under ``mode``.
