@@ -101,8 +101,8 @@ class CompatibilityResult:
         return [str(issue) for issue in self.issues]
 
     def to_json(self) -> dict[str, Any]:
-        return {"compatible": self.compatible, "mode": self.mode.value, "policy": self.policy.value,
-                "checked_versions": list(self.checked), "issues": [issue.to_json() for issue in self.issues]}
+        return {"compatible": self.compatible, "mode": self.mode.value, "checked_versions": list(self.checked),
+                "issues": [issue.to_json() for issue in self.issues]}
 
 
 def read_issues(reader: ParsedSchema, writer: ParsedSchema,

@@ -24,7 +24,8 @@ The walk above decides the SEMANTIC policy. Under Confluent's policies (STRICT, 
 a few rules follow Confluent's ``SchemaDiff`` instead, where its verdict differs from the data's: a
 ``required`` name counts only for a property the reader declares, a required property with a ``default``
 is accepted, and an ``additionalItems`` beside no ``items`` array is compared although validators ignore
-it; LENIENT further accepts Confluent's lenient content-model changes (a property added to an open object
+it, while ``format`` and ``propertyNames``, which Confluent does not compare, are not compared either;
+LENIENT further accepts Confluent's lenient content-model changes (a property added to an open object
 or removed from a closed one, an open object closed or given an ``additionalProperties`` schema).
 
 Kinds follow Confluent's difference names (``TYPE_NARROWED``, ``REQUIRED_ATTRIBUTE_ADDED``,
@@ -506,7 +507,7 @@ class Checker:
                 issues.append(self.issue(kind, path, f"the reader's schema requires {where} to match the pattern "
                                          f"/{pattern}/, which the writer's schema does not guarantee",
                                          old=" ".join(f"/{p}/" for p in w.patterns) or None, new=f"/{pattern}/"))
-        for fmt in r.formats:
+        for fmt in r.formats if self.semantic else ():   # Confluent's rules do not compare formats
             if fmt not in w.formats:
                 kind = "FORMAT_CHANGED" if w.formats else "FORMAT_ADDED"
                 issues.append(self.issue(kind, path, f"the reader's schema requires {where} to have the format "
@@ -715,7 +716,7 @@ class Checker:
             issues.append(self.issue("DEPENDENCY_SCHEMA_ADDED", f"{path}/dependentSchemas/{_escape(trigger)}",
                                      f"the reader's schema adds constraints on {where} when it has '{trigger}', "
                                      "which the writer's schema does not guarantee"))
-        for names in r.prop_names:
+        for names in r.prop_names if self.semantic else ():   # nor propertyNames
             if any(not self.check(theirs, names, path + "/propertyNames", depth + 1) for theirs in w.prop_names):
                 continue
             closed = [g for g in w.groups if not g.patterns and g.additional is not None and g.additional.false]

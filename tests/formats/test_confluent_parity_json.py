@@ -175,6 +175,9 @@ GENERIC = [
          {"oneOf": [I, S]}, True),
     Case("an undeclared property becomes declared in a closed object", obj({"model": S}, additionalProperties=False),
          obj({"model": S, "provider": S}, additionalProperties=False), True),
+    # keywords Confluent's rules do not compare (beyond its resource files, from its SchemaDiff)
+    Case("a format added", S, {"type": "string", "format": "email"}, True),
+    Case("propertyNames added", obj(), obj(propertyNames={"pattern": "^[a-z]+$"}), True),
     # combined schemas (allOf / anyOf / oneOf)
     Case("allOf parts reordered", obj({"tier": {"allOf": [{"enum": ["free", "pro"]}, S, {"maxLength": 4}]}}),
          obj({"tier": {"allOf": [{"maxLength": 4}, {"enum": ["free", "pro"]}, S]}}), True),
@@ -350,6 +353,8 @@ def test_the_semantic_policy_keeps_the_data_decided_verdicts():
     assert verdict(D7, replaced, Policy.SEMANTIC)[0] is False    # {"model": "x"} is no longer valid
     loose = Case("", {"additionalItems": True}, {"additionalItems": False}, False)
     assert verdict(D7, loose, Policy.SEMANTIC)[0] is True        # no items array: validators ignore it
+    email = Case("", S, {"type": "string", "format": "email"}, True)
+    assert verdict(D7, email, Policy.SEMANTIC)[0] is False       # "x" was valid and is not an email
     with_default = Case("", obj({"tier": S}), obj({"tier": {"type": "string", "default": "free"}}, ("tier",)), True)
     assert verdict(D7, with_default)[0] is True                  # Confluent: a default makes it compatible
     assert verdict(D7, with_default, Policy.SEMANTIC)[0] is False  # validators never fill in defaults
