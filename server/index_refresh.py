@@ -24,6 +24,8 @@ from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
 from server import index_file, logs
+from server.index_watch import IndexWatch, MetricsWatch
+from server.parent_death import die_with_parent
 
 log = logging.getLogger("server.index_refresh")
 
@@ -41,7 +43,9 @@ class Refresher:
         self.redis_prefix = redis_prefix
         self._index: SqlIndex | None = None
         self._file: index_file.FileIdentity | None = None
+        self._verified = False
         self._last_seen: str | None = None
+        self.watch = IndexWatch()   # the follower process reports to metrics (server/index_watch.py)
 
     def refresh(self) -> bool:
         """Build if ``ref`` moved since the last attempt; True when the index is at the ref's commit."""
@@ -50,6 +54,7 @@ class Refresher:
         except SnapshotError as exc:
             log.error("cannot read the registry repository: %s", exc)
             return False
+        self.watch.main_at(snapshot.commit_id)
         if self._index is not None and index_file.identity(self.index_url) != self._file:
             log.warning("the SQLite index file was removed or replaced; building it again")
             self._index, self._last_seen = None, None
@@ -57,24 +62,34 @@ class Refresher:
             return True
         try:
             if self._index is None:
-                self._index = SqlIndex.connect(self.index_url)
+                # the first connection of a run checks the file and sets a damaged one aside
+                self._index = SqlIndex.connect(self.index_url, verify=not self._verified)
+                self._verified = True
                 self._file = index_file.identity(self.index_url)
             result = build_index(snapshot, self._index)
         except IndexUnavailable as exc:
             self._index = None
+            self.watch.failed(None, exc)
             log.error("the SQL index is unavailable: %s", exc)
             return False
         except (BuildError, LedgerError, SnapshotError) as exc:
             self._last_seen = snapshot.commit_id
+            self.watch.failed(snapshot.commit_id, exc)
             log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc)
             return False
         self._last_seen = snapshot.commit_id
+        self.watch.built(snapshot.commit_id, self._index)
         if not result.no_changes:
             log.info(result.summary(), extra={"commit": result.commit,
                                               "generation": result.info.generation if result.info else None})
         if self.redis_url:
             self._publish(result)
         return True
+
+    def close(self) -> None:
+        """Close the index connections (before the calling process forks)."""
+        if self._index is not None:
+            self._index.close()
 
     def _publish(self, result: BuildResult) -> None:
         assert self._index is not None
@@ -128,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", metavar="DIR", help="the server's state directory (webhook claims, log)")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid, signal.SIGTERM)
     refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
+    refresher.watch = MetricsWatch()
     stop_webhooks = None
     if args.webhooks and args.state_dir and not args.once:
         from server.webhook_delivery import follow_git

@@ -89,6 +89,7 @@ class Store:
             with self._connect_lock:
                 self._reader_obj = self._index = None
 
+    @metrics.timed("sql")
     def sql(self, call: Callable[[Any], T]) -> T:
         """Run ``call(reader)``; any database failure becomes :class:`StoreUnavailable` and this
         thread's connection is closed so that its next call reconnects."""

@@ -48,7 +48,7 @@ from registry.subject_config import LifecycleState, SubjectConfig, VersionLifecy
 from registry.types import Reference, SchemaType
 from registry.yaml_edit import set_keys
 from registry.yamldoc import ConfigError
-from server import events, index_file
+from server import events, index_file, metrics
 from server.errors import ApiError, subject_not_found, unprocessable, version_not_found
 from server.settings import Settings
 
@@ -264,6 +264,7 @@ class WriteService:
             entry = self._ledger_entry(subject, None)
         self._committed({"type": "version.registered", "subject": subject, "version": entry.version,
                          "id": entry.id, "schema_type": entry.schema_type}, result, author)
+        metrics.REGISTRATIONS.labels(entry.schema_type).inc()
         return {"id": entry.id, "version": entry.version}
 
     def _schema_files(self, state: _State, subject: str, request: Registration, author: str,
