@@ -55,6 +55,12 @@ class BuildError(Exception):
     """The commit cannot be built; the message names the ledger line or file at fault."""
 
 
+class IndexMoved(BuildError):
+    """Another build committed while this one was planning (against the build it started from):
+    nothing was written, and planning again from the new build is the fix
+    (:class:`builder.pipeline.IndexPipeline` does it)."""
+
+
 @dataclass
 class BuildResult:
     """What a build did; ``changed_subjects`` and ``new_ids`` drive the Redis and static outputs."""
@@ -135,7 +141,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         if (now.generation if now else 0) != (last.generation if last else 0):
             if now is not None and now.commit == snapshot.commit_id and not rebuild:
                 return unchanged(now)   # a concurrent build applied this very commit
-            raise BuildError("another build finished while this one was running; run the build again")
+            raise IndexMoved("another build finished while this one was running; run the build again")
         if full:
             writer.clear()
         writer.set_default_compatibility(plan.default_mode)

@@ -44,10 +44,12 @@ class RedisLayer:
         metrics.STORAGE_STATUS.labels("redis").set(1)
 
     def status(self) -> str:
-        """``up`` or ``down`` right now (asks Redis; for readiness, not for the hot path)."""
+        """``up``, ``down``, or ``empty`` — answering but holding no index (restarted empty: the
+        follower refills it from SQL) — right now (asks Redis; for readiness, not the hot path)."""
         try:
-            self.index.client.ping()
-        except (redis.RedisError, OSError):
+            if self.index.generation() is None:
+                return "empty"
+        except (RedisUnavailable, redis.RedisError, OSError):
             return "down"
         return "up"
 

@@ -20,10 +20,11 @@ from typing import Any, Callable, Hashable, TypeVar
 
 import psycopg
 
+from builder import index_file
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.formats import ParsedSchema, parse_schema
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
-from server import index_file, metrics
+from server import index_status, metrics
 from server.cache import LRU, MISSING
 from server.settings import Settings
 
@@ -54,6 +55,8 @@ class Store:
         self._generation_read_at = 0.0
         self._generation_lock = threading.Lock()
         self.redis = _redis_layer(settings)
+        self._status_path = index_status.path_for(settings.repo) if settings.repo else None
+        self._status: tuple[float, dict[str, Any] | None] = (-1.0, None)
         self.sql_ok = True
         metrics.STORAGE_STATUS.labels("sql").set(1)
 
@@ -135,6 +138,20 @@ class Store:
         """The index's build information, read now (for readiness); raises when unreachable."""
         self._check_file()
         return self.sql(lambda r: r.build_info())
+
+    def main_status(self) -> dict[str, Any] | None:
+        """What the follower last did with main (``None`` without ``--repo``), re-read at most once a
+        second; sets the ``main refused`` gauge, so ``/metrics`` reports a main the index could not
+        take while the server serves its last good build."""
+        if self._status_path is None:
+            return None
+        read_at, status = self._status
+        now = time.monotonic()
+        if now - read_at >= 1.0:
+            status = index_status.read(self._status_path)
+            self._status = (now, status)
+            metrics.MAIN_REFUSED.set(1 if status and status.get("refused") else 0)
+        return status
 
     # -- cached reads -----------------------------------------------------------------------------------
 
