@@ -195,7 +195,8 @@ class _Plan:
         self._complete: set[str] = {entry.subject for _, entry in new}
         self.progress = progress or (lambda label, done, total: None)
         self.registry_blob = registry_blob
-        self.default_mode = self._registry_config().compatibility
+        registry_config = self._registry_config()
+        self.default_mode, self.default_policy = registry_config.compatibility, registry_config.compatibility_policy
         self.resolver = LedgerResolver(snapshot, entries=list(self._known.values()))
         self._configs: dict[str, SubjectConfig] = {}
         self._parsed_blobs: OrderedDict[tuple, ParsedSchema | SchemaError] = OrderedDict()
@@ -484,7 +485,8 @@ class _Plan:
             return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [],
                     "error": f"earlier version(s) {', '.join(map(str, broken))} do not parse"}
         try:
-            result = check_compatibility(parsed, [p for _, p in previous], mode, [v for v, _ in previous])
+            result = check_compatibility(parsed, [p for _, p in previous], mode, [v for v, _ in previous],
+                                         merged.policy(self.default_policy))
         except (SchemaError, ValueError) as exc:
             return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [], "error": str(exc)}
         return result.to_json()

@@ -317,7 +317,14 @@ class _RemoteMain:
                 self.local.move(local, local.peel(pygit2.Commit) if local is not None else None, new,
                                 "llm-registry gate: follow remote")
             except _Moved:
-                pass
+                self.notes.append(f"{self.branch} moved locally meanwhile and was not fast-forwarded to "
+                                  f"{self.remote}/{self.branch}; run: git merge --ff-only {self.remote}/{self.branch}")
+        elif local.target != new:
+            ahead, behind = self.repo.ahead_behind(local.target, new)
+            self.notes.append(f"published on {self.remote}, but the local {self.branch} has diverged from "
+                              f"{self.remote}/{self.branch} (ahead {ahead}, behind {behind}) and was not moved: "
+                              f"its own ledger lines are not on {self.remote}. Join them with "
+                              f"`llm-registry reconcile --remote {self.remote}` (keeps every published ID)")
 
 
 # ---------------------------------------------------------------------------------------------------------
