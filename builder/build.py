@@ -30,7 +30,7 @@ import pygit2
 
 from builder.published import RebindError, check_published
 from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, VersionRecord
-from registry import layout
+from registry import layout, tracing
 from registry.compat import check_compatibility
 from registry.formats import ParsedSchema, parse_schema
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, find_lines, parse_appended, parse_ledger
@@ -89,6 +89,7 @@ class BuildResult:
                 f"(+{self.added_versions} new, {kind}) in {self.seconds:.2f} s")
 
 
+@tracing.traced("index.build")
 def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                 progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
     """Bring ``index`` to ``snapshot``'s commit. Raises :class:`BuildError` with nothing written.

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from registry.compat.policy import DEFAULT_POLICY, Policy
+from registry.tracing import traced
 
 if TYPE_CHECKING:  # formats import this package for Incompatibility and Policy; only hints go the other way
     from registry.formats.base import ParsedSchema
@@ -116,6 +117,7 @@ def read_issues(reader: ParsedSchema, writer: ParsedSchema,
     return reader.read_issues(writer, policy)
 
 
+@traced("compatibility.check")
 def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mode: Mode | str,
                         versions: Sequence[int] | None = None,
                         policy: Policy | str | None = None) -> CompatibilityResult:
