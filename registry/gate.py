@@ -34,7 +34,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 import pygit2
 
-from registry import ledger_cache
+from registry import ledger_cache, tracing
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.model import RegistryTree
@@ -403,6 +403,7 @@ class _Plan:
     given_ids: Mapping[str, int] | None = None  # {subject: id} chosen by the caller (apply_change ids=)
 
 
+@tracing.traced("gate.commit")
 def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
          remote: str | None = None, max_attempts: int = MAX_ATTEMPTS, committer: str | None = None) -> GateResult:
     sig = parse_author(author)
