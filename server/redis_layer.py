@@ -18,6 +18,7 @@ from typing import Any
 import redis
 
 from builder.redis_index import RedisIndex, RedisUnavailable
+from registry.tracing import traced
 from registry.types import Reference
 from server import metrics
 from server.settings import Settings
@@ -53,6 +54,7 @@ class RedisLayer:
             return "down"
         return "up"
 
+    @traced("redis.get")
     def schema(self, schema_id: int) -> RedisSchema | None:
         """The schema of an ID, or ``None`` on a miss or while Redis is down."""
         now = time.monotonic()
