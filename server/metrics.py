@@ -35,6 +35,9 @@ COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
 STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
                        "1 when the backend answered its last call, 0 when it failed (sql, redis)",
                        ["backend"], multiprocess_mode="livemin")
+AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
+                        "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
+                        "xfcc, unknown)", ["method"])
 VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
                                 "Time to validate one record against a schema and its rules", ["schema_type"],
                                 buckets=_LATENCY_BUCKETS)
