@@ -28,6 +28,7 @@ from typing import Callable, Iterable
 
 import pygit2
 
+from builder.published import RebindError, check_published
 from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, VersionRecord
 from registry import layout
 from registry.compat import check_compatibility
@@ -117,6 +118,11 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         raise BuildError(str(exc)) from None
     except UnicodeDecodeError:
         raise BuildError(f"{LEDGER_PATH} is not UTF-8 text") from None
+    if last is not None:   # an ID this index has published keeps its content (builder/published.py)
+        try:
+            check_published(reader, snapshot, new, full=full, built_commit=last.commit)
+        except RebindError as exc:
+            raise BuildError(str(exc)) from None
     position = 0 if full else last.ledger_position
     head = new[-1][1].line_hash() if new else ("" if full else last.ledger_head)
     plan = _Plan(snapshot, new, prior, prefix, registry_blob, position, progress,

@@ -33,6 +33,10 @@ class RedisUnavailable(RuntimeError):
     """Redis cannot be reached or refused a command."""
 
 
+class RedisRebindError(Exception):
+    """The SQL index binds an ID that Redis already serves to other content; nothing was written."""
+
+
 class RedisIndex:
     """Reads and writes the Redis index under ``prefix``."""
 
@@ -50,6 +54,10 @@ class RedisIndex:
 
     def _schema(self, schema_id: int) -> str:
         return f"{self.prefix}schema:{schema_id}"
+
+    def _binding(self, schema_id: int) -> str:
+        """The content fingerprint ``P:schema:{id}`` was written for (checked before any rewrite)."""
+        return f"{self.prefix}binding:{schema_id}"
 
     def _version(self, subject: str, version: int) -> str:
         return f"{self.prefix}version:{version}:{subject}"
@@ -149,6 +157,7 @@ class RedisIndex:
             base = reader.build_info(current) if current is not None and current < target else None
             changes = (reader.changes_since(current) if not full and base is not None and mirrored is not None
                        and mirrored.get("commit") == base.commit else None)
+            self._refuse_rebinding(reader, None if changes is None else sorted(changes[1]))
             if changes is not None:
                 subjects, ids = changes
                 self._copy_generation(current, target)
@@ -190,9 +199,25 @@ class RedisIndex:
         pipe = self.client.pipeline(transaction=False)
         for n, row in enumerate(rows, start=1):
             pipe.set(self._schema(row.id), dumps(schema_body(row, contract=True)))
+            pipe.set(self._binding(row.id), row.fingerprint)
             if n % _BATCH == 0:
                 pipe.execute()
         pipe.execute()
+
+    def _refuse_rebinding(self, reader: Reader, ids: list[int] | None) -> None:
+        """Before writing anything: every ID about to be written must be unbound in Redis or bound to the
+        same content — ``P:schema:{id}`` is cached forever by every server reading it."""
+        rows = list(reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values())
+        for start in range(0, len(rows), _BATCH):
+            chunk = rows[start:start + _BATCH]
+            for row, have in zip(chunk, self.client.mget([self._binding(r.id) for r in chunk])):
+                if have is not None and have.decode() != row.fingerprint:
+                    raise RedisRebindError(
+                        f"refused: Redis ({self.prefix}) already serves id {row.id} with content "
+                        f"{have.decode()[:12]}, and the SQL index now binds it to content {row.fingerprint[:12]}; "
+                        f"an ID keeps its content forever. Rebuild the SQL index from the main that published "
+                        f"id {row.id} (see `llm-registry reconcile`), or publish this registry under another "
+                        f"--redis-prefix. Nothing was written to Redis.")
 
     def _write_subjects(self, reader: Reader, generation: int, subjects: list[str] | None) -> None:
         """Version bodies, latest, live version lists and lifecycle of ``subjects`` (None: all)."""

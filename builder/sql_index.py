@@ -11,10 +11,15 @@ database collation. Migrations are numbered and recorded in ``schema_migrations`
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +28,8 @@ from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from registry.types import Field, Reference
+
+log = logging.getLogger("builder.sql_index")
 
 # Data tables in dependency-free order; ``builds`` and ``schema_migrations`` describe the index
 # itself and are left out of content digests.
@@ -280,6 +287,18 @@ class _Dialect:
 
     def begin(self, conn: Any) -> None: ...
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Held around every write transaction: one writer per database at a time."""
+        yield
+
+    def prepare(self, conn: "_Connection") -> None:
+        """Under :meth:`exclusive`, before migrating: engine set-up a writer needs."""
+
+    def ready(self, conn: "_Connection") -> bool:
+        """Whether :meth:`prepare` has nothing to do (so opening needs no lock)."""
+        return True
+
 
 class _Sqlite(_Dialect):
     name = "sqlite"
@@ -291,6 +310,9 @@ class _Sqlite(_Dialect):
         self.file_read_only = file_read_only
 
     def connect(self, *, autocommit: bool) -> sqlite3.Connection:
+        """A connection. The journal mode is not touched here: switching to WAL needs the whole file
+        and fails at once (no busy wait) while another connection reads, so :meth:`prepare` does it
+        once, under the writers' lock."""
         try:
             if self.reader:
                 # A reader never creates the file, changes its journal mode or writes to it; the
@@ -303,7 +325,6 @@ class _Sqlite(_Dialect):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=OFF")
         except sqlite3.Error as exc:
@@ -312,6 +333,62 @@ class _Sqlite(_Dialect):
 
     def begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The one writer of this database file, across threads and processes: an ``flock`` on
+        ``<file>.lock``, waited for as long as :data:`WRITER_WAIT_SECONDS`. SQLite's own busy
+        timeout would let a second writer fail with "database is locked" behind a long build, and
+        it does not cover switching to WAL; a lock a killed process held goes with the process."""
+        if self.path == ":memory:":
+            yield
+            return
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with _flock(f"{self.path}.lock", f"the SQLite index {self.path}"):
+            yield
+
+    def prepare(self, conn: "_Connection") -> None:
+        """Under :meth:`exclusive`: put the file in WAL mode (readers never block the writer, and a
+        writer killed at any point leaves the last committed build)."""
+        if self.path != ":memory:":
+            mode = conn.one("PRAGMA journal_mode")
+            if not mode or str(mode[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+
+    def ready(self, conn: "_Connection") -> bool:
+        """Whether the file is already in WAL mode (then opening needs no lock)."""
+        if self.path == ":memory:":
+            return False
+        mode = conn.one("PRAGMA journal_mode")
+        return bool(mode) and str(mode[0]).lower() == "wal"
+
+
+WRITER_WAIT_SECONDS = 600.0
+
+
+@contextmanager
+def _flock(path: str, what: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path``, polling for up to :data:`WRITER_WAIT_SECONDS`."""
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot open the writers' lock {path}: {exc}") from None
+    try:
+        deadline = time.monotonic() + WRITER_WAIT_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexUnavailable(f"{what} has been written by another build for more than "
+                                           f"{WRITER_WAIT_SECONDS:.0f} s; try again later") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+        yield
+    finally:
+        os.close(handle)   # releases the lock
 
 
 class _Postgres(_Dialect):
@@ -362,15 +439,52 @@ def _dialect(url: str, *, read_only: bool = False) -> _Dialect:
     raise IndexUnavailable(f"unsupported index URL {url!r}; use sqlite:///path.db or postgresql://...")
 
 
+# Connections that a process inherited from its parent by ``fork()``: kept referenced, so they are
+# never closed (nor used) by the child. SQLite forbids using a connection across fork, and closing
+# one in the child can checkpoint or unlink the parent's WAL and shared memory under its feet; a
+# PostgreSQL socket shared by two processes interleaves their protocol. The file descriptors stay
+# open, idle, until the child exits.
+_INHERITED: list[Any] = []
+_LIVE: "weakref.WeakSet[_Connection]" = weakref.WeakSet()
+_INDEXES: "weakref.WeakSet[SqlIndex]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for conn in list(_LIVE):
+        conn.inherited = True
+        _INHERITED.append(conn.raw)
+    _LIVE.clear()
+    for index in list(_INDEXES):
+        index._local = threading.local()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def open_connections() -> int:
+    """Connections this process has open (a server's master must have none when it forks workers)."""
+    return len(_LIVE)
+
+
 class _Connection:
-    """A DB-API connection with the dialect's placeholders and a statement counter (tests use it)."""
+    """A DB-API connection with the dialect's placeholders and a statement counter (tests use it).
+
+    A connection inherited across ``fork()`` refuses every statement and is never closed."""
 
     def __init__(self, dialect: _Dialect, conn: Any) -> None:
         self.dialect = dialect
         self.raw = conn
         self.statements = 0
+        self.inherited = False
+        _LIVE.add(self)
+
+    def _check(self) -> None:
+        if self.inherited:
+            raise IndexUnavailable("an index connection was inherited across fork(); "
+                                   "this process must open its own")
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        self._check()
         self.statements += 1
         try:
             return self.raw.execute(self.dialect.sql(statement), tuple(params))
@@ -378,6 +492,7 @@ class _Connection:
             raise IndexUnavailable(f"{self.dialect.name} error: {str(exc).strip()}") from exc
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._check()
         rows = [tuple(r) for r in rows]
         if not rows:
             return
@@ -394,7 +509,18 @@ class _Connection:
     def one(self, statement: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(statement, params).fetchone()
 
+    def commit(self) -> None:
+        self._check()
+        self.raw.commit()
+
+    def rollback(self) -> None:
+        if not self.inherited:
+            self.raw.rollback()
+
     def close(self) -> None:
+        _LIVE.discard(self)
+        if self.inherited:
+            return
         try:
             self.raw.close()
         except self.dialect.errors:
@@ -402,21 +528,39 @@ class _Connection:
 
 
 class SqlIndex:
-    """Entry point: ``SqlIndex.connect(url)`` then :meth:`reader` or :meth:`writer`."""
+    """Entry point: ``SqlIndex.connect(url)`` then :meth:`reader` or :meth:`writer`.
+
+    Connections belong to the process that opened them: after ``fork()`` the child's copy of an
+    index opens new ones on first use (see :func:`_after_fork_in_child`)."""
 
     def __init__(self, url: str, dialect: _Dialect) -> None:
         self.url = url
         self.dialect = dialect
         self._local = threading.local()
+        self._threads: "weakref.WeakSet[_Connection]" = weakref.WeakSet()
+        _INDEXES.add(self)
 
     @classmethod
-    def connect(cls, url: str) -> "SqlIndex":
+    def connect(cls, url: str, *, verify: bool = False) -> "SqlIndex":
         """Check the URL and that the database answers; migrate the layout to the newest version.
-        For builders: migrating writes (DDL), so a read-only replica needs :meth:`open_reader`."""
+        For builders: migrating writes (DDL), so a read-only replica needs :meth:`open_reader`.
+
+        An index already in WAL mode at the newest layout is only read, so opening it never waits
+        for a running build; otherwise the set-up runs under the writers' lock. ``verify`` (a
+        server's start, a build): check a SQLite file's integrity under that lock, and set a
+        damaged or unreadable file aside (``index.db.damaged-<time>``) to be rebuilt from git."""
         index = cls(url, _dialect(url))
+        if verify and isinstance(index.dialect, _Sqlite):
+            with index.dialect.exclusive():
+                _set_aside_if_damaged(index.dialect)
         conn = index._open(autocommit=False)
         try:
-            migrate(conn)
+            if not _is_current(conn):
+                conn.close()
+                with index.dialect.exclusive():
+                    conn = index._open(autocommit=False)
+                    index.dialect.prepare(conn)
+                    migrate(conn)
         finally:
             conn.close()
         return index
@@ -450,33 +594,78 @@ class SqlIndex:
 
     def _thread_connection(self) -> _Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or conn.inherited:
             conn = self._local.conn = self._open(autocommit=True)
+            self._threads.add(conn)
         return conn
 
     @contextmanager
     def writer(self) -> Iterator["Writer"]:
-        """One transaction: everything written inside is visible to readers at once, or not at all."""
-        conn = self._open(autocommit=False)
-        try:
-            self.dialect.begin(conn)
-            writer = Writer(conn)
-            yield writer
-            conn.raw.commit()
-        except BaseException:
+        """One transaction: everything written inside is visible to readers at once, or not at all.
+        Writers take turns (:meth:`_Dialect.exclusive`): a second one waits, it does not fail."""
+        with self.dialect.exclusive():
+            conn = self._open(autocommit=False)
             try:
-                conn.raw.rollback()
-            except Exception:  # the connection may already be gone; the transaction is then void anyway
-                pass
-            raise
-        finally:
-            conn.close()
+                self.dialect.begin(conn)
+                writer = Writer(conn)
+                yield writer
+                conn.commit()
+            except BaseException:
+                try:
+                    conn.rollback()
+                except Exception:  # the connection may already be gone; the transaction is then void anyway
+                    pass
+                raise
+            finally:
+                conn.close()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every connection this index opened in this process, in every thread (the next call
+        of any thread reconnects)."""
+        for conn in list(self._threads):
             conn.close()
-            self._local.conn = None
+        self._threads = weakref.WeakSet()
+        self._local = threading.local()
+
+
+def _is_current(conn: _Connection) -> bool:
+    """Whether the index needs no set-up: the engine is prepared and every migration is applied."""
+    try:
+        ready = conn.dialect.ready(conn) and max(n for n, _, _ in MIGRATIONS) in _applied(conn)
+    finally:
+        conn.rollback()
+    return ready
+
+
+def _set_aside_if_damaged(dialect: "_Sqlite") -> None:
+    """Under the writers' lock: when the SQLite file cannot be opened as a database, or
+    ``PRAGMA quick_check`` finds it damaged, move it (and its WAL and shared memory) aside so that the
+    next build makes a new one from git. Nothing is lost: the index is derived from the repository."""
+    path = dialect.path
+    if path == ":memory:" or not os.path.exists(path):
+        return
+    problem = None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+            if [tuple(r) for r in rows] != [("ok",)]:
+                problem = "; ".join(str(r[0]) for r in rows[:3])
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:   # "file is not a database", "database disk image is malformed"
+        if getattr(exc, "sqlite_errorname", "") not in ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN"):
+            problem = str(exc)
+        else:
+            raise IndexUnavailable(f"cannot check the SQLite index {path}: {exc}") from None
+    if problem is None:
+        return
+    aside = f"{path}.damaged-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.replace(path + suffix, aside + suffix)
+    log.error("the SQLite index %s is damaged (%s); moved it to %s and building a new one from git",
+              path, problem, aside)
 
 
 def _applied(conn: _Connection) -> set[int]:
@@ -484,7 +673,7 @@ def _applied(conn: _Connection) -> set[int]:
     try:
         return {row[0] for row in conn.all("SELECT version FROM schema_migrations")}
     except IndexUnavailable:
-        conn.raw.rollback()   # PostgreSQL: the failed statement aborted the implicit transaction
+        conn.rollback()   # PostgreSQL: the failed statement aborted the implicit transaction
         return set()
 
 
@@ -525,16 +714,16 @@ def _missing_table(exc: IndexUnavailable) -> bool:
 def migrate(conn: _Connection) -> int:
     """Apply the migrations not yet recorded; returns the layout version.
 
-    An index already at the newest layout is only read, so opening it never waits for a running
-    build. Otherwise the migrations run under the writers' lock (PostgreSQL advisory lock, SQLite
-    ``BEGIN IMMEDIATE``), so concurrent openers apply them once."""
+    Called under the writers' lock (:meth:`SqlIndex.connect`); the transaction takes the engine's
+    own lock too (PostgreSQL advisory lock, SQLite ``BEGIN IMMEDIATE``), so concurrent openers apply
+    them once."""
     newest = max(number for number, _, _ in MIGRATIONS)
     done = _applied(conn)
     if done and max(done) > newest:
         raise IndexUnavailable(f"the index has layout version {max(done)}, newer than this program's "
                                f"{newest}; upgrade llm-registry or build into a new index")
     if newest in done:
-        conn.raw.rollback()
+        conn.rollback()
         return newest
     conn.dialect.begin(conn)
     try:
@@ -548,9 +737,9 @@ def migrate(conn: _Connection) -> int:
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                          (number, name, _now()))
-        conn.raw.commit()
+        conn.commit()
     except BaseException:
-        conn.raw.rollback()
+        conn.rollback()
         raise
     return newest
 

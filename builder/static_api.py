@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -36,6 +37,7 @@ from urllib.parse import quote
 from builder.bodies import SCHEMA_TYPES, dumps, schema_body, version_body
 from builder.sql_index import Reader, VersionRow
 
+_IMMUTABLE = re.compile(r"^schemas/ids/(\d+)/(?:schema/)?index\.json$")
 MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")
 MANIFEST = ".llm-registry-manifest.json"
 
@@ -139,7 +141,9 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
             del hashes[path]
     produced: dict[str, str] = {}
     rewritten = 0
-    for relative, data in render(reader, registry, changed_subjects, new_ids):
+    files = list(render(reader, registry, changed_subjects, new_ids))
+    _refuse_rebinding(root, files)   # before anything is written
+    for relative, data in files:
         digest = hashlib.sha256(data).hexdigest()
         produced[relative] = digest
         path = root / relative
@@ -153,6 +157,9 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
         _replace(path, data)
         rewritten += 1
     hashes.update(produced)
+    # a schemas/ids/N answer is served as immutable: once published it stays, even if no longer produced
+    hashes.update({p: h for p, h in (manifest or {}).get("files", {}).items()
+                   if p not in hashes and _IMMUTABLE.match(p) and (root / p).is_file()})
     if changes is not None:
         for path in set((manifest or {}).get("files", {})) - set(hashes):
             (root / path).unlink(missing_ok=True)
@@ -163,6 +170,29 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
                          "files": hashes})
     _replace(root / MANIFEST, text)
     return len(hashes), rewritten, _digest(hashes)
+
+
+class StaticApiError(Exception):
+    """The static API cannot be written as asked; nothing was written."""
+
+
+def _refuse_rebinding(root: Path, files: list[tuple[str, bytes]]) -> None:
+    """Refuse to change ``schemas/ids/N``: it is served ``immutable, max-age=31536000``, so clients and
+    caches would keep the old content while the index answers the new one — one ID, two contents."""
+    for relative, data in files:
+        match = _IMMUTABLE.match(relative)
+        if match is None:
+            continue
+        try:
+            existing = (root / relative).read_bytes()
+        except OSError:
+            continue
+        if existing != data:
+            raise StaticApiError(
+                f"refused: {root / relative} already publishes id {match[1]} with other content; a static "
+                f"schemas/ids/N file is immutable and never rewritten. The index now binds id {match[1]} "
+                f"differently: rebuild from the main whose ledger published it (see `llm-registry reconcile`), "
+                f"or write this registry's static API into a new directory. Nothing was written.")
 
 
 def _digest(hashes: dict[str, str]) -> str:
@@ -202,7 +232,8 @@ def _remove_stale(root: Path, produced: set[str]) -> None:
         for dirpath, dirnames, filenames in os.walk(start, topdown=False):
             for name in filenames:
                 path = Path(dirpath) / name
-                if path.relative_to(root).as_posix() not in produced:
+                relative = path.relative_to(root).as_posix()
+                if relative not in produced and not _IMMUTABLE.match(relative):
                     path.unlink()
             if not os.listdir(dirpath):
                 os.rmdir(dirpath)

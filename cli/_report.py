@@ -1,4 +1,6 @@
-"""Printing reviews and gate results for people (text), programs (json) and GitHub Actions (github)."""
+"""Printing reviews and gate results for people (text), programs (json), GitHub Actions (github) and pull
+request conversations (markdown: the report a reviewer reads — verdict, field-level diff, rules, examples,
+impact)."""
 from __future__ import annotations
 
 import json
@@ -6,18 +8,21 @@ import os
 import sys
 from typing import Any, Sequence, TextIO
 
+from registry.change_report import ChangeReport
+from registry.impact import BREAKS, Impact
 from registry.problems import Problem
 from registry.proposal import Review
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "markdown")
+MARKER = "<!-- llm-registry-check -->"   # finds the report comment again, to update it in place
 
 
-def add_format_argument(parser: Any, *, github: bool = True) -> None:
-    choices = FORMATS if github else FORMATS[:2]
+def add_format_argument(parser: Any, *, github: bool = True, markdown: bool = False) -> None:
+    choices = [f for f in FORMATS if (github or f != "github") and (markdown or f != "markdown")]
     parser.add_argument("--format", choices=choices, default="text",
                         help="text for people, json for programs" + (", github for workflow annotations and a "
                                                                       "job summary" if github else "")
-                        + " (default: text)")
+                        + (", markdown for the pull-request report" if markdown else "") + " (default: text)")
 
 
 def _escape_data(text: str) -> str:
@@ -36,6 +41,8 @@ def annotation(problem: Problem) -> str:
         props.append(f"file={_escape_property(problem.file)}")
         if problem.line:
             props.append(f"line={problem.line}")
+            if problem.column:
+                props.append(f"col={problem.column}")
     props.append(f"title={_escape_property(problem.code)}")
     return f"::{kind} {','.join(props)}::{_escape_data(problem.message)}"
 
@@ -60,7 +67,64 @@ def print_problems(problems: Sequence[Problem], out: TextIO | None = None) -> No
         print(str(problem), file=out or sys.stdout)
 
 
-def markdown_summary(title: str, review: Review, verdict: str) -> str:
+def _cell(text: Any) -> str:
+    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: Any) -> str:
+    return "" if text is None else f"`{_cell(text)}`"
+
+
+def impact_lines(impact: Impact) -> list[str]:
+    """The impact of a change to one subject, as plain lines (text output)."""
+    lines = []
+    for side in impact.breaks:
+        direction = next(d for d, (name, _) in BREAKS.items() if name == side)
+        lines.append(f"breaks {side}: {BREAKS[direction][1]}")
+    if impact.consumers:
+        lines.append("consumers: " + ", ".join(c.name + (f" ({c.team})" if c.team else "") for c in impact.consumers))
+    for dep in impact.dependents:
+        consumers = ", ".join(c.name for c in dep.consumers)
+        lines.append(f"referenced by {dep.subject}" + (f" (via {dep.via})" if dep.via != impact.subject else "")
+                     + (f", consumed by {consumers}" if consumers else ""))
+    if impact.notify:
+        lines.append("notify: " + ", ".join(impact.notify))
+    return lines
+
+
+def _report_markdown(report: ChangeReport) -> list[str]:
+    lines: list[str] = []
+    for v in report.versions:
+        new = v.version
+        against = f"against v{v.previous}" if v.previous else "first version"
+        lines += [f"### `{new.subject}` v{new.version} ({new.schema_type}, {against})", ""]
+        if v.fields:
+            lines += ["| Field | Change | Before | After |", "|---|---|---|---|"]
+            lines += [f"| {_code(c.path)} | {c.change} | {_cell(c.old)} | {_cell(c.new)} |" for c in v.fields]
+        else:
+            lines.append(v.note or "No field changes (the version differs in rules, metadata or formatting).")
+        lines.append("")
+        if v.rules:
+            lines += ["Rules:", ""]
+            lines += [f"- **{r.change}** `{_cell(r.name)}`: " + (f"{_code(r.old)} → " if r.old and r.new else "")
+                      + _code(r.new or r.old) for r in v.rules]
+            lines.append("")
+        lines += [f"Examples checked: {v.examples.get('valid', 0)} valid, {v.examples.get('invalid', 0)} invalid.", ""]
+    affected = [i for i in report.impacts if i.consumers or i.dependents or i.breaks or i.notify]
+    if affected:
+        lines += ["### Impact", "", "| Subject | Breaks | Consumers | Referenced by | Notify |", "|---|---|---|---|---|"]
+        for i in affected:
+            breaks = ", ".join(f"**{side}**" for side in i.breaks) or "—"
+            consumers = ", ".join(_cell(c.name) for c in i.consumers) or "—"
+            dependents = ", ".join(f"`{_cell(d.subject)}`" + (f" ({', '.join(_cell(c.name) for c in d.consumers)})"
+                                                             if d.consumers else "") for d in i.dependents) or "—"
+            lines.append(f"| `{_cell(i.subject)}` | {breaks} | {consumers} | {dependents} | "
+                         f"{', '.join(_cell(n) for n in i.notify) or '—'} |")
+        lines.append("")
+    return lines
+
+
+def markdown_summary(title: str, review: Review, verdict: str, report: ChangeReport | None = None) -> str:
     lines = [f"## {title}", "", verdict, ""]
     if review.versions:
         lines += ["| Subject | Version | Type | Compatibility | ID |", "|---|---|---|---|---|"]
@@ -73,11 +137,12 @@ def markdown_summary(title: str, review: Review, verdict: str) -> str:
     if review.problems:
         lines += ["| | Where | Problem |", "|---|---|---|"]
         for p in review.problems:
-            where = f"`{p.file}{':' + str(p.line) if p.line else ''}`" if p.file else ""
+            where = f"`{p.where}`" if p.file else ""
             icon = "❌" if p.severity == "error" else "⚠️"
-            message = p.message.replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {icon} | {where} | **{p.code}** {message} |")
+            lines.append(f"| {icon} | {where} | **{p.code}** {_cell(p.message)} |")
         lines.append("")
+    if report is not None:
+        lines += _report_markdown(report) + [MARKER]
     return "\n".join(lines) + "\n"
 
 

@@ -106,9 +106,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"llm-registry: warning: {warning}", file=sys.stderr)
     notes: list[str] = []
     digests = {"index": ""}
+    from builder.redis_index import RedisRebindError
+    from builder.static_api import StaticApiError
     try:
         code = write_outputs(args, snapshot, index.reader(), result, notes, digests)
-    except (IndexUnavailable, OSError) as exc:
+    except (IndexUnavailable, OSError, StaticApiError, RedisRebindError) as exc:
         return fail(str(exc))
     if not quiet:
         print("; ".join([result.summary()] + notes))

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pygit2
 
 from cli._common import fail
-from cli._report import (add_format_argument, annotation, markdown_summary, print_json, print_problems,
-                         version_lines, write_step_summary)
+from cli._pr_comment import HOSTS, CommentError, post
+from cli._report import (add_format_argument, annotation, impact_lines, markdown_summary, print_json,
+                         print_problems, version_lines, write_step_summary)
 from registry.check import check, open_repo
 from registry.gate import GateError
 
@@ -26,7 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--all", action="store_true", dest="every_subject",
                         help="examine every subject, not only those the proposal changes (an audit of the "
                              "whole registry: files, rules, examples)")
-    add_format_argument(parser)
+    add_format_argument(parser, markdown=True)
+    parser.add_argument("--comment", choices=HOSTS,
+                        help="also post the markdown report as one pull-request comment (github) or merge-request "
+                             "note (gitlab), updated in place on later runs; see docs/merge-gate.md for the "
+                             "token each host needs")
+    parser.add_argument("--report", metavar="PATH", help="also write the markdown report to PATH (a CI artifact)")
+    parser.add_argument("--pr", type=int, help="pull/merge request number for --comment (default: from the CI "
+                                               "environment)")
     parser.set_defaults(func=run)
 
 
@@ -47,14 +56,18 @@ def run(args: argparse.Namespace) -> int:
                    else "OK: no new schema versions")
     else:
         verdict = f"Refused: {errors} error(s)"
+    title = f"Schema registry check: {result.head_name}"
+    markdown = markdown_summary(title, review, f"**{verdict}** — checked {subject} against {against}.",
+                                result.report)
     if args.format == "json":
         print_json(result.to_json())
+    elif args.format == "markdown":
+        print(markdown, end="")
     elif args.format == "github":
         for problem in review.problems:
             print(annotation(problem))
         print(f"llm-registry check: {subject} into {against}: {verdict}")
-        write_step_summary(markdown_summary(f"Schema registry check: {result.head_name}", review,
-                                           f"**{verdict}** — checked {subject} against {against}."))
+        write_step_summary(markdown)
     else:
         print(f"Checked {subject} against {against}: {len(review.examined)} subject(s) examined.")
         if result.note:
@@ -66,6 +79,20 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  = {entry.subject} v{entry.version} -> id {entry.id}")
         for line in version_lines(review):
             print(f"  + {line}")
+        for impact in result.report.impacts if result.report else []:
+            lines = impact_lines(impact)
+            if lines:
+                print(f"Impact of {impact.subject}:")
+                print("\n".join(f"    {line}" for line in lines))
         print_problems(review.problems)
         print(verdict)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as handle:
+            handle.write(markdown)
+    if args.comment:
+        try:
+            print(f"llm-registry check: report {post(args.comment, markdown, args.pr)} on the {args.comment} "
+                  "pull request", file=sys.stderr)
+        except CommentError as exc:
+            print(f"llm-registry: warning: the report was not posted: {exc}", file=sys.stderr)
     return 0 if review.ok else 1

@@ -192,8 +192,12 @@ def _initial_build(settings) -> int:
     from server import logs
     logs.configure(settings.log_level)
     refresher = Refresher(settings.repo, url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
-    if not refresher.refresh():
-        return fail(f"cannot index {settings.repo} into {url}; see the log above")
+    try:
+        if not refresher.refresh():
+            return fail(f"cannot index {settings.repo} into {url}; see the log above")
+    finally:
+        # gunicorn forks the workers from this process: no index connection may cross fork()
+        refresher.close()
     return 0
 
 
@@ -213,7 +217,11 @@ def _serve(settings) -> int:
                 self.cfg.set(key, value)
 
         def load(self):
+            # called in each worker after fork: a worker must not outlive a SIGKILLed master
+            # (it would keep writing while a restarted server starts)
             from server.app import wsgi_app
+            from server.parent_death import die_with_parent
+            die_with_parent(os.getppid())
             return wsgi_app(settings)
 
     try:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import pygit2
 
+from registry.change_report import ChangeReport, build_report
 from registry.gate import GateError, merge_trees, review_onto
 from registry.model import RegistryTree
 from registry.problems import Problem
@@ -28,6 +30,14 @@ class CheckResult:
     head_name: str
     base_name: str | None
     note: str = ""
+    after: RegistryTree | None = None    # the registry as the change leaves it (None: nothing to merge)
+
+    @cached_property
+    def report(self) -> ChangeReport | None:
+        """Field diffs, rule changes, examples and impact of the proposal (None when it could not merge)."""
+        if self.after is None:
+            return None
+        return build_report(self.after.repo, self.base or self.head, self.after, self.review)
 
     @property
     def ok(self) -> bool:
@@ -41,6 +51,8 @@ class CheckResult:
         data.update({"head": {"ref": self.head_name, "commit": str(self.head.id)},
                      "base": {"ref": self.base_name, "commit": str(self.base.id)} if self.base else None,
                      "note": self.note})
+        if self.report is not None:
+            self.report.add_to(data)
         return data
 
 
@@ -86,7 +98,8 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
         # No main yet: the whole head is the proposal, judged against its own ledger.
         result = review_commit(Snapshot(repo, head_commit))
         return CheckResult(result, head_commit, None, head_name, None,
-                           note="no base branch (main) found: checked every subject of the head")
+                           note="no base branch (main) found: checked every subject of the head",
+                           after=RegistryTree(repo, head_commit.tree))
     try:
         base_commit = resolve_commit(repo, base_name)
     except SnapshotError as exc:
@@ -96,7 +109,8 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
         result = review_onto(repo, base_commit, base_tree, every_subject)
         return CheckResult(result, head_commit, base_commit, head_name, base_name,
                            note="" if every_subject else
-                           f"{head_name} is already part of {base_name}: only the ledger was checked")
+                           f"{head_name} is already part of {base_name}: only the ledger was checked",
+                           after=base_tree)
     try:
         merged = merge_trees(repo, base_commit, head_commit, head_name, base_name)
     except GateError as exc:
@@ -104,7 +118,8 @@ def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
             raise
         return CheckResult(Review(problems=list(exc.problems)), head_commit, base_commit, head_name, base_name,
                            note=exc.message)
-    result = review_onto(repo, base_commit, RegistryTree(repo, repo[merged]), every_subject)
-    return CheckResult(result, head_commit, base_commit, head_name, base_name)
+    after = RegistryTree(repo, repo[merged])
+    result = review_onto(repo, base_commit, after, every_subject)
+    return CheckResult(result, head_commit, base_commit, head_name, base_name, after=after)
 
 __all__ = ["CheckResult", "Problem", "check", "default_base", "open_repo"]

@@ -35,11 +35,13 @@ from typing import Callable, Iterator, Mapping, Sequence
 import pygit2
 
 from registry import ledger_cache
+from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.model import RegistryTree
 from registry.problems import Problem, error
 from registry.proposal import NewVersion, Review, read_ledger, review_change
 from registry.registry_config import RegistryConfig
+from registry.site_config import local_writer_problem, site_of
 from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 
 MAX_ATTEMPTS = 12
@@ -115,29 +117,41 @@ def _iso(seconds: int | float) -> str:
 
 
 def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], config: RegistryConfig | None,
-               proposer: str, when: str, given: Mapping[str, int] | None = None) -> list[LedgerEntry]:
+               proposer: str, when: str, given: Mapping[str, int] | None = None, *,
+               spaces: IdSpaces | None = None, site: str | None = None) -> list[LedgerEntry]:
     """Ledger lines for ``versions`` (chained after ``ledger``): equal content reuses its ID, new content
-    takes the next ID after every ledgered one (and not below ``ids.start``).
+    takes the next ID of the writer's own space (:meth:`IdSpaces.allocator`): for the origin
+    (``site=None``) after every ledgered origin ID, not below ``ids.start`` and outside every lease; for a
+    site, inside its leases only — so sites writing offline never hand out the same ID.
 
     ``given`` (``{subject: id}``, IMPORT mode) binds a subject's new version to an ID chosen by the caller;
     an ID already bound to other content, or content already holding another ID, raises :class:`GateError`
     with code ``ID_CONFLICT`` and nothing is written."""
     ids = {e.fingerprint: e.id for e in ledger}
-    next_id = (config or RegistryConfig(name="")).first_new_id(max((e.id for e in ledger), default=0))
     if given:
         _bind_given(ids, versions, given)
-        while next_id in ids.values():
-            next_id += 1
+    taken = set(ids.values())
+    fresh = (spaces or IdSpaces()).allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
     lines: list[LedgerEntry] = []
     for version in versions:
         if version.fingerprint not in ids:
-            ids[version.fingerprint] = next_id
-            next_id += 1
+            ids[version.fingerprint] = _next_free(fresh, taken)
+            taken.add(ids[version.fingerprint])
         lines.append(LedgerEntry(id=ids[version.fingerprint], subject=version.subject, version=version.version,
                                  schema_type=version.schema_type, fingerprint=version.fingerprint,
                                  schema_blob=version.schema_blob, subject_blob=version.subject_blob, time=when,
                                  proposer=proposer))
     return chain(ledger, lines)
+
+
+def _next_free(fresh: Iterator[int], taken: set[int]) -> int:
+    try:
+        for candidate in fresh:
+            if candidate not in taken:
+                return candidate
+    except IdSpaceError as exc:
+        raise GateError(str(exc), [error("ID_SPACE_EXHAUSTED", str(exc), IDS_PATH)]) from None
+    raise AssertionError("an allocator ends by raising")   # pragma: no cover
 
 
 def _bind_given(ids: dict[str, int], versions: Sequence[NewVersion], given: Mapping[str, int]) -> None:
@@ -163,6 +177,20 @@ def _read(commit: pygit2.Commit | None, path: str) -> bytes | None:
         return commit.tree[path].data if commit is not None else None
     except KeyError:
         return None
+
+
+def _writer_site(repo: pygit2.Repository, remote: str | None) -> str | None:
+    """Whose ID space a write draws from: through --push the origin's main is written (the origin's
+    space); locally, this clone's own — its site's leases, or the origin's when it is the origin."""
+    return None if remote else site_of(repo)
+
+
+def id_spaces(commit: pygit2.Commit | None) -> IdSpaces:
+    """The ID spaces (``registry.ids``) of ``commit``; a malformed file refuses every assignment."""
+    try:
+        return IdSpaces.parse(_read(commit, IDS_PATH))
+    except (IdSpaceError, UnicodeDecodeError) as exc:
+        raise GateError(f"{IDS_PATH} is invalid: {exc}", [error("IDS_INVALID", str(exc), IDS_PATH)]) from None
 
 
 def _with_ledger(repo: pygit2.Repository, tree: pygit2.Tree, ledger: Sequence[LedgerEntry],
@@ -368,6 +396,10 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
     sig = parse_author(author)
     committer_sig = parse_author(committer) if committer else sig
     main = _RemoteMain(repo, remote, into) if remote else _LocalMain(repo, into)
+    site = _writer_site(repo, remote)
+    unsafe = None if remote else local_writer_problem(repo, into)
+    if unsafe:
+        raise GateError(unsafe, [error("ID_SPACE_UNSAFE", unsafe)], usage=True)
     last = ""
     for attempt in range(1, max_attempts + 1):
         base = main.read()
@@ -382,7 +414,8 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         pending = work.review.pending
         head = RegistryTree(repo, repo[work.tree])
         entries = pending + assign_ids(judged, work.review.versions, head.config, _author_text(sig),
-                                       _iso(time.time()), work.given_ids)
+                                       _iso(time.time()), work.given_ids, spaces=id_spaces(base.commit),
+                                       site=site)
         if base.commit is not None and not entries and work.tree == base.commit.tree.id:
             return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
         tree_id = _with_ledger(repo, repo[work.tree], judged[:len(judged) - len(pending)],
@@ -466,7 +499,7 @@ def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, int
         if proposal.id == main.id or repo.descendant_of(main.id, proposal.id):
             raise GateError(f"{name} is already part of {into}; nothing to merge", usage=True)
         tree = merge_trees(repo, main, proposal, name, into)
-        result = review_onto(repo, main, RegistryTree(repo, repo[tree]))
+        result = review_onto(repo, main, RegistryTree(repo, repo[tree]), site=_writer_site(repo, remote))
         return _Plan(tree=tree, parents=[main.id, proposal.id], title=f"Merge {name} into {into}", review=result)
 
     return _run(repo, into, author, plan, remote, max_attempts)
@@ -503,7 +536,8 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
         if tree == main.tree.id:
             return None
         return _Plan(tree=tree, parents=[main.id], title=message.strip() or "Registry change",
-                     review=review_onto(repo, main, RegistryTree(repo, repo[tree])), given_ids=ids)
+                     review=review_onto(repo, main, RegistryTree(repo, repo[tree]),
+                                        site=_writer_site(repo, remote)), given_ids=ids)
 
     return _run(repo, into, author, plan, remote, max_attempts, committer)
 
@@ -513,8 +547,8 @@ def _check_path(path: str) -> None:
     if not path or path.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts) or "\\" in path \
             or "\0" in path:
         raise GateError(f"path {path!r} is not a safe repository path", usage=True)
-    if path == LEDGER_PATH:
-        raise GateError(f"{LEDGER_PATH} is written only by the merge gate", usage=True)
+    if path in (LEDGER_PATH, IDS_PATH):
+        raise GateError(f"{path} is written only by the merge gate", usage=True)
 
 
 def _unrecorded_commits(repo: pygit2.Repository, tip: pygit2.Commit) -> list[pygit2.Commit]:
@@ -540,7 +574,8 @@ def _blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def unrecorded(repo: pygit2.Repository, main: pygit2.Commit, base: RegistryTree | None = None) -> Review:
+def unrecorded(repo: pygit2.Repository, main: pygit2.Commit, base: RegistryTree | None = None,
+               site: str | None = None) -> Review:
     """The versions that commits on ``main`` introduced without the gate (a host's merge button, a direct
     push), in order, as ledger lines each carrying its commit's author and time.
 
@@ -560,7 +595,7 @@ def unrecorded(repo: pygit2.Repository, main: pygit2.Commit, base: RegistryTree 
         if not step.ok:
             break
         lines = assign_ids(combined.ledger, step.versions, base.config, _author_text(commit.author),
-                           _iso(commit.commit_time))
+                           _iso(commit.commit_time), spaces=id_spaces(main), site=site)
         combined.ledger += lines
         combined.pending += lines
         combined.versions += step.versions
@@ -568,15 +603,18 @@ def unrecorded(repo: pygit2.Repository, main: pygit2.Commit, base: RegistryTree 
 
 
 def review_onto(repo: pygit2.Repository, main: pygit2.Commit, head: RegistryTree,
-                every_subject: bool = False) -> Review:
+                every_subject: bool = False, site: str | None = None) -> Review:
     """Review ``head`` (a tree built on ``main``) as the gate does: against main's ledger plus the versions
     main holds unrecorded, which the gate records in the same commit so that none is ever skipped.
     ``every_subject`` examines all of ``head``'s subjects, not only those that differ from main."""
     main_tree = RegistryTree(repo, main.tree)
-    before = unrecorded(repo, main, main_tree)
+    before = unrecorded(repo, main, main_tree, site)
     if not before.ok:
         return Review(problems=before.problems, ledger=before.ledger)
     _, touched = read_ledger(main_tree, head)
+    if _blob_id(main.tree, IDS_PATH) != _blob_id(head.tree, IDS_PATH):
+        touched.append(error("IDS_EDITED", f"the change edits {IDS_PATH}, which only `llm-registry site lease` "
+                             "writes (on the origin's main); remove your edit", IDS_PATH))
     result = review_change(head, None if every_subject else main_tree, before.ledger, Snapshot(repo, main))
     result.problems[:0] = before.problems + touched
     result.ledger = before.ledger
@@ -595,7 +633,7 @@ def assign(repo: pygit2.Repository | str, *, author: str, into: str = "main", re
     def plan(main: pygit2.Commit | None) -> _Plan | None:
         if main is None:
             raise GateError(f"there is no branch {into!r}", usage=True)
-        found = unrecorded(repo, main)
+        found = unrecorded(repo, main, site=_writer_site(repo, remote))
         if found.ok and not found.pending:
             return None
         # The versions were found by walking history: they are already lines, not proposals to assign.
@@ -603,5 +641,31 @@ def assign(repo: pygit2.Repository | str, *, author: str, into: str = "main", re
         found.versions = []
         return _Plan(tree=main.tree.id, parents=[main.id], review=found,
                      title=f"Assign IDs for {count} version(s) merged on {into}")
+
+    return _run(repo, into, author, plan, remote, max_attempts)
+
+
+def lease(repo: pygit2.Repository | str, site: str, *, author: str, size: int = DEFAULT_LEASE_SIZE,
+          into: str = "main", remote: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> GateResult:
+    """Append a lease of ``size`` IDs for ``site`` to ``registry.ids`` on the origin's main (``remote``, or
+    this repository when it is the origin), by the gate's compare-and-swap: two leases granted at once
+    cannot overlap, because the second is recomputed on the main that holds the first."""
+    repo = _open(repo)
+    def plan(main: pygit2.Commit | None) -> _Plan | None:
+        if main is None:
+            raise GateError(f"there is no branch {into!r}", usage=True)
+        spaces = id_spaces(main)
+        found = unrecorded(repo, main)
+        try:
+            line = spaces.next_lease(site, size, (e.id for e in found.ledger), author, _iso(time.time()))
+            text = render_ids(append(spaces.lines, line)).encode("utf-8")
+        except IdSpaceError as exc:
+            raise GateError(str(exc), [error("IDS_INVALID", str(exc), IDS_PATH)], usage=True) from None
+        index = pygit2.Index()
+        index.read_tree(main.tree)
+        index.add(pygit2.IndexEntry(IDS_PATH, repo.create_blob(text), pygit2.GIT_FILEMODE_BLOB))
+        found.versions = []
+        return _Plan(tree=index.write_tree(repo), parents=[main.id], review=found,
+                     title=f"Lease ids {line.first}..{line.last} to site {site}")
 
     return _run(repo, into, author, plan, remote, max_attempts)

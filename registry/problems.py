@@ -12,8 +12,8 @@ WARNING = "warning"
 class Problem:
     """A reason to refuse (``error``) or to look again (``warning``).
 
-    ``code`` is a stable machine name (``INCOMPATIBLE``, ``LEDGER_EDITED`` ...); ``file`` a repository path
-    and ``line`` a 1-based line in it, when there is one.
+    ``code`` is a stable machine name (``INCOMPATIBLE``, ``LEDGER_EDITED`` ...); ``file`` a repository path,
+    ``line`` and ``column`` 1-based positions in it, when there are any.
     """
 
     severity: str
@@ -21,22 +21,33 @@ class Problem:
     message: str
     file: str | None = None
     line: int | None = None
+    column: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"severity": self.severity, "code": self.code, "file": self.file, "line": self.line,
-                "message": self.message}
+                "column": self.column, "message": self.message}
+
+    @property
+    def where(self) -> str:
+        """``file:line:column`` as far as known (empty without a file)."""
+        if not self.file:
+            return ""
+        return self.file + (f":{self.line}" if self.line else "") + (
+            f":{self.column}" if self.line and self.column else "")
 
     def __str__(self) -> str:
-        where = (self.file or "") + (f":{self.line}" if self.file and self.line else "")
+        where = self.where
         return f"{where + ': ' if where else ''}{self.severity}: {self.message} [{self.code}]"
 
 
-def error(code: str, message: str, file: str | None = None, line: int | None = None) -> Problem:
-    return Problem(severity=ERROR, code=code, message=message, file=file, line=line)
+def error(code: str, message: str, file: str | None = None, line: int | None = None,
+          column: int | None = None) -> Problem:
+    return Problem(severity=ERROR, code=code, message=message, file=file, line=line, column=column)
 
 
-def warning(code: str, message: str, file: str | None = None, line: int | None = None) -> Problem:
-    return Problem(severity=WARNING, code=code, message=message, file=file, line=line)
+def warning(code: str, message: str, file: str | None = None, line: int | None = None,
+            column: int | None = None) -> Problem:
+    return Problem(severity=WARNING, code=code, message=message, file=file, line=line, column=column)
 
 
 def has_errors(problems: list[Problem]) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -29,6 +28,7 @@ from registry.formats import ParsedSchema, parse_schema, parse_source
 from registry.identity import content_fingerprint
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_only, parse_ledger
 from registry.model import RegistryTree, SubjectFiles
+from registry.positions import locate
 from registry.problems import Problem, error, has_errors, warning
 from registry.registry_config import DEFAULT_COMPATIBILITY
 from registry.resolver import LedgerResolver
@@ -289,11 +289,14 @@ class _Reviewer:
                     previous.append(base)
                     labels.append(entry.version)
             result = check_compatibility(parsed, previous, mode, labels)
+            texts = dict(zip(labels, (p.text for p in previous)))
             for issue in result.issues:
+                # Formats locate a reason in the reader's schema: the earlier version's, checking forward.
+                in_text = texts.get(issue.version) if issue.direction == "forward" else None
                 problems.append(error(
                     "INCOMPATIBLE", f"{f.subject} v{version} is not {mode.value} compatible with v{issue.version} "
                     f"({issue.direction}): {issue.kind} at {issue.location or '/'}: {issue.message}",
-                    f.schema_path, _location_line(f.schema_text, issue.location, issue.message)))
+                    f.schema_path, *(locate(f.schema_type, f.schema_text, issue.location, in_text) or (None, None))))
         life = config.lifecycle(version)
         if life.state not in (LifecycleState.DRAFT, LifecycleState.ACTIVE) or life.deleted:
             problems.append(error("LIFECYCLE_INVALID", f"the new version {version} of {f.subject!r} can only start as "
@@ -420,25 +423,6 @@ def _line(f: SubjectFiles, path: tuple[Any, ...]) -> int | None:
     return f.config_doc.line_of(path)
 
 
-_GENERIC = {"fields", "items", "properties", "type", "values", "definitions", "$defs", "messages", "enum",
-            "symbols", "additionalProperties", "oneOf", "anyOf", "allOf", "required", "default"}
-
-
-def _location_line(text: str, location: str | None, message: str = "") -> int | None:
-    """Best-effort line of an incompatibility in the new schema text: where the field it names is declared
-    (from the location's last named segment, else the first quoted name in the message)."""
-    names = [s for s in re.split(r"[/.]", location or "") if s and not s.isdigit() and s not in _GENERIC]
-    names = names[-1:] + re.findall(r"'([A-Za-z_][\w]*)'", message)[:1]
-    for name in names:
-        quoted = re.compile(rf'"{re.escape(name)}"')
-        bare = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w])")
-        for pattern in (quoted, bare):
-            for number, line in enumerate(text.splitlines(), start=1):
-                if pattern.search(line):
-                    return number
-    return None
-
-
 def _schema_problem(f: SubjectFiles, exc: SchemaError) -> Problem:
     code = "REFERENCE_INVALID" if "reference" in exc.message.lower() else "SCHEMA_INVALID"
-    return error(code, exc.message, f.schema_path, exc.line)
+    return error(code, exc.message, f.schema_path, exc.line, exc.column)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry import layout
-from registry.ledger import MAX_ID
 from registry.yamldoc import ConfigError, load_yaml, validate
 
 SCHEMA_FILE = "registry.schema.json"
@@ -52,13 +51,6 @@ class RegistryConfig:
             catalog=CatalogConfig(title=catalog.get("title") or data["name"], site_url=catalog.get("site_url"),
                                   repo_url=catalog.get("repo_url"), edit_url=catalog.get("edit_url")),
             ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", "READWRITE"))
-
-    def first_new_id(self, max_ledger_id: int) -> int:
-        """The ID the next new content gets: after every ledgered ID and never below ``ids.start``."""
-        next_id = max(max_ledger_id, self.ids_start - 1) + 1
-        if next_id > MAX_ID:
-            raise ValueError(f"the registry has run out of IDs (the limit is {MAX_ID})")
-        return next_id
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "compatibility": self.compatibility,

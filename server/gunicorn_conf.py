@@ -1,7 +1,8 @@
 """gunicorn settings for the registry, derived from :class:`server.settings.Settings`.
 
 Threaded workers (``gthread``) keep client connections alive — Kafka clients and load balancers
-reuse them — and share one in-process cache per worker. Both listeners (REST and operations) are
+reuse them — and share one in-process cache per worker. The worker is gthread's with requests read
+in its event loop (:mod:`server.request_buffering`), so a slow or stalled client never holds a thread. Both listeners (REST and operations) are
 bound by the same workers; :func:`server.app.wsgi_app` routes by the listening port.
 
 ``llm-registry serve`` passes :func:`options` to gunicorn programmatically. For a plain gunicorn
@@ -17,6 +18,7 @@ import sys
 from typing import Any
 
 from server.logs import logging_config
+from server.request_buffering import worker_class
 from server.settings import Settings
 
 _refresher: subprocess.Popen | None = None
@@ -27,7 +29,7 @@ def options(settings: Settings) -> dict[str, Any]:
     return {**_tls(settings),
         "bind": binds,
         "workers": settings.workers,
-        "worker_class": "gthread",
+        "worker_class": worker_class(settings.header_timeout, settings.body_timeout, settings.max_body_bytes),
         "threads": settings.threads,
         "keepalive": 30,
         "timeout": 60,

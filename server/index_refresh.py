@@ -24,6 +24,7 @@ from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
 from server import index_file, logs
+from server.parent_death import die_with_parent
 
 log = logging.getLogger("server.index_refresh")
 
@@ -41,6 +42,7 @@ class Refresher:
         self.redis_prefix = redis_prefix
         self._index: SqlIndex | None = None
         self._file: index_file.FileIdentity | None = None
+        self._verified = False
         self._last_seen: str | None = None
 
     def refresh(self) -> bool:
@@ -57,7 +59,9 @@ class Refresher:
             return True
         try:
             if self._index is None:
-                self._index = SqlIndex.connect(self.index_url)
+                # the first connection of a run checks the file and sets a damaged one aside
+                self._index = SqlIndex.connect(self.index_url, verify=not self._verified)
+                self._verified = True
                 self._file = index_file.identity(self.index_url)
             result = build_index(snapshot, self._index)
         except IndexUnavailable as exc:
@@ -75,6 +79,11 @@ class Refresher:
         if self.redis_url:
             self._publish(result)
         return True
+
+    def close(self) -> None:
+        """Close the index connections (before the calling process forks)."""
+        if self._index is not None:
+            self._index.close()
 
     def _publish(self, result: BuildResult) -> None:
         assert self._index is not None
@@ -128,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", metavar="DIR", help="the server's state directory (webhook claims, log)")
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid, signal.SIGTERM)
     refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
     stop_webhooks = None
     if args.webhooks and args.state_dir and not args.once:

@@ -40,7 +40,7 @@ def read_json(req: falcon.Request, max_bytes: int) -> Any:
     length = req.content_length
     if length is not None and length > max_bytes:
         raise ApiError(413, 413, f"Request body of {length} bytes is over the limit of {max_bytes} bytes")
-    raw = req.bounded_stream.read(max_bytes + 1)
+    raw = _body(req, max_bytes + 1)
     if len(raw) > max_bytes:
         raise ApiError(413, 413, f"Request body is over the limit of {max_bytes} bytes")
     if not raw.strip():
@@ -54,6 +54,23 @@ def read_json(req: falcon.Request, max_bytes: int) -> Any:
             from None
     except RecursionError:
         raise bad_request("The request body nests too deeply") from None
+
+
+def _body(req: falcon.Request, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body. ``bounded_stream`` reads nothing without a
+    ``Content-Length``, which would make a chunked body look empty: when the server marks its input
+    as ending where the body ends (``wsgi.input_terminated``, as gunicorn does for chunked bodies),
+    read the stream itself up to the limit."""
+    if req.content_length is None and req.env.get("wsgi.input_terminated"):
+        chunks, size = [], 0
+        while size < limit:
+            chunk = req.stream.read(limit - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    return req.bounded_stream.read(limit)
 
 
 def read_object(req: falcon.Request, max_bytes: int) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class Settings:
     poll_seconds: float = 2.0
     catalog_dir: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
+    header_timeout: float = 10.0       # seconds a client has to send a request's headers (then 408)
+    body_timeout: float = 30.0         # seconds more for its body (server/request_buffering.py)
     max_batch_records: int = 10_000
     max_bulk_ids: int = 1_000
     cache_entries: int = 10_000
@@ -67,6 +69,8 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             webhooks=env.get("LLM_REGISTRY_WEBHOOKS") or None,
             state_dir=env.get("LLM_REGISTRY_STATE_DIR") or None,
+            header_timeout=float(env.get("LLM_REGISTRY_HEADER_TIMEOUT") or 10.0),
+            body_timeout=float(env.get("LLM_REGISTRY_BODY_TIMEOUT") or 30.0),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

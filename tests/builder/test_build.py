@@ -187,7 +187,7 @@ def test_worker_processes_build_the_same_index(registry, tmp_path, monkeypatch):
     assert SqlIndex.connect(serial).reader().content_digest() == SqlIndex.connect(parallel).reader().content_digest()
 
 
-def test_incremental_build_validates_new_lines_and_rebuilds_after_a_rewrite(registry, index_url):
+def test_incremental_build_validates_new_lines_and_refuses_a_rewrite(registry, index_url, tmp_path):
     build(registry, index_url)
     good = list(registry.entries)
     # a new line that does not chain to the ledger the last build applied
@@ -197,11 +197,15 @@ def test_incremental_build_validates_new_lines_and_rebuilds_after_a_rewrite(regi
     registry.commit("tampered")
     with pytest.raises(BuildError, match=r"registry.lock:5: hash chain broken"):
         build(registry, index_url)
-    # history rewritten below the last build (a different ledger): the build starts over
+    # history rewritten below the last build, dropping published lines: refused (the IDs could be reused),
+    # naming the ID; a new index builds the rewritten ledger from scratch
     registry.entries = chain([], good[:2])
     registry.put(LEDGER_PATH, render(registry.entries))
     registry.commit("rewritten")
-    result = build(registry, index_url)
+    with pytest.raises(BuildError, match=r"no longer binds id\(s\) 3, which this index published"):
+        build(registry, index_url)
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = build(registry, fresh)
     assert result.full and result.versions == 2
 
 

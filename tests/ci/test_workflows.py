@@ -123,9 +123,10 @@ def test_workflow_is_well_formed(path):
 def test_check_workflow_runs_on_pull_requests():
     workflow = load_yaml(CI_DIR / "github/workflows/check.yml")
     assert "pull_request" in triggers(workflow)
-    assert workflow["permissions"] == {"contents": "read"}
+    # Read the code; write only the one report comment on the pull request.
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert [c.args for c in github_commands(CI_DIR / "github/workflows/check.yml")] == [
-        "check --base origin/main --format github"]
+        "check --base origin/main --format github --comment github"]
 
 
 def test_merge_workflow_serialises_the_gate():

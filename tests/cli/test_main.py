@@ -4,7 +4,7 @@ import sys
 
 from cli.main import build_parser
 
-COMMANDS = {"assign", "build", "check", "compat", "demo", "import", "init", "keys", "merge", "serve"}
+COMMANDS = {"assign", "build", "check", "compat", "demo", "import", "init", "keys", "merge", "serve", "site"}
 
 
 def test_help_lists_every_command():

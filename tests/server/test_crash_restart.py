@@ -1,0 +1,72 @@
+"""A server killed with SIGKILL leaves nothing running, and restarts on a damaged index by itself."""
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.server.conftest import running
+from tests.server.sample import make_registry
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(p) for p in (task / "children").read_text().split()]
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def _index_descriptors(pid: int, index: str) -> list[str]:
+    out = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:
+            continue
+        if target.startswith(index):
+            out.append(target)
+    return out
+
+
+@pytest.mark.slow
+def test_killed_master_takes_its_processes_along_and_a_damaged_index_is_rebuilt(tmp_path):
+    repo = tmp_path / "repo"
+    make_registry(repo)
+    index = str(repo / ".git" / "llm-registry" / "index.db")
+    args = ["--repo", str(repo), "--poll", "0.3", "--workers", "2"]
+    with running(args, tmp_path / "first.log") as srv:
+        expected = requests.get(f"{srv.url}/schemas/ids/1", timeout=10).json()
+        # the master forks workers: it must hold no connection to the index (they would cross fork())
+        assert _index_descriptors(srv.proc.pid, index) == []
+        children = _children(srv.proc.pid)
+        assert len(children) == 3   # two workers and the index follower
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [pid for pid in children if _running(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert left == [], "workers or the follower outlived their master"
+    with sqlite3.connect(index) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.truncate(index, os.path.getsize(index) // 2)   # a half-written file
+    with running(args, tmp_path / "second.log") as srv:
+        assert requests.get(f"{srv.url}/schemas/ids/1", timeout=10).json() == expected
+        assert "damaged" in srv.log()
+    assert len([p for p in glob.glob(f"{index}.damaged-*") if not p.endswith(("-wal", "-shm"))]) == 1
+    assert sqlite3.connect(index).execute("PRAGMA integrity_check").fetchall() == [("ok",)]
