@@ -65,7 +65,8 @@ class Identity:
     def author(self) -> str:
         """``"Name <email>"`` for commit authorship (the audit trail of a REST write)."""
         name = re.sub(r"[<>\r\n]", "", self.name).strip() or "unknown"
-        email = re.sub(r"[\s<>]", "", self.email or "") or f"{re.sub(r'[^A-Za-z0-9._-]', '.', name)}@{self.method}.invalid"
+        email = re.sub(r"[\s<>]", "", self.email or "") \
+            or f"{re.sub(r'[^A-Za-z0-9._-]', '.', name)}@{self.method}.invalid"
         return f"{name} <{email}>"
 
     def __str__(self) -> str:

@@ -6,71 +6,18 @@ teams that own the subject. Reading both from the repository's ``main`` means th
 by the same rules, and changing who owns a subject is itself a reviewed change. Results are cached per
 commit of ``main`` (a ref look-up per call, no tree walk).
 
-CODEOWNERS follows GitHub's syntax (the last matching line wins; ``/`` anchors a pattern at the root, a
-trailing ``/`` matches everything below a directory, ``*`` stays inside one path segment, ``**`` crosses
-them, a pattern without a slash matches at any depth); GitLab's ``[Section]`` headers are skipped.
+CODEOWNERS is read by :mod:`registry.codeowners`, the same reading the pull-request report uses.
 """
 from __future__ import annotations
 
-import re
 import threading
 
 import pygit2
 import yaml
 
 from registry import layout
+from registry.codeowners import CodeOwners, find_codeowners
 from server.auth.identity import team_name
-
-CODEOWNERS_PATHS = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
-
-
-def parse_codeowners(text: str) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
-    """``(pattern, owners)`` per rule, in file order."""
-    rules = []
-    for line in text.splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if not line or line.startswith("#") or line.startswith("[") or line.startswith("^["):
-            continue
-        pattern, *owners = line.split()
-        rules.append((_compile(pattern), tuple(owners)))
-    return rules
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
-    directory = pattern.endswith("/")
-    body = pattern.strip("/")
-    out = []
-    i = 0
-    while i < len(body):
-        if body.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
-    prefix = "^" if anchored else "^(?:.*/)?"
-    suffix = "/.*$" if directory else "(?:/.*)?$"
-    return re.compile(prefix + "".join(out) + suffix)
-
-
-def codeowners_of(rules: list[tuple[re.Pattern[str], tuple[str, ...]]], path: str) -> tuple[str, ...]:
-    """The owners of ``path``: those of the last matching rule (none when no rule matches)."""
-    owners: tuple[str, ...] = ()
-    for pattern, names in rules:
-        if pattern.match(path):
-            owners = names
-    return owners
-
 
 class Ownership:
     """Owner teams of subjects at the current ``main`` of ``repo`` (normalized by :func:`team_name`)."""
@@ -80,7 +27,7 @@ class Ownership:
         self.ref = ref
         self._lock = threading.Lock()
         self._commit: str | None = None
-        self._rules: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
+        self._rules: CodeOwners | None = None
         self._owners: dict[str, frozenset[str]] = {}
         self._local = threading.local()
 
@@ -97,14 +44,15 @@ class Ownership:
         with self._lock:
             if self._commit != str(commit.id):
                 self._commit = str(commit.id)
-                self._rules = _read_rules(commit)
+                self._rules = find_codeowners(lambda path: _read(commit, path))
                 self._owners = {}
             cached = self._owners.get(subject)
         if cached is not None:
             return cached
         directory = layout.subject_dir(subject)
-        teams = {team_name(o) for o in codeowners_of(self._rules, f"{directory}/{layout.SUBJECT_YAML}")}
-        owner = _owner(commit, f"{directory}/{layout.SUBJECT_YAML}")
+        path = f"{directory}/{layout.SUBJECT_YAML}"
+        teams = {team_name(o) for o in (self._rules.owners_of(path) if self._rules else ())}
+        owner = _owner(_read(commit, path))
         if owner:
             teams.add(team_name(owner))
         result = frozenset(teams)
@@ -114,25 +62,21 @@ class Ownership:
         return result
 
 
-def _read_rules(commit: pygit2.Commit) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
-    for path in CODEOWNERS_PATHS:
-        try:
-            blob = commit.tree[path]
-        except KeyError:
-            continue
-        if isinstance(blob, pygit2.Blob):
-            return parse_codeowners(blob.data.decode("utf-8", errors="replace"))
-    return []
-
-
-def _owner(commit: pygit2.Commit, path: str) -> str | None:
+def _read(commit: pygit2.Commit, path: str) -> bytes | None:
     try:
         blob = commit.tree[path]
     except KeyError:
         return None
+    return blob.data if isinstance(blob, pygit2.Blob) else None
+
+
+def _owner(data: bytes | None) -> str | None:
+    """``owner:`` of a subject.yaml (``None`` when absent or unreadable)."""
+    if data is None:
+        return None
     try:
-        data = yaml.safe_load(blob.data)
+        parsed = yaml.safe_load(data)
     except yaml.YAMLError:
         return None
-    owner = data.get("owner") if isinstance(data, dict) else None
+    owner = parsed.get("owner") if isinstance(parsed, dict) else None
     return owner if isinstance(owner, str) and owner.strip() else None

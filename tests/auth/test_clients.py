@@ -42,7 +42,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                "rotated": create_key(repo, "rotated", "viewer")}
     config = base / "auth.yaml"
     config.write_text(yaml.safe_dump({"jwt": {"jwks": str(issuer.jwks), "issuer": "https://auth.test.example/",
-                                              "audience": "llm-registry"}}))
+                                              "audience": "llm-registry"},
+                                      # the revocation polls fail on purpose; the brute-force limit is tested apart
+                                      "rate_limits": {"failed_auth": {"rate": 100, "burst": 1000}}}))
     log = base / "server.log"
     args = ["--repo", str(repo), "--writable", "--write-identity", "Registry <registry@example.com>",
             "--workers", "2", "--threads", "4", "--poll", "0.5", "--auth", "--auth-config", str(config),

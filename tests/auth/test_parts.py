@@ -13,7 +13,7 @@ from server.auth import certificates
 from server.auth.config import AuthConfigError, parse
 from server.auth.identity import Identity, Role
 from server.auth.key_store import KeyStore, KeyStoreError, KeyVerifier, secret_matches, split_key
-from server.auth.ownership import codeowners_of, parse_codeowners
+from server.auth.ownership import Ownership
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,22 +68,24 @@ def test_split_key_refuses_what_is_not_a_key() -> None:
         assert split_key(bad) is None
 
 
-def test_codeowners_last_match_wins() -> None:
-    rules = parse_codeowners("""
-# comment
-*                              @acme/platform-team
-/subjects/telemetry.inference/ @acme/observatory-team
-/subjects/security.*/          @acme/sentinel-team @acme/security-council
-[Section]
-docs/                          @acme/docs
-""")
-    assert codeowners_of(rules, "subjects/telemetry.inference/subject.yaml") == ("@acme/observatory-team",)
-    assert codeowners_of(rules, "subjects/security.policy/subject.yaml") == ("@acme/sentinel-team",
-                                                                            "@acme/security-council")
-    assert codeowners_of(rules, "subjects/other/subject.yaml") == ("@acme/platform-team",)
-    assert codeowners_of(rules, "a/docs/readme.md") == ("@acme/docs",)   # a trailing slash alone does not anchor
-    assert codeowners_of(parse_codeowners("/docs/ @root-docs"), "a/docs/readme.md") == ()
-    assert codeowners_of(parse_codeowners("*.yaml @x"), "subjects/a/subject.yaml") == ("@x",)
+def test_owners_come_from_subject_yaml_and_codeowners_on_main(tmp_path: Path) -> None:
+    import pygit2
+
+    from registry.bootstrap import create_registry
+    repo = tmp_path / "registry"
+    create_registry(repo)
+    ownership = Ownership(str(repo))
+    assert ownership.teams("telemetry.inference") == {"observatory-team"}
+    assert ownership.teams("security.policy") == {"sentinel-team", "security-council"}   # last CODEOWNERS rule
+    assert ownership.teams("brand.new") == {"platform-team"}                             # the catch-all rule
+    git = pygit2.Repository(str(repo))
+    main = git.references["refs/heads/main"]
+    parent = git[main.target]
+    builder = git.TreeBuilder(parent.tree)
+    builder.insert("CODEOWNERS", git.create_blob(b"/subjects/ @acme/nobody\n"), pygit2.GIT_FILEMODE_BLOB)
+    commit = git.create_commit(None, parent.author, parent.committer, "owners", builder.write(), [parent.id])
+    main.set_target(commit)
+    assert ownership.teams("brand.new") == {"nobody"}                                    # follows main
 
 
 def test_xfcc_names_and_trusted_proxies() -> None:
