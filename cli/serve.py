@@ -7,8 +7,10 @@ one) before it starts listening and keeps it current as ``main`` moves.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
+import signal
 import tempfile
 
 from cli._common import fail
@@ -180,25 +182,41 @@ def _check_index(url: str) -> int:
 
 
 def _initial_build(settings) -> int:
-    """Build before listening, so the first request already sees main."""
+    """Build before listening, so the first request already sees main. When main cannot be built (a
+    bad ledger, say) but the index holds an earlier build, start on that build: the refusal is
+    logged and recorded, and readiness and metrics report it (a replica that restarts stays up)."""
     import pygit2
 
+    from builder.pipeline import Targets
+    from builder.sql_index import IndexUnavailable
+    from server import index_status
     from server.index_refresh import Refresher
     from server.settings import embedded_index_path
     try:
         url = settings.index_url or f"sqlite:///{embedded_index_path(settings.repo)}"
+        status = index_status.path_for(settings.repo)
     except (pygit2.GitError, KeyError, OSError) as exc:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
     from server import logs
     logs.configure(settings.log_level)
-    refresher = Refresher(settings.repo, url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    refresher = Refresher(settings.repo, Targets(url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix),
+                          status=status)
     try:
-        if not refresher.refresh():
+        if refresher.refresh():
+            return 0
+        last = refresher.last_build() if refresher.refused is not None else None
+        if last is None:
             return fail(f"cannot index {settings.repo} into {url}; see the log above")
+        logging.getLogger("server.index_refresh").error(
+            "main cannot be indexed; serving the last good build (commit %s, generation %s) until main is "
+            "fixed: %s", last.commit[:12], last.generation, refresher.refused,
+            extra={"commit": last.commit, "refused": True})
+        return 0
+    except IndexUnavailable as exc:
+        return fail(f"cannot index {settings.repo} into {url}: {exc}")
     finally:
         # gunicorn forks the workers from this process: no index connection may cross fork()
         refresher.close()
-    return 0
 
 
 def _serve(settings) -> int:
@@ -217,11 +235,12 @@ def _serve(settings) -> int:
                 self.cfg.set(key, value)
 
         def load(self):
-            # called in each worker after fork: a worker must not outlive a SIGKILLed master
-            # (it would keep writing while a restarted server starts)
+            # called in each worker after fork: a worker must not outlive a SIGKILLed master. SIGTERM
+            # is gunicorn's graceful stop: it closes the listeners at once and finishes the requests
+            # in flight (at most graceful_timeout), so an acknowledged write is never cut in half
             from server.app import wsgi_app
             from server.parent_death import die_with_parent
-            die_with_parent(os.getppid())
+            die_with_parent(os.getppid(), signal.SIGTERM)
             return wsgi_app(settings)
 
     try:

@@ -34,7 +34,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 import pygit2
 
-from registry import ledger_cache
+from registry import ledger_cache, tracing
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.model import RegistryTree
@@ -317,7 +317,14 @@ class _RemoteMain:
                 self.local.move(local, local.peel(pygit2.Commit) if local is not None else None, new,
                                 "llm-registry gate: follow remote")
             except _Moved:
-                pass
+                self.notes.append(f"{self.branch} moved locally meanwhile and was not fast-forwarded to "
+                                  f"{self.remote}/{self.branch}; run: git merge --ff-only {self.remote}/{self.branch}")
+        elif local.target != new:
+            ahead, behind = self.repo.ahead_behind(local.target, new)
+            self.notes.append(f"published on {self.remote}, but the local {self.branch} has diverged from "
+                              f"{self.remote}/{self.branch} (ahead {ahead}, behind {behind}) and was not moved: "
+                              f"its own ledger lines are not on {self.remote}. Join them with "
+                              f"`llm-registry reconcile --remote {self.remote}` (keeps every published ID)")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -391,6 +398,7 @@ class _Plan:
     given_ids: Mapping[str, int] | None = None  # {subject: id} chosen by the caller (apply_change ids=)
 
 
+@tracing.traced("gate.commit")
 def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
          remote: str | None = None, max_attempts: int = MAX_ATTEMPTS, committer: str | None = None) -> GateResult:
     sig = parse_author(author)

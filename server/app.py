@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import falcon
 
-from server import errors
+from server import errors, tracing
 from server.access import AccessControl
 from server.middleware import RequestMiddleware
 from server.resources import Services
@@ -27,12 +27,11 @@ def services_for(settings: Settings) -> Services:
 
 
 def _falcon_app(routes: list[Route], settings: Settings, access: AccessControl, limited: bool = True) -> falcon.App:
-    middleware: list[Any] = [RequestMiddleware({r.template: r.permission for r in routes}, access, limited,
-                                               client_certificates=bool(settings.tls_client_ca))]
-    if settings.cors_origins:
-        middleware.insert(0, falcon.CORSMiddleware(allow_origins=list(settings.cors_origins),
-                                                   expose_headers=["Retry-After", "WWW-Authenticate"]))
-    app = falcon.App(middleware=middleware)
+    cors = [falcon.CORSMiddleware(allow_origins=list(settings.cors_origins),
+                                  expose_headers=["Retry-After", "WWW-Authenticate"])] if settings.cors_origins else []
+    app = falcon.App(middleware=[*tracing.middleware(), *cors,
+                                 RequestMiddleware({r.template: r.permission for r in routes}, access, limited,
+                                                   client_certificates=bool(settings.tls_client_ca))])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = True

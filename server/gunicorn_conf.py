@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import ssl
 import subprocess
-import sys
 from typing import Any
 
 from server.logs import logging_config
@@ -71,18 +70,11 @@ def _when_ready(settings: Settings) -> Any:
         """The master is listening: start following the repository's main (when there is one)."""
         global _refresher
         if settings.repo and settings.index_url:
-            redis = ["--redis", settings.redis_url, "--redis-prefix", settings.redis_prefix] \
-                if settings.redis_url else []
+            from server.index_refresh import spawn
             from server.webhook_delivery import remember_main, state_dir_of
             state_dir = state_dir_of(settings)
             remember_main(settings)
-            hooks = ["--webhooks", settings.webhooks, "--state-dir", str(state_dir)] \
-                if settings.webhooks and state_dir else []
-            _refresher = subprocess.Popen(
-                [sys.executable, "-m", "server.index_refresh", "--repo", settings.repo, "--index",
-                 settings.index_url, *redis, *hooks, "--poll", str(settings.poll_seconds),
-                 "--log-level", settings.log_level, "--parent-pid", str(os.getpid())],
-                env=os.environ.copy())
+            _refresher = spawn(settings, str(state_dir) if state_dir else None)   # no secret on its command line
             server.log.info("following %s (index refresh pid %s)", settings.repo, _refresher.pid)
     return when_ready
 

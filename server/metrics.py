@@ -9,15 +9,20 @@ in one process) the default registry is used.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
 import time
 from bisect import bisect_left
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
 
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -38,9 +43,37 @@ STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
 AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
                         "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
                         "xfcc, unknown)", ["method"])
+MAIN_REFUSED = Gauge("schema_registry_main_refused",
+                     "1 when the commit on main could not be indexed and an older build is served (with --repo)",
+                     multiprocess_mode="livemax")
 VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
                                 "Time to validate one record against a schema and its rules", ["schema_type"],
                                 buckets=_LATENCY_BUCKETS)
+
+# What the index holds and how current it is: written by the index follower (a child process of the
+# server, so its samples reach /metrics through the same multiprocess directory) after each build.
+SCHEMA_VERSIONS = Gauge("schema_registry_schema_versions", "Registered versions in the index, by schema type and "
+                        "lifecycle state (DELETED for soft-deleted ones)", ["type", "state"],
+                        multiprocess_mode="mostrecent")
+SCHEMAS = Gauge("schema_registry_schemas", "Distinct schemas (global IDs) in the index, by schema type", ["type"],
+                multiprocess_mode="mostrecent")
+INDEX_LAG = Gauge("schema_registry_index_lag_seconds", "Seconds since the followed branch moved to a commit the "
+                  "index does not hold yet; 0 while the index is at it", ["branch"], multiprocess_mode="mostrecent")
+BUILDS = Counter("schema_registry_builds_total", "Index builds of a new main by the follower, by result (ok, failed)",
+                 ["result"])
+ID_CONFLICTS = Counter("schema_registry_id_conflicts_total",
+                       "Builds refused because main would bind an already published schema ID to other content")
+REGISTRATIONS = Counter("schema_registry_registrations_total", "Versions registered through the write API, by "
+                        "schema type (merges of pull requests show in schema_registry_schema_versions)", ["type"])
+WEBHOOK_DELIVERIES = Counter("schema_registry_webhook_deliveries_total",
+                             "Webhook delivery attempts, by outcome (delivered, retry, failed)", ["result"])
+STORAGE_DURATION = Histogram("schema_registry_storage_query_duration_seconds",
+                             "Time of one call to a storage backend of the read path (sql, redis)", ["backend"],
+                             buckets=_LATENCY_BUCKETS)
+for _result in ("ok", "failed"):       # present (at 0) before the first build, so alerts and panels see them
+    BUILDS.labels(_result)
+for _result in ("delivered", "retry", "failed"):
+    WEBHOOK_DELIVERIES.labels(_result)
 
 
 class MetricsBuffer:
@@ -155,6 +188,42 @@ VALIDATIONS = Counter("schema_registry_validations_total", "Records validated, b
                       ["schema_id", "result"])
 
 
+def timed(backend: str) -> Callable[[F], F]:
+    """Decorate a storage call: its duration goes to ``schema_registry_storage_query_duration_seconds``
+    (buffered, like every hot-path observation), failures included."""
+    child = STORAGE_DURATION.labels(backend)
+
+    def decorate(call: F) -> F:
+        @functools.wraps(call)
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                BUFFER.observe(child, time.perf_counter() - started)
+        return timed_call  # type: ignore[return-value]
+    return decorate
+
+
+def webhook_attempt(outcome: str | None) -> None:
+    """One webhook delivery attempt ended with ``outcome`` (the delivery log's word for it)."""
+    WEBHOOK_DELIVERIES.labels(outcome or "unknown").inc()
+
+
+def index_contents(versions: Iterable[tuple[int, str, str, bool]]) -> None:
+    """Set the schema gauges from ``(id, schema type, state, deleted)`` of every version in the index."""
+    by_state: dict[tuple[str, str], int] = {}
+    ids: dict[str, set[int]] = {}
+    for schema_id, schema_type, state, deleted in versions:
+        key = (schema_type, "DELETED" if deleted else state)
+        by_state[key] = by_state.get(key, 0) + 1
+        ids.setdefault(schema_type, set()).add(schema_id)
+    for (schema_type, state), count in by_state.items():
+        SCHEMA_VERSIONS.labels(schema_type, state).set(count)
+    for schema_type, members in ids.items():
+        SCHEMAS.labels(schema_type).set(len(members))
+
+
 def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
@@ -168,8 +237,59 @@ def _registry() -> CollectorRegistry:
 
 
 def exposition() -> tuple[bytes, str]:
-    """The text exposition of every worker's metrics and its content type."""
-    return generate_latest(_registry()), CONTENT_TYPE_LATEST
+    """The text exposition of every worker's metrics and of the server's processes, and its content type."""
+    return generate_latest(_registry()) + generate_latest(_PROCESSES), CONTENT_TYPE_LATEST
+
+
+class ProcessTreeCollector:
+    """Memory and CPU of the whole server: the gunicorn master, its workers and the index follower.
+
+    prometheus_client's own process collector describes the one process that answers the scrape (a
+    worker, picked at random by the kernel) and is not available in multiprocess mode; the dashboard
+    needs the pod's server. Read from /proc at scrape time: the master is the parent of a worker (or the
+    process itself outside gunicorn), the rest are its children.
+    """
+
+    _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def collect(self) -> Iterable[Any]:
+        root = os.getppid() if os.environ.get(MULTIPROC_ENV) else os.getpid()
+        pids = [root, *_children(root)]
+        rss = cpu = 0.0
+        counted = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue          # exited meanwhile
+            cpu += (int(fields[11]) + int(fields[12])) / self._TICKS   # utime, stime
+            rss += int(fields[21]) * self._PAGE                      # rss in pages
+            counted += 1
+        yield GaugeMetricFamily("schema_registry_process_resident_memory_bytes",
+                                "Resident memory of the server's processes (master, workers, index follower)", rss)
+        yield CounterMetricFamily("schema_registry_process_cpu_seconds",
+                                  "CPU time (user + system) of the server's running processes", cpu)
+        yield GaugeMetricFamily("schema_registry_processes", "The server's running processes", counted)
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (the kernel's list of each thread's children)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+_PROCESSES = CollectorRegistry(auto_describe=False)
+_PROCESSES.register(ProcessTreeCollector())
 
 
 def validation_counts(schema_ids: set[int]) -> dict[int, int]:

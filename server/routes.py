@@ -73,5 +73,5 @@ def ops_routes(services: Services) -> list[Route]:
     return [
         Route("/health/live", ops.Live(), O),
         Route("/health/ready", ops.Ready(services), O),
-        Route("/metrics", ops.Metrics(), O),
+        Route("/metrics", ops.Metrics(services), O),
     ]

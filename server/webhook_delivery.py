@@ -113,6 +113,8 @@ class DeliveryLog:
                 os.write(fd, line)
             finally:
                 os.close(fd)
+        from server import metrics  # here, not at the top: the gunicorn master imports this module (metrics.py)
+        metrics.webhook_attempt(entry.get("outcome"))
 
 
 def read_log(path: Path, limit: int, filters: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -20,6 +20,14 @@ How the parts fit:
 * recursion (``$ref`` cycles) is cut by memoizing (writer node, reader node) pairs; a pair met again
   deeper in the data is assumed to hold, which is sound because documents are finite.
 
+The walk above decides the SEMANTIC policy. Under Confluent's policies (STRICT, the default, and LENIENT)
+a few rules follow Confluent's ``SchemaDiff`` instead, where its verdict differs from the data's: a
+``required`` name counts only for a property the reader declares, a required property with a ``default``
+is accepted, and an ``additionalItems`` beside no ``items`` array is compared although validators ignore
+it, while ``format`` and ``propertyNames``, which Confluent does not compare, are not compared either;
+LENIENT further accepts Confluent's lenient content-model changes (a property added to an open object
+or removed from a closed one, an open object closed or given an ``additionalProperties`` schema).
+
 Kinds follow Confluent's difference names (``TYPE_NARROWED``, ``REQUIRED_ATTRIBUTE_ADDED``,
 ``PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL``...). Locations are JSON pointers along the reader's keywords
 (``/properties/usage/properties/prompt_tokens``), with ``$ref``s followed transparently.
@@ -34,6 +42,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
 from registry.compat import Incompatibility
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.jsonschema_nodes import FALSE_NODE, KINDS, TRUE_NODE, Bound, Group, Node, meet, type_names
 
 if TYPE_CHECKING:
@@ -44,11 +53,12 @@ _MAX_PIECES = 256
 _TYPE_PIECES = {kind: Node(types=frozenset({kind})) for kind in KINDS}
 
 
-def read_issues(reader: "JsonSchema", writer: "JsonSchema") -> list[Incompatibility]:
-    """Why ``reader`` cannot read every document valid under ``writer`` (empty: it can)."""
+def read_issues(reader: "JsonSchema", writer: "JsonSchema", policy: Policy = DEFAULT_POLICY) -> list[Incompatibility]:
+    """Why ``reader`` cannot read every document valid under ``writer`` (empty: it can), under ``policy``."""
     if reader.references == writer.references and reader.meaning == writer.meaning:
         return []  # the same document but for key order, formatting and annotations
-    checker = Checker(reader.compat_cache, writer.compat_cache)
+    # answers differ between policies, so each policy keeps its own cache on the schema
+    checker = Checker(reader.compat_cache.setdefault(policy, {}), writer.compat_cache.setdefault(policy, {}), policy)
     try:
         issues = checker.check(writer.compat_root, reader.compat_root, "", 0)
     except RecursionError:
@@ -186,14 +196,14 @@ def _derived(node: Node, **changes: Any) -> Node:
 _SHARED_LIMIT = 200_000
 # Pairs of $ref-free subschema texts (annotation-free, with their draft) found compatible: a pure fact
 # about the two texts, whichever schemas they sit in, so every later check may reuse it.
-_COMPATIBLE_TEXTS: set[tuple[str, str]] = set()
+_COMPATIBLE_TEXTS: set[tuple[Policy, str, str]] = set()
 _COMPATIBLE_LIMIT = 20_000
 
 
-def _remember_compatible(writer_key: str, reader_key: str) -> None:
+def _remember_compatible(policy: Policy, writer_key: str, reader_key: str) -> None:
     if len(_COMPATIBLE_TEXTS) >= _COMPATIBLE_LIMIT:
         _COMPATIBLE_TEXTS.clear()
-    _COMPATIBLE_TEXTS.add((writer_key, reader_key))
+    _COMPATIBLE_TEXTS.add((policy, writer_key, reader_key))
 _RANK = {"open": 0, "additional": 1, "pattern": 2, "declared": 3}  # how specifically a name is covered
 
 
@@ -214,7 +224,10 @@ class Checker:
     """
 
     def __init__(self, shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
-                 writer_shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None) -> None:
+                 writer_shared: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
+                 policy: Policy = DEFAULT_POLICY) -> None:
+        self.policy = policy
+        self.semantic = policy is Policy.SEMANTIC
         self.shared = shared if shared is not None else {}
         self.writer_shared = writer_shared if writer_shared is not None else {}
         for cache in (self.shared, self.writer_shared):
@@ -228,6 +241,11 @@ class Checker:
         self.piece_memo: dict[int, list[tuple[Node, tuple[Node, ...]]] | None] = {}
         self.keep: list[Node] = []  # derived nodes stay alive: the memos above are keyed by id()
 
+    def accepts_all(self, r: Node) -> bool:
+        """The reader accepts every value, so no check is needed — unless Confluent's rules still compare an
+        ``additionalItems`` that validators ignore."""
+        return r.unconstrained and (self.semantic or r.loose_items is None)
+
     def derived(self, node: Node, **changes: Any) -> Node:
         copy = _derived(node, **changes)
         self.keep.append(copy)
@@ -237,10 +255,10 @@ class Checker:
 
     def check(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:
         """Issues that stop ``r`` from accepting everything ``w`` accepts (at data depth ``depth``)."""
-        if w.false or r is TRUE_NODE or r.unconstrained:
+        if w.false or r is TRUE_NODE or self.accepts_all(r):
             return []
         w_key, r_key = w.key, r.key
-        if w_key is not None and (w_key == r_key or (w_key, r_key) in _COMPATIBLE_TEXTS):
+        if w_key is not None and (w_key == r_key or (self.policy, w_key, r_key) in _COMPATIBLE_TEXTS):
             return []
         pair = (id(w), id(r))
         done = self.memo.get(pair)
@@ -271,7 +289,7 @@ class Checker:
             if shared_key is not None:
                 cache[shared_key] = (w, r, issues)
             if not issues and w_key is not None and r_key is not None:
-                _remember_compatible(w_key, r_key)
+                _remember_compatible(self.policy, w_key, r_key)
             self.low = outer_low
         else:
             self.low = min(outer_low, self.low)
@@ -343,7 +361,7 @@ class Checker:
     # --- one writer piece against the reader -----------------------------------------------------
 
     def simple(self, w: Node, r: Node, path: str, depth: int, excluded: tuple[Node, ...]) -> list[Incompatibility]:
-        if w.false or r.unconstrained:
+        if w.false or self.accepts_all(r):
             return []
         if r.false:
             return [self.issue("TYPE_NARROWED", path, f"the reader's schema for {describe(path)} is false and "
@@ -425,6 +443,8 @@ class Checker:
         if "array" in live and (r.min_items or r.max_items is not None or r.unique or r.prefix
                                 or r.items is not None or r.contains):
             issues += self.arrays(w, r, path, depth)
+        if "array" in live and r.loose_items is not None and not self.semantic:
+            issues += self.loose_items(w, r, path, depth)
         if "object" in live and (r.groups or r.required or r.min_props or r.max_props is not None
                                  or r.dep_required or r.dep_schemas or r.prop_names):
             issues += self.objects(w, r, path, depth)
@@ -487,7 +507,7 @@ class Checker:
                 issues.append(self.issue(kind, path, f"the reader's schema requires {where} to match the pattern "
                                          f"/{pattern}/, which the writer's schema does not guarantee",
                                          old=" ".join(f"/{p}/" for p in w.patterns) or None, new=f"/{pattern}/"))
-        for fmt in r.formats:
+        for fmt in r.formats if self.semantic else ():   # Confluent's rules do not compare formats
             if fmt not in w.formats:
                 kind = "FORMAT_CHANGED" if w.formats else "FORMAT_ADDED"
                 issues.append(self.issue(kind, path, f"the reader's schema requires {where} to have the format "
@@ -555,6 +575,24 @@ class Checker:
                                      f"{where} to contain {count} matching item(s), which the writer's schema "
                                      "does not guarantee"))
         return issues
+
+    def loose_items(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:
+        """Confluent's rule for an ``additionalItems`` beside no ``items`` array, which validators ignore:
+        the reader may not forbid or constrain additional items the writer's keyword left free."""
+        ours, theirs, at = r.loose_items, w.loose_items, f"{path}/additionalItems"
+        if ours is None or ours is TRUE_NODE or (theirs is not None and theirs.false):
+            return []
+        if ours.false:
+            return [self.issue("ADDITIONAL_ITEMS_REMOVED", at, f"the reader's schema sets additionalItems of "
+                               f"{describe(path)} to false where the writer's allows them; validators ignore it "
+                               "without an items array, but Confluent's rules reject the change",
+                               old=_render(theirs) if theirs is not None else "absent", new="false")]
+        if theirs is None or theirs is TRUE_NODE:
+            return [self.issue("ADDITIONAL_ITEMS_NARROWED", at, f"the reader's schema gives {describe(path)} an "
+                               "additionalItems schema where the writer's has none; validators ignore it without "
+                               "an items array, but Confluent's rules reject the change", old="absent",
+                               new=_render(ours))]
+        return self.check(theirs, ours, at, depth + 1)
 
     def contains_guaranteed(self, w: Node, needed: Node, at_least: int, at_most: int | None, depth: int) -> bool:
         for theirs, their_least, their_most in w.contains:
@@ -632,6 +670,8 @@ class Checker:
             declared = any(name in g.props for g in w.groups)
             has_default = any(isinstance(g.props.get(name) and g.props[name].raw, dict)
                               and "default" in g.props[name].raw for g in r.groups)
+            if not self.semantic and not self.confluent_requires(w, r, name, declared, has_default):
+                continue
             kind = "REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL" if not declared and closed_writer \
                 else "REQUIRED_ATTRIBUTE_ADDED"
             issues.append(self.issue(kind, prop, f"{describe(prop)} is required by the reader's schema but not by "
@@ -639,6 +679,8 @@ class Checker:
                                      + (" (its default does not help: JSON Schema validation never fills in "
                                         "defaults)" if has_default else ""), new="required"))
         writer_min = max(w.min_props, len(w.required))
+        if not self.semantic:  # Confluent counts only declared required names (see confluent_requires)
+            writer_min = w.min_props
         if r.min_props > writer_min:
             kind = "MIN_PROPERTIES_INCREASED" if w.min_props else "MIN_PROPERTIES_ADDED"
             issues.append(self.issue(kind, path, f"the reader's schema requires {where} to have at least "
@@ -674,7 +716,7 @@ class Checker:
             issues.append(self.issue("DEPENDENCY_SCHEMA_ADDED", f"{path}/dependentSchemas/{_escape(trigger)}",
                                      f"the reader's schema adds constraints on {where} when it has '{trigger}', "
                                      "which the writer's schema does not guarantee"))
-        for names in r.prop_names:
+        for names in r.prop_names if self.semantic else ():   # nor propertyNames
             if any(not self.check(theirs, names, path + "/propertyNames", depth + 1) for theirs in w.prop_names):
                 continue
             closed = [g for g in w.groups if not g.patterns and g.additional is not None and g.additional.false]
@@ -684,6 +726,18 @@ class Checker:
                                      f"restricts the property names of {where}, and the writer's schema allows "
                                      "names it may reject"))
         return issues
+
+    def confluent_requires(self, w: Node, r: Node, name: str, declared: bool, has_default: bool) -> bool:
+        """Whether Confluent's rules reject ``name`` becoming required: only a property the reader declares
+        counts, and one with a ``default`` is accepted — except, under STRICT, a new property on an open
+        writer (Confluent's REQUIRED_PROPERTY_WITH_DEFAULT_ADDED_TO_OPEN_CONTENT_MODEL)."""
+        if not any(name in g.props for g in r.groups):
+            return False
+        if not has_default:
+            return True
+        open_writer = not any(g.patterns or (g.additional is not None and not g.additional.unconstrained)
+                              for g in w.groups)
+        return not declared and open_writer and self.policy is not Policy.LENIENT
 
     def properties(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:
         issues: list[Incompatibility] = []
@@ -763,6 +817,8 @@ class Checker:
         where = describe(prop)
         if our_origin == "declared":
             if origin == "open":
+                if self.policy is Policy.LENIENT:
+                    return []  # Confluent's OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL, lenient-compatible
                 return [self.issue("PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", prop, f"{where} is declared by the "
                                    f"reader's schema ({_render(node)}), but the writer's object is open "
                                    "(additionalProperties is not false), so data written with it may already "
@@ -777,6 +833,8 @@ class Checker:
                                old=_render(theirs), new=_render(node))]
         if origin == "declared":
             if node.false:
+                if self.policy is Policy.LENIENT:
+                    return []  # Confluent's PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL, lenient-compatible
                 return [self.issue("PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", prop, f"{where} is declared by the "
                                    "writer's schema but not by the reader's, which allows no additional properties, "
                                    f"so data that has '{name}' would be rejected", old=_render(theirs),
@@ -817,6 +875,9 @@ class Checker:
                                              f"additionalProperties rejects: {_summary(sub)}"))
         theirs = w_group.additional or TRUE_NODE
         sub = self.check(theirs, r_group.additional, at, depth + 1)
+        if sub and self.policy is Policy.LENIENT and (r_group.additional.false or w_group.additional is None
+                                                      or w_group.additional.unconstrained):
+            return issues  # Confluent's ADDITIONAL_PROPERTIES_REMOVED / _NARROWED (from open): lenient-compatible
         if sub:
             if r_group.additional.false:
                 issues.append(self.issue("ADDITIONAL_PROPERTIES_REMOVED", at, f"the reader's schema allows no "

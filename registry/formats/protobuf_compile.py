@@ -1,9 +1,13 @@
 """Compile `.proto` files into descriptors with the protoc that grpcio-tools bundles.
 
 Why in-process: protoc linked into ``grpc_tools`` compiles a typical schema in about a millisecond,
-where starting a ``python -m grpc_tools.protoc`` subprocess costs a hundred times that. protoc writes
-its diagnostics to file descriptor 2, so a compile briefly points fd 2 at a temporary file (under a
-lock, since protoc is not reentrant) and turns what it wrote into a :class:`SchemaError`.
+where starting a ``python -m grpc_tools.protoc`` subprocess costs a hundred times that. protoc's
+command line writes its diagnostics to file descriptor 2, which is the whole process's: catching them
+there (pointing fd 2 at a file) took every other thread's log lines with them, into one client's error
+message (issue 12). So a schema is first checked through ``get_protos``, grpcio-tools' entry point that
+returns protoc's errors as values; only a schema that compiles goes through the command line, for the
+descriptor set with source info (its comments), where protoc has no error left to print. Its warnings
+(an unused import) still go to fd 2, as protoc's own lines in the server's stderr.
 
 Results are cached by the exact set of file texts in a bounded LRU, together with what schemas derive
 from them: the same schema is parsed again and again (every compatibility check, every build), and
@@ -15,6 +19,7 @@ import os
 import re
 import tempfile
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, TypeVar
@@ -33,9 +38,12 @@ BUNDLED_INCLUDE = str(Path(__file__).parent / "protobuf_includes")
 CACHE_SIZE = 512
 
 _LOCK = threading.Lock()          # guards the cache
-_PROTOC_LOCK = threading.Lock()   # protoc and the fd 2 swap are process-wide
+_PROTOC_LOCK = threading.Lock()   # protoc is not reentrant
 _CACHE: "OrderedDict[tuple, Compiled]" = OrderedDict()
 T = TypeVar("T")
+# get_protos reports warnings (an unused import) as Python warnings; they say nothing a schema's author
+# is told anywhere else, so they are not printed on every first compile of a schema.
+warnings.filterwarnings("ignore", category=_protoc_compiler.ProtocWarning)
 _DIAGNOSTIC = re.compile(r"^(?P<file>[^:\n]+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$")
 
 
@@ -99,25 +107,27 @@ def _run_protoc(inputs: tuple[str, ...], files: dict[str, str]) -> bytes:
         out = Path(tmp, ".descriptor_set.pb")
         args = ["protoc", f"-I{tmp}", f"-I{WELL_KNOWN_INCLUDE}", f"-I{BUNDLED_INCLUDE}", f"--descriptor_set_out={out}",
                 "--include_imports", "--include_source_info", "--error_format=gcc", *inputs]
+        includes = [tmp.encode(), WELL_KNOWN_INCLUDE.encode(), BUNDLED_INCLUDE.encode()]
         with _PROTOC_LOCK:
-            status, diagnostics = _capture_stderr(lambda: _protoc_compiler.run_main([a.encode() for a in args]))
+            for name in inputs:
+                try:
+                    _protoc_compiler.get_protos(name.encode(), includes)
+                except _protoc_compiler.ProtocErrors as exc:
+                    raise _schema_error(_diagnostics(exc), inputs) from None
+            status = _protoc_compiler.run_main([a.encode() for a in args])
         if status != 0 or not out.exists():
-            raise _schema_error(diagnostics.replace(tmp + os.sep, ""), inputs)
+            raise SchemaError("protoc rejected the schema without saying why")
         return out.read_bytes()
 
 
-def _capture_stderr(call):
-    """Run ``call`` with fd 2 pointed at a temporary file; return its result and what it wrote."""
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
-        try:
-            os.dup2(sink.fileno(), 2)
-            result = call()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        sink.seek(0)
-        return result, sink.read().decode("utf-8", "replace")
+def _diagnostics(exc: Exception) -> str:
+    """protoc's errors as its ``--error_format=gcc`` lines (``file:line:column: message``, 1-based;
+    ``file: message`` for a file it could not open), the form :func:`_schema_error` reads."""
+    lines = []
+    for error in exc.errors():
+        file, message = error.filename.decode("utf-8", "replace"), error.message.decode("utf-8", "replace")
+        lines.append(f"{file}: {message}" if error.line < 0 else f"{file}:{error.line + 1}:{error.column + 1}: {message}")
+    return "\n".join(lines)
 
 
 def _schema_error(diagnostics: str, inputs: tuple[str, ...]) -> SchemaError:
