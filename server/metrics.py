@@ -43,6 +43,11 @@ STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
 AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
                         "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
                         "xfcc, unknown)", ["method"])
+GRPC_REQUESTS = Counter("schema_registry_grpc_requests_total", "gRPC calls by method and status code",
+                        ["method", "code"])
+GRPC_REQUEST_DURATION = Histogram("schema_registry_grpc_request_duration_seconds",
+                                  "Time to answer a gRPC call (a stream: its whole life)", ["method"],
+                                  buckets=_LATENCY_BUCKETS)
 MAIN_REFUSED = Gauge("schema_registry_main_refused",
                      "1 when the commit on main could not be indexed and an older build is served (with --repo)",
                      multiprocess_mode="livemax")
