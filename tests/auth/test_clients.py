@@ -144,6 +144,34 @@ def test_failed_authentications_are_counted(world: dict) -> None:
     raise AssertionError("no schema_registry_auth_failures_total sample")
 
 
+def test_grpc_calls_are_authenticated_and_authorized_like_rest(world: dict) -> None:
+    import grpc
+
+    from server.grpc import registry_pb2 as pb
+    from server.grpc import registry_pb2_grpc as pb_grpc
+    from tests.grpc.conftest import wait_serving
+
+    server: Server = world["server"]
+    wait_serving(server.grpc)
+    schema = json.dumps({**ORDER, "name": "ViaGrpc"})
+    with grpc.insecure_channel(server.grpc) as channel:
+        stub = pb_grpc.SchemaRegistryServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListSubjects(pb.ListSubjectsRequest())
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        viewer = [("x-api-key", world["secrets"]["viewer"])]
+        assert "shop.orders-value" in stub.ListSubjects(pb.ListSubjectsRequest(), metadata=viewer).subjects
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.RegisterSchema(pb.RegisterSchemaRequest(subject="shop.grpc-value", schema=schema), metadata=viewer)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        token = world["issuer"].token("erin", roles=["editor"], subjects=["shop.*"])
+        done = stub.RegisterSchema(pb.RegisterSchemaRequest(subject="shop.grpc-value", schema=schema),
+                                   metadata=[("authorization", f"Bearer {token}")])
+        assert done.version == 1
+    repo = pygit2.Repository(str(world["repo"]))
+    assert repo.references["refs/heads/main"].peel(pygit2.Commit).author.name == "erin"
+
+
 def test_no_secret_anywhere(world: dict) -> None:
     """Runs last in this module: every secret made here, searched in the project and registry
     repositories (work trees and history), the server log and a full dump of the index database."""
