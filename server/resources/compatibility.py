@@ -56,6 +56,7 @@ def check(services: Services, subject: str, new: Any, version: params.Version | 
     except SchemaError as exc:
         raise invalid_schema(f"a registered version of {subject!r} cannot be parsed: {exc}") from None
     mode = Mode.parse(store.compatibility(subject) or store.compatibility(None) or "BACKWARD")
-    result = check_compatibility(new, previous, mode, [row.version for row in rows])
+    policy = store.compatibility_policy(subject) or store.compatibility_policy(None)
+    result = check_compatibility(new, previous, mode, [row.version for row in rows], policy)
     metrics.COMPATIBILITY_CHECKS.labels("pass" if result.compatible else "fail").inc()
     return result
