@@ -1,8 +1,8 @@
 """The SQL index: the only module that knows its tables, for SQLite and PostgreSQL alike.
 
 ``llm-registry build`` writes it (one transaction per build, so readers never see half a build);
-the server and the catalog read it through :class:`Reader`, which hands out frozen dataclasses,
-never driver rows. Everything here is derived from git and can be deleted and rebuilt.
+the server and the catalog read it through :class:`Reader`, which hands out the frozen rows of
+:mod:`registry.read_model`, never driver rows. Everything here is derived from git and can be deleted and rebuilt.
 
 One layout serves both engines: portable column types (TEXT, INTEGER, BIGINT; booleans as 0/1,
 JSON as TEXT), ``INSERT ... ON CONFLICT`` upserts, and ``?`` placeholders that the PostgreSQL
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
+from registry.read_model import BuildInfo, SchemaRow, SubjectRow, VersionRow
 from registry.types import Field, Reference
 
 log = logging.getLogger("builder.sql_index")
@@ -149,67 +150,6 @@ class IndexLayoutError(IndexUnavailable):
     """A read-only opener found the database answering but the index not at this program's layout:
     never built, or built by an older or newer llm-registry. Only a build can fix it, so retrying
     is pointless (unlike an unreachable database)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Rows handed to readers
-
-
-@dataclass(frozen=True)
-class BuildInfo:
-    commit: str
-    ledger_position: int
-    generation: int
-    built_at: str
-    ledger_head: str = ""
-    registry_blob: str | None = None
-    ledger_bytes: int = 0
-    ledger_sha: str = ""
-
-
-@dataclass(frozen=True)
-class SchemaRow:
-    id: int
-    schema_type: str
-    schema: str
-    references: list[Reference]
-    fingerprint: str
-    canonical: str | None
-    metadata: dict | None = None
-    rule_set: dict | None = None
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    subject: str
-    version: int
-    id: int
-    schema_type: str
-    schema: str
-    references: list[Reference]
-    state: str
-    sunset_date: str | None
-    deleted: bool
-    merged_at: str
-    commit: str
-    fingerprint: str
-    compat: dict | None
-    proposer: str = ""
-    metadata: dict | None = None
-    rule_set: dict | None = None
-
-
-@dataclass(frozen=True)
-class SubjectRow:
-    subject: str
-    description: str
-    owner: str | None
-    tags: list[str]
-    consumers: list[dict]
-    compatibility: str | None
-    rules: list[dict]
-    metadata: dict
-    deleted: bool
 
 
 # ---------------------------------------------------------------------------------------------
