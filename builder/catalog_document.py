@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from builder.catalog import raw_path, site_href, subject_page
 from builder.catalog_model import RAW_EXTENSIONS
+from builder.site_paths import encode_segment, raw_path, site_href, subject_page
 from builder.sql_index import Reader
-from builder.static_api import encode_segment
 from registry import layout
 from registry.read_model import VersionRow
 from registry.registry_config import RegistryConfig
