@@ -14,7 +14,6 @@ lookups per second, the Redis/SQL ratio of each tree, and after/before for each 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,54 +24,64 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "d67e563"   # main just before Redis held the served bytes
 
-MEASURE = r"""
-import json, sys, time
-import falcon.testing
+SETUP = r"""
+import sys
 import redis
 from builder.build import build_index
 from builder.redis_index import RedisIndex
 from builder.sql_index import SqlIndex
 from registry.snapshot import Snapshot
-from server.app import create_app
-from server.settings import Settings
 
-repo, index_url, redis_url, prefix, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+repo, index_url, redis_url, prefix = sys.argv[1:5]
 index = SqlIndex.connect(index_url)
 build_index(Snapshot.open(repo), index)
 RedisIndex(redis.Redis.from_url(redis_url), prefix).publish(index.reader(), full=True)
-ids = [row.id for row in index.reader().iter_schemas()]
-index.close()
-out = {}
-for mode in ("sql", "redis"):
-    best = None
-    for _ in range(rounds):
-        settings = Settings(index_url=index_url, redis_url=redis_url if mode == "redis" else None, redis_prefix=prefix)
-        client = falcon.testing.TestClient(create_app(settings))
-        client.simulate_get(f"/schemas/ids/{ids[0]}")   # connects; the generation is read once
-        started = time.perf_counter()
-        for schema_id in ids[1:]:
-            assert client.simulate_get(f"/schemas/ids/{schema_id}").status_code == 200
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-    out[mode] = (len(ids) - 1) / best
-print(json.dumps(out))
+"""
+
+MEASURE = r"""
+import json, sys, time
+import falcon.testing
+from builder.sql_index import SqlIndex
+from server.app import create_app
+from server.settings import Settings
+
+index_url, redis_url, prefix, mode = sys.argv[1:5]
+ids = [row.id for row in SqlIndex.open_reader(index_url).reader().iter_schemas()]
+settings = Settings(index_url=index_url, redis_url=redis_url if mode == "redis" else None, redis_prefix=prefix)
+client = falcon.testing.TestClient(create_app(settings))   # a fresh app: an empty process cache
+client.simulate_get(f"/schemas/ids/{ids[0]}")   # connects; the generation is read once
+started = time.perf_counter()
+for schema_id in ids[1:]:
+    assert client.simulate_get(f"/schemas/ids/{schema_id}").status_code == 200
+print(json.dumps((len(ids) - 1) / (time.perf_counter() - started)))
 """
 
 
-def measure(tree: Path, repo: Path, work: Path, redis_url: str, rounds: int, name: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(tree), "LOG_LEVEL": "WARNING"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    prefix = f"bench-{name}-{uuid.uuid4().hex[:6]}:"
-    try:
-        out = subprocess.run([sys.executable, "-c", MEASURE, str(repo), f"sqlite:///{work / f'{name}.db'}",
-                              redis_url, prefix, str(rounds)], cwd=tree, env=env, capture_output=True, text=True,
-                             check=True)
-    finally:
+class Tree:
+    """One checkout of the code, with its own index file and Redis prefix over the same registry."""
+
+    def __init__(self, name: str, path: Path, work: Path, redis_url: str) -> None:
+        self.name, self.path, self.redis_url = name, path, redis_url
+        self.index_url = f"sqlite:///{work / f'{name}.db'}"
+        self.prefix = f"bench-{name}-{uuid.uuid4().hex[:6]}:"
+        self.env = {**os.environ, "PYTHONPATH": str(path), "LOG_LEVEL": "WARNING"}
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    def run(self, script: str, *args: str) -> str:
+        return subprocess.run([sys.executable, "-c", script, *args], cwd=self.path, env=self.env,
+                              capture_output=True, text=True, check=True).stdout
+
+    def setup(self, repo: Path) -> None:
+        self.run(SETUP, str(repo), self.index_url, self.redis_url, self.prefix)
+
+    def measure(self, mode: str) -> float:
+        return float(self.run(MEASURE, self.index_url, self.redis_url, self.prefix, mode).strip().splitlines()[-1])
+
+    def clean(self) -> None:
         import redis
-        client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(f"{prefix}*"):
+        client = redis.Redis.from_url(self.redis_url)
+        for key in client.scan_iter(f"{self.prefix}*"):
             client.delete(key)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -90,11 +99,20 @@ def main() -> None:
         before_tree = work / "before"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(before_tree), args.before],
                        check=True)
+        trees = [Tree("before", before_tree, work, args.redis), Tree("after", ROOT, work, args.redis)]
+        best: dict[str, dict[str, float]] = {tree.name: {"sql": 0.0, "redis": 0.0} for tree in trees}
         try:
-            results = {"before": measure(before_tree, repo, work, args.redis, args.rounds, "before"),
-                       "after": measure(ROOT, repo, work, args.redis, args.rounds, "after")}
+            for tree in trees:
+                tree.setup(repo)
+            for _ in range(args.rounds):   # interleaved, so both trees see the same load on the machine
+                for tree in trees:
+                    for mode in ("sql", "redis"):
+                        best[tree.name][mode] = max(best[tree.name][mode], tree.measure(mode))
         finally:
+            for tree in trees:
+                tree.clean()
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before_tree)], check=True)
+    results = best
     print(f"ID lookups/s, cold process cache, {args.subjects} subjects, best of {args.rounds} rounds")
     print(f"{'':8} {'SQL':>10} {'Redis':>10} {'Redis/SQL':>10}")
     for name, got in results.items():
