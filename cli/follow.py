@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import pygit2
 
     from builder.pipeline import Targets
-    from server import index_status, logs
+    from server import index_status, logs, tracing
     from server.index_refresh import Refresher, run as follow
     from server.index_watch import MetricsWatch
     from server.parent_death import die_with_parent
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                                                  redis_prefix=settings.redis_prefix),
                           status=index_status.path_for(settings.repo))
     refresher.watch = MetricsWatch()
+    tracing.install()   # the follower's builds are traced too when OTEL_* asks for it (server/tracing.py)
     stop_webhooks = None
     if settings.webhooks and settings.state_dir and not args.once:
         from server.webhook_delivery import follow_git

@@ -14,8 +14,9 @@ import pygit2
 
 from registry.change_report import ChangeReport, build_report
 from registry.gate import GateError, merge_trees, review_onto
+from registry.ledger_guard import history_problems
 from registry.model import RegistryTree
-from registry.problems import Problem
+from registry.problems import Problem, error
 from registry.proposal import Review, review_commit
 from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 
@@ -82,6 +83,18 @@ def default_base(repo: pygit2.Repository) -> str | None:
 
 def check(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
           every_subject: bool = False) -> CheckResult:
+    """:func:`review_proposal`; with ``every_subject`` (the audit, ``check --all``) also the prefix rule along
+    the head's first-parent history: no commit edited, removed or reordered a published ledger line or lease,
+    however well it re-chained them (registry/ledger_guard.py)."""
+    result = review_proposal(repo, head, base, every_subject)
+    if every_subject:
+        result.review.problems += [error("LEDGER_REWRITTEN", r.message, r.path, r.line)
+                                   for r in history_problems(repo, result.head)]
+    return result
+
+
+def review_proposal(repo: pygit2.Repository, head: str = "HEAD", base: str | None = None,
+                    every_subject: bool = False) -> CheckResult:
     """Review ``head`` as a proposal into ``base`` (default: :func:`default_base`).
 
     ``every_subject`` examines every subject of the result, not only those the proposal changes (an audit:

@@ -20,6 +20,7 @@ from typing import Callable, TypeVar
 import redis
 
 from builder.redis_index import RedisIndex, RedisUnavailable
+from registry.tracing import traced
 from registry.types import Reference
 from server import metrics
 from server.settings import Settings
@@ -57,6 +58,7 @@ class RedisLayer:
             return "down"
         return "up"
 
+    @traced("redis.get")
     def _get(self, call: Callable[[], T]) -> T | None:
         """``call()`` unless Redis is marked down; a failure marks it down for ``retry_seconds``."""
         now = time.monotonic()

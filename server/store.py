@@ -23,6 +23,7 @@ import psycopg
 from builder import index_file
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.formats import ParsedSchema, parse_schema
+from registry.tracing import traced
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
 from server import index_status, metrics
 from server.cache import LRU, MISSING
@@ -92,6 +93,7 @@ class Store:
             with self._connect_lock:
                 self._reader_obj = self._index = None
 
+    @traced("sql.query")
     @metrics.timed("sql")
     def sql(self, call: Callable[[Any], T]) -> T:
         """Run ``call(reader)``; any database failure becomes :class:`StoreUnavailable` and this
@@ -194,6 +196,7 @@ class Store:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
         return self._answers.get((self._build_key, "unknown id", schema_id)) is MISSING
 
+    @traced("cache.miss")
     def _load(self, schema_id: int) -> Any:
         """Redis, then SQL. An unknown ID is remembered until the next build, so consumers reading
         messages with a foreign ID do not send every one of them to the database."""
@@ -246,6 +249,9 @@ class Store:
 
     def compatibility(self, subject: str | None = None) -> str | None:
         return self.current(("compatibility", subject), lambda r: r.compatibility(subject))
+
+    def compatibility_policy(self, subject: str | None = None) -> str | None:
+        return self.current(("compatibility_policy", subject), lambda r: r.compatibility_policy(subject))
 
     # -- parsed schemas ---------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from builder.sql_index.engines import Connection
 from builder.sql_index.errors import IndexLayoutError, IndexUnavailable
 
-DATA_TABLES = ("config", "subjects", "tags", "owners", "consumers", "rules", "schemas",
+DATA_TABLES = ("config", "compatibility_policies", "subjects", "tags", "owners", "consumers", "rules", "schemas",
                "schema_references", "versions", "fields")
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
@@ -114,6 +114,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             subject TEXT,
             schema_id BIGINT)""",
         "CREATE INDEX build_changes_by_generation ON build_changes (generation)",
+    )),
+    (3, "compatibility policy per subject", (
+        # subject '' holds the registry's default; a subject has a row only when its subject.yaml sets one
+        """CREATE TABLE compatibility_policies (
+            subject TEXT PRIMARY KEY,
+            policy TEXT NOT NULL)""",
     )),
 )
 CHANGES_KEPT = 100   # generations whose changes are kept for outputs catching up (Redis, static API)

@@ -247,6 +247,14 @@ class Reader:
             return row[0]
         return None if subject else "BACKWARD"
 
+    def compatibility_policy(self, subject: str | None = None) -> str | None:
+        """A subject's explicit compatibility policy (``None`` when it has none); ``subject=None``: the
+        registry default (STRICT, Confluent's verdicts, when registry.yaml sets none)."""
+        row = self._conn.one("SELECT policy FROM compatibility_policies WHERE subject = ?", (subject or "",))
+        if row:
+            return row[0]
+        return None if subject else "STRICT"
+
     # -- fields
     def fields(self, schema_id: int) -> list[Field]:
         rows = self._conn.all("SELECT path, field_type, required, doc, default_json FROM fields WHERE schema_id = ? "

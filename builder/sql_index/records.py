@@ -47,6 +47,7 @@ class SubjectRecord:
     tags: tuple[str, ...] = ()
     consumers: tuple[dict, ...] = ()
     compatibility: str | None = None
+    compatibility_policy: str | None = None
     rules: tuple[dict, ...] = ()
     metadata: dict = field(default_factory=dict)
     deleted: bool = False

@@ -28,12 +28,16 @@ class Writer:
         self.conn.execute("INSERT INTO config (subject, compatibility) VALUES ('', ?) "
                           "ON CONFLICT (subject) DO UPDATE SET compatibility = excluded.compatibility", (mode,))
 
+    def set_default_policy(self, policy: str) -> None:
+        self.conn.execute("INSERT INTO compatibility_policies (subject, policy) VALUES ('', ?) "
+                          "ON CONFLICT (subject) DO UPDATE SET policy = excluded.policy", (policy,))
+
     def put_subjects(self, records: Sequence[SubjectRecord]) -> None:
         """Insert or replace subjects with their tags, owners, consumers, rules and config."""
         if not records:
             return
         names = [(r.subject,) for r in records]
-        for table in ("tags", "owners", "consumers", "rules", "config"):
+        for table in ("tags", "owners", "consumers", "rules", "config", "compatibility_policies"):
             self.conn.executemany(f"DELETE FROM {table} WHERE subject = ?", names)
         self.conn.executemany(
             "INSERT INTO subjects (subject, description, metadata, deleted, yaml_blob, dir_tree) "
@@ -56,6 +60,8 @@ class Writer:
               x.get("doc", "")) for r in records for i, x in enumerate(r.rules)])
         self.conn.executemany("INSERT INTO config (subject, compatibility) VALUES (?, ?)",
                               [(r.subject, r.compatibility) for r in records if r.compatibility])
+        self.conn.executemany("INSERT INTO compatibility_policies (subject, policy) VALUES (?, ?)",
+                              [(r.subject, r.compatibility_policy) for r in records if r.compatibility_policy])
 
     def add_schemas(self, records: Sequence[SchemaRecord]) -> None:
         """Add schemas not yet present (IDs are immutable, so an existing ID is left alone)."""
