@@ -118,6 +118,18 @@ CASES = [
          P3 + "message Call { repeated bytes blob = 1; }", True),
     Case("an optional integer becomes repeated", P3 + "message Call { optional int64 tokens = 1; }",
          P3 + "message Call { repeated int64 tokens = 1; }", False),
+    # beyond the resource files, from Confluent's ProtobufSchemaDiff: labels are compared only when both
+    # sides spell one, so an unlabelled proto3 integer may become repeated
+    Case("an unlabelled proto3 integer becomes repeated", P3 + "message Call { int64 tokens = 1; }",
+         P3 + "message Call { repeated int64 tokens = 1; }", True),
+    Case("a proto3 integer gains the optional label", P3 + "message Call { int64 tokens = 1; }",
+         P3 + "message Call { optional int64 tokens = 1; }", True),
+    Case("a proto2 optional integer becomes required", P2 + "message Call { optional int64 tokens = 1; }",
+         P2 + "message Call { required int64 tokens = 1; }", False),
+    Case("a proto2 required integer becomes optional", P2 + "message Call { required int64 tokens = 1; }",
+         P2 + "message Call { optional int64 tokens = 1; }", False),
+    Case("a proto2 optional string becomes required", P2 + "message Call { optional string model = 1; }",
+         P2 + "message Call { required string model = 1; }", True),
     Case("a message added", P3 + "message Call { string model = 1; }",
          P3 + "message Call { string model = 1; } message Reply { string text = 1; }", True),
     Case("a message added in front", P3 + "message Call { string model = 1; }",
@@ -223,6 +235,9 @@ def test_the_semantic_policy_keeps_the_wire_decided_verdicts():
     assert verdict(by["a field renumbered under the same name"], Policy.SEMANTIC)[0] is False
     assert verdict(by["a proto2 required field removed"], Policy.SEMANTIC)[0] is True
     assert verdict(by["a oneof renamed while a member is dropped"], Policy.SEMANTIC)[0] is True
+    assert verdict(by["an unlabelled proto3 integer becomes repeated"], Policy.SEMANTIC)[0] is False  # packed
+    assert verdict(by["a proto2 required integer becomes optional"], Policy.SEMANTIC)[0] is True
+    assert verdict(by["a proto2 optional string becomes required"], Policy.SEMANTIC)[0] is False
     bytes_to_message = Case("", P3 + "message Call { bytes usage = 1; } message Usage { int64 tokens = 1; }",
                             P3 + "message Call { Usage usage = 1; } message Usage { int64 tokens = 1; }", False)
     assert verdict(bytes_to_message)[0] is False                      # Confluent: a different kind of field
