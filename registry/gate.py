@@ -128,10 +128,17 @@ def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], co
     an ID already bound to other content, or content already holding another ID, raises :class:`GateError`
     with code ``ID_CONFLICT`` and nothing is written."""
     ids = {e.fingerprint: e.id for e in ledger}
+    spaces = spaces or IdSpaces()
     if given:
         _bind_given(ids, versions, given)
+        for subject, wanted in sorted(given.items()):
+            owner = spaces.owner(wanted)
+            if owner != site and wanted not in {e.id for e in ledger}:
+                where = f"leased to site {owner!r}" if owner else "the origin's"
+                raise GateError(f"{subject}: id {wanted} is {where} in {IDS_PATH}; this writer may bind only IDs "
+                                f"of its own space", [error("ID_CONFLICT", f"id {wanted} is {where}", IDS_PATH)])
     taken = set(ids.values())
-    fresh = (spaces or IdSpaces()).allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
+    fresh = spaces.allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
     lines: list[LedgerEntry] = []
     for version in versions:
         if version.fingerprint not in ids:
