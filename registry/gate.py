@@ -37,6 +37,7 @@ import pygit2
 from registry import ledger_cache, tracing
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
+from registry.ledger_guard import last_step_problems
 from registry.model import RegistryTree
 from registry.problems import Problem, error
 from registry.proposal import NewVersion, Review, read_ledger, review_change
@@ -631,6 +632,7 @@ def review_onto(repo: pygit2.Repository, main: pygit2.Commit, head: RegistryTree
     ``every_subject`` examines all of ``head``'s subjects, not only those that differ from main."""
     main_tree = RegistryTree(repo, main.tree)
     before = unrecorded(repo, main, main_tree, site)
+    before.problems += [error("LEDGER_REWRITTEN", r.message, r.path, r.line) for r in last_step_problems(main)]
     if not before.ok:
         return Review(problems=before.problems, ledger=before.ledger)
     _, touched = read_ledger(main_tree, head)
