@@ -27,7 +27,7 @@ from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc import status
 from server.resources import FORMATS, Services, parse_posted, require_version, served_schema
-from server.resources import compatibility
+from server.resources import compatibility, subjects
 from server.resources.writes import author_of, registration
 from server.store import StoreUnavailable
 from server.write_service import WriteService
@@ -110,6 +110,15 @@ def _stream_rpc(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterato
 def _schema_message(row: Any, schema: str) -> pb.Schema:
     return pb.Schema(id=row.id, schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED),
                      schema=schema, references=[_reference(r) for r in row.references])
+
+
+def _version_message(row: Any, schema: str) -> pb.SubjectVersion:
+    return pb.SubjectVersion(
+        subject=row.subject, version=row.version, id=row.id,
+        schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED), schema=schema,
+        references=[_reference(r) for r in row.references],
+        state=_STATES.get(row.state, pb.LIFECYCLE_STATE_UNSPECIFIED), sunset_date=row.sunset_date or "",
+        deleted=row.deleted)
 
 
 def _reference(reference: Any) -> pb.SchemaReference:
@@ -202,13 +211,14 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
     def GetSubjectVersion(self, request: pb.GetSubjectVersionRequest, context: grpc.ServicerContext) -> Any:
         subject = params.subject(request.subject)
         row = require_version(self.services, subject, _version(request.version), request.include_deleted)
-        schema = served_schema(self.services, row, request.format or None)
-        return pb.GetSubjectVersionResponse(version=pb.SubjectVersion(
-            subject=row.subject, version=row.version, id=row.id,
-            schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED), schema=schema,
-            references=[_reference(r) for r in row.references],
-            state=_STATES.get(row.state, pb.LIFECYCLE_STATE_UNSPECIFIED), sunset_date=row.sunset_date or "",
-            deleted=row.deleted))
+        return pb.GetSubjectVersionResponse(
+            version=_version_message(row, served_schema(self.services, row, request.format or None)))
+
+    @_rpc
+    def LookupSchema(self, request: pb.LookupSchemaRequest, context: grpc.ServicerContext) -> Any:
+        row = subjects.lookup(self.services, params.subject(request.subject), _posted(request),
+                              request.include_deleted)
+        return pb.LookupSchemaResponse(version=_version_message(row, row.schema))
 
     # -- checks -----------------------------------------------------------------------------------------
 

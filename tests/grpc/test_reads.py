@@ -1,6 +1,8 @@
 """The read RPCs against the real server, compared with what REST answers for the same question."""
 from __future__ import annotations
 
+import json
+
 import grpc
 import requests
 
@@ -8,6 +10,7 @@ from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
 from tests.grpc.calls import failure
 from tests.grpc.conftest import wait_serving
+from tests.server.sample import INFERENCE_V2
 
 TYPES = {pb.SCHEMA_TYPE_AVRO: "AVRO", pb.SCHEMA_TYPE_JSON: "JSON", pb.SCHEMA_TYPE_PROTOBUF: "PROTOBUF"}
 
@@ -101,3 +104,20 @@ def test_served_from_postgres_and_redis(pg_redis_server):
         results = stub.GetSchemasByIds(pb.GetSchemasByIdsRequest(ids=[2, 4242])).results
         assert [r.WhichOneof("result") for r in results] == ["schema", "error"]
         assert stub.GetSubjectVersion(pb.GetSubjectVersionRequest(subject="security.policy")).version.id == 5
+
+
+def test_lookup_schema_under_a_subject(grpc_server, stub):
+    reformatted = json.dumps(json.loads(INFERENCE_V2), indent=4)   # normalized as registration does
+    reference = pb.SchemaReference(name="llm.common.Timestamp", subject="common.timestamp", version=1)
+    found = stub.LookupSchema(pb.LookupSchemaRequest(subject="telemetry.inference", schema=reformatted,
+                                                     references=[reference])).version
+    rest = requests.post(f"{grpc_server.url}/subjects/telemetry.inference", timeout=10, json={
+        "schema": reformatted, "references": [{"name": reference.name, "subject": reference.subject,
+                                               "version": 1}]}).json()
+    assert (found.subject, found.version, found.id) == (rest["subject"], rest["version"], rest["id"]) == \
+        ("telemetry.inference", 2, 3)
+    code, error_code, _ = failure(lambda: stub.LookupSchema(pb.LookupSchemaRequest(
+        subject="telemetry.inference", schema='"string"')))
+    assert (code, error_code) == (grpc.StatusCode.NOT_FOUND, 40403)
+    code, error_code, _ = failure(lambda: stub.LookupSchema(pb.LookupSchemaRequest(subject="nope", schema='"string"')))
+    assert (code, error_code) == (grpc.StatusCode.NOT_FOUND, 40401)
