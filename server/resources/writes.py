@@ -17,7 +17,7 @@ from registry import layout
 from registry.rules import Rule
 from registry.types import SchemaType
 from server import params
-from server.access import ANONYMOUS, Permission, authorize
+from server.access import ANONYMOUS, require_writable
 from server.errors import ApiError, invalid_schema, unprocessable
 from server.media import read_object, send
 from server.resources import Services, parse_posted, references_from
@@ -38,7 +38,7 @@ class Writer:
     def __call__(self, req: falcon.Request) -> WriteService:
         """Authorize ``req`` to write and return the service."""
         settings = self.services.settings
-        authorize(req.context.identity, Permission.WRITE, settings.writable)
+        require_writable(settings.writable)   # who may write was decided by the middleware (server/access.py)
         if not settings.repo:
             raise ApiError(422, 42205, "This server has no registry repository to write to (start it with --repo)")
         return self.service_for_reads()
