@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 from concurrent import futures
+from pathlib import Path
 from types import FrameType
 
 import grpc
@@ -62,12 +63,26 @@ def build(settings: Settings, bind: str, services: Services) -> tuple[grpc.Serve
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(bind)
-    except RuntimeError as exc:
+        credentials = _tls_credentials(settings)
+        port = server.add_secure_port(bind, credentials) if credentials else server.add_insecure_port(bind)
+    except (RuntimeError, OSError) as exc:
         raise BindError(f"cannot listen on {bind}: {exc}") from None
     if port == 0:
         raise BindError(f"cannot listen on {bind} (in use, or not an address of this machine)")
     return server, health_servicer
+
+
+def _tls_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS with the REST listener's certificate (``--tls-cert``/``--tls-key``). With ``--tls-client-ca``
+    every gRPC caller must present a client certificate it verifies (grpcio can require one or not ask
+    at all; it cannot ask optionally as the REST listener does without ``--require-client-cert``); the
+    certificate's CN/SAN is the caller's identity under ``--auth``, as over HTTPS."""
+    if not settings.tls_cert:
+        return None
+    chain = Path(settings.tls_cert).read_bytes()
+    key = Path(settings.tls_key).read_bytes() if settings.tls_key else chain
+    ca = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials([(key, chain)], root_certificates=ca, require_client_auth=ca is not None)
 
 
 def _watch_health(store: Store, servicer: health.HealthServicer, stop: threading.Event) -> None:
@@ -121,7 +136,9 @@ def serve(settings: Settings, ready_fd: int | None = None, parent_pid: int | Non
 
 
 def settings_from_json(text: str) -> Settings:
-    return Settings(**json.loads(text))
+    """The settings the master wrote (``dataclasses.asdict`` as JSON: tuples arrive as lists)."""
+    return Settings(**{key: tuple(value) if isinstance(value, list) else value
+                       for key, value in json.loads(text).items()})
 
 
 def main(argv: list[str] | None = None) -> int:

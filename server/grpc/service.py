@@ -83,6 +83,26 @@ def _peer_address(peer: str | None) -> str | None:
     return rest.rsplit(":", 1)[0] if kind == "ipv4" else None
 
 
+def _peer_certificate(context: grpc.ServicerContext) -> dict[str, Any] | None:
+    """The client certificate TLS verified, shaped as ``ssl.SSLSocket.getpeercert()`` (what the authenticator
+    reads over HTTPS): subject CN and URI/DNS/e-mail SANs. ``None`` without TLS or without a certificate."""
+    pem = (context.auth_context() or {}).get("x509_pem_cert")
+    if not pem:
+        return None
+    from cryptography import x509   # only for TLS callers: it is not needed on the hot path otherwise
+    from cryptography.x509.oid import NameOID
+    cert = x509.load_pem_x509_certificate(pem[0])
+    subject = tuple(((("commonName", a.value),) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)))
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return {"subject": subject, "subjectAltName": ()}
+    sans = tuple([("URI", v) for v in names.get_values_for_type(x509.UniformResourceIdentifier)]
+                 + [("DNS", v) for v in names.get_values_for_type(x509.DNSName)]
+                 + [("email", v) for v in names.get_values_for_type(x509.RFC822Name)])
+    return {"subject": subject, "subjectAltName": sans}
+
+
 def _rpc(function: Callable[..., Any]) -> Callable[..., Any]:
     """A unary method: time and count it; an exception becomes its status (and is the one place errors
     leave a method)."""
@@ -342,7 +362,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
         takes it from headers (verified keys and tokens are cached, so asking twice costs nothing)."""
         metadata = {key.lower(): value for key, value in context.invocation_metadata() or ()
                     if isinstance(value, str)}
-        return self.access.authenticate(metadata, None, _peer_address(context.peer()))
+        return self.access.authenticate(metadata, _peer_certificate(context), _peer_address(context.peer()))
 
     def _identity(self, context: grpc.ServicerContext) -> str:
         """The caller as commit author text (``ANONYMOUS`` without credentials)."""
