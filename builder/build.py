@@ -146,6 +146,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         if full:
             writer.clear()
         writer.set_default_compatibility(plan.default_mode)
+        writer.set_default_policy(plan.default_policy)
         writer.put_subjects(plan.subject_records)
         writer.add_schemas(plan.schema_records)
         writer.add_versions(plan.version_records)
@@ -502,7 +503,8 @@ class _Plan:
         self.subject_records.append(SubjectRecord(
             subject=subject, description=config.description, owner=config.owner or None,
             tags=config.tags, consumers=tuple(c.to_json() for c in config.consumers),
-            compatibility=config.compatibility, rules=tuple(config.rules_json()), metadata=config.metadata,
+            compatibility=config.compatibility, compatibility_policy=config.compatibility_policy,
+            rules=tuple(config.rules_json()), metadata=config.metadata,
             deleted=config.deleted or subject not in self._trees, yaml_blob=blob, dir_tree=self._trees.get(subject)))
         for version in self._indexed_versions.get(subject, []):
             life = config.lifecycle(version)

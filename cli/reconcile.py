@@ -18,11 +18,11 @@ import pygit2
 from cli._common import fail
 from cli._gate_cli import add_author_argument, author_of
 from registry.check import open_repo
-from registry.gate import GateError, parse_author
+from registry.gate import GateError, id_spaces, parse_author
 from registry.ledger import LEDGER_PATH, LedgerError, parse_ledger
 from registry.model import RegistryTree
 from registry.reconcile import Reconciled, ReconcileError, reconcile_commits
-from registry.site_config import origin_remote, site_of
+from registry.site_config import handed_out, origin_remote, record_handed_out, site_of
 
 ATTEMPTS = 5
 
@@ -96,7 +96,8 @@ def _reconcile(repo: pygit2.Repository, args: argparse.Namespace, signature: pyg
         config = RegistryTree(repo, winner.tree).config
         commit, result = reconcile_commits(repo, winner, loser, loser_site=site, signature=signature,
                                            ids_start=config.ids_start if config else 1,
-                                           loser_name=f"site {site}" if site else "this clone")
+                                           loser_name=f"site {site}" if site else "this clone",
+                                           handed_out=handed_out(repo, site) if site else 0)
         if args.no_push:
             break
         pushed = _git(repo, "push", "--porcelain", f"--force-with-lease=refs/heads/{args.into}:{winner.id}",
@@ -110,7 +111,7 @@ def _reconcile(repo: pygit2.Repository, args: argparse.Namespace, signature: pyg
     else:
         return fail(f"{remote}/{args.into} kept moving: gave up after {ATTEMPTS} attempts; run reconcile again", 1)
     _follow(repo, args.into, commit)
-    return _report(result, commit, args, site)
+    return _report(repo, result, commit, args, site)
 
 
 def _repair(repo: pygit2.Repository, args: argparse.Namespace, signature: pygit2.Signature) -> int:
@@ -130,11 +131,12 @@ def _repair(repo: pygit2.Repository, args: argparse.Namespace, signature: pygit2
     config = RegistryTree(repo, winner.tree).config
     commit, result = reconcile_commits(repo, winner, loser, loser_site=site, signature=signature,
                                        ids_start=config.ids_start if config else 1,
-                                       loser_name="the merged branch", tree_from=tip.tree)
+                                       loser_name="the merged branch", tree_from=tip.tree,
+                                       handed_out=handed_out(repo, site) if site else 0)
     _follow(repo, args.into, commit, force=True)
     print(f"Repaired {args.into}: the hand merge {str(tip.id)[:12]} is replaced by {str(commit)[:12]} "
           f"(same parents, same files, both sides' ledger lines)")
-    return _report(result, commit, args, site)
+    return _report(repo, result, commit, args, site)
 
 
 def _published_first(repo: pygit2.Repository, parents: list[pygit2.Commit], args: argparse.Namespace
@@ -158,7 +160,11 @@ def _follow(repo: pygit2.Repository, into: str, target: pygit2.Oid, force: bool 
         repo.references.create(f"refs/heads/{into}", target, force=True)
 
 
-def _report(result: Reconciled, commit: pygit2.Oid, args: argparse.Namespace, site: str | None) -> int:
+def _report(repo: pygit2.Repository, result: Reconciled, commit: pygit2.Oid, args: argparse.Namespace,
+            site: str | None) -> int:
+    if site is not None:   # new IDs taken from the site's lease count as handed out
+        spaces = id_spaces(repo[commit])
+        record_handed_out(repo, site, (e.id for e in result.appended if spaces.owner(e.id) == site))
     where = f"site {site}" if site else "this clone"
     print(f"Reconciled: {str(commit)[:12]}; {len(result.appended)} line(s) of {where} appended after the "
           f"origin's ledger")

@@ -1,12 +1,14 @@
 """``llm-registry serve``: the Confluent-compatible REST API under gunicorn.
 
 REST on ``--bind`` (8081), health and metrics on ``--metrics-bind`` (8080), both served by the same
-gunicorn workers. With ``--repo`` the server builds its own SQLite index (unless ``--index`` names
+gunicorn workers; gRPC on ``--grpc-bind`` (127.0.0.1:9090) in a child process of the gunicorn master
+(docs/grpc.md). With ``--repo`` the server builds its own SQLite index (unless ``--index`` names
 one) before it starts listening and keeps it current as ``main`` moves.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -35,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--metrics-bind", metavar="HOST:PORT", default="0.0.0.0:8080",
                         help="health and metrics listener (default: 0.0.0.0:8080; the same as --bind to serve "
                              "everything on one port)")
+    parser.add_argument("--grpc-bind", metavar="HOST:PORT|off",
+                        help="gRPC listener (default: $LLM_REGISTRY_GRPC_BIND or 127.0.0.1:9090; off: no gRPC "
+                             "server; docs/grpc.md)")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default: 2)")
     parser.add_argument("--threads", type=int, default=4, metavar="N", help="threads per worker (default: 4)")
     parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
@@ -58,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.settings import Settings, port_of
+    from server.settings import Settings, grpc_bind_of, port_of
 
     settings = Settings.from_env(
         index_url=args.index, redis_url=args.redis, redis_prefix=args.redis_prefix, repo=args.repo,
@@ -67,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level.upper() if args.log_level else None,
         webhooks=os.path.abspath(args.webhooks) if args.webhooks else None,
         state_dir=os.path.abspath(args.state_dir) if args.state_dir else None)
+    if args.grpc_bind is not None:   # not an override from_env can take: "off" is None
+        settings = dataclasses.replace(settings, grpc_bind=grpc_bind_of(args.grpc_bind))
     if settings.webhooks:
         from server.webhooks import WebhookConfigError, load_webhooks
         try:
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         # Every worker must see a write at once: re-read the index generation on every request.
         settings = replace(settings, writable=True, write_identity=args.write_identity, write_remote=args.push,
                            generation_ttl=0.0)
-    for bind in (settings.bind, settings.metrics_bind):
+    for bind in filter(None, (settings.bind, settings.metrics_bind, settings.grpc_bind)):
         try:
             port_of(bind)
         except ValueError as exc:
@@ -190,8 +197,12 @@ def _serve(settings) -> int:
             die_with_parent(os.getppid(), signal.SIGTERM)
             return wsgi_app(settings)
 
+    master = os.getpid()
     try:
         RegistryApplication().run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # gunicorn's workers leave through here too (their SystemExit unwinds the master's stack they were
+        # forked in): only the master may remove the directory the others still write to
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

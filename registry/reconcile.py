@@ -191,8 +191,8 @@ def _ids_lines(commit: pygit2.Commit) -> list[IdLine]:
 
 def reconcile_commits(repo: pygit2.Repository, winner: pygit2.Commit, loser: pygit2.Commit, *,
                       loser_site: str | None, signature: pygit2.Signature, ids_start: int = 1,
-                      loser_name: str = "the site", tree_from: pygit2.Tree | None = None
-                      ) -> tuple[pygit2.Oid, Reconciled]:
+                      loser_name: str = "the site", tree_from: pygit2.Tree | None = None,
+                      handed_out: int = 0) -> tuple[pygit2.Oid, Reconciled]:
     """One merge commit (not referenced by any branch yet) joining ``loser`` onto ``winner``. Its files are
     the three-way merge of the two, or ``tree_from``'s (a merge resolved by hand) with the ledger replaced."""
     win_ids, lose_ids = _ids_lines(winner), _ids_lines(loser)
@@ -200,7 +200,8 @@ def reconcile_commits(repo: pygit2.Repository, winner: pygit2.Commit, loser: pyg
         raise ReconcileError(f"{loser_name} holds leases the winning main does not: reconcile the other way round")
     if win_ids[:len(lose_ids)] != lose_ids:
         raise ReconcileError(f"{IDS_PATH} differs below its end between the two mains: the leases were edited")
-    result = reconcile_ledgers(read_ledger_lenient(winner), read_ledger_lenient(loser), IdSpaces(win_ids),
+    result = reconcile_ledgers(read_ledger_lenient(winner), read_ledger_lenient(loser),
+                               IdSpaces(win_ids, handed_out),
                                loser_site, by=f"{signature.name} <{signature.email}>", ids_start=ids_start)
     base = repo.merge_base(winner.id, loser.id)
     if base is None:

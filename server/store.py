@@ -237,6 +237,9 @@ class Store:
     def compatibility(self, subject: str | None = None) -> str | None:
         return self.current(("compatibility", subject), lambda r: r.compatibility(subject))
 
+    def compatibility_policy(self, subject: str | None = None) -> str | None:
+        return self.current(("compatibility_policy", subject), lambda r: r.compatibility_policy(subject))
+
     # -- parsed schemas ---------------------------------------------------------------------------------
 
     def parsed(self, schema_id: int) -> ParsedSchema | None:
