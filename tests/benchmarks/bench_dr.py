@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.gen_registry import generate  # noqa: E402
 from tests.conftest import POSTGRES_URL  # noqa: E402
-from tests.dr.conftest import cli, pod_clone, schema_ids  # noqa: E402
+from tests.dr.conftest import cli, index_digest, pod_clone, schema_ids  # noqa: E402
 from tests.server.conftest import running  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def main() -> int:
         started = time.monotonic()
         cli("build", "--repo", str(pod), "--index", url, "-q")
         print(f"first build into PostgreSQL: {time.monotonic() - started:.1f} s")
-        digest = cli("build", "--repo", str(pod), "--index", url, "--digest")
+        digest = index_digest(pod, url)
         with running(["--repo", str(pod), "--workers", "2"], tmp / "server.log", env={"DATABASE_URL": url},
                      ready=False) as server:
             server.wait_ready(timeout=1200)
@@ -68,7 +68,7 @@ def main() -> int:
                 time.sleep(0.1)
             rto = time.monotonic() - lost
             assert requests.get(f"{server.url}/schemas/ids/{ids[-1]}", timeout=10).content == before
-        assert cli("build", "--repo", str(pod), "--index", url, "--digest") == digest
+        assert index_digest(pod, url) == digest
         print(f"1. SQL index lost: rebuild {rebuilt:.1f} s, RTO (loss to serving) {rto:.1f} s")
 
         for label, env, path in (("2. replica clone lost, embedded SQLite", {}, tmp / "pod2" / "repo.git"),

@@ -49,6 +49,12 @@ def cli(*args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+def index_digest(repo: Path, index_url: str) -> str:
+    """The content digest of the index (``llm-registry build --digest``'s ``index sha256:`` line)."""
+    out = cli("build", "--repo", str(repo), "--index", index_url, "--digest")
+    return next(line for line in out.splitlines() if line.startswith("index sha256:"))
+
+
 def answers(url: str, ids: list[int]) -> dict[int, bytes]:
     """The body of ``GET /schemas/ids/N`` for each ID (all must answer 200)."""
     found = {}

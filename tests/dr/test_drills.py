@@ -19,7 +19,7 @@ import redis
 import requests
 
 from tests.conftest import POSTGRES_URL, free_port
-from tests.dr.conftest import SUBJECTS, answers, cli, pod_clone, report, schema_ids, wait_until
+from tests.dr.conftest import SUBJECTS, answers, cli, index_digest, pod_clone, report, schema_ids, wait_until
 from tests.server.conftest import running
 
 
@@ -46,7 +46,7 @@ def test_sql_index_lost_and_rebuilt_from_git(origin: Path, reference: dict[int, 
     env = {"DATABASE_URL": postgres_url}
     with running(["--repo", str(pod), "--workers", "1", "--poll", "0.5"], tmp_path / "server.log", env=env) as server:
         assert answers(server.url, seen) == {i: reference[i] for i in seen}
-        digest = cli("build", "--repo", str(pod), "--index", postgres_url, "--digest")
+        digest = index_digest(pod, postgres_url)
 
         schema = unquote(_schema_of(postgres_url))
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:     # the database comes back empty
@@ -67,7 +67,7 @@ def test_sql_index_lost_and_rebuilt_from_git(origin: Path, reference: dict[int, 
         wait_until(serving, 60)
         rto = time.monotonic() - lost
         assert answers(server.url, unseen) == {i: reference[i] for i in unseen}
-    assert cli("build", "--repo", str(pod), "--index", postgres_url, "--digest") == digest
+    assert index_digest(pod, postgres_url) == digest
     report("sql-index-lost", subjects=SUBJECTS, ids=len(ids), rebuild_s=rebuild, rto_s=rto)
     assert rto < 120
 
