@@ -40,6 +40,9 @@ COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
 STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
                        "1 when the backend answered its last call, 0 when it failed (sql, redis)",
                        ["backend"], multiprocess_mode="livemin")
+AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
+                        "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
+                        "xfcc, unknown)", ["method"])
 GRPC_REQUESTS = Counter("schema_registry_grpc_requests_total", "gRPC calls by method and status code",
                         ["method", "code"])
 GRPC_REQUEST_DURATION = Histogram("schema_registry_grpc_request_duration_seconds",

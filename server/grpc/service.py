@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 import grpc
 
+from registry.errors import RegistryError
 from registry.types import DataError
 from server import metrics, params
-from server.access import ANONYMOUS, Permission, authorize
-from server.errors import ApiError, invalid_schema, schema_not_found, subject_not_found, unprocessable
+from server.access import ANONYMOUS, AccessControl, Permission, require_writable
+from server.errors import ApiError, from_domain, invalid_schema, schema_not_found, subject_not_found, unprocessable
 from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc import status
@@ -63,10 +64,26 @@ class _Calls:
 def _failure_of(exc: Exception, method: str) -> status.Failure:
     if isinstance(exc, ApiError):
         return status.from_api_error(exc)
+    if isinstance(exc, RegistryError):   # the core's refusals, through the server's one translation table
+        return status.from_api_error(from_domain(exc))
     if isinstance(exc, StoreUnavailable):
         return status.store_unavailable(exc)
     log.error("unhandled error in %s", method, exc_info=exc)
     return status.UNEXPECTED
+
+
+_PERMISSIONS = {"CheckCompatibility": Permission.CHECK, "ValidateData": Permission.CHECK,
+                "ValidateDataStream": Permission.CHECK, "RegisterSchema": Permission.WRITE}
+
+
+def _peer_address(peer: str | None) -> str | None:
+    """The IP address of a gRPC peer string (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``)."""
+    if not peer or ":" not in peer:
+        return None
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]").replace("%5B", "").replace("%5D", "")
+    return rest.rsplit(":", 1)[0] if kind == "ipv4" else None
 
 
 def _rpc(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,6 +95,7 @@ def _rpc(function: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: "RegistryService", request: Any, context: grpc.ServicerContext) -> Any:
         started = time.perf_counter()
         try:
+            self._authorize(function.__name__, request, context)
             response = function(self, request, context)
         except Exception as exc:  # noqa: BLE001 — every failure becomes a status, none a traceback
             failure = _failure_of(exc, calls.method)
@@ -97,6 +115,7 @@ def _stream_rpc(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterato
     def method(self: "RegistryService", request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         started = time.perf_counter()
         try:
+            self._authorize(function.__name__, request, context)
             yield from function(self, request, context)
         except Exception as exc:  # noqa: BLE001
             failure = _failure_of(exc, calls.method)
@@ -148,6 +167,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
         self.services = services
         self._writer: WriteService | None = None
         self._writer_lock = threading.Lock()
+        self.access = AccessControl(services.settings)   # serve --auth: the same keys, tokens and policy as REST
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -292,7 +312,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
     def RegisterSchema(self, request: pb.RegisterSchemaRequest, context: grpc.ServicerContext) -> Any:
         settings = self.services.settings
         identity = self._identity(context)
-        authorize(identity, Permission.WRITE, settings.writable)
+        require_writable(settings.writable)
         if not settings.repo:
             raise ApiError(422, 42205, "This server has no registry repository to write to (start it with --repo)")
         subject = params.subject(request.subject, writing=True)
@@ -308,14 +328,29 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
                                 "sensitive": list(meta.sensitive)}
         answer = self._write_service().register(registration(self.services, subject, body),
                                                 author_of(identity, settings))
-        return pb.RegisterSchemaResponse(id=answer["id"], version=answer["version"])
+        return pb.RegisterSchemaResponse(id=answer.id, version=answer.version)
 
-    @staticmethod
-    def _identity(context: grpc.ServicerContext) -> str:
-        """Who is calling. Every caller is anonymous until authentication lands (``server/auth/``); then the
-        identity comes from the call's metadata (``x-api-key``, ``authorization: Bearer``) or the client
-        certificate (``context.auth_context()``), as REST takes it from headers."""
-        return ANONYMOUS
+    def _principal(self, context: grpc.ServicerContext) -> Any:
+        """Who is calling, from the call's metadata (``x-api-key``, ``authorization: Basic|Bearer``) as REST
+        takes it from headers (verified keys and tokens are cached, so asking twice costs nothing)."""
+        metadata = {key.lower(): value for key, value in context.invocation_metadata() or ()
+                    if isinstance(value, str)}
+        return self.access.authenticate(metadata, None, _peer_address(context.peer()))
+
+    def _identity(self, context: grpc.ServicerContext) -> str:
+        """The caller as commit author text (``ANONYMOUS`` without credentials)."""
+        principal = self._principal(context)
+        return ANONYMOUS if principal.anonymous else principal.author
+
+    def _authorize(self, method: str, request: Any, context: grpc.ServicerContext) -> None:
+        """401/403/429 (as gRPC statuses) unless the caller may call ``method``: writes need the subject."""
+        if not self.access.enabled:
+            return
+        permission = _PERMISSIONS.get(method, Permission.READ)
+        principal = self._principal(context)
+        self.access.limit(principal, _peer_address(context.peer()))
+        subject = getattr(request, "subject", None) if permission is Permission.WRITE else None
+        self.access.authorize(principal, permission, subject or None, _peer_address(context.peer()))
 
     def _write_service(self) -> WriteService:
         with self._writer_lock:

@@ -97,3 +97,29 @@ def test_the_ci_form_accepts_appends_and_refuses_edits_of_leases(origin, tmp_pat
     bad = commit_branch(repo, "evil", {"registry.ids": edited.encode()})
     refused = cli("guard", "--repo", str(origin), "--base", after, "--head", str(bad))
     assert refused.returncode == 1 and "registry.ids:1" in refused.stderr
+
+
+def test_check_names_the_id_where_a_main_diverged_from_its_base(origin, tmp_path):
+    work = clone(origin, tmp_path / "work")
+    propose(work, "p", "second.event")
+    assert merge(work, "p", "--push", "origin").returncode == 0
+    git("pull", "--quiet", "--ff-only", cwd=work)
+    _rewrite_ledger(work, _swap_ids)
+    result = cli("check", "--repo", str(work), "--base", "origin/main", "--head", "main")
+    assert result.returncode == 1
+    assert "LEDGER_DIVERGED" in result.stdout + result.stderr
+    assert "registry.lock:1 rebinds a published line: it was id 1 = orders v1" in result.stdout + result.stderr
+
+
+def test_the_gate_refuses_to_build_on_a_main_whose_last_ledger_line_was_deleted(origin, tmp_path):
+    work = clone(origin, tmp_path / "work")
+    propose(work, "p", "second.event")
+    assert merge(work, "p", "--push", "origin").returncode == 0
+    git("pull", "--quiet", "--ff-only", cwd=work)
+    _rewrite_ledger(work, lambda entries: entries[:-1])
+    git("config", "llmregistry.site", "legacy", cwd=work)
+    propose(work, "q", "third.event")
+    refused = merge(work, "q")
+    assert refused.returncode == 1
+    assert "LEDGER_REWRITTEN" in refused.stderr and "registry.lock:2 was removed: id 2 = second.event v1" \
+        in refused.stderr
