@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 import grpc
 
+from registry.errors import RegistryError
 from registry.types import DataError
 from server import metrics, params
 from server.access import ANONYMOUS, AccessControl, Permission, require_writable
-from server.errors import ApiError, invalid_schema, schema_not_found, subject_not_found, unprocessable
+from server.errors import ApiError, from_domain, invalid_schema, schema_not_found, subject_not_found, unprocessable
 from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc import status
@@ -63,6 +64,8 @@ class _Calls:
 def _failure_of(exc: Exception, method: str) -> status.Failure:
     if isinstance(exc, ApiError):
         return status.from_api_error(exc)
+    if isinstance(exc, RegistryError):   # the core's refusals, through the server's one translation table
+        return status.from_api_error(from_domain(exc))
     if isinstance(exc, StoreUnavailable):
         return status.store_unavailable(exc)
     log.error("unhandled error in %s", method, exc_info=exc)
@@ -355,7 +358,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
                                 "sensitive": list(meta.sensitive)}
         answer = self._write_service().register(registration(self.services, subject, body),
                                                 author_of(identity, settings))
-        return pb.RegisterSchemaResponse(id=answer["id"], version=answer["version"])
+        return pb.RegisterSchemaResponse(id=answer.id, version=answer.version)
 
     def _principal(self, context: grpc.ServicerContext) -> Any:
         """Who is calling, from the call's metadata (``x-api-key``, ``authorization: Basic|Bearer``) as REST
