@@ -32,20 +32,15 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import quote
 
-from builder.bodies import SCHEMA_TYPES, dumps, schema_body, version_body
-from builder.sql_index import Reader, VersionRow
+from builder.catalog_document import FILENAME, catalog_document
+from builder.site_paths import encode_segment
+from builder.sql_index import Reader
+from registry.read_model import SCHEMA_TYPES, VersionRow, dumps, schema_body, version_body
 
 _IMMUTABLE = re.compile(r"^schemas/ids/(\d+)/(?:schema/)?index\.json$")
 MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")
 MANIFEST = ".llm-registry-manifest.json"
-
-
-def encode_segment(subject: str) -> str:
-    """The URL path segment (and directory name) of a subject; reversible with ``unquote``."""
-    encoded = quote(subject, safe="")
-    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
 def _json_file(body: Any) -> bytes:
@@ -96,7 +91,6 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
-    from builder.catalog_document import FILENAME, catalog_document   # it imports this module
     yield FILENAME, catalog_document(reader, registry or {}, by_subject)
     yield "fields.json", _sorted_json({"fields": field_rows})
 

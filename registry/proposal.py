@@ -28,6 +28,7 @@ from registry.formats import ParsedSchema, parse_schema, parse_source
 from registry.identity import content_fingerprint
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_only, parse_ledger
 from registry.model import RegistryTree, SubjectFiles
+from registry.modes import compatibility_bases
 from registry.positions import locate
 from registry.problems import Problem, error, has_errors, warning
 from registry.registry_config import DEFAULT_COMPATIBILITY, DEFAULT_COMPATIBILITY_POLICY
@@ -278,13 +279,11 @@ class _Reviewer:
                                   f.schema_path))
             result = CompatibilityResult(mode=mode, checked=(entries[-1].version,))
         else:
-            bases = [e for e in entries if not config.deleted and config.lifecycle(e.version).state
-                     is not LifecycleState.DRAFT and not config.lifecycle(e.version).deleted]
-            if not mode.transitive:
-                bases = bases[-1:]
+            bases = compatibility_bases(((e, config.lifecycle(e.version).state, config.deleted
+                                          or config.lifecycle(e.version).deleted) for e in entries), mode)
             previous: list[ParsedSchema] = []
             labels: list[int] = []
-            for entry in bases if mode is not Mode.NONE else []:
+            for entry in bases:
                 base = self._ledgered(entry)
                 if base is not None:
                     previous.append(base)

@@ -9,9 +9,9 @@ from server import http_cache, params
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
+from registry.read_model import SCHEMA_TYPES
 from server.resources import FORMATS, Services, schema_body, served_schema, version_body
 
-SCHEMA_TYPES = ["JSON", "PROTOBUF", "AVRO"]  # Confluent's order
 
 
 class SchemaById:
@@ -44,7 +44,7 @@ class SchemaById:
             schema = served_schema(self.services, row, fmt)
             return http_cache.render(dumps(schema_body(row, schema)))
 
-        rendered = self.services.store.schema_body(sid, fmt if fmt in FORMATS else None, render)
+        rendered = self.services.store.schema_body(sid, fmt if fmt in FORMATS else None, render, http_cache.render)
         if rendered is None:
             raise schema_not_found(f"Schema {sid} not found")
         http_cache.send(req, resp, rendered, IMMUTABLE)

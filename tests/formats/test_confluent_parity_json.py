@@ -313,6 +313,13 @@ DRAFT2020 = [
          {"type": "array", "contains": N, "minContains": 3}, False),
     Case("minContains lowered", {"type": "array", "contains": N, "minContains": 3},
          {"type": "array", "contains": N, "minContains": 1}, True),
+    Case("a contains schema added (only the counts are compared)", {"type": "array"},
+         {"type": "array", "contains": N}, True),
+    Case("a contains schema narrowed", {"type": "array", "contains": N}, {"type": "array", "contains": I}, True),
+    Case("minContains added", {"type": "array", "contains": N}, {"type": "array", "contains": N, "minContains": 2},
+         False),
+    Case("maxContains lowered", {"type": "array", "contains": N, "maxContains": 4},
+         {"type": "array", "contains": N, "maxContains": 2}, False),
     Case("maxContains raised", {"type": "array", "contains": N, "maxContains": 2},
          {"type": "array", "contains": N, "maxContains": 4}, True),
     Case("maxItems lowered", {"type": "array", "maxItems": 8}, {"type": "array", "maxItems": 4}, False),
@@ -353,6 +360,8 @@ def test_the_semantic_policy_keeps_the_data_decided_verdicts():
     assert verdict(D7, replaced, Policy.SEMANTIC)[0] is False    # {"model": "x"} is no longer valid
     loose = Case("", {"additionalItems": True}, {"additionalItems": False}, False)
     assert verdict(D7, loose, Policy.SEMANTIC)[0] is True        # no items array: validators ignore it
+    contains = Case("", {"type": "array"}, {"type": "array", "contains": N}, True)
+    assert verdict(D2020, contains, Policy.SEMANTIC)[0] is False  # [] was valid and has no number
     email = Case("", S, {"type": "string", "format": "email"}, True)
     assert verdict(D7, email, Policy.SEMANTIC)[0] is False       # "x" was valid and is not an email
     with_default = Case("", obj({"tier": S}), obj({"tier": {"type": "string", "default": "free"}}, ("tier",)), True)
