@@ -38,6 +38,7 @@ import pygit2
 from registry import ledger_cache, tracing, work_tree
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
+from registry.ledger_guard import last_step_problems
 from registry.model import RegistryTree
 from registry.problems import Problem, error
 from registry.proposal import NewVersion, Review, read_ledger, review_change
@@ -130,10 +131,17 @@ def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], co
     an ID already bound to other content, or content already holding another ID, raises :class:`GateError`
     with code ``ID_CONFLICT`` and nothing is written."""
     ids = {e.fingerprint: e.id for e in ledger}
+    spaces = spaces or IdSpaces()
     if given:
         _bind_given(ids, versions, given)
+        for subject, wanted in sorted(given.items()):
+            owner = spaces.owner(wanted)
+            if owner != site and wanted not in {e.id for e in ledger}:
+                where = f"leased to site {owner!r}" if owner else "the origin's"
+                raise GateError(f"{subject}: id {wanted} is {where} in {IDS_PATH}; this writer may bind only IDs "
+                                f"of its own space", [error("ID_CONFLICT", f"id {wanted} is {where}", IDS_PATH)])
     taken = set(ids.values())
-    fresh = (spaces or IdSpaces()).allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
+    fresh = spaces.allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
     lines: list[LedgerEntry] = []
     for version in versions:
         if version.fingerprint not in ids:
@@ -610,6 +618,7 @@ def review_onto(repo: pygit2.Repository, main: pygit2.Commit, head: RegistryTree
     ``every_subject`` examines all of ``head``'s subjects, not only those that differ from main."""
     main_tree = RegistryTree(repo, main.tree)
     before = unrecorded(repo, main, main_tree, site)
+    before.problems += [error("LEDGER_REWRITTEN", r.message, r.path, r.line) for r in last_step_problems(main)]
     if not before.ok:
         return Review(problems=before.problems, ledger=before.ledger)
     _, touched = read_ledger(main_tree, head)

