@@ -137,6 +137,9 @@ def _stream_rpc(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterato
         try:
             self._authorize(function.__name__, request, context)
             yield from function(self, request, context)
+        except GeneratorExit:   # the client went away (or cancelled) mid-stream
+            calls.done(grpc.StatusCode.CANCELLED, started)
+            raise
         except Exception as exc:  # noqa: BLE001
             failure = _failure_of(exc, calls.method)
             calls.done(failure.code, started)
