@@ -23,8 +23,6 @@ carrying the gate's trailer.
 """
 from __future__ import annotations
 
-import datetime
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
@@ -33,6 +31,7 @@ import pygit2
 from registry.gate import GATE_TRAILER
 from registry.id_space import IDS_PATH, IdLine, IdSpaceError, IdSpaces, append, parse_ids, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, chain, parse_ledger, render
+from registry.timestamps import utc_iso
 
 
 class ReconcileError(Exception):
@@ -130,7 +129,7 @@ def reconcile_ledgers(winner: Sequence[LedgerEntry], loser: Sequence[LedgerEntry
         if reason:
             changed.append(Rebound(e.subject, e.version, e.id, new_id, version, reason))
     ids_lines = list(spaces.lines)
-    when = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = utc_iso()
     for old_id, new_id in retire:
         if old_id in content_of or old_id in spaces.retired:
             continue
