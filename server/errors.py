@@ -20,7 +20,7 @@ from typing import Any
 import falcon
 
 from registry import errors as domain
-from server.media import RESPONSE_TYPE
+from server.media_types import RESPONSE_TYPE
 from server.store import StoreUnavailable
 
 log = logging.getLogger("server.errors")
