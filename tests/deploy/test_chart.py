@@ -29,9 +29,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "repository": {"url": "git@git.example.com:platform/schemas.git"},
         "database": {"enabled": False}, "redis": {"enabled": False},
         "server": {"writable": True, "extraArgs": ["--log-level", "debug"],
+                   "auth": {"enabled": True, "configFile": "auth.yaml", "allowAnonymousRead": True,
+                            "corsOrigins": ["https://dashboard.example.com"]},
                    "extraEnv": [{"name": "LLM_REGISTRY_WEBHOOKS", "value": "/etc/llm-registry/auth/hooks.yaml"}]},
         "secrets": {"gitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n...", "gitKnownHosts": "git.example.com ssh-ed25519 AAAA",
-                    "auth": {"files": {"jwks.json": "{}", "hooks.yaml": "[]"}}},
+                    "auth": {"files": {"jwks.json": "{}", "hooks.yaml": "[]", "auth.yaml": "{}"}}},
         "tracing": {"otlpEndpoint": "http://otel-collector.monitoring:4318"},
         "autoscaling": {"enabled": False},
         "networkPolicy": {"apiFrom": [{"podSelector": {"matchLabels": {"role": "kafka-client"}}}]},
@@ -90,6 +92,7 @@ def test_the_spec_deployment() -> None:
     registry = next(c for c in pod["containers"] if c["name"] == "registry")
     ports = {p["name"]: p["containerPort"] for p in registry["ports"]}
     assert ports == {"rest": 8081, "grpc": 9090, "ops": 8080}
+    assert {"--bind=0.0.0.0:8081", "--metrics-bind=0.0.0.0:8080", "--grpc-bind=0.0.0.0:9090"} <= set(registry["args"])
     assert registry["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "ops"}
     assert registry["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "ops"}
     assert (registry["livenessProbe"]["initialDelaySeconds"], registry["livenessProbe"]["periodSeconds"]) == (10, 30)
@@ -117,6 +120,8 @@ def test_replicas_without_autoscaling() -> None:
     assert "DATABASE_URL" not in env and "REDIS_URL" not in env   # embedded SQLite per pod
     assert {"GIT_SSH_COMMAND", "OTEL_EXPORTER_OTLP_ENDPOINT"} <= env
     assert "--writable" in registry["args"] and "--push=origin" in registry["args"]
+    assert {"--auth", "--auth-config=/etc/llm-registry/auth/auth.yaml", "--allow-anonymous-read",
+            "--cors-origin=https://dashboard.example.com"} <= set(registry["args"])
 
 
 def test_every_container_is_locked_down(rendered: tuple[str, list[dict[str, Any]]]) -> None:
@@ -199,3 +204,16 @@ def test_the_rendered_credential_helper_answers_git(tmp_path: Path) -> None:
                                "GIT_CONFIG_KEY_0": env["GIT_CONFIG_KEY_0"], "GIT_CONFIG_VALUE_0": helper})
     assert done.returncode == 0, done.stderr
     assert "username=git\npassword=s3cr3t-git-token-value\n" in done.stdout
+
+
+def test_rendered_commands_parse_with_the_real_cli(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    """Every llm-registry command line the chart renders is accepted by the program's own parser."""
+    from cli.main import build_parser
+    _, objects = rendered
+    pods = [d["spec"]["template"]["spec"] for d in by_kind(objects, "Deployment")]
+    pods += [c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for c in by_kind(objects, "CronJob")]
+    commands = [c["args"] for pod in pods for c in pod["containers"] if "args" in c]
+    assert commands
+    for args in commands:
+        parsed = build_parser(args[0]).parse_args(args)
+        assert parsed.command == args[0]
