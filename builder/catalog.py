@@ -378,13 +378,15 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     write("domains/index.md", "domains.md.j2", domains=domains, total=len(subjects))
     for d in domains:
         write(domain_page(d.name), "domain.md.j2", d=d)
-    subject_template = env.get_template("subject.md.j2")
-    for s in subjects:
-        page = subject_page(s.name)
+    # Subject pages are not built by MkDocs one by one (see write_subject_pages): MkDocs builds only
+    # their shells, with sentinel title and content. A large registry keeps subjects out of the sidebar,
+    # so every subject page has the same navigation and one shared shell serves them all; a small one
+    # lists them, and each gets its own shell (its sidebar marks it as the current page).
+    for page in _shell_pages(subjects, not_in_nav=_nav(domains)[1]):
         target = docs / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(subject_template.render(model=model, link=Links(page), s=s), encoding="utf-8")
-        pages += 1
+        target.write_text(_shell_markdown(model), encoding="utf-8")
+    pages += len(subjects)
     write("tags.md", "tags.md.j2", title="Tags", anchor_prefix="tag-", empty="No subject has tags yet.",
           groups=_grouped(subjects, lambda s: s.tags))
     write("owners.md", "tags.md.j2", title="Owners", anchor_prefix="owner-", empty="No subject names an owner yet.",
@@ -409,21 +411,167 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     return config_path, pages
 
 
-SLOT = re.compile(r"<!--lsr-slot:([A-Za-z0-9_-]+)-->")
+# ------------------------------------------------------------------------------ subject pages
+
+SHARED_SHELL = "subjects/lsr shell.md"   # a space: no subject's page name has one (encode_subject)
+_TITLE, _DESCRIPTION, _EDIT, _TOC = "LSRSHELLTITLE", "LSRSHELLDESCRIPTION", "LSRSHELLEDIT", "LSRSHELLTOC"
+_H2 = (("references", "References"), ("data-contract-rules", "Data-contract rules"),
+       ("examples", "Examples"), ("versions", "Versions"))
 
 
-def fill_slots(model: CatalogModel, site_dir: Path) -> None:
-    """Put the large parts of each subject page (references, rules, examples, versions with their field
-    tables, schemas and diffs) into the built HTML in place of its ``<!--lsr-slot:NAME-->`` markers:
-    the macros ``NAME_block`` of ``site/templates/subject_slots.html.j2``."""
-    template = _environment().get_template("subject_slots.html.j2")
-    for s in model.live_subjects():
+def _shell_markdown(model: CatalogModel) -> str:
+    """A subject page's shell for MkDocs: sentinels where the title, description, edit URL and content go."""
+    edit = f"edit_url: {_EDIT}\n" if model.edit_url else ""
+    return f"---\ntitle: {_TITLE}\ndescription: {_DESCRIPTION}\n{edit}---\n\n# {_TITLE}\n\n## {_TOC}\n"
+
+
+def _shell_pages(subjects: list[SubjectView], *, not_in_nav: bool) -> list[str]:
+    return [SHARED_SHELL] if not_in_nav and subjects else [subject_page(s.name) for s in subjects]
+
+
+@dataclass
+class Shell:
+    """A built shell page cut at its sentinels: ``parts`` interleave with the values of ``holes``."""
+    parts: list[str]
+    holes: list[str]
+    toc_item: str          # one table-of-contents entry, with _TOC where its id and label go
+
+    _CUT = re.compile(f'<h1 id="{_TITLE.lower()}">.*?</h2>|{_TITLE}|{_DESCRIPTION}|{_EDIT}|'
+                      f'<li class="md-nav__item">\\s*<a href="#{_TOC.lower()}".*?</li>', re.S)
+
+    @classmethod
+    def parse(cls, html: str) -> "Shell":
+        # Whitespace runs with a line break become one line break: the theme's indentation is a third of
+        # a page's bytes, the rendering is the same (no <pre> in the shell) and scripts keep their lines.
+        html = re.sub(r"\s*\n\s*", "\n", html)
+        parts, holes, toc_item, pos = [], [], "", 0
+        for match in cls._CUT.finditer(html):
+            text = match.group(0)
+            parts.append(html[pos:match.start()])
+            if text.startswith("<h1"):
+                holes.append("content")
+            elif text.startswith("<li"):
+                holes.append("toc")
+                toc_item = text.replace(f"#{_TOC.lower()}", f"#{_TOC}")
+            else:
+                holes.append({_TITLE: "title", _DESCRIPTION: "description", _EDIT: "edit"}[text])
+            pos = match.end()
+        parts.append(html[pos:])
+        if "content" not in holes or "toc" not in holes:
+            raise CatalogError("the subject page shell built by MkDocs has no content or table of contents "
+                               "where the catalog expects them (theme changed?)")
+        return cls(parts, holes, toc_item)
+
+    def fill(self, values: dict[str, str]) -> str:
+        out = [self.parts[0]]
+        for hole, part in zip(self.holes, self.parts[1:]):
+            out.append(values[hole])
+            out.append(part)
+        return "".join(out)
+
+
+_MD_SYNTAX = re.compile(r"[\\`*_{}\[\]<>#+!|~&]|^\s*[-=\d]|\n\s*\n|  \n")
+_markdown = None
+
+
+def description_html(text: str) -> str:
+    """A description as HTML: Markdown as MkDocs renders it (escaped first, see md_block); plain text,
+    the common case, skips the Markdown parser, which would cost seconds at 10,000 subjects."""
+    global _markdown
+    source = str(md_block(text))
+    if not _MD_SYNTAX.search(source):
+        return f"<p>{source}</p>"
+    import markdown  # only for descriptions that use Markdown
+    if _markdown is None:
+        _markdown = markdown.Markdown(extensions=["attr_list", "admonition", "tables"])
+    _markdown.reset()
+    return _markdown.convert(source)
+
+
+def _h1_id(name: str) -> str:
+    from markdown.extensions.toc import slugify  # Python-Markdown's, as the toc extension of MkDocs uses
+    return slugify(name, "-")
+
+
+_SEARCH_EXCLUDED = re.compile(r'<(nav|tr|p)\b[^>]*data-search-exclude[^>]*>.*?</\1>', re.S)
+_TAG = re.compile(r"<(?!/?(?:p|code)>)[^>]*>")
+
+
+def _search_text(html: str) -> str:
+    """The search text of a page's first section, as the theme's search plugin keeps it (paragraphs and
+    code, no other markup, no ``data-search-exclude`` elements)."""
+    text = _TAG.sub("", re.sub(r"<(p|code)\b[^>]*>", r"<\1>", _SEARCH_EXCLUDED.sub("", html)))
+    return re.sub(r"\s+", " ", text.replace("&para;", "")).strip()
+
+
+def write_subject_pages(model: CatalogModel, site_dir: Path, shared: bool) -> list[dict]:
+    """Write every subject page into its shell: title, description, edit URL, table of contents and the
+    whole content (``subject.html.j2`` with the large parts of ``subject_slots.html.j2``). Returns the
+    pages' search-index entries, which the theme's search plugin did not see."""
+    env = _environment()
+    content_template = env.get_template("subject.html.j2")
+    slots_template = env.get_template("subject_slots.html.j2")
+    shared_path = site_dir / (SHARED_SHELL[:-3] + ".html")
+    shell = Shell.parse(shared_path.read_text(encoding="utf-8")) if shared else None
+    entries: list[dict] = []
+    for s in sorted(model.live_subjects(), key=lambda s: s.name):
         page = subject_page(s.name)
         path = site_dir / (page[:-3] + ".html")
-        module = template.make_module({"model": model, "link": Links(page), "s": s})
-        html = SLOT.sub(lambda match: str(getattr(module, f"{match.group(1)}_block")()),
-                        path.read_text(encoding="utf-8"))
-        path.write_text(html, encoding="utf-8")
+        page_shell = shell or Shell.parse(path.read_text(encoding="utf-8"))
+        link = Links(page)
+        context = {"model": model, "link": link, "s": s}
+        h1 = _h1_id(s.name)
+        content = content_template.render(**context, h1_id=h1, description_html=Markup(description_html(s.description)),
+                                           slots=slots_template.make_module(context))
+        h2s = [(hid, label) for hid, label in _H2 if f'<h2 id="{hid}">' in content]
+        toc = "".join(page_shell.toc_item.replace(f"#{_TOC}", f"#{hid}").replace(_TOC, label) for hid, label in h2s)
+        description = first_line(s.description) or s.name
+        path.write_text(page_shell.fill({
+            "title": str(escape(s.name)), "description": str(escape(description)),
+            "edit": str(escape(s.edit_url or "")), "toc": toc, "content": content}), encoding="utf-8")
+        first = content[content.index("</h1>") + 5:content.index("<h2") if h2s else len(content)]
+        location = site_href(page[:-3] + ".html")
+        entries.append({"location": location, "title": s.name, "text": ""})
+        entries.append({"location": f"{location}#{h1}", "title": s.name, "text": _search_text(first)})
+        entries += [{"location": f"{location}#{hid}", "title": label, "text": ""} for hid, label in h2s]
+    if shared:
+        shared_path.unlink()
+    return entries
+
+
+def add_search_entries(site_dir: Path, entries: list[dict], shells: set[str]) -> None:
+    """Replace the shells' entries of the search index (and of its script form in the offline build)
+    by the subject pages' entries, after the other pages' entries, in name order."""
+    path = site_dir / "search" / "search_index.json"
+    if not path.exists():
+        return
+    index = json.loads(path.read_text(encoding="utf-8"))
+    index["docs"] = [d for d in index["docs"] if d["location"].split("#", 1)[0] not in shells] + entries
+    text = json.dumps(index, separators=(",", ":"))
+    path.write_text(text, encoding="utf-8")
+    script = site_dir / "search" / "search_index.js"
+    if script.exists():
+        script.write_text(f"var __index = {text}", encoding="utf-8")
+
+
+def fix_sitemap(site_dir: Path, model: CatalogModel, epoch: int | None) -> None:
+    """With a site URL, MkDocs lists the shared shell in the sitemap: list every subject page instead."""
+    path = site_dir / "sitemap.xml"
+    shell = site_href(SHARED_SHELL[:-3] + ".html")
+    if not path.exists() or shell not in path.read_text(encoding="utf-8"):
+        return
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"[ \t]*<url>\s*<loc>([^<]*)" + re.escape(shell) + r"</loc>.*?</url>\n?", text, re.S)
+    assert match is not None
+    entry, base = match.group(0), match.group(1)
+    urls = "".join(entry.replace(base + shell, base + site_href(subject_page(s.name)[:-3] + ".html"))
+                   for s in sorted(model.live_subjects(), key=lambda s: s.name))
+    text = text.replace(entry, urls)
+    path.write_text(text, encoding="utf-8")
+    import gzip  # only here: the compressed sitemap
+    with open(site_dir / "sitemap.xml.gz", "wb") as raw, \
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=epoch or 0) as gz:
+        gz.write(text.encode("utf-8"))
 
 
 def write_raw_files(model: CatalogModel, site_dir: Path) -> None:
@@ -509,7 +657,11 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         rendered = time.perf_counter()
         run_mkdocs(config_path, _epoch(model.committed_at))
         built = time.perf_counter()
-    fill_slots(model, out)
+        shared = _nav(_domains(model.live_subjects()))[1] and bool(model.live_subjects())
+        entries = write_subject_pages(model, out, shared)
+        shells = {site_href(p[:-3] + ".html") for p in _shell_pages(model.live_subjects(), not_in_nav=shared)}
+        add_search_entries(out, entries, shells)
+        fix_sitemap(out, model, _epoch(model.committed_at))
     write_raw_files(model, out)
     if document is not None:
         (out / "catalog.json").write_bytes(document)
