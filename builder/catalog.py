@@ -437,7 +437,7 @@ class Shell:
     toc_item: str          # one table-of-contents entry, with _TOC where its id and label go
 
     _CUT = re.compile(f'<h1 id="{_TITLE.lower()}">.*?</h2>|{_TITLE}|{_DESCRIPTION}|{_EDIT}|'
-                      f'<li class="md-nav__item">\\s*<a href="#{_TOC.lower()}".*?</li>', re.S)
+                      f'<li class="md-nav__item">\\s*<a href="#{_TOC.lower()}".*?</li>|#{_TITLE.lower()}"', re.S)
 
     @classmethod
     def parse(cls, html: str) -> "Shell":
@@ -453,6 +453,8 @@ class Shell:
             elif text.startswith("<li"):
                 holes.append("toc")
                 toc_item = text.replace(f"#{_TOC.lower()}", f"#{_TOC}")
+            elif text.startswith("#"):
+                holes.append("skip")   # the "Skip to content" link: the h1's id, and its closing quote
             else:
                 holes.append({_TITLE: "title", _DESCRIPTION: "description", _EDIT: "edit"}[text])
             pos = match.end()
@@ -528,7 +530,8 @@ def write_subject_pages(model: CatalogModel, site_dir: Path, shared: bool) -> li
         description = first_line(s.description) or s.name
         path.write_text(page_shell.fill({
             "title": str(escape(s.name)), "description": str(escape(description)),
-            "edit": str(escape(s.edit_url or "")), "toc": toc, "content": content}), encoding="utf-8")
+            "edit": str(escape(s.edit_url or "")), "toc": toc, "content": content,
+            "skip": f'#{h1}"'}), encoding="utf-8")
         first = content[content.index("</h1>") + 5:content.index("<h2") if h2s else len(content)]
         location = site_href(page[:-3] + ".html")
         entries.append({"location": location, "title": s.name, "text": ""})
