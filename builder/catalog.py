@@ -211,6 +211,16 @@ def highlight(text: str, language: str) -> Markup:
     return Markup(f'<div class="language-{language} highlight"><pre><span></span><code>{body}</code></pre></div>')
 
 
+def schema_code(text: str, language: str) -> Markup:
+    """A schema on a subject page. JSON (Avro, JSON Schema) is written as plain text and highlighted in
+    the browser by ``catalog.js`` into the same spans as :func:`highlight`: the spans are three quarters
+    of a highlighted schema's bytes, and schemas are most of a subject page (three versions of a schema on
+    every page of a 10,000-subject catalog). Other languages are highlighted here."""
+    if language != "json":
+        return highlight(text, language)
+    return Markup(f'<div class="language-json highlight lsr-hl"><pre><span></span><code>{_text(text)}</code></pre></div>')
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|])")
 
 
@@ -251,7 +261,7 @@ def _environment() -> jinja2.Environment:
     """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(CATALOG_SITE / "templates"), str(CATALOG_SITE)]),
                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(highlight=highlight, md=md_inline, md_block=md_block, break_dots=break_dots,
+    env.filters.update(highlight=highlight, schema_code=schema_code, md=md_inline, md_block=md_block, break_dots=break_dots,
                        first_line=first_line, anchor=anchor, contact_href=contact_href,
                        format_label=lambda t: FORMAT_LABELS.get(t, t))
     return env
