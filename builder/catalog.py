@@ -64,6 +64,7 @@ class CatalogStats:
     search_index_bytes: int
     fields_bytes: int
     skipped: bool = False
+    written: int = 0        # subject pages (re)written; the others were unchanged since the last build
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,8 +73,8 @@ class CatalogStats:
         if self.skipped:
             return f"catalog: up to date ({self.subjects} subjects, {self.versions} versions)"
         return (f"catalog: {self.subjects} subjects, {self.versions} versions, {self.pages} pages "
-                f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB) "
-                f"in {self.seconds:.1f} s")
+                f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB, "
+                f"{self.written} subject pages written) in {self.seconds:.1f} s")
 
     @property
     def seconds(self) -> float:
@@ -516,20 +517,38 @@ def _search_text(html: str) -> str:
     return re.sub(r"\s+", " ", text.replace("&para;", "")).strip()
 
 
-def write_subject_pages(model: CatalogModel, site_dir: Path, shared: bool) -> list[dict]:
-    """Write every subject page into its shell: title, description, edit URL, table of contents and the
-    whole content (``subject.html.j2`` with the large parts of ``subject_slots.html.j2``). Returns the
-    pages' search-index entries, which the theme's search plugin did not see."""
+def write_subject_pages(model: CatalogModel, shells_dir: Path, site_dir: Path, shared: bool, *,
+                        code: str, previous: dict[str, str], previous_entries: dict[str, list[dict]]
+                        ) -> tuple[dict[str, str], list[dict], int]:
+    """Write the subject pages into ``site_dir`` from their shells in ``shells_dir`` (what MkDocs built):
+    title, description, edit URL, table of contents and the whole content (``subject.html.j2`` with the
+    large parts of ``subject_slots.html.j2``), and their raw files.
+
+    A subject whose digest (:func:`_subject_digest`) equals ``previous[name]`` (the last build's, from
+    the site's marker) is not rendered or written again, and its search entries are taken over from
+    ``previous_entries``. Returns the digests, the search-index entries (the theme's search plugin saw
+    only the shells) and how many subjects were written."""
     env = _environment()
     content_template = env.get_template("subject.html.j2")
     slots_template = env.get_template("subject_slots.html.j2")
-    shared_path = site_dir / (SHARED_SHELL[:-3] + ".html")
-    shell = Shell.parse(shared_path.read_text(encoding="utf-8")) if shared else None
+    shared_html = (shells_dir / (SHARED_SHELL[:-3] + ".html")).read_text(encoding="utf-8") if shared else None
+    shell = Shell.parse(shared_html) if shared_html is not None else None
+    model_digest = hashlib.sha256(f"{code}\0{model.repo_url}".encode()).hexdigest()
+    digests: dict[str, str] = {}
     entries: list[dict] = []
+    written = 0
     for s in sorted(model.live_subjects(), key=lambda s: s.name):
         page = subject_page(s.name)
-        path = site_dir / (page[:-3] + ".html")
-        page_shell = shell or Shell.parse(path.read_text(encoding="utf-8"))
+        html_name = page[:-3] + ".html"
+        location = site_href(html_name)
+        shell_html = shared_html if shared_html is not None else (shells_dir / html_name).read_text(encoding="utf-8")
+        digest = hashlib.sha256(f"{model_digest}\0{repr(s)}".encode())
+        digest.update(shell_html.encode())
+        digests[s.name] = key = digest.hexdigest()[:32]
+        if previous.get(s.name) == key and location in previous_entries and (site_dir / html_name).exists():
+            entries += previous_entries[location]
+            continue
+        page_shell = shell or Shell.parse(shell_html)
         link = Links(page)
         context = {"model": model, "link": link, "s": s}
         h1 = _h1_id(s.name)
@@ -538,18 +557,33 @@ def write_subject_pages(model: CatalogModel, site_dir: Path, shared: bool) -> li
         h2s = [(hid, label) for hid, label in _H2 if f'<h2 id="{hid}">' in content]
         toc = "".join(page_shell.toc_item.replace(f"#{_TOC}", f"#{hid}").replace(_TOC, label) for hid, label in h2s)
         description = first_line(s.description) or s.name
-        path.write_text(page_shell.fill({
+        target = site_dir / html_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page_shell.fill({
             "title": str(escape(s.name)), "description": str(escape(description)),
             "edit": str(escape(s.edit_url or "")), "toc": toc, "content": content,
             "skip": f'#{h1}"'}), encoding="utf-8")
+        write_raw_files(s, site_dir)
+        written += 1
         first = content[content.index("</h1>") + 5:content.index("<h2") if h2s else len(content)]
-        location = site_href(page[:-3] + ".html")
         entries.append({"location": location, "title": s.name, "text": ""})
         entries.append({"location": f"{location}#{h1}", "title": s.name, "text": _search_text(first)})
         entries += [{"location": f"{location}#{hid}", "title": label, "text": ""} for hid, label in h2s]
-    if shared:
-        shared_path.unlink()
-    return entries
+    return digests, entries, written
+
+
+def _subject_entries(site_dir: Path) -> dict[str, list[dict]]:
+    """The subject pages' entries of an earlier build's search index, by page."""
+    try:
+        docs = json.loads((site_dir / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    found: dict[str, list[dict]] = {}
+    for entry in docs:
+        page = entry["location"].split("#", 1)[0]
+        if page.startswith("subjects/"):
+            found.setdefault(page, []).append(entry)
+    return found
 
 
 def add_search_entries(site_dir: Path, entries: list[dict], shells: set[str]) -> None:
@@ -587,18 +621,43 @@ def fix_sitemap(site_dir: Path, model: CatalogModel, epoch: int | None) -> None:
         gz.write(text.encode("utf-8"))
 
 
-def write_raw_files(model: CatalogModel, site_dir: Path) -> None:
+def write_raw_files(s: SubjectView, site_dir: Path) -> None:
     """Raw schemas at stable URLs ``raw/<subject dir>/v<N>.<ext>``, byte for byte as registered."""
-    for s in model.live_subjects():
-        folder = site_dir / "raw" / s.dirname
-        folder.mkdir(parents=True, exist_ok=True)
-        for v in s.versions:
-            if not v.deleted:
-                (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
+    folder = site_dir / "raw" / s.dirname
+    folder.mkdir(parents=True, exist_ok=True)
+    for v in s.versions:
+        if not v.deleted:
+            (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
+
+
+def sync_tree(source: Path, target: Path, exclude: set[str]) -> None:
+    """Copy what MkDocs built into the site (but the ``exclude``d shells), leaving files whose bytes are
+    equal untouched."""
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.relative_to(source).as_posix() in exclude:
+            continue
+        dest = target / path.relative_to(source)
+        data = path.read_bytes()
+        if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+
+
+def remove_stale(site_dir: Path, keep: set[Path]) -> None:
+    """Delete what the site holds and a full build would not write (pages and raw files of subjects
+    that are gone, an earlier theme's assets), and the folders that leaves empty."""
+    for path in sorted(site_dir.rglob("*"), reverse=True):
+        if path.is_file() or path.is_symlink():
+            if path not in keep:
+                path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """MkDocs empties its output directory: refuse one that holds anything but an earlier catalog."""
+    """A build deletes what its output directory holds beyond the catalog: refuse one that holds anything
+    but an earlier catalog."""
     if out_dir.exists() and not out_dir.is_dir():
         raise CatalogError(f"{out_dir} exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
@@ -632,19 +691,24 @@ def run_mkdocs(config_path: Path, epoch: int | None = None) -> None:
             del os.environ["SOURCE_DATE_EPOCH"]
 
 
-def build_key(commit: str | None, registry_config: dict, offline: bool) -> str | None:
-    """What a catalog is a function of: the commit, registry.yaml, the build mode, and the catalog's own
-    code, templates and theme versions. Equal keys mean an equal site, so a rebuild can be skipped."""
-    if not commit:
-        return None
+def code_key(offline: bool) -> str:
+    """The catalog's code, templates, theme versions and build mode: what every page depends on."""
     from importlib.metadata import version
-    digest = hashlib.sha256(json.dumps([commit, registry_config, offline, version("mkdocs"),
-                                        version("mkdocs-material")], sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(json.dumps([offline, version("mkdocs"), version("mkdocs-material")]).encode())
     code = sorted(CATALOG_SITE.rglob("*")) + sorted(Path(__file__).parent.glob("catalog*.py"))
     for path in code:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def build_key(commit: str | None, registry_config: dict, offline: bool) -> str | None:
+    """What a catalog is a function of: the commit, registry.yaml, the build mode, and the catalog's own
+    code, templates and theme versions. Equal keys mean an equal site, so a rebuild can be skipped."""
+    if not commit:
+        return None
+    return hashlib.sha256(json.dumps([commit, registry_config, code_key(offline)], sort_keys=True,
+                                     default=str).encode()).hexdigest()
 
 
 def _marker(out: Path) -> dict:
@@ -657,42 +721,67 @@ def _marker(out: Path) -> dict:
 
 def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = False,
                   work_dir: str | Path | None = None, key: str | None = None,
-                  document: bytes | None = None) -> CatalogStats:
+                  document: bytes | None = None, incremental: bool = True) -> CatalogStats:
     """Render the pages of ``model`` and build the site into ``out_dir`` (replacing an earlier catalog).
     ``key`` (:func:`build_key`) is recorded so that the next build of the same input can be skipped.
     ``document`` (``builder/catalog_document.py``) is written as the site's ``catalog.json``, byte for
-    byte as the static API writes it, after MkDocs so that nothing touches it on the way."""
+    byte as the static API writes it, after MkDocs so that nothing touches it on the way.
+
+    MkDocs builds the index pages and the subject pages' shells into a temporary directory; they are
+    copied into ``out_dir`` where they changed, the subject pages are written from the shells, and what a
+    full build would not hold is deleted. With ``incremental`` and an earlier catalog of the same code
+    in ``out_dir``, subject pages whose digest (recorded in the marker) is unchanged are not rewritten:
+    the site ends byte-identical to a full build, and a merge that changes one subject rewrites one
+    subject page (and the index pages, which list every subject)."""
     out = Path(out_dir).resolve()
     _check_out_dir(out)
+    previous = _marker(out)
+    code = code_key(offline)
+    reuse = incremental and previous.get("code") == code
+    previous_digests = previous.get("subjects", {}) if reuse else {}
+    previous_entries = _subject_entries(out) if reuse else {}
+    subjects = sorted(model.live_subjects(), key=lambda s: s.name)
+    shared = _nav(_domains(subjects))[1] and bool(subjects)
+    shells = {p[:-3] + ".html" for p in _shell_pages(subjects, not_in_nav=shared)}
     with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
         started = time.perf_counter()
-        config_path, pages = render_docs(model, Path(tmp), out, offline=offline)
+        built_dir = Path(tmp) / "site"
+        config_path, pages = render_docs(model, Path(tmp), built_dir, offline=offline)
         rendered = time.perf_counter()
         run_mkdocs(config_path, _epoch(model.committed_at))
         built = time.perf_counter()
-        shared = _nav(_domains(model.live_subjects()))[1] and bool(model.live_subjects())
-        entries = write_subject_pages(model, out, shared)
-        shells = {site_href(p[:-3] + ".html") for p in _shell_pages(model.live_subjects(), not_in_nav=shared)}
-        add_search_entries(out, entries, shells)
-        fix_sitemap(out, model, _epoch(model.committed_at))
-    write_raw_files(model, out)
+        keep = {out / MARKER}
+        for path in built_dir.rglob("*"):
+            relative = path.relative_to(built_dir).as_posix()
+            if path.is_file() and relative not in shells:
+                keep.add(out / relative)
+        out.mkdir(parents=True, exist_ok=True)
+        sync_tree(built_dir, out, exclude=shells)
+        digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
+                                                        previous=previous_digests, previous_entries=previous_entries)
+    for s in subjects:
+        keep.add(out / (subject_page(s.name)[:-3] + ".html"))
+        keep.update(out / raw_path(s.name, v.version, v.extension) for v in s.versions if not v.deleted)
+    add_search_entries(out, entries, {site_href(p) for p in shells})
+    fix_sitemap(out, model, _epoch(model.committed_at))
     if document is not None:
         (out / "catalog.json").write_bytes(document)
+        keep.add(out / "catalog.json")
+    remove_stale(out, keep)
     finished = time.perf_counter()
     search = out / "search" / "search_index.json"
     stats = CatalogStats(
-        subjects=len(model.live_subjects()),
-        versions=sum(len(s.versions) for s in model.live_subjects()),
+        subjects=len(subjects), versions=sum(len(s.versions) for s in subjects),
         pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
         post_seconds=finished - built,
         site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
-        fields_bytes=(out / "field-index.json").stat().st_size)
+        fields_bytes=(out / "field-index.json").stat().st_size, written=written)
     # The marker is part of the site: no timings in it, so that builds of one commit stay byte-identical.
-    recorded = {**stats.to_json(), "render_seconds": 0, "mkdocs_seconds": 0, "post_seconds": 0}
+    recorded = {**stats.to_json(), "render_seconds": 0, "mkdocs_seconds": 0, "post_seconds": 0, "written": 0}
     (out / MARKER).write_text(json.dumps({
         "about": "built by llm-registry build --catalog-out; this directory is replaced on rebuild",
-        "commit": model.commit, "offline": offline, "key": key, "stats": recorded}, indent=2) + "\n",
-        encoding="utf-8")
+        "commit": model.commit, "offline": offline, "key": key, "stats": recorded, "code": code,
+        "subjects": digests}, indent=2) + "\n", encoding="utf-8")
     return stats
 
 
@@ -701,7 +790,8 @@ def _epoch(iso: str | None) -> int | None:
 
 
 def _tree_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    """The site's bytes but the marker's (an earlier build's marker may still be there)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != MARKER)
 
 
 def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | Path, *, offline: bool = False,
