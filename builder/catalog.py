@@ -1,18 +1,22 @@
-"""The static catalog: view model → Markdown pages + ``mkdocs.yml`` (jinja2, ``site/``) → ``mkdocs build``.
+"""The static catalog: view model → index pages and subject-page shells (jinja2, ``site/``) → ``mkdocs
+build`` → subject pages written from their shells.
 
 Entry point for ``llm-registry build --catalog-out DIR [--offline]``: :func:`build_catalog_from_index`
-(called from ``cli/build.py``). Why the pages are made the way they are (see docs/catalog.md): MkDocs
-builds are single-threaded and linear in pages, every page carries the navigation, and mkdocs-material
-ships the whole lunr index to the browser. So there is one page per subject with all its versions on
-it; the sidebar lists subjects only for small registries (and is pruned); a subject page is a small
-Markdown skeleton whose large parts (versions, field tables, schemas, diffs, examples) are rendered
-after ``mkdocs build`` straight into the HTML, so Markdown never parses them and search never indexes
-them; field search has its own compact index (``field-index.json``/``fields.js``) searched in the browser;
-raw schema files are written straight into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``).
+(called from ``cli/build.py``). Why the pages are made the way they are (see docs/catalog.md, Scale):
+MkDocs builds are single-threaded and linear in pages and every page carries the theme's header and
+navigation, so MkDocs builds the index pages and, for a large registry whose subjects are not in the
+sidebar, ONE subject-page shell (all subject pages live in ``subjects/`` and have the same navigation);
+the builder writes every subject page from it (title, table of contents, content rendered from
+``subject.html.j2``) and adds their search-index entries itself. A small registry lists its subjects in
+the sidebar, so each subject gets its own shell. Field search has its own compact index
+(``field-index.json``/``fields.js``) searched in the browser; raw schema files are written straight
+into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``). Rebuilding into an earlier catalog
+rewrites only the subject pages whose digest (recorded in the marker) changed.
 """
 from __future__ import annotations
 
 import datetime
+import gzip
 import hashlib
 import json
 import logging
@@ -29,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markdown
 import yaml
+from markdown.extensions.toc import slugify
 from markupsafe import Markup, escape
 
 from builder.catalog_document import catalog_document, registry_settings
@@ -494,7 +500,6 @@ def description_html(text: str) -> str:
     source = str(md_block(text))
     if not _MD_SYNTAX.search(source):
         return f"<p>{source}</p>"
-    import markdown  # only for descriptions that use Markdown
     if _markdown is None:
         _markdown = markdown.Markdown(extensions=["attr_list", "admonition", "tables"])
     _markdown.reset()
@@ -502,8 +507,7 @@ def description_html(text: str) -> str:
 
 
 def _h1_id(name: str) -> str:
-    from markdown.extensions.toc import slugify  # Python-Markdown's, as the toc extension of MkDocs uses
-    return slugify(name, "-")
+    return slugify(name, "-")   # Python-Markdown's, as the toc extension in MkDocs makes heading ids
 
 
 _SEARCH_EXCLUDED = re.compile(r'<(nav|tr|p)\b[^>]*data-search-exclude[^>]*>.*?</\1>', re.S)
@@ -615,7 +619,6 @@ def fix_sitemap(site_dir: Path, model: CatalogModel, epoch: int | None) -> None:
                    for s in sorted(model.live_subjects(), key=lambda s: s.name))
     text = text.replace(entry, urls)
     path.write_text(text, encoding="utf-8")
-    import gzip  # only here: the compressed sitemap
     with open(site_dir / "sitemap.xml.gz", "wb") as raw, \
             gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=epoch or 0) as gz:
         gz.write(text.encode("utf-8"))

@@ -146,8 +146,8 @@
           var td = document.createElement("td");
           if (k === 0 || k === 1) {
             var a = document.createElement("a");
-            /* only the latest version has a field table (and field anchors); older ones link to the version */
-            var fieldAnchor = newest === index.latest[hit.subject] ? "-field-" + hit.path.replace(/[^A-Za-z0-9._-]/g, "_") : "";
+            /* only the latest version (and drafts after it) has a field table with field anchors */
+            var fieldAnchor = newest >= index.latest[hit.subject] ? "-field-" + hit.path.replace(/[^A-Za-z0-9._-]/g, "_") : "";
             a.href = subjectHref(index, hit.subject, newest).replace(/#v\d+$/, k === 0 ? "" : "#v" + newest + fieldAnchor);
             a.textContent = text;
             td.appendChild(a);

@@ -3,7 +3,6 @@ the subject pages a merge changed and end byte-identical to a full build."""
 from __future__ import annotations
 
 import dataclasses
-import filecmp
 import json
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from builder import catalog
 from builder.catalog import MARKER, build_catalog
-from builder.catalog_model import VersionView, link_versions
+from builder.catalog_model import link_versions
 from tests.catalog.sample import sample_model
 
 
