@@ -633,15 +633,15 @@ def write_raw_files(s: SubjectView, site_dir: Path) -> None:
             (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
 
 
-def sync_tree(source: Path, target: Path, exclude: set[str]) -> None:
-    """Copy what MkDocs built into the site (but the ``exclude``d shells), leaving files whose bytes are
-    equal untouched."""
+def sync_tree(source: Path, target: Path, exclude: set[str], *, incremental: bool) -> None:
+    """Copy what MkDocs built into the site (but the ``exclude``d shells); ``incremental`` leaves files
+    whose bytes are equal untouched."""
     for path in sorted(source.rglob("*")):
         if not path.is_file() or path.relative_to(source).as_posix() in exclude:
             continue
         dest = target / path.relative_to(source)
         data = path.read_bytes()
-        if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+        if incremental and dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
@@ -759,7 +759,7 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
             if path.is_file() and relative not in shells:
                 keep.add(out / relative)
         out.mkdir(parents=True, exist_ok=True)
-        sync_tree(built_dir, out, exclude=shells)
+        sync_tree(built_dir, out, exclude=shells, incremental=reuse)
         digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
                                                         previous=previous_digests, previous_entries=previous_entries)
     for s in subjects:
@@ -804,7 +804,8 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
     ``snapshot`` (``registry.snapshot.Snapshot``) supplies the examples, which the index does not hold,
     and the ``registry.yaml`` settings ``catalog.json`` shows (``{}`` without a snapshot).
     When ``out_dir`` already holds the catalog of the same input (:func:`build_key`), nothing is done
-    unless ``force``.
+    unless ``force``; otherwise only changed subject pages are rewritten, unless ``force`` (``--full``),
+    which rewrites every file.
     """
     info = reader.build_info()
     commit = snapshot.commit_id if snapshot is not None else (info.commit if info else None)
@@ -819,4 +820,4 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
     model = model_from_index(reader, registry_config, commit=commit, committed_at=committed_at,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
     document = catalog_document(reader, registry_settings(snapshot) if snapshot is not None else {})
-    return build_catalog(model, out, offline=offline, key=key, document=document)
+    return build_catalog(model, out, offline=offline, key=key, document=document, incremental=not force)
