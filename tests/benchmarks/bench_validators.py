@@ -131,12 +131,15 @@ def cel_engines(seconds: float) -> None:
         if not rules:
             continue
         records = examples(subject)
+        if (subject / "schema.json").exists():  # rules run on records the schema accepts
+            schema = parse_schema("JSON", (subject / "schema.json").read_text())
+            records = [record for record in records if not schema.validate(record)]
         compiled = compile_rules(rules)
         print(f"{subject.name}: {len(rules)} CEL rules, {len(records)} examples")
         for label, engine in (("cel-python (reference)", compile_rules(rules, engine="cel-python")),
-                              ("registry (engine per rule)", compiled)):
+                              ("registry (Rust engine where equal)", compiled)):
             per_record = rate(engine.evaluate, records, seconds)
-            print(f"  {label:<32} {per_record * len(rules):12,.0f} rule evaluations/s "
+            print(f"  {label:<34} {per_record * len(rules):12,.0f} rule evaluations/s "
                   f"({per_record:,.0f} records/s)")
 
 
