@@ -178,7 +178,7 @@ def _check_index(url: str) -> int:
     """Without --repo the server only reads the index, which may be a read replica: it is opened
     read-only and must already be built at this program's layout. An unreachable index is not fatal
     (the server answers 50001 until it comes back); an unbuilt or mismatched one is."""
-    from builder.sql_index import IndexLayoutError  # here, as in every command (cli/main.py), IndexUnavailable, SqlIndex
+    from builder.sql_index import IndexLayoutError, IndexUnavailable, SqlIndex  # here, as in every command (cli/main.py)
     try:
         SqlIndex.open_reader(url).close()
     except IndexLayoutError as exc:
