@@ -74,7 +74,8 @@ class IndexPipeline:
         url = self.targets.index_url
         changed = self._watch.changed() if self._index is not None and self._watch is not None else None
         if changed:
-            log.warning("the SQLite index file was %s; connecting to the new one", changed)
+            log.warning("the SQLite index file was %s (removed or replaced since opened); connecting to the new one",
+                        changed)
             self.close()
         if self._index is None:
             self._index = SqlIndex.connect(url, verify=self._verify)
