@@ -37,6 +37,7 @@ from builder.catalog_model import (FORMAT_LABELS, STATES, CatalogModel, SubjectV
                                    model_from_index, examples_from_snapshot)
 from builder.site_paths import domain_page, raw_path, site_href, subject_page
 from registry.bundled import CATALOG_SITE
+from registry.timestamps import utc_iso
 
 MARKER = ".llm-registry-catalog"
 # Every page carries its navigation, and rendering it is most of the theme's cost per page. Small
@@ -556,8 +557,7 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
         return CatalogStats(**{**previous["stats"], "skipped": True})
     committed_at = None
     if snapshot is not None:
-        committed_at = datetime.datetime.fromtimestamp(snapshot.commit.commit_time, datetime.timezone.utc) \
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
+        committed_at = utc_iso(snapshot.commit.commit_time)
     model = model_from_index(reader, registry_config, commit=commit, committed_at=committed_at,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
     document = catalog_document(reader, registry_settings(snapshot) if snapshot is not None else {})

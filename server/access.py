@@ -149,6 +149,8 @@ class AccessControl:
         if self.limiter is None or self.config is None:
             return
         config = self.config
+        if not (config.limits or config.identity_limits or identity.rate_limit):
+            return   # nothing limits this caller (the common case without rate_limits): no look-ups
         key = identity.limit_key or f"anon:{peer or 'unknown'}"
         limit = config.identity_limits.get(identity.name) or (
             config.identity_limits.get(identity.key_id) if identity.key_id else None)

@@ -12,6 +12,7 @@ import atexit
 import functools
 import logging
 import os
+import struct
 import threading
 import time
 from bisect import bisect_left
@@ -242,7 +243,17 @@ def _registry() -> CollectorRegistry:
 
 
 def exposition() -> tuple[bytes, str]:
-    """The text exposition of every worker's metrics and of the server's processes, and its content type."""
+    """The text exposition of every worker's metrics and of the server's processes, and its content type.
+
+    A process that starts (a worker, the follower, the gRPC server) creates its metrics file empty and
+    then sizes it; prometheus_client's reader fails on a file caught in between (``struct.error``), so
+    a scrape at that moment is retried instead of answering 500.
+    """
+    for delay in (0.02, 0.05, 0.1):
+        try:
+            return generate_latest(_registry()) + generate_latest(_PROCESSES), CONTENT_TYPE_LATEST
+        except struct.error:
+            time.sleep(delay)
     return generate_latest(_registry()) + generate_latest(_PROCESSES), CONTENT_TYPE_LATEST
 
 

@@ -81,15 +81,17 @@ class RequestMiddleware:
         # the metric children once keeps label look-ups off the hot path (the keys are bounded: known
         # methods, route templates, the statuses the app sets)
         self._bound: dict[tuple[str, str, Any], tuple[Any, Any, int]] = {}
+        self._required: dict[tuple[str, str], Permission] = {}   # (method, template) -> permission (bounded too)
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
         req.context.identity = ANONYMOUS
         req.context.principal = ANONYMOUS_IDENTITY
+        env = req.env
+        req.context.peer = peer = env.get("REMOTE_ADDR")
         if self.access.enabled and req.method != "OPTIONS":   # a CORS preflight carries no credentials
-            env = req.env
             principal = self.access.authenticate(EnvironHeaders(env), peer_certificate(env)
-                                                 if self.client_certificates else None, req.remote_addr)
+                                                 if self.client_certificates else None, peer)
             req.context.principal = principal
             if not principal.anonymous:
                 req.context.identity = principal.author
@@ -110,14 +112,18 @@ class RequestMiddleware:
                 params[name] = unquote(value, errors="replace")
         if "subject" in params:
             params["subject"] = param_parsers.subject(params["subject"], writing=_writes(req))
-        template = req.uri_template or ""
-        permission = required(self.permissions.get(template, Permission.READ), req.method, template)
-        if req.method == "OPTIONS":
+        method = req.method
+        if method == "OPTIONS":
             return
-        principal = req.context.principal
+        template = req.uri_template or ""
+        permission = self._required.get((method, template))
+        if permission is None:
+            permission = self._required[(method, template)] = required(
+                self.permissions.get(template, Permission.READ), method, template)
+        principal, peer = req.context.principal, req.context.peer
         if self.limited and self.access.limiter is not None:
-            self.access.limit(principal, req.remote_addr)
-        self.access.authorize(principal, permission, params.get("subject"), req.remote_addr)
+            self.access.limit(principal, peer)
+        self.access.authorize(principal, permission, params.get("subject"), peer)
         if permission in (Permission.WRITE, Permission.ADMIN) and req.method in ("POST", "PUT", "PATCH"):
             content_type = (req.content_type or "").split(";", 1)[0].strip().lower()
             if content_type not in REQUEST_TYPES:

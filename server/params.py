@@ -6,9 +6,10 @@ from typing import Literal
 import falcon
 
 from registry.layout import SubjectNameError, validate_subject
+from registry.ledger import MAX_ID
 from server.errors import ApiError, invalid_version, schema_not_found, subject_not_found
 
-MAX_INT = 2**31 - 1
+MAX_INT = MAX_ID   # Confluent's IDs and versions are positive 32-bit integers: one bound, the ledger's
 Version = int | Literal["latest"]
 
 _TRUE = frozenset({"true", "True", "TRUE", "1"})

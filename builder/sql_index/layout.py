@@ -6,10 +6,10 @@ and are left out of content digests. Migrations are numbered and recorded in ``s
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
 
 from builder.sql_index.engines import Connection
 from builder.sql_index.errors import IndexLayoutError, IndexUnavailable
+from registry.timestamps import utc_iso
 
 DATA_TABLES = ("config", "compatibility_policies", "subjects", "tags", "owners", "consumers", "rules", "schemas",
                "schema_references", "versions", "fields")
@@ -202,4 +202,4 @@ def migrate(conn: Connection) -> int:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso()

@@ -49,6 +49,9 @@ class Authenticator:
         self.limiter = limiter
         self.on_failure = on_failure   # (method, reason) -> None: the metrics counter
         self._blocked: dict[str, float] = {}   # peer -> monotonic time its failure bucket refills a token
+        # The identity made from a verified key or token, kept beside the object it was made from: while
+        # the verifier hands out the same (cached) key or claims, the same identity is reused.
+        self._made: dict[tuple[str, str], tuple[Any, Identity]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -100,10 +103,20 @@ class Authenticator:
             raise AuthError(500, "Cannot verify API keys right now; the failure was logged on the server") from None
         if key is None:
             raise self._fail(method, f"unknown, revoked or wrong API key {key_id}", peer)
+        made = self._made.get((method, key_id))
+        if made is not None and made[0] is key:
+            return made[1]
         grant = self.config.grant(key.name)
-        return Identity(name=key.name, method=method, role=key.role, subjects=key.subjects + grant.subjects,
+        identity = Identity(name=key.name, method=method, role=key.role, subjects=key.subjects + grant.subjects,
                         teams=grant.teams, limit_key=f"key:{key_id}", key_id=key_id,
                         rate_limit=(key.rate, key.burst or max(1, int(key.rate))) if key.rate else None)
+        self._remember((method, key_id), key, identity)
+        return identity
+
+    def _remember(self, slot: tuple[str, str], source: Any, identity: Identity) -> None:
+        if len(self._made) >= 20_000:   # bounded: start over (the verifiers keep their own caches)
+            self._made.clear()
+        self._made[slot] = (source, identity)
 
     def _bearer(self, token: str, peer: str | None) -> Identity:
         if self.tokens is None:
@@ -113,6 +126,9 @@ class Authenticator:
             claims = self.tokens.claims(token)
         except TokenError as exc:
             raise self._fail("jwt", str(exc), peer) from None
+        made = self._made.get(("jwt", token))
+        if made is not None and made[0] is claims:
+            return made[1]
         config = self.tokens.config
         name = str(claim(claims, config.name_claim) or claims.get("sub") or "")
         if not name:
@@ -122,10 +138,13 @@ class Authenticator:
         if grant.role is not None:
             roles.append(grant.role)
         email = claim(claims, config.email_claim)
-        return Identity(name=name, method="jwt", role=max(roles, key=lambda r: r.rank) if roles else None,
-                        subjects=tuple(as_list(claim(claims, config.subjects_claim))) + grant.subjects,
-                        teams=frozenset(team_name(t) for t in as_list(claim(claims, config.teams_claim))) | grant.teams,
-                        email=email if isinstance(email, str) else None, limit_key=f"jwt:{name}")
+        identity = Identity(
+            name=name, method="jwt", role=max(roles, key=lambda r: r.rank) if roles else None,
+            subjects=tuple(as_list(claim(claims, config.subjects_claim))) + grant.subjects,
+            teams=frozenset(team_name(t) for t in as_list(claim(claims, config.teams_claim))) | grant.teams,
+            email=email if isinstance(email, str) else None, limit_key=f"jwt:{name}")
+        self._remember(("jwt", token), claims, identity)
+        return identity
 
     def _certificate(self, names: list[str], method: str, peer: str | None) -> Identity:
         if not names:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 class Role(str, enum.Enum):
@@ -61,7 +62,7 @@ class Identity:
     def anonymous(self) -> bool:
         return self.method == "anonymous"
 
-    @property
+    @cached_property   # an identity is cached with its key or token, so this runs once per caller
     def author(self) -> str:
         """``"Name <email>"`` for commit authorship (the audit trail of a REST write)."""
         name = re.sub(r"[<>\r\n]", "", self.name).strip() or "unknown"

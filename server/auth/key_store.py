@@ -27,11 +27,11 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
+from registry.timestamps import utc_iso
 from server.auth.identity import Role
 
 KEY_ID_PREFIX = "lsr_"
@@ -112,7 +112,7 @@ def split_key(presented: str) -> tuple[str, str] | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso()
 
 
 class KeyStore:

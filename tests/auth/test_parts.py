@@ -158,3 +158,79 @@ def test_cors_only_for_configured_origins(tmp_path: Path) -> None:
     assert "POST" in preflight.headers.get("Access-Control-Allow-Methods", "")
     assert "Access-Control-Allow-Origin" not in _client(tmp_path).simulate_get(
         "/schemas/types", headers={"Origin": "https://dash.example.com"}).headers
+
+
+def _auth_client(tmp_path: Path, config: dict, **settings) -> falcon.testing.TestClient:
+    import yaml
+    path = tmp_path / "auth.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return _client(tmp_path, auth=True, auth_config=str(path), **settings)
+
+
+def test_anonymous_read_only_when_allowed(tmp_path: Path) -> None:
+    closed = _auth_client(tmp_path, {})
+    assert closed.simulate_get("/schemas/types").status_code == 401
+    for client in (_auth_client(tmp_path, {"anonymous_read": True}),
+                   _auth_client(tmp_path, {}, anonymous_read=True)):
+        assert client.simulate_get("/schemas/types").status_code == 200
+        r = client.simulate_post("/subjects/a/versions", json={"schema": '"string"'})
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+        assert client.simulate_get("/webhooks/deliveries").status_code == 401
+
+
+def test_forwarded_client_certificates_only_from_trusted_proxies(tmp_path: Path) -> None:
+    client = _auth_client(tmp_path, {"mtls": {"trusted_proxies": ["127.0.0.1/32"]},
+                                     "identities": {"spiffe://cluster/ns/obs/sa/collector": {"role": "viewer"}}})
+    xfcc = {"X-Forwarded-Client-Cert": 'Hash=1;Subject="CN=collector";URI=spiffe://cluster/ns/obs/sa/collector'}
+    assert client.simulate_get("/schemas/types", headers=xfcc, remote_addr="127.0.0.1").status_code == 200
+    assert client.simulate_get("/schemas/types", headers=xfcc, remote_addr="10.9.9.9").status_code == 401
+    unknown = {"X-Forwarded-Client-Cert": 'Subject="CN=stranger"'}
+    r = client.simulate_get("/schemas/types", headers=unknown, remote_addr="127.0.0.1")
+    assert r.status_code == 403 and r.json["error_code"] == 40301     # authenticated, but given no role
+
+
+def test_jwks_from_a_url_is_cached_and_refetched_for_a_new_key(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    from server.auth.config import JwtConfig
+    from server.auth.jwt_tokens import TokenError, TokenVerifier
+    from tests.auth.pki import AUDIENCE, ISSUER, Issuer
+
+    (tmp_path / "a").mkdir()
+    first = Issuer(tmp_path / "a")
+    served = {"body": first.jwks.read_bytes(), "hits": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served["hits"] += 1
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        verifier = TokenVerifier(JwtConfig(jwks=f"http://127.0.0.1:{httpd.server_port}/jwks", issuer=ISSUER,
+                                           audience=AUDIENCE, leeway=5))
+        assert verifier.claims(first.token("a", alg="EdDSA"))["sub"] == "a"
+        assert verifier.claims(first.token("b", alg="ES256"))["sub"] == "b"
+        assert served["hits"] == 1
+        with pytest.raises(TokenError, match="(?i)audience"):
+            verifier.claims(first.token("c", aud="someone-else"))
+        with pytest.raises(TokenError, match="(?i)expired"):
+            verifier.claims(first.token("d", lifetime=-60))
+        assert verifier.claims(first.token("e", lifetime=-3))["sub"] == "e"   # within the clock skew
+        (tmp_path / "b").mkdir()
+        second = Issuer(tmp_path / "b")                 # the issuer rotates its keys (same kids, new keys)
+        served["body"] = second.jwks.read_bytes()
+        with pytest.raises(TokenError):
+            verifier.claims(second.token("f"))           # a cached key does not verify the new signature
+        token = second.token("g")
+        verifier.jwks._fetched = 0.0                    # the cache period is over
+        assert verifier.claims(token)["sub"] == "g" and served["hits"] == 2
+    finally:
+        httpd.shutdown()

@@ -4,9 +4,10 @@ Two servers on the same SQLite index: one open, one with ``--auth`` (API keys, a
 tokens, and — with ``--redis`` — a per-role rate limit high enough never to refuse, so every request
 pays the Redis round trip). ``GET /schemas/ids/3`` is loaded with ``wrk`` (keep-alive connections, as
 Kafka clients use) with an API key header, HTTP Basic, a bearer token, and nothing; rounds alternate so
-drift on a shared machine hits both alike. Reported: requests/s, p99, the ratio to the open server, and
+drift on a shared machine hits all alike (each round starts with another variant). Reported: requests/s, p99, the ratio to the open server, and
 the ratio of worker CPU per request (steadier than wall-clock throughput when other load shares the
-machine).
+machine). Last, the same four through the WSGI app in this process (no HTTP, CPU time, best of
+interleaved repetitions): what authentication itself costs per request, independent of machine load.
 
     .venv/bin/python tests/benchmarks/bench_auth.py [--seconds 4] [--rounds 3] [--connections 16] [--redis URL]
 """
@@ -47,14 +48,48 @@ def wrk(port: int, seconds: float, connections: int, header: str | None) -> tupl
     if header:
         command += ["-H", header]
     try:
-        out = subprocess.run(command + [f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True,
-                             check=True, timeout=seconds + 30).stdout
+        done = subprocess.run(command + [f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True,
+                              timeout=seconds + 30)
+        if done.returncode:
+            raise SystemExit(f"wrk failed: {done.stderr or done.stdout}")
+        out = done.stdout
     finally:
         os.unlink(handle.name)
     total = int(re.search(r"(\d+) requests in", out).group(1))
     elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))
     return total / elapsed, float(re.search(r"P99 ([\d.]+)", out).group(1)) / 1000, \
         int(re.search(r"BAD (\d+)", out).group(1))
+
+
+def in_process(index_url: str, key: str, basic: str, token: str, config: Path, repeats: int = 15) -> None:
+    import time
+
+    import falcon.testing
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    def start_response(status: str, headers: list, exc_info: object = None) -> None:
+        pass
+
+    cases = {}
+    for name, auth, headers in (("open", False, {}), ("api-key", True, {"X-API-Key": key}),
+                                ("basic", True, {"Authorization": f"Basic {basic}"}),
+                                ("bearer", True, {"Authorization": f"Bearer {token}"})):
+        app = create_app(Settings(index_url=index_url, auth=auth, auth_config=str(config) if auth else None))
+        environ = falcon.testing.create_environ(path=PATH, headers=headers, remote_addr="127.0.0.1")
+        for _ in range(500):
+            b"".join(app(dict(environ), start_response))
+        cases[name] = (app, environ)
+    best = {name: float("inf") for name in cases}
+    for _ in range(repeats):
+        for name, (app, environ) in cases.items():
+            started = time.process_time()
+            for _ in range(2000):
+                b"".join(app(dict(environ), start_response))
+            best[name] = min(best[name], (time.process_time() - started) / 2000 * 1e6)
+    print("  in process (WSGI app only, CPU per request): " + ", ".join(
+        f"{name} {us:.1f} us (+{us - best['open']:.1f})" for name, us in best.items()))
 
 
 def main() -> int:
@@ -94,7 +129,7 @@ def main() -> int:
                 if args.redis and name == "auth" else []
             proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--index", index_url, *redis,
                                      "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{ops}",
-                                     "--workers", str(args.workers), "--threads", str(args.threads), *extra],
+                                     "--grpc-bind", "off", "--workers", str(args.workers), "--threads", str(args.threads), *extra],
                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(proc)
             wait_for(ops, "/health/ready", proc)
@@ -108,8 +143,11 @@ def main() -> int:
         p99: dict[str, list[float]] = {v: [] for v in variants}
         for name, (server, header) in variants.items():   # warm-up: caches, JIT-free but page-cache and keys
             wrk(servers[server][0], 1, args.connections, header)
-        for _ in range(args.rounds):
-            for name, (server, header) in variants.items():
+        names = list(variants)
+        for round_number in range(args.rounds):
+            # a different order each round, so a drift of the machine's load does not favour one variant
+            for name in names[round_number % len(names):] + names[:round_number % len(names)]:
+                server, header = variants[name]
                 port, proc = servers[server]
                 before = worker_cpu_seconds(proc.pid)
                 rate, tail, bad = wrk(port, args.seconds, args.connections, header)
@@ -127,6 +165,7 @@ def main() -> int:
             r, c = statistics.median(rps[name]), statistics.median(cpu[name])
             print(f"  {name:8} {r:8.0f} req/s  p99 {statistics.median(p99[name]):6.2f} ms  "
                   f"{c:6.1f} us CPU/req   ratio {r / base_rps:5.2f}  CPU ratio {base_cpu / c if c else 0:5.2f}")
+        in_process(index_url, key, basic, token, tmp / "auth.yaml")
         return 0
     finally:
         for proc in procs:
