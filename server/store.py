@@ -92,6 +92,17 @@ class Store:
                         else "replaced")
             with self._connect_lock:
                 self._reader_obj = self._index = None
+            self._forget_ids("the index was replaced")
+
+    def _forget_ids(self, why: str) -> None:
+        """Answers about one ID are cached without expiry because a build never changes what an ID means
+        (builder/published.py) — but a *new* index (a replaced file, a recreated database) has promised
+        nothing to this worker. Forget them, so that ``/schemas/ids/N`` and the subject answers come from
+        one index: never two contents for one ID at once (docs/multi-site.md)."""
+        log.warning("%s: forgetting the answers cached per schema ID", why)
+        self._ids = LRU(self.settings.cache_entries)
+        self._bodies = LRU(self.settings.cache_entries)
+        self._parsed = LRU(min(self.settings.cache_entries, 2_000))
 
     @traced("sql.query")
     @metrics.timed("sql")
@@ -128,6 +139,8 @@ class Store:
             self._check_file()
             try:
                 info = self.sql(lambda r: r.build_info())
+                if info is not None and self._generation is not None and info.generation < self._generation:
+                    self._forget_ids(f"the index restarted at build generation {info.generation}")
                 self._generation = info.generation if info is not None else None
                 # a rebuilt index starts counting generations again; with the commit the key is unique
                 self._build_key = (info.generation, info.commit) if info is not None else None
