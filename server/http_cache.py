@@ -34,7 +34,8 @@ def render(body: bytes, generation: int | None = None) -> Rendered:
     return Rendered(body, f'"g{generation}-{digest}"' if generation is not None else f'"{digest}"')
 
 
-def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_control: str) -> None:
+def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_control: str,
+         content_type: str = RESPONSE_TYPE) -> None:
     """Send ``rendered`` with its ETag, or a bodyless 304 when the client already has it."""
     resp.set_header("ETag", rendered.etag)
     resp.set_header("Cache-Control", cache_control)
@@ -42,7 +43,7 @@ def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_c
     if if_none_match and _matches(if_none_match, rendered.etag):
         resp.status = falcon.HTTP_304
         return
-    resp.content_type = RESPONSE_TYPE
+    resp.content_type = content_type
     resp.data = rendered.body
 
 

@@ -8,10 +8,11 @@ so routing uses the raw path and each path parameter is decoded exactly once aft
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import falcon
 
@@ -49,9 +50,11 @@ class RequestMiddleware:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict[str, Any]) -> None:
+        if not _answers(type(resource), req.method):   # falcon answers 405 (TRACE, PUT on a POST-only route...)
+            return
         for name, value in params.items():
             if isinstance(value, str) and "%" in value:
-                params[name] = unquote(value, errors="replace")
+                params[name] = param_parsers.path_text(value, name, writing=_writes(req))
         if "subject" in params:
             params["subject"] = param_parsers.subject(params["subject"], writing=_writes(req))
         permission = self.permissions.get(req.uri_template or "", Permission.READ)
@@ -83,6 +86,13 @@ class RequestMiddleware:
     @staticmethod
     def _bind(method: str, route: str, status: int) -> tuple[Any, Any, int]:
         return metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_DURATION.labels(route), status
+
+
+@functools.lru_cache(maxsize=256)
+def _answers(resource_class: type, method: str) -> bool:
+    """Whether the resource has a responder for ``method`` (on any suffix)."""
+    name = "on_" + method.lower()
+    return method in _METHODS and any(attr == name or attr.startswith(name + "_") for attr in dir(resource_class))
 
 
 # POSTs that create versions; every other POST under a subject (lookup, compatibility) only reads.

@@ -44,6 +44,7 @@ class Compatibility:
     def _answer(self, req: falcon.Request, resp: falcon.Response, new: Any, rows: list[Any],
                 subject: str | None = None) -> None:
         subject = subject or (rows[0].subject if rows else "")
+        params.boolean(req, "normalize")   # checked like any boolean; schemas are always compared normalized
         store = self.services.store
         try:
             previous = [store.parsed(row.id) for row in rows]

@@ -9,7 +9,7 @@ from server import http_cache, params
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import FORMATS, Services, schema_body, served_schema, version_body
+from server.resources import FORMATS, Services, raw_schema_type, schema_body, served_schema, version_body
 
 SCHEMA_TYPES = ["JSON", "PROTOBUF", "AVRO"]  # Confluent's order
 
@@ -53,7 +53,7 @@ class SchemaById:
         """The raw schema text (Confluent sends it unwrapped, with its JSON media type)."""
         row = self._row(schema_id)
         schema = served_schema(self.services, row, req.get_param("format"))
-        http_cache.send(req, resp, http_cache.render(schema.encode("utf-8")), IMMUTABLE)
+        http_cache.send(req, resp, http_cache.render(schema.encode("utf-8")), IMMUTABLE, raw_schema_type(row))
 
     def _usages(self, req: falcon.Request, schema_id: str) -> list[tuple[str, int]]:
         row = self._row(schema_id)

@@ -13,7 +13,7 @@ from server import http_cache, metrics, params
 from server.errors import ApiError, schema_not_found, subject_not_found, unprocessable
 from server.http_cache import REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import Services, parse_posted, require_version, served_schema, version_body
+from server.resources import Services, parse_posted, raw_schema_type, require_version, served_schema, version_body
 from server.validation import rules_of
 
 
@@ -147,7 +147,7 @@ class Version:
         http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
         schema = served_schema(self.services, row, req.get_param("format"))
         http_cache.send(req, resp, http_cache.render(schema.encode("utf-8"), self.services.store.generation()),
-                        REVALIDATE)
+                        REVALIDATE, raw_schema_type(row))
 
     def on_get_referencedby(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
@@ -169,6 +169,7 @@ class Metadata:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         keys, values = req.get_param_as_list("key") or [], req.get_param_as_list("value") or []
+        params.boolean(req, "deleted")   # a bad value is a 400 on either path
         if keys or values:
             return self._by_properties(req, resp, subject, keys, values)
         store = self.services.store

@@ -1,0 +1,76 @@
+"""Odd but legal HTTP, and input the spec does not allow (issue 12, item 8), against the real server."""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+import pytest
+import requests
+
+from registry.formats.jsonschema import JsonSchema
+from registry.types import SchemaError
+
+pytestmark = pytest.mark.slow
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _chunks(body: bytes) -> Iterator[bytes]:
+    for i in range(0, len(body), 5):
+        yield body[i:i + 5]
+
+
+def test_a_chunked_body_is_read(server) -> None:
+    body = json.dumps({"subject": "common.timestamp", "version": "latest", "data": {"millis": 1}}).encode()
+    resp = requests.post(server.url + "/validate", data=_chunks(body), headers={"Content-Type": "application/json"},
+                         timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["valid"] is True
+
+
+def test_a_subject_that_is_not_utf8_is_refused_not_mangled(server) -> None:
+    resp = requests.post(server.url + "/subjects/%FF%FE/versions", json={"schema": '"string"'}, timeout=10)
+    assert resp.status_code == 422 and resp.json()["error_code"] == 42208
+    resp = requests.get(server.url + "/subjects/%FF%FE/versions", timeout=10)
+    assert resp.status_code == 404 and resp.json()["error_code"] == 40401
+    # valid UTF-8, percent-encoded, still resolves
+    assert requests.get(server.url + "/subjects/orders%2Fvalue/versions", timeout=10).json() == [1]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "PATCH"])
+def test_a_method_no_route_answers_is_405(server, method: str) -> None:
+    resp = requests.request(method, server.url + "/subjects/common.timestamp/rollback", timeout=10)
+    assert resp.status_code == 405, resp.text
+    assert resp.json()["error_code"] == 405
+
+
+@pytest.mark.parametrize("query", ["deleted=0", "deleted=1", "deleted=", "deleted=TRUE", "limit=1&limit=2",
+                                   "offset=x", "limit=2147483648"])
+def test_query_values_outside_the_spec_are_400(server, query: str) -> None:
+    resp = requests.get(f"{server.url}/subjects?{query}", timeout=10)
+    assert resp.status_code == 400, resp.text
+
+
+def test_protobuf_raw_text_is_plain_text(server) -> None:
+    ids = {s: requests.get(f"{server.url}/subjects/{s}/versions/1", timeout=10).json()["id"]
+           for s in ("cost.invoice", "common.timestamp")}
+    proto = requests.get(f"{server.url}/schemas/ids/{ids['cost.invoice']}/schema", timeout=10)
+    assert proto.headers["Content-Type"].startswith("text/plain") and "message" in proto.text
+    avro = requests.get(f"{server.url}/schemas/ids/{ids['common.timestamp']}/schema", timeout=10)
+    assert avro.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
+    assert avro.json()["name"] == "Timestamp"
+
+
+def test_an_unresolvable_dynamic_ref_is_refused_up_front(server) -> None:
+    broken = json.dumps({"$schema": DRAFT, "type": "object", "properties": {"a": {"$dynamicRef": "#nowhere"}}})
+    with pytest.raises(SchemaError, match=r"\$dynamicRef '#nowhere' at /properties/a cannot be resolved"):
+        JsonSchema(broken)
+    resp = requests.post(server.url + "/compatibility/subjects/common.timestamp/versions",
+                         json={"schema": broken, "schemaType": "JSON"}, timeout=10)
+    assert resp.status_code == 422 and resp.json()["error_code"] == 42201
+    # a $dynamicRef that finds its $dynamicAnchor is fine, and validates
+    tree = {"$schema": DRAFT, "$dynamicAnchor": "node", "type": "object",
+            "properties": {"children": {"type": "array", "items": {"$dynamicRef": "#node"}}}}
+    parsed = JsonSchema(json.dumps(tree))
+    assert parsed.validate({"children": [{"children": []}]}) == []
+    assert parsed.validate({"children": [{"children": 1}]}) != []
