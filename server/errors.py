@@ -12,7 +12,7 @@ from typing import Any
 
 import falcon
 
-from server.media import RESPONSE_TYPE
+from server.media_types import RESPONSE_TYPE
 
 log = logging.getLogger("server.errors")
 

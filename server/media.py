@@ -12,27 +12,21 @@ from typing import Any
 
 import falcon
 
-RESPONSE_TYPE = "application/vnd.schemaregistry.v1+json"
-REQUEST_TYPES = frozenset({
-    "application/vnd.schemaregistry.v1+json",
-    "application/vnd.schemaregistry+json",
-    "application/json",
-    "application/octet-stream",
-})
+from server.errors import ApiError, bad_request, unprocessable
+from server.media_types import PLAIN_JSON, REQUEST_TYPES, RESPONSE_TYPE
+
+__all__ = ["RESPONSE_TYPE", "REQUEST_TYPES", "negotiate", "read_json", "read_object", "dumps", "send"]
 
 
-def negotiate(accept: str | None) -> str:
-    """The response type for an ``Accept`` header: Confluent's own type unless the client asks only for
-    plain ``application/json`` (then that, as Confluent does); anything else gets Confluent's type."""
-    if accept and "application/json" in accept and "schemaregistry" not in accept and "*/*" not in accept:
-        return "application/json"
-    return RESPONSE_TYPE
+def negotiate(req: falcon.Request) -> str:
+    """The response type for the request's ``Accept``: Confluent's own type unless the client prefers
+    plain ``application/json`` (then that, as Confluent does). Falcon weighs the header (quality
+    values, wildcards); a header that names neither type still gets Confluent's."""
+    return req.client_prefers([RESPONSE_TYPE, PLAIN_JSON]) or RESPONSE_TYPE
 
 
 def read_json(req: falcon.Request, max_bytes: int) -> Any:
     """The request body as JSON, or a Confluent-shaped 400/413/415 error."""
-    from server.errors import ApiError, bad_request
-
     content_type = (req.content_type or "").split(";", 1)[0].strip().lower()
     if content_type and content_type not in REQUEST_TYPES:
         raise ApiError(415, 415, f"Unsupported media type {content_type!r}; send one of "
@@ -75,8 +69,6 @@ def _body(req: falcon.Request, limit: int) -> bytes:
 
 def read_object(req: falcon.Request, max_bytes: int) -> dict[str, Any]:
     """The request body, which must be a JSON object."""
-    from server.errors import unprocessable
-
     body = read_json(req, max_bytes)
     if not isinstance(body, dict):
         raise unprocessable(f"The request body must be a JSON object, not {type(body).__name__}", 42201)

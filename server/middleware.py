@@ -62,9 +62,8 @@ class RequestMiddleware:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
-        accept = req.env.get("HTTP_ACCEPT")  # what req.get_header("Accept") reads, without its name mangling
-        if accept and resp.content_type == RESPONSE_TYPE:
-            resp.content_type = negotiate(accept)
+        if resp.content_type == RESPONSE_TYPE and req.env.get("HTTP_ACCEPT"):
+            resp.content_type = negotiate(req)
         route = req.uri_template or "unmatched"
         method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
         key = (method, route, resp.status)
@@ -91,7 +90,7 @@ class RequestMiddleware:
 @functools.lru_cache(maxsize=256)
 def _answers(resource_class: type, method: str) -> bool:
     """Whether the resource has a responder for ``method`` (on any suffix)."""
-    name = "on_" + method.lower()
+    name = "on_" + ("get" if method == "HEAD" else method.lower())   # HEAD is answered by GET (routes.py)
     return method in _METHODS and any(attr == name or attr.startswith(name + "_") for attr in dir(resource_class))
 
 

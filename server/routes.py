@@ -65,13 +65,25 @@ def rest_routes(services: Services) -> list[Route]:
     if services.settings.catalog_dir:
         catalog = Catalog(services.settings.catalog_dir)
         routes += [Route("/catalog", catalog, R), Route("/catalog/{path:path}", catalog, R)]
-    return routes
+    return _with_head(routes)
 
 
 def ops_routes(services: Services) -> list[Route]:
     O = Permission.OPERATE
-    return [
+    return _with_head([
         Route("/health/live", ops.Live(), O),
         Route("/health/ready", ops.Ready(services), O),
         Route("/metrics", ops.Metrics(), O),
-    ]
+    ])
+
+
+def _with_head(routes: list[Route]) -> list[Route]:
+    """``HEAD`` on every ``GET`` route: the GET responder answers it (headers, ETag, 304 included) and
+    Falcon sends no body for a HEAD request. Load balancers and HTTP tooling probe with HEAD."""
+    for route in routes:
+        for name in dir(route.resource):
+            if name == "on_get" or name.startswith("on_get_"):
+                head = "on_head" + name[len("on_get"):]
+                if not hasattr(route.resource, head):
+                    setattr(route.resource, head, getattr(route.resource, name))
+    return routes

@@ -74,3 +74,31 @@ def test_an_unresolvable_dynamic_ref_is_refused_up_front(server) -> None:
     parsed = JsonSchema(json.dumps(tree))
     assert parsed.validate({"children": [{"children": []}]}) == []
     assert parsed.validate({"children": [{"children": 1}]}) != []
+
+
+@pytest.mark.parametrize("path", ["/subjects", "/schemas/types", "/schemas/ids/1", "/schemas/ids/1/schema",
+                                  "/subjects/common.timestamp/versions/1", "/config", "/mode", "/contexts"])
+def test_head_answers_like_get_without_a_body(server, path: str) -> None:
+    get = requests.get(server.url + path, timeout=10)
+    head = requests.head(server.url + path, timeout=10)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers.get("ETag") == get.headers.get("ETag")
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    if get.headers.get("ETag"):
+        again = requests.head(server.url + path, headers={"If-None-Match": f'W/{get.headers["ETag"]}, "other"'},
+                              timeout=10)
+        assert again.status_code == 304
+    assert requests.head(server.ops + "/health/live", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(("accept", "expected"), [
+    ("application/json", "application/json"),
+    ("application/json;q=0.5, application/vnd.schemaregistry.v1+json", "application/vnd.schemaregistry.v1+json"),
+    ("application/vnd.schemaregistry.v1+json;q=0.2, application/json", "application/json"),
+    ("*/*", "application/vnd.schemaregistry.v1+json"),
+    ("text/html", "application/vnd.schemaregistry.v1+json"),
+])
+def test_accept_is_negotiated_by_quality(server, accept: str, expected: str) -> None:
+    resp = requests.get(server.url + "/subjects", headers={"Accept": accept}, timeout=10)
+    assert resp.headers["Content-Type"] == expected

@@ -104,25 +104,32 @@ def test_trickled_and_pipelined_requests_are_served(server) -> None:
             sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
             time.sleep(0.05)
         sock.sendall(b"0\r\n\r\n")
-        answer = _read_answer(sock)
+        answers = _Answers(sock)
+        answer = answers.next()
         assert answer.startswith(b"HTTP/1.1 404 ") or answer.startswith(b"HTTP/1.1 200 "), answer
         assert b"request body is empty" not in answer
         sock.sendall(b"GET /schemas/types HTTP/1.1\r\nHost: x\r\n\r\nGET /subjects HTTP/1.1\r\nHost: x\r\n\r\n")
-        first, second = _read_answer(sock), _read_answer(sock)
+        first, second = answers.next(), answers.next()
         assert first.startswith(b"HTTP/1.1 200 ") and b'"AVRO"' in first
         assert second.startswith(b"HTTP/1.1 200 ") and b"common.timestamp" in second
 
 
-def _read_answer(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = int([line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")][0])
-    while len(rest) < length:
-        rest += sock.recv(65536)
-    assert len(rest) == length, "the next answer arrived before this one was read"
-    return head + b"\r\n\r\n" + rest
+class _Answers:
+    """Reads HTTP answers off a socket one at a time (pipelined answers may arrive in one recv)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.data = sock, b""
+
+    def next(self) -> bytes:
+        while b"\r\n\r\n" not in self.data:
+            self.data += self.sock.recv(65536)
+        head, _, rest = self.data.partition(b"\r\n\r\n")
+        length = int([line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")][0])
+        while len(rest) < length:
+            rest += self.sock.recv(65536)
+        self.data = rest[length:]
+        return head + b"\r\n\r\n" + rest[:length]
 
 
 def test_request_end_frames_requests() -> None:
