@@ -108,7 +108,8 @@ def _posted_rules(rule_set: Any) -> list:
 
 
 class Versions:
-    """``GET /subjects/{subject}/versions``."""
+    """``GET /subjects/{subject}/versions`` (``deleted``, ``deletedOnly``, ``deletedAsNegative``,
+    ``offset``/``limit``)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -116,13 +117,17 @@ class Versions:
     def on_get(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         store = self.services.store
         deleted_only = _deleted_only(req)
-        deleted = params.boolean(req, "deleted") or deleted_only
+        as_negative = params.boolean(req, "deletedAsNegative")
+        deleted = params.boolean(req, "deleted") or deleted_only or as_negative
         versions = store.versions(subject, deleted)
         if versions is None:
             raise subject_not_found(subject)
-        if deleted_only:
+        if deleted_only or as_negative:
             live = set(store.versions(subject, False) or [])
-            versions = [v for v in versions if v not in live]
+            if deleted_only:
+                versions = [v for v in versions if v not in live]
+            if as_negative:   # Confluent's deletedAsNegative: soft-deleted versions listed as -N
+                versions = [v if v in live else -v for v in versions]
         _send_current(req, resp, self.services, params.page(req, versions))
 
 
