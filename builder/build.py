@@ -30,7 +30,7 @@ import pygit2
 
 from builder.published import RebindError, check_published
 from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, VersionRecord
-from registry import layout
+from registry import layout, tracing
 from registry.compat import check_compatibility
 from registry.formats import ParsedSchema, parse_schema
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, find_lines, parse_appended, parse_ledger
@@ -53,6 +53,12 @@ def default_jobs() -> int:
 
 class BuildError(Exception):
     """The commit cannot be built; the message names the ledger line or file at fault."""
+
+
+class IndexMoved(BuildError):
+    """Another build committed while this one was planning (against the build it started from):
+    nothing was written, and planning again from the new build is the fix
+    (:class:`builder.pipeline.IndexPipeline` does it)."""
 
 
 @dataclass
@@ -83,6 +89,7 @@ class BuildResult:
                 f"(+{self.added_versions} new, {kind}) in {self.seconds:.2f} s")
 
 
+@tracing.traced("index.build")
 def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                 progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
     """Bring ``index`` to ``snapshot``'s commit. Raises :class:`BuildError` with nothing written.
@@ -135,10 +142,11 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         if (now.generation if now else 0) != (last.generation if last else 0):
             if now is not None and now.commit == snapshot.commit_id and not rebuild:
                 return unchanged(now)   # a concurrent build applied this very commit
-            raise BuildError("another build finished while this one was running; run the build again")
+            raise IndexMoved("another build finished while this one was running; run the build again")
         if full:
             writer.clear()
         writer.set_default_compatibility(plan.default_mode)
+        writer.set_default_policy(plan.default_policy)
         writer.put_subjects(plan.subject_records)
         writer.add_schemas(plan.schema_records)
         writer.add_versions(plan.version_records)
@@ -188,7 +196,8 @@ class _Plan:
         self._complete: set[str] = {entry.subject for _, entry in new}
         self.progress = progress or (lambda label, done, total: None)
         self.registry_blob = registry_blob
-        self.default_mode = self._registry_config().compatibility
+        registry_config = self._registry_config()
+        self.default_mode, self.default_policy = registry_config.compatibility, registry_config.compatibility_policy
         self.resolver = LedgerResolver(snapshot, entries=list(self._known.values()))
         self._configs: dict[str, SubjectConfig] = {}
         self._parsed_blobs: OrderedDict[tuple, ParsedSchema | SchemaError] = OrderedDict()
@@ -477,7 +486,8 @@ class _Plan:
             return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [],
                     "error": f"earlier version(s) {', '.join(map(str, broken))} do not parse"}
         try:
-            result = check_compatibility(parsed, [p for _, p in previous], mode, [v for v, _ in previous])
+            result = check_compatibility(parsed, [p for _, p in previous], mode, [v for v, _ in previous],
+                                         merged.policy(self.default_policy))
         except (SchemaError, ValueError) as exc:
             return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [], "error": str(exc)}
         return result.to_json()
@@ -493,7 +503,8 @@ class _Plan:
         self.subject_records.append(SubjectRecord(
             subject=subject, description=config.description, owner=config.owner or None,
             tags=config.tags, consumers=tuple(c.to_json() for c in config.consumers),
-            compatibility=config.compatibility, rules=tuple(config.rules_json()), metadata=config.metadata,
+            compatibility=config.compatibility, compatibility_policy=config.compatibility_policy,
+            rules=tuple(config.rules_json()), metadata=config.metadata,
             deleted=config.deleted or subject not in self._trees, yaml_blob=blob, dir_tree=self._trees.get(subject)))
         for version in self._indexed_versions.get(subject, []):
             life = config.lifecycle(version)

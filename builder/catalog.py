@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import logging
+import os
 import posixpath
 import re
 import shutil
@@ -328,7 +329,9 @@ def _home_context(model: CatalogModel, subjects: list[SubjectView], domains: lis
     sunsets = sorted(((s, v) for s, v in live_versions if v.state == "DEPRECATED" and v.sunset_date),
                      key=lambda sv: (sv[1].sunset_date, sv[0].name))
     return {"stats": stats, "recent": recent, "sunsets": sunsets,
-            "today": datetime.date.today().isoformat()}
+            # "Passed" sunsets are judged at the commit's date, not the build's: the site is a function
+            # of the commit (reproducible), and says so on the page.
+            "today": (model.committed_at or "")[:10]}
 
 
 def _grouped(subjects: list[SubjectView], keys) -> list[tuple[str, list[SubjectView]]]:
@@ -458,14 +461,21 @@ def _check_out_dir(out_dir: Path) -> None:
                            "choose an empty or new directory")
 
 
-def run_mkdocs(config_path: Path) -> None:
-    """``mkdocs build`` in-process (no subprocess start-up, no second import of the theme)."""
+def run_mkdocs(config_path: Path, epoch: int | None = None) -> None:
+    """``mkdocs build`` in-process (no subprocess start-up, no second import of the theme).
+
+    ``epoch`` (the commit's time) is the build date MkDocs writes (sitemap ``lastmod``, the gzip header
+    of ``sitemap.xml.gz``) through ``SOURCE_DATE_EPOCH``, unless the caller's environment sets that
+    variable itself, as reproducible-build tooling does."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
     mkdocs_log = logging.getLogger("mkdocs")
     level = mkdocs_log.level
     mkdocs_log.setLevel(logging.WARNING)
+    pinned = epoch is not None and "SOURCE_DATE_EPOCH" not in os.environ
+    if pinned:
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     try:
         config = load_config(config_file=str(config_path))
         build(config)
@@ -473,6 +483,8 @@ def run_mkdocs(config_path: Path) -> None:
         raise CatalogError(f"mkdocs build failed: {exc}") from None
     finally:
         mkdocs_log.setLevel(level)
+        if pinned:
+            del os.environ["SOURCE_DATE_EPOCH"]
 
 
 def build_key(commit: str | None, registry_config: dict, offline: bool) -> str | None:
@@ -511,7 +523,7 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         started = time.perf_counter()
         config_path, pages = render_docs(model, Path(tmp), out, offline=offline)
         rendered = time.perf_counter()
-        run_mkdocs(config_path)
+        run_mkdocs(config_path, _epoch(model.committed_at))
         built = time.perf_counter()
     fill_slots(model, out)
     write_raw_files(model, out)
@@ -526,11 +538,17 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         post_seconds=finished - built,
         site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
         fields_bytes=(out / "field-index.json").stat().st_size)
+    # The marker is part of the site: no timings in it, so that builds of one commit stay byte-identical.
+    recorded = {**stats.to_json(), "render_seconds": 0, "mkdocs_seconds": 0, "post_seconds": 0}
     (out / MARKER).write_text(json.dumps({
         "about": "built by llm-registry build --catalog-out; this directory is replaced on rebuild",
-        "commit": model.commit, "offline": offline, "key": key, "stats": stats.to_json()}, indent=2) + "\n",
+        "commit": model.commit, "offline": offline, "key": key, "stats": recorded}, indent=2) + "\n",
         encoding="utf-8")
     return stats
+
+
+def _epoch(iso: str | None) -> int | None:
+    return int(datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()) if iso else None
 
 
 def _tree_size(path: Path) -> int:
@@ -553,7 +571,11 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
     previous = _marker(out)
     if not force and key is not None and previous.get("key") == key and (out / "index.html").exists():
         return CatalogStats(**{**previous["stats"], "skipped": True})
-    model = model_from_index(reader, registry_config, commit=commit,
+    committed_at = None
+    if snapshot is not None:
+        committed_at = datetime.datetime.fromtimestamp(snapshot.commit.commit_time, datetime.timezone.utc) \
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+    model = model_from_index(reader, registry_config, commit=commit, committed_at=committed_at,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
     from builder.catalog_document import catalog_document, registry_settings   # it imports this module
     document = catalog_document(reader, registry_settings(snapshot) if snapshot is not None else {})

@@ -177,7 +177,9 @@ class CatalogModel:
     edit_url: str | None = None
     compatibility: str = "BACKWARD"
     commit: str | None = None
-    built_at: str | None = None
+    # When that commit was made (ISO 8601, UTC): the catalog's only clock, so that two builds of one
+    # commit are byte-identical whenever and wherever they run.
+    committed_at: str | None = None
     subjects: list[SubjectView] = field(default_factory=list)
 
     def live_subjects(self) -> list[SubjectView]:
@@ -216,7 +218,7 @@ def edit_url_for(template: str | None, subject: str, schema_type: str) -> str | 
 
 
 def model_from_index(reader: Any, registry_config: dict, *, commit: str | None = None,
-                     examples: Callable[[str], list[Example]] | None = None,
+                     committed_at: str | None = None, examples: Callable[[str], list[Example]] | None = None,
                      include_deleted: bool = False) -> CatalogModel:
     """Fill the view model from the SQL index reader (``SqlIndex.reader()``) and ``registry.yaml``.
 
@@ -235,8 +237,7 @@ def model_from_index(reader: Any, registry_config: dict, *, commit: str | None =
         site_url=catalog_cfg.get("site_url"), repo_url=catalog_cfg.get("repo_url"),
         edit_url=catalog_cfg.get("edit_url"),
         compatibility=str(reader.compatibility(None) or registry_config.get("compatibility") or "BACKWARD"),
-        commit=commit or (info.commit if info else None),
-        built_at=_iso(info.built_at) if info else None)
+        commit=commit or (info.commit if info else None), committed_at=committed_at)
     infos = reader.subject_infos()
     fields = reader.all_fields()
     rows_by_subject: dict[str, list[Any]] = {}

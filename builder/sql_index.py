@@ -33,7 +33,7 @@ log = logging.getLogger("builder.sql_index")
 
 # Data tables in dependency-free order; ``builds`` and ``schema_migrations`` describe the index
 # itself and are left out of content digests.
-DATA_TABLES = ("config", "subjects", "tags", "owners", "consumers", "rules", "schemas",
+DATA_TABLES = ("config", "compatibility_policies", "subjects", "tags", "owners", "consumers", "rules", "schemas",
                "schema_references", "versions", "fields")
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
@@ -136,6 +136,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             subject TEXT,
             schema_id BIGINT)""",
         "CREATE INDEX build_changes_by_generation ON build_changes (generation)",
+    )),
+    (3, "compatibility policy per subject", (
+        # subject '' holds the registry's default; a subject has a row only when its subject.yaml sets one
+        """CREATE TABLE compatibility_policies (
+            subject TEXT PRIMARY KEY,
+            policy TEXT NOT NULL)""",
     )),
 )
 CHANGES_KEPT = 100   # generations whose changes are kept for outputs catching up (Redis, static API)
@@ -254,6 +260,7 @@ class SubjectRecord:
     tags: tuple[str, ...] = ()
     consumers: tuple[dict, ...] = ()
     compatibility: str | None = None
+    compatibility_policy: str | None = None
     rules: tuple[dict, ...] = ()
     metadata: dict = field(default_factory=dict)
     deleted: bool = False
@@ -771,12 +778,16 @@ class Writer:
         self.conn.execute("INSERT INTO config (subject, compatibility) VALUES ('', ?) "
                           "ON CONFLICT (subject) DO UPDATE SET compatibility = excluded.compatibility", (mode,))
 
+    def set_default_policy(self, policy: str) -> None:
+        self.conn.execute("INSERT INTO compatibility_policies (subject, policy) VALUES ('', ?) "
+                          "ON CONFLICT (subject) DO UPDATE SET policy = excluded.policy", (policy,))
+
     def put_subjects(self, records: Sequence[SubjectRecord]) -> None:
         """Insert or replace subjects with their tags, owners, consumers, rules and config."""
         if not records:
             return
         names = [(r.subject,) for r in records]
-        for table in ("tags", "owners", "consumers", "rules", "config"):
+        for table in ("tags", "owners", "consumers", "rules", "config", "compatibility_policies"):
             self.conn.executemany(f"DELETE FROM {table} WHERE subject = ?", names)
         self.conn.executemany(
             "INSERT INTO subjects (subject, description, metadata, deleted, yaml_blob, dir_tree) "
@@ -799,6 +810,8 @@ class Writer:
               x.get("doc", "")) for r in records for i, x in enumerate(r.rules)])
         self.conn.executemany("INSERT INTO config (subject, compatibility) VALUES (?, ?)",
                               [(r.subject, r.compatibility) for r in records if r.compatibility])
+        self.conn.executemany("INSERT INTO compatibility_policies (subject, policy) VALUES (?, ?)",
+                              [(r.subject, r.compatibility_policy) for r in records if r.compatibility_policy])
 
     def add_schemas(self, records: Sequence[SchemaRecord]) -> None:
         """Add schemas not yet present (IDs are immutable, so an existing ID is left alone)."""
@@ -1103,6 +1116,14 @@ class Reader:
         if row:
             return row[0]
         return None if subject else "BACKWARD"
+
+    def compatibility_policy(self, subject: str | None = None) -> str | None:
+        """A subject's explicit compatibility policy (``None`` when it has none); ``subject=None``: the
+        registry default (STRICT, Confluent's verdicts, when registry.yaml sets none)."""
+        row = self._conn.one("SELECT policy FROM compatibility_policies WHERE subject = ?", (subject or "",))
+        if row:
+            return row[0]
+        return None if subject else "STRICT"
 
     # -- fields
     def fields(self, schema_id: int) -> list[Field]:

@@ -1,7 +1,8 @@
 """``llm-registry build``: turn a commit of a registry repository into the indexes the server reads.
 
 SQL index first (one transaction), then the Redis index (new generation, one pointer switch), then
-the static outputs. Everything written is derived from git: delete it and build again at any time.
+the static outputs — :class:`builder.pipeline.IndexPipeline`, as the server's follower and write
+path do; the static catalog last. Everything written is derived from git: delete it and build again at any time.
 """
 from __future__ import annotations
 
@@ -85,8 +86,11 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.build import BuildError, build_index
-    from builder.sql_index import IndexUnavailable, SqlIndex
+    from builder.build import BuildError
+    from builder.pipeline import IndexPipeline, Targets
+    from builder.redis_index import RedisRebindError
+    from builder.sql_index import IndexUnavailable
+    from builder.static_api import StaticApiError
     from registry.ledger import LedgerError
     from registry.snapshot import Snapshot, SnapshotError
 
@@ -95,58 +99,46 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(enabled=not quiet and not in_ci and sys.stderr.isatty())
     try:
         snapshot = Snapshot.open(args.repo, args.ref)
-        index = SqlIndex.connect(args.index or default_index_url(snapshot))
-        result = build_index(snapshot, index, full=args.full, progress=progress, jobs=args.jobs)
-    except (SnapshotError, LedgerError, BuildError, IndexUnavailable) as exc:
-        progress.close()
+    except SnapshotError as exc:
         return fail(str(exc))
-    finally:
-        progress.close()
-    for warning in result.warnings:
-        print(f"llm-registry: warning: {warning}", file=sys.stderr)
-    notes: list[str] = []
-    digests = {"index": ""}
-    from builder.redis_index import RedisRebindError
-    from builder.static_api import StaticApiError
-    try:
-        code = write_outputs(args, snapshot, index.reader(), result, notes, digests)
-    except (IndexUnavailable, OSError, StaticApiError, RedisRebindError) as exc:
-        return fail(str(exc))
-    if not quiet:
-        print("; ".join([result.summary()] + notes))
-    if args.digest:
-        digests["index"] = index.reader().content_digest()
-        for name, digest in digests.items():
-            print(f"{name} sha256:{digest}")
-    return code
-
-
-def write_outputs(args: argparse.Namespace, snapshot, reader, result, notes: list[str],
-                  digests: dict[str, str]) -> int:
-    """The outputs derived from the SQL index once it is built, each read through ``reader``;
-    appends a short note per output to ``notes`` (and a content digest to ``digests`` for
-    ``--digest``) and returns the exit code. Outputs are written even when the SQL build had no
-    changes, so an output that failed last time catches up."""
-    code = 0
-    if args.redis:
-        from builder.redis_index import RedisIndex, RedisUnavailable
+    targets = Targets(args.index or default_index_url(snapshot), redis_url=args.redis, redis_prefix=args.redis_prefix,
+                      api_out=args.api_out)
+    with IndexPipeline(targets, verify=True) as pipeline:
         try:
-            notes.append(RedisIndex.from_url(args.redis, args.redis_prefix).publish(reader, full=args.full))
-        except RedisUnavailable as exc:
-            print(f"llm-registry: warning: {exc}", file=sys.stderr)
+            update = pipeline.update(snapshot, full=args.full, progress=progress, jobs=args.jobs)
+        except (SnapshotError, LedgerError, BuildError, IndexUnavailable, OSError, StaticApiError,
+                RedisRebindError) as exc:
+            return fail(str(exc))
+        finally:
+            progress.close()
+        result = update.build
+        for warning in result.warnings:
+            print(f"llm-registry: warning: {warning}", file=sys.stderr)
+        code = 0
+        if update.redis_error:
+            print(f"llm-registry: warning: {update.redis_error}", file=sys.stderr)
             code = 0 if args.redis_optional else 1
-    if args.api_out:
-        from builder import static_api
-        from builder.catalog_document import registry_settings
-        files, rewritten, digest = static_api.write(reader, args.api_out, registry_settings(snapshot), full=args.full)
-        notes.append(f"static API {files} files ({rewritten} rewritten)")
-        digests["static"] = digest
-    if args.catalog_out:   # static catalog step: builder/catalog.py (catalog helper) -- please keep
-        from builder.catalog import CatalogError, build_catalog_from_index
-        try:
-            notes.append(build_catalog_from_index(reader, snapshot.registry_config, args.catalog_out,
-                                                  offline=args.offline, snapshot=snapshot,
-                                                  force=args.full).summary())
-        except CatalogError as exc:
-            code = fail(str(exc))
+        notes = update.notes
+        if args.catalog_out:
+            try:
+                code = _catalog(args, snapshot, pipeline.index().reader(), notes) or code
+            except (IndexUnavailable, OSError) as exc:
+                return fail(str(exc))
+        if not quiet:
+            print("; ".join([result.summary()] + notes))
+        if args.digest:
+            print(f"index sha256:{pipeline.index().reader().content_digest()}")
+            if update.static_digest is not None:
+                print(f"static sha256:{update.static_digest}")
     return code
+
+
+def _catalog(args: argparse.Namespace, snapshot, reader, notes: list[str]) -> int:
+    """The static catalog step (builder/catalog.py, the catalog helper's): from the index just built."""
+    from builder.catalog import CatalogError, build_catalog_from_index
+    try:
+        notes.append(build_catalog_from_index(reader, snapshot.registry_config, args.catalog_out,
+                                              offline=args.offline, snapshot=snapshot, force=args.full).summary())
+    except CatalogError as exc:
+        return fail(str(exc))
+    return 0

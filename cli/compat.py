@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from cli._common import fail
-from registry import (MappingResolver, Mode, ParsedSchema, Reference, SchemaError, SchemaSource, SchemaType,
-                      check_compatibility, parse_schema)
+from registry import (MappingResolver, Mode, ParsedSchema, Policy, Reference, SchemaError, SchemaSource,
+                      SchemaType, check_compatibility, parse_schema)
 
 EXTENSIONS = {".avsc": SchemaType.AVRO, ".avro": SchemaType.AVRO, ".json": SchemaType.JSON,
               ".proto": SchemaType.PROTOBUF}
@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              ".proto PROTOBUF)")
     parser.add_argument("--mode", type=str.upper, default="BACKWARD", choices=[m.value for m in Mode],
                         help="compatibility mode (default: BACKWARD, as in Confluent)")
+    parser.add_argument("--policy", type=str.upper, default=Policy.STRICT.value, choices=[p.value for p in Policy],
+                        help="whose rules decide: STRICT (default) Confluent's verdicts; LENIENT Confluent's "
+                             "lenient JSON Schema rules; SEMANTIC decided on the data (stricter where "
+                             "Confluent's rules let data break; see docs/compatibility.md)")
     parser.add_argument("--previous", action="append", default=[], metavar="FILE",
                         help="an earlier version; repeat, oldest first (numbered 1, 2, ... in reports)")
     parser.add_argument("--reference", action="append", default=[], metavar="NAME=FILE",
@@ -120,21 +124,28 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps({"compatible": None, "error": err.to_json()}, indent=2))
         return fail(str(err))
-    result = check_compatibility(new, previous, args.mode)
+    result = check_compatibility(new, previous, args.mode, policy=args.policy)
     files = {i + 1: path for i, path in enumerate(args.previous)}
     if args.format == "json":
         data = result.to_json()
+        data["policy"] = result.policy.value
         data["new_file"] = args.new_file
         data["previous_files"] = {str(k): v for k, v in files.items()}
         print(json.dumps(data, indent=2, ensure_ascii=False))
     elif result.compatible:
         checked = ", ".join(f"{v} ({files[v]})" for v in result.checked)
         against = f"against version {checked}" if checked else "(nothing to check against)"
-        print(f"compatible: {args.new_file} {against} under {result.mode.value}")
+        print(f"compatible: {args.new_file} {against} under {result.mode.value}{_policy(result.policy)}")
     else:
         for issue in result.issues:
             version = f"version {issue.version} ({files.get(issue.version, '?')})" if issue.version else "-"
             print(f"{args.new_file}: {version}, {issue.direction or 'any'}: {issue.kind} at "
                   f"{issue.location or '/'}: {issue.message}")
-        print(f"incompatible: {len(result.issues)} problem(s) under {result.mode.value}", file=sys.stderr)
+        print(f"incompatible: {len(result.issues)} problem(s) under {result.mode.value}{_policy(result.policy)}",
+              file=sys.stderr)
     return 0 if result.compatible else 1
+
+
+def _policy(policy: Policy) -> str:
+    """Named in the summary only when it is not the default, so the usual output stays as Confluent users know it."""
+    return "" if policy is Policy.STRICT else f" (policy {policy.value})"

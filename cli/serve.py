@@ -1,14 +1,18 @@
 """``llm-registry serve``: the Confluent-compatible REST API under gunicorn.
 
 REST on ``--bind`` (8081), health and metrics on ``--metrics-bind`` (8080), both served by the same
-gunicorn workers. With ``--repo`` the server builds its own SQLite index (unless ``--index`` names
+gunicorn workers; gRPC on ``--grpc-bind`` (127.0.0.1:9090) in a child process of the gunicorn master
+(docs/grpc.md). With ``--repo`` the server builds its own SQLite index (unless ``--index`` names
 one) before it starts listening and keeps it current as ``main`` moves.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import os
 import shutil
+import signal
 import tempfile
 
 from cli._common import fail
@@ -33,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--metrics-bind", metavar="HOST:PORT", default="0.0.0.0:8080",
                         help="health and metrics listener (default: 0.0.0.0:8080; the same as --bind to serve "
                              "everything on one port)")
+    parser.add_argument("--grpc-bind", metavar="HOST:PORT|off",
+                        help="gRPC listener (default: $LLM_REGISTRY_GRPC_BIND or 127.0.0.1:9090; off: no gRPC "
+                             "server; docs/grpc.md)")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default: 2)")
     parser.add_argument("--threads", type=int, default=4, metavar="N", help="threads per worker (default: 4)")
     parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
@@ -56,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.settings import Settings, port_of
+    from server.settings import Settings, grpc_bind_of, port_of
 
     settings = Settings.from_env(
         index_url=args.index, redis_url=args.redis, redis_prefix=args.redis_prefix, repo=args.repo,
@@ -65,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level.upper() if args.log_level else None,
         webhooks=os.path.abspath(args.webhooks) if args.webhooks else None,
         state_dir=os.path.abspath(args.state_dir) if args.state_dir else None)
+    if args.grpc_bind is not None:   # not an override from_env can take: "off" is None
+        settings = dataclasses.replace(settings, grpc_bind=grpc_bind_of(args.grpc_bind))
     if settings.webhooks:
         from server.webhooks import WebhookConfigError, load_webhooks
         try:
@@ -87,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         # Every worker must see a write at once: re-read the index generation on every request.
         settings = replace(settings, writable=True, write_identity=args.write_identity, write_remote=args.push,
                            generation_ttl=0.0)
-    for bind in (settings.bind, settings.metrics_bind):
+    for bind in filter(None, (settings.bind, settings.metrics_bind, settings.grpc_bind)):
         try:
             port_of(bind)
         except ValueError as exc:
@@ -127,25 +136,41 @@ def _check_index(url: str) -> int:
 
 
 def _initial_build(settings) -> int:
-    """Build before listening, so the first request already sees main."""
+    """Build before listening, so the first request already sees main. When main cannot be built (a
+    bad ledger, say) but the index holds an earlier build, start on that build: the refusal is
+    logged and recorded, and readiness and metrics report it (a replica that restarts stays up)."""
     import pygit2
 
+    from builder.pipeline import Targets
+    from builder.sql_index import IndexUnavailable
+    from server import index_status
     from server.index_refresh import Refresher
     from server.settings import embedded_index_path
     try:
         url = settings.index_url or f"sqlite:///{embedded_index_path(settings.repo)}"
+        status = index_status.path_for(settings.repo)
     except (pygit2.GitError, KeyError, OSError) as exc:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
     from server import logs
     logs.configure(settings.log_level)
-    refresher = Refresher(settings.repo, url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix)
+    refresher = Refresher(settings.repo, Targets(url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix),
+                          status=status)
     try:
-        if not refresher.refresh():
+        if refresher.refresh():
+            return 0
+        last = refresher.last_build() if refresher.refused is not None else None
+        if last is None:
             return fail(f"cannot index {settings.repo} into {url}; see the log above")
+        logging.getLogger("server.index_refresh").error(
+            "main cannot be indexed; serving the last good build (commit %s, generation %s) until main is "
+            "fixed: %s", last.commit[:12], last.generation, refresher.refused,
+            extra={"commit": last.commit, "refused": True})
+        return 0
+    except IndexUnavailable as exc:
+        return fail(f"cannot index {settings.repo} into {url}: {exc}")
     finally:
         # gunicorn forks the workers from this process: no index connection may cross fork()
         refresher.close()
-    return 0
 
 
 def _serve(settings) -> int:
@@ -164,15 +189,20 @@ def _serve(settings) -> int:
                 self.cfg.set(key, value)
 
         def load(self):
-            # called in each worker after fork: a worker must not outlive a SIGKILLed master
-            # (it would keep writing while a restarted server starts)
+            # called in each worker after fork: a worker must not outlive a SIGKILLed master. SIGTERM
+            # is gunicorn's graceful stop: it closes the listeners at once and finishes the requests
+            # in flight (at most graceful_timeout), so an acknowledged write is never cut in half
             from server.app import wsgi_app
             from server.parent_death import die_with_parent
-            die_with_parent(os.getppid())
+            die_with_parent(os.getppid(), signal.SIGTERM)
             return wsgi_app(settings)
 
+    master = os.getpid()
     try:
         RegistryApplication().run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # gunicorn's workers leave through here too (their SystemExit unwinds the master's stack they were
+        # forked in): only the master may remove the directory the others still write to
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

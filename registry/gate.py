@@ -34,14 +34,14 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 import pygit2
 
-from registry import ledger_cache
+from registry import ledger_cache, tracing
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
 from registry.model import RegistryTree
 from registry.problems import Problem, error
 from registry.proposal import NewVersion, Review, read_ledger, review_change
 from registry.registry_config import RegistryConfig
-from registry.site_config import local_writer_problem, site_of
+from registry.site_config import handed_out, local_writer_problem, record_handed_out, site_of
 from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 
 MAX_ATTEMPTS = 12
@@ -185,10 +185,15 @@ def _writer_site(repo: pygit2.Repository, remote: str | None) -> str | None:
     return None if remote else site_of(repo)
 
 
-def id_spaces(commit: pygit2.Commit | None) -> IdSpaces:
-    """The ID spaces (``registry.ids``) of ``commit``; a malformed file refuses every assignment."""
+def id_spaces(commit: pygit2.Commit | None, repo: pygit2.Repository | None = None,
+              site: str | None = None) -> IdSpaces:
+    """The ID spaces (``registry.ids``) of ``commit`` — for ``site``, above the highest ID this clone
+    (``repo``) handed out; a malformed file refuses every assignment."""
     try:
-        return IdSpaces.parse(_read(commit, IDS_PATH))
+        spaces = IdSpaces.parse(_read(commit, IDS_PATH))
+        if repo is not None and site is not None:
+            spaces.handed_out = handed_out(repo, site)
+        return spaces
     except (IdSpaceError, UnicodeDecodeError) as exc:
         raise GateError(f"{IDS_PATH} is invalid: {exc}", [error("IDS_INVALID", str(exc), IDS_PATH)]) from None
 
@@ -317,7 +322,14 @@ class _RemoteMain:
                 self.local.move(local, local.peel(pygit2.Commit) if local is not None else None, new,
                                 "llm-registry gate: follow remote")
             except _Moved:
-                pass
+                self.notes.append(f"{self.branch} moved locally meanwhile and was not fast-forwarded to "
+                                  f"{self.remote}/{self.branch}; run: git merge --ff-only {self.remote}/{self.branch}")
+        elif local.target != new:
+            ahead, behind = self.repo.ahead_behind(local.target, new)
+            self.notes.append(f"published on {self.remote}, but the local {self.branch} has diverged from "
+                              f"{self.remote}/{self.branch} (ahead {ahead}, behind {behind}) and was not moved: "
+                              f"its own ledger lines are not on {self.remote}. Join them with "
+                              f"`llm-registry reconcile --remote {self.remote}` (keeps every published ID)")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -391,6 +403,7 @@ class _Plan:
     given_ids: Mapping[str, int] | None = None  # {subject: id} chosen by the caller (apply_change ids=)
 
 
+@tracing.traced("gate.commit")
 def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
          remote: str | None = None, max_attempts: int = MAX_ATTEMPTS, committer: str | None = None) -> GateResult:
     sig = parse_author(author)
@@ -413,9 +426,9 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         judged = work.review.ledger
         pending = work.review.pending
         head = RegistryTree(repo, repo[work.tree])
+        spaces = id_spaces(base.commit, repo, site)
         entries = pending + assign_ids(judged, work.review.versions, head.config, _author_text(sig),
-                                       _iso(time.time()), work.given_ids, spaces=id_spaces(base.commit),
-                                       site=site)
+                                       _iso(time.time()), work.given_ids, spaces=spaces, site=site)
         if base.commit is not None and not entries and work.tree == base.commit.tree.id:
             return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
         tree_id = _with_ledger(repo, repo[work.tree], judged[:len(judged) - len(pending)],
@@ -430,6 +443,8 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
             last = str(exc)
             time.sleep(random.uniform(0.01, 0.05) * attempt)
             continue
+        if site is not None:
+            record_handed_out(repo, site, (e.id for e in entries if spaces.owner(e.id) == site))
         return GateResult(commit=str(commit_id), previous=str(base.commit.id) if base.commit else None,
                           entries=entries[len(pending):], recorded=entries[:len(pending)], review=work.review,
                           attempts=attempt, notes=list(main.notes))
@@ -595,7 +610,7 @@ def unrecorded(repo: pygit2.Repository, main: pygit2.Commit, base: RegistryTree 
         if not step.ok:
             break
         lines = assign_ids(combined.ledger, step.versions, base.config, _author_text(commit.author),
-                           _iso(commit.commit_time), spaces=id_spaces(main), site=site)
+                           _iso(commit.commit_time), spaces=id_spaces(main, repo, site), site=site)
         combined.ledger += lines
         combined.pending += lines
         combined.versions += step.versions

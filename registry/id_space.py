@@ -120,8 +120,11 @@ def append(existing: Sequence[IdLine], line: IdLine) -> list[IdLine]:
 class IdSpaces:
     """The leases and retired IDs of one ``registry.ids``, and the allocator each writer must use."""
 
-    def __init__(self, lines: Sequence[IdLine] = ()) -> None:
+    def __init__(self, lines: Sequence[IdLine] = (), handed_out: int = 0) -> None:
+        """``handed_out``: the highest ID this writer is known to have handed out (its clone's record), which
+        its allocator stays above even if a rebase or reset dropped the ledger line that bound it."""
         self.lines = list(lines)
+        self.handed_out = handed_out
         self.leases = sorted((l for l in lines if l.kind == "lease"), key=lambda l: l.first)
         self._starts = [l.first for l in self.leases]
         self.retired = {i for l in lines if l.kind == "retire" for i in range(l.first, l.last + 1)}
@@ -147,7 +150,7 @@ class IdSpaces:
         """The IDs ``site`` (``None``: the origin) may hand out next, in order: after every ID of its own
         space that the ledger binds or ``registry.ids`` retires, never inside another writer's space.
         Exhausting the space raises :class:`IdSpaceError` saying how to get more."""
-        mine = [i for i in set(used) | self.retired if self.owner(i) == site]
+        mine = [i for i in {*used, *self.retired, self.handed_out} if i and self.owner(i) == site]
         if site is None:
             yield from self._origin_ids(max([ids_start - 1, *mine]) + 1)
             raise IdSpaceError(f"the registry has run out of IDs (the limit is {MAX_ID})")

@@ -30,7 +30,7 @@ from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_
 from registry.model import RegistryTree, SubjectFiles
 from registry.positions import locate
 from registry.problems import Problem, error, has_errors, warning
-from registry.registry_config import DEFAULT_COMPATIBILITY
+from registry.registry_config import DEFAULT_COMPATIBILITY, DEFAULT_COMPATIBILITY_POLICY
 from registry.resolver import LedgerResolver
 from registry.snapshot import Snapshot
 from registry.subject_config import LifecycleState, SubjectConfig
@@ -174,6 +174,7 @@ class _Reviewer:
         self.review = Review(ledger=self.ledger)
         config = head.config
         self.default_mode = config.compatibility if config else DEFAULT_COMPATIBILITY
+        self.default_policy = config.compatibility_policy if config else DEFAULT_COMPATIBILITY_POLICY
 
     # -- orchestration ------------------------------------------------------------------------------------
     def run(self) -> Review:
@@ -288,7 +289,7 @@ class _Reviewer:
                 if base is not None:
                     previous.append(base)
                     labels.append(entry.version)
-            result = check_compatibility(parsed, previous, mode, labels)
+            result = check_compatibility(parsed, previous, mode, labels, config.policy(self.default_policy))
             texts = dict(zip(labels, (p.text for p in previous)))
             for issue in result.issues:
                 # Formats locate a reason in the reader's schema: the earlier version's, checking forward.

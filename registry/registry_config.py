@@ -1,4 +1,4 @@
-"""``registry.yaml``: the registry's name, default compatibility mode, catalog settings and ID range.
+"""``registry.yaml``: the registry's name, default compatibility mode and policy, catalog settings and ID range.
 
 Validated against ``registry/schemas/registry.schema.json``; errors name the file, line, key path and what
 was expected.
@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry import layout
+from registry.compat.policy import DEFAULT_POLICY
 from registry.yamldoc import ConfigError, load_yaml, validate
 
 SCHEMA_FILE = "registry.schema.json"
 DEFAULT_COMPATIBILITY = "BACKWARD"
+DEFAULT_COMPATIBILITY_POLICY = DEFAULT_POLICY.value   # STRICT: Confluent's verdicts
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class RegistryConfig:
     name: str
     description: str = ""
     compatibility: str = DEFAULT_COMPATIBILITY
+    compatibility_policy: str = DEFAULT_COMPATIBILITY_POLICY
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     ids_start: int = 1
     write_mode: str = "READWRITE"   # `mode:` READWRITE | READONLY | IMPORT (what the REST write API accepts)
@@ -48,12 +51,14 @@ class RegistryConfig:
         return cls(
             name=data["name"], description=data.get("description", "") or "",
             compatibility=data.get("compatibility", DEFAULT_COMPATIBILITY),
+            compatibility_policy=data.get("compatibility_policy", DEFAULT_COMPATIBILITY_POLICY),
             catalog=CatalogConfig(title=catalog.get("title") or data["name"], site_url=catalog.get("site_url"),
                                   repo_url=catalog.get("repo_url"), edit_url=catalog.get("edit_url")),
             ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", "READWRITE"))
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "compatibility": self.compatibility,
+                "compatibility_policy": self.compatibility_policy,
                 "catalog": {"title": self.catalog.title, "site_url": self.catalog.site_url,
                             "repo_url": self.catalog.repo_url, "edit_url": self.catalog.edit_url},
                 "ids": {"start": self.ids_start}}

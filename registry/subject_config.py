@@ -73,6 +73,7 @@ class SubjectConfig:
     owner: str = ""
     tags: tuple[str, ...] = ()
     compatibility: str | None = None
+    compatibility_policy: str | None = None   # STRICT | LENIENT | SEMANTIC (registry/compat/policy.py); None: registry's
     references: tuple[Reference, ...] = ()
     consumers: tuple[Consumer, ...] = ()
     rules: tuple[Rule, ...] = ()
@@ -135,6 +136,7 @@ class SubjectConfig:
         metadata = data.get("metadata") or {}
         return cls(description=data.get("description", "") or "", owner=data.get("owner", "") or "",
                    tags=tuple(data.get("tags") or ()), compatibility=data.get("compatibility"),
+                   compatibility_policy=data.get("compatibility_policy"),
                    references=references, consumers=consumers, rules=rules,
                    metadata={k: metadata[k] for k in sorted(metadata)},
                    versions=dict(sorted(versions.items())), deleted=bool(data.get("deleted", False)),
@@ -148,6 +150,10 @@ class SubjectConfig:
         """The subject's compatibility mode, or the registry's ``default``."""
         return self.compatibility or default
 
+    def policy(self, default: str) -> str:
+        """The subject's compatibility policy, or the registry's ``default``."""
+        return self.compatibility_policy or default
+
     def rules_json(self) -> list[dict[str, Any]]:
         """Rules in Confluent's ruleSet order and spelling-independent form (identity, API, catalog)."""
         return [{"name": r.name, "kind": r.kind, "expr": r.expr, "on_failure": r.on_failure, "doc": r.doc}
@@ -155,13 +161,16 @@ class SubjectConfig:
 
     def to_json(self) -> dict[str, Any]:
         """The whole configuration as JSON-ready data (builder, catalog, API)."""
-        return {
+        data = {
             "description": self.description, "owner": self.owner, "tags": list(self.tags),
             "compatibility": self.compatibility, "references": [r.to_json() for r in self.references],
             "consumers": [c.to_json() for c in self.consumers], "rules": self.rules_json(),
             "metadata": self.metadata, "versions": {str(v): life.to_json() for v, life in self.versions.items()},
             "deleted": self.deleted,
         }
+        if self.compatibility_policy is not None:  # only when set: files that never chose one read as before
+            data["compatibility_policy"] = self.compatibility_policy
+        return data
 
 
 def _unique(doc: YamlDocument, key: str, names: list[str], what: str, problems: list[ConfigProblem]) -> None:

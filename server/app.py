@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import falcon
 
-from server import errors
+from server import errors, tracing
 from server.middleware import RequestMiddleware
 from server.resources import Services
 from server.routes import Route, ops_routes, rest_routes
@@ -26,7 +26,7 @@ def services_for(settings: Settings) -> Services:
 
 
 def _falcon_app(routes: list[Route], settings: Settings) -> falcon.App:
-    app = falcon.App(middleware=[RequestMiddleware({r.template: r.permission for r in routes}, settings.writable)])
+    app = falcon.App(middleware=[*tracing.middleware(), RequestMiddleware({r.template: r.permission for r in routes}, settings.writable)])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = True

@@ -12,15 +12,19 @@ the environment (``PROMETHEUS_MULTIPROC_DIR`` must name an empty, writable direc
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Callable
 
+from server.grpc.process import GrpcProcess   # imports no grpc: the master forks workers
 from server.logs import logging_config
 from server.request_buffering import worker_class
 from server.settings import Settings
 
 _refresher: subprocess.Popen | None = None
+_grpc: GrpcProcess | None = None
+_failure: str | None = None   # why the server stops by itself (the gRPC server could not start)
 
 
 def options(settings: Settings) -> dict[str, Any]:
@@ -55,32 +59,44 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def _when_ready(settings: Settings) -> Any:
     def when_ready(server: Any) -> None:
-        """The master is listening: start following the repository's main (when there is one)."""
-        global _refresher
+        """The master is listening: start the gRPC server (unless it is off) and follow the repository's
+        main (when there is one). A gRPC address that cannot be listened on stops the server."""
+        global _refresher, _grpc
+        if settings.grpc_bind:
+            _grpc = GrpcProcess(settings, _grpc_failed(server))
+            _grpc.start()
         if settings.repo and settings.index_url:
-            redis = ["--redis", settings.redis_url, "--redis-prefix", settings.redis_prefix] \
-                if settings.redis_url else []
+            from server.index_refresh import spawn
             from server.webhook_delivery import remember_main, state_dir_of
             state_dir = state_dir_of(settings)
             remember_main(settings)
-            hooks = ["--webhooks", settings.webhooks, "--state-dir", str(state_dir)] \
-                if settings.webhooks and state_dir else []
-            _refresher = subprocess.Popen(
-                [sys.executable, "-m", "server.index_refresh", "--repo", settings.repo, "--index",
-                 settings.index_url, *redis, *hooks, "--poll", str(settings.poll_seconds),
-                 "--log-level", settings.log_level, "--parent-pid", str(os.getpid())],
-                env=os.environ.copy())
+            _refresher = spawn(settings, str(state_dir) if state_dir else None)   # no secret on its command line
             server.log.info("following %s (index refresh pid %s)", settings.repo, _refresher.pid)
     return when_ready
 
 
+def _grpc_failed(server: Any) -> Callable[[str], None]:
+    def failed(reason: str) -> None:
+        """The gRPC server could not start: stop everything (SIGTERM to the master, whose loop owns the
+        shutdown) and exit with status 1 (:func:`on_exit`)."""
+        global _failure
+        server.log.error("%s; stopping", reason)
+        _failure = reason
+        os.kill(os.getpid(), signal.SIGTERM)
+    return failed
+
+
 def on_exit(server: Any) -> None:
+    if _grpc is not None:
+        _grpc.stop()
     if _refresher is not None and _refresher.poll() is None:
         _refresher.terminate()
         try:
             _refresher.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _refresher.kill()
+    if _failure is not None:
+        sys.exit(1)   # gunicorn's halt() would exit 0 after a SIGTERM
 
 
 if __name__ not in ("server.gunicorn_conf",):  # loaded as a config file by ``gunicorn -c``

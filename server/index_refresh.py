@@ -1,111 +1,141 @@
-"""Keep a SQL index current with a registry repository's ``main``: poll, and build when it moves.
+"""Keep a server's indexes current with its registry repository's ``main``: poll, and update when it moves.
 
-``llm-registry serve --repo PATH`` runs this as a child process of the gunicorn master (started when
-the master is ready, stopped when it exits), so the workers only ever read. Builds are incremental
-and atomic (:func:`builder.build.build_index`): readers see the previous build until the new one
-commits, then the new generation. A commit that cannot be built is logged once and retried only
-when main moves again, so a bad push does not flood the log.
+``llm-registry serve --repo PATH`` starts ``llm-registry follow`` (:mod:`cli.follow`) as a child of
+the gunicorn master (when the master is ready; it stops when the master exits or dies), so the workers
+only read. Each update is :class:`builder.pipeline.IndexPipeline` — the SQL build (incremental and
+atomic: readers see the previous build until the new one commits), then Redis. A commit that cannot
+be built is logged once and retried only when main moves again, so a bad push does not flood the log.
 
-Run by hand: ``python -m server.index_refresh --repo PATH --index URL [--redis URL] [--poll SECONDS] [--once]``.
+Everything secret (index and Redis URLs, inline webhook config) reaches the follower through its
+environment, never its command line (readable by every local user in ``ps``).
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from builder.build import BuildError, BuildResult, build_index
-from builder.redis_index import RedisIndex, RedisUnavailable
-from builder.sql_index import IndexUnavailable, SqlIndex
+from builder.build import BuildError
+from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
+from builder.redis_index import RedisUnavailable
+from builder.sql_index import IndexUnavailable
 from registry.ledger import LedgerError
 from registry.snapshot import Snapshot, SnapshotError
-from server import index_file, logs
-from server.index_watch import IndexWatch, MetricsWatch
-from server.parent_death import die_with_parent
+from server import index_status
+from server.index_watch import IndexWatch
 
 log = logging.getLogger("server.index_refresh")
 
 
 class Refresher:
-    """Builds ``ref`` of ``repo`` into the SQL index, then (when ``redis_url`` is given) publishes the
-    build to the Redis index; Redis failures are warnings, as in ``llm-registry build --redis-optional``."""
+    """Updates the pipeline's targets to ``ref`` of ``repo``; Redis failures are warnings, as in
+    ``llm-registry build --redis-optional``."""
 
-    def __init__(self, repo: str, index_url: str, ref: str = "main", redis_url: str | None = None,
-                 redis_prefix: str = "llmreg:") -> None:
+    def __init__(self, repo: str, targets: Targets, ref: str = "main", status: Path | None = None) -> None:
+        """``status``: where to record each outcome for the server's workers (:mod:`server.index_status`)."""
         self.repo = repo
-        self.index_url = index_url
         self.ref = ref
-        self.redis_url = redis_url
-        self.redis_prefix = redis_prefix
-        self._index: SqlIndex | None = None
-        self._file: index_file.FileIdentity | None = None
-        self._verified = False
+        self.pipeline = IndexPipeline(targets, verify=True)
+        self.status = status
+        self.refused: str | None = None   # why the last commit could not be built
         self._last_seen: str | None = None
+        self._index_at_last: Any = None
+        self._redis_down = False
         self.watch = IndexWatch()   # the follower process reports to metrics (server/index_watch.py)
 
     def refresh(self) -> bool:
-        """Build if ``ref`` moved since the last attempt; True when the index is at the ref's commit."""
+        """Update if ``ref`` moved (or the index file was replaced) since the last attempt; True when
+        the index is at the ref's commit."""
         try:
             snapshot = Snapshot.open(self.repo, self.ref)
         except SnapshotError as exc:
             log.error("cannot read the registry repository: %s", exc)
             return False
         self.watch.main_at(snapshot.commit_id)
-        if self._index is not None and index_file.identity(self.index_url) != self._file:
-            log.warning("the SQLite index file was removed or replaced; building it again")
-            self._index, self._last_seen = None, None
-        if snapshot.commit_id == self._last_seen:
-            return True
         try:
-            if self._index is None:
-                # the first connection of a run checks the file and sets a damaged one aside
-                self._index = SqlIndex.connect(self.index_url, verify=not self._verified)
-                self._verified = True
-                self._file = index_file.identity(self.index_url)
-            result = build_index(snapshot, self._index)
+            index = self.pipeline.index()
+            if snapshot.commit_id == self._last_seen and index is self._index_at_last:
+                self._refill_redis()
+                return True
+            self._index_at_last = index
+            update = self.pipeline.update(snapshot)
         except IndexUnavailable as exc:
-            self._index = None
+            self.pipeline.close()
+            self._index_at_last = None
             self.watch.failed(None, exc)
             log.error("the SQL index is unavailable: %s", exc)
             return False
         except (BuildError, LedgerError, SnapshotError) as exc:
             self._last_seen = snapshot.commit_id
+            self._record(snapshot.commit_id, str(exc))
             self.watch.failed(snapshot.commit_id, exc)
-            log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc)
+            log.error("commit %s cannot be built; waiting for main to move: %s", snapshot.commit_id[:12], exc,
+                      extra={"commit": snapshot.commit_id, "refused": True})
+            return False
+        except UPDATE_ERRORS as exc:   # an output refused or failed after the SQL build
+            self._last_seen = snapshot.commit_id
+            log.error("the indexes could not be brought to %s: %s", snapshot.commit_id[:12], exc)
             return False
         self._last_seen = snapshot.commit_id
-        self.watch.built(snapshot.commit_id, self._index)
+        self._record(snapshot.commit_id, None)
+        self.watch.built(snapshot.commit_id, self.pipeline.index())
+        result = update.build
         if not result.no_changes:
             log.info(result.summary(), extra={"commit": result.commit,
                                               "generation": result.info.generation if result.info else None})
-        if self.redis_url:
-            self._publish(result)
+        if update.redis_error:
+            log.warning("the Redis index was not updated: %s", update.redis_error)
+        for note in update.notes:
+            if note != "Redis up to date":
+                log.info(note)
         return True
+
+    def _refill_redis(self) -> None:
+        """Main did not move: still bring Redis back to the SQL index when it lost it (restarted
+        empty, flushed, or down during the last update), so the next SQL outage finds IDs there."""
+        if not self.pipeline.targets.redis_url:
+            return
+        try:
+            note = self.pipeline.refill_redis()
+        except RedisUnavailable as exc:
+            if not self._redis_down:
+                log.warning("the Redis index cannot be checked or refilled: %s", exc)
+            self._redis_down = True
+            return
+        except UPDATE_ERRORS as exc:
+            log.error("the Redis index could not be refilled: %s", exc)
+            return
+        self._redis_down = False
+        if note not in ("Redis up to date", "nothing to publish"):
+            log.warning("the Redis index did not hold the current build (restarted empty?); refilled it "
+                        "from SQL: %s", note)
+
+    def _record(self, main: str, refused: str | None) -> None:
+        self.refused = refused
+        if self.status is not None:
+            try:
+                index_status.record(self.status, main, refused)
+            except OSError as exc:
+                log.warning("cannot record the follower's status in %s: %s", self.status, exc)
+
+    def last_build(self) -> Any:
+        """The build the index holds now (``None``: never built), for a start on a refused main."""
+        return self.pipeline.index().reader().build_info()
 
     def close(self) -> None:
         """Close the index connections (before the calling process forks)."""
-        if self._index is not None:
-            self._index.close()
-
-    def _publish(self, result: BuildResult) -> None:
-        assert self._index is not None
-        try:
-            done = RedisIndex.from_url(self.redis_url or "", self.redis_prefix).publish(
-                self._index.reader(), changed_subjects=result.changed_subjects, new_ids=result.new_ids)
-        except RedisUnavailable as exc:
-            log.warning("the Redis index was not updated: %s", exc)
-            return
-        if done != "Redis up to date":
-            log.info(done)
+        self.pipeline.close()
 
 
 def run(refresher: Refresher, poll: float, once: bool = False, parent_pid: int | None = None) -> int:
     """Refresh every ``poll`` seconds until SIGTERM/SIGINT, or until the process ``parent_pid`` is gone
-    (a gunicorn master killed with SIGKILL cannot stop its follower; the follower notices instead)."""
+    (on Linux the kernel signals the follower when it dies; elsewhere the follower notices here)."""
     if once:
         return 0 if refresher.refresh() else 1
     stopping = False
@@ -124,39 +154,24 @@ def run(refresher: Refresher, poll: float, once: bool = False, parent_pid: int |
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("the server (pid %s) is gone; the index follower stops too", parent_pid)
                 stopping = True
+    refresher.close()
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server.index_refresh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", required=True, help="registry repository (work tree or bare)")
-    parser.add_argument("--index", required=True, metavar="URL", help="sqlite:///path.db or postgresql://...")
-    parser.add_argument("--redis", metavar="URL", help="also publish each build to this Redis index")
-    parser.add_argument("--redis-prefix", default="llmreg:", metavar="P", help="Redis key prefix")
-    parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to look at main")
-    parser.add_argument("--once", action="store_true", help="build once and exit (exit 1 when it fails)")
-    parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("--parent-pid", type=int, metavar="PID", help="stop when this process (the server that "
-                                                                       "started the follower) is gone")
-    parser.add_argument("--webhooks", metavar="CONFIG", help="also announce merges that reach main through git "
-                                                            "to these webhooks (docs/webhooks.md)")
-    parser.add_argument("--state-dir", metavar="DIR", help="the server's state directory (webhook claims, log)")
-    args = parser.parse_args(argv)
-    logs.configure(args.log_level)
-    if args.parent_pid is not None:
-        die_with_parent(args.parent_pid, signal.SIGTERM)
-    refresher = Refresher(args.repo, args.index, redis_url=args.redis, redis_prefix=args.redis_prefix)
-    refresher.watch = MetricsWatch()
-    stop_webhooks = None
-    if args.webhooks and args.state_dir and not args.once:
-        from server.webhook_delivery import follow_git
-        stop_webhooks = follow_git(args.repo, args.webhooks, args.state_dir, args.poll)
-    try:
-        return run(refresher, args.poll, args.once, args.parent_pid)
-    finally:
-        if stop_webhooks is not None:
-            stop_webhooks()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def spawn(settings: Any, state_dir: str | None) -> subprocess.Popen:
+    """Start ``llm-registry follow`` for a server (called in the gunicorn master once it listens).
+    Its configuration goes through the environment: URLs may carry passwords and inline webhook
+    config carries secrets, and a command line is readable by every local user."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "LLM_REGISTRY_WEBHOOKS", "LLM_REGISTRY_STATE_DIR")}
+    env["DATABASE_URL"] = settings.index_url
+    env["REGISTRY_REPO"] = settings.repo
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+        env["REDIS_PREFIX"] = settings.redis_prefix
+    if settings.webhooks and state_dir:
+        env["LLM_REGISTRY_WEBHOOKS"] = settings.webhooks
+        env["LLM_REGISTRY_STATE_DIR"] = state_dir
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "follow", "--poll", str(settings.poll_seconds),
+         "--log-level", settings.log_level, "--parent-pid", str(os.getpid())], env=env)

@@ -4,7 +4,7 @@ worked or failed, ID conflicts refused, and what the index holds (schemas by typ
 :class:`server.index_refresh.Refresher` calls a watch at three points; the default :class:`IndexWatch`
 does nothing, because the gunicorn master runs a Refresher for the initial build before the metrics
 directory exists and must never load ``prometheus_client`` (server/metrics.py says why). The follower
-process (``python -m server.index_refresh``) installs :class:`MetricsWatch`.
+process (``llm-registry follow``, :mod:`cli.follow`) installs :class:`MetricsWatch`.
 """
 from __future__ import annotations
 

@@ -40,6 +40,14 @@ COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
 STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
                        "1 when the backend answered its last call, 0 when it failed (sql, redis)",
                        ["backend"], multiprocess_mode="livemin")
+GRPC_REQUESTS = Counter("schema_registry_grpc_requests_total", "gRPC calls by method and status code",
+                        ["method", "code"])
+GRPC_REQUEST_DURATION = Histogram("schema_registry_grpc_request_duration_seconds",
+                                  "Time to answer a gRPC call (a stream: its whole life)", ["method"],
+                                  buckets=_LATENCY_BUCKETS)
+MAIN_REFUSED = Gauge("schema_registry_main_refused",
+                     "1 when the commit on main could not be indexed and an older build is served (with --repo)",
+                     multiprocess_mode="livemax")
 VALIDATION_DURATION = Histogram("schema_registry_validation_duration_seconds",
                                 "Time to validate one record against a schema and its rules", ["schema_type"],
                                 buckets=_LATENCY_BUCKETS)

@@ -18,6 +18,7 @@ from typing import Any
 import redis
 
 from builder.redis_index import RedisIndex, RedisUnavailable
+from registry.tracing import traced
 from registry.types import Reference
 from server import metrics
 from server.settings import Settings
@@ -44,13 +45,16 @@ class RedisLayer:
         metrics.STORAGE_STATUS.labels("redis").set(1)
 
     def status(self) -> str:
-        """``up`` or ``down`` right now (asks Redis; for readiness, not for the hot path)."""
+        """``up``, ``down``, or ``empty`` — answering but holding no index (restarted empty: the
+        follower refills it from SQL) — right now (asks Redis; for readiness, not the hot path)."""
         try:
-            self.index.client.ping()
-        except (redis.RedisError, OSError):
+            if self.index.generation() is None:
+                return "empty"
+        except (RedisUnavailable, redis.RedisError, OSError):
             return "down"
         return "up"
 
+    @traced("redis.get")
     def schema(self, schema_id: int) -> RedisSchema | None:
         """The schema of an ID, or ``None`` on a miss or while Redis is down."""
         now = time.monotonic()

@@ -77,7 +77,7 @@ def ops_routes(services: Services) -> list[Route]:
     return _with_head([
         Route("/health/live", ops.Live(), O),
         Route("/health/ready", ops.Ready(services), O),
-        Route("/metrics", ops.Metrics(), O),
+        Route("/metrics", ops.Metrics(services), O),
     ])
 
 

@@ -12,6 +12,8 @@ from typing import Mapping
 
 DEFAULT_BIND = "0.0.0.0:8081"
 DEFAULT_METRICS_BIND = "0.0.0.0:8080"
+DEFAULT_GRPC_BIND = "127.0.0.1:9090"   # loopback: exposing it is a deliberate --grpc-bind 0.0.0.0:9090
+GRPC_OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Settings:
     log_level: str = "INFO"
     bind: str = DEFAULT_BIND
     metrics_bind: str = DEFAULT_METRICS_BIND
+    grpc_bind: str | None = DEFAULT_GRPC_BIND   # the gRPC listener (docs/grpc.md); None: no gRPC server
     workers: int = 2
     threads: int = 4
     poll_seconds: float = 2.0
@@ -61,6 +64,7 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             webhooks=env.get("LLM_REGISTRY_WEBHOOKS") or None,
             state_dir=env.get("LLM_REGISTRY_STATE_DIR") or None,
+            grpc_bind=grpc_bind_of(env.get("LLM_REGISTRY_GRPC_BIND") or DEFAULT_GRPC_BIND),
             header_timeout=float(env.get("LLM_REGISTRY_HEADER_TIMEOUT") or 10.0),
             body_timeout=float(env.get("LLM_REGISTRY_BODY_TIMEOUT") or 30.0),
         )
@@ -85,6 +89,11 @@ def embedded_index_path(repo: str) -> Path:
     import pygit2
     git_dir = Path(pygit2.Repository(repo).path)
     return git_dir.resolve() / "llm-registry" / "index.db"
+
+
+def grpc_bind_of(value: str) -> str | None:
+    """``--grpc-bind`` / ``$LLM_REGISTRY_GRPC_BIND``: ``HOST:PORT``, or ``off`` for no gRPC server."""
+    return None if value.strip().lower() == GRPC_OFF else value
 
 
 def port_of(bind: str) -> int:

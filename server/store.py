@@ -20,10 +20,12 @@ from typing import Any, Callable, Hashable, TypeVar
 
 import psycopg
 
+from builder import index_file
 from builder.sql_index import IndexUnavailable, SqlIndex
 from registry.formats import ParsedSchema, parse_schema
+from registry.tracing import traced
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
-from server import index_file, metrics
+from server import index_status, metrics
 from server.cache import LRU, MISSING
 from server.settings import Settings
 
@@ -54,6 +56,8 @@ class Store:
         self._generation_read_at = 0.0
         self._generation_lock = threading.Lock()
         self.redis = _redis_layer(settings)
+        self._status_path = index_status.path_for(settings.repo) if settings.repo else None
+        self._status: tuple[float, dict[str, Any] | None] = (-1.0, None)
         self.sql_ok = True
         metrics.STORAGE_STATUS.labels("sql").set(1)
 
@@ -89,6 +93,7 @@ class Store:
             with self._connect_lock:
                 self._reader_obj = self._index = None
 
+    @traced("sql.query")
     @metrics.timed("sql")
     def sql(self, call: Callable[[Any], T]) -> T:
         """Run ``call(reader)``; any database failure becomes :class:`StoreUnavailable` and this
@@ -136,6 +141,20 @@ class Store:
         self._check_file()
         return self.sql(lambda r: r.build_info())
 
+    def main_status(self) -> dict[str, Any] | None:
+        """What the follower last did with main (``None`` without ``--repo``), re-read at most once a
+        second; sets the ``main refused`` gauge, so ``/metrics`` reports a main the index could not
+        take while the server serves its last good build."""
+        if self._status_path is None:
+            return None
+        read_at, status = self._status
+        now = time.monotonic()
+        if now - read_at >= 1.0:
+            status = index_status.read(self._status_path)
+            self._status = (now, status)
+            metrics.MAIN_REFUSED.set(1 if status and status.get("refused") else 0)
+        return status
+
     # -- cached reads -----------------------------------------------------------------------------------
 
     def schema(self, schema_id: int) -> Any:
@@ -162,6 +181,7 @@ class Store:
         self._bodies.put(key, body)
         return body
 
+    @traced("cache.miss")
     def _load(self, schema_id: int) -> Any:
         """Redis, then SQL. An unknown ID is remembered until the next build, so consumers reading
         messages with a foreign ID do not send every one of them to the database."""
@@ -216,6 +236,9 @@ class Store:
 
     def compatibility(self, subject: str | None = None) -> str | None:
         return self.current(("compatibility", subject), lambda r: r.compatibility(subject))
+
+    def compatibility_policy(self, subject: str | None = None) -> str | None:
+        return self.current(("compatibility_policy", subject), lambda r: r.compatibility_policy(subject))
 
     # -- parsed schemas ---------------------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ import time
 from typing import Any
 
 from registry.formats import ParsedSchema
-from registry.rules import CompiledRules, Rule, compile_rules
+from registry.rules import CompiledRules, Rule, RuleError, compile_rules
 from registry.types import DataError, SchemaError
 from server import metrics
 from server.cache import LRU, MISSING
+from server.errors import ApiError, schema_not_found
 from server.store import Store
 
 MAGIC_BYTE = 0
@@ -82,6 +83,35 @@ class Validators:
         engine = Engine(schema_id, parsed, compile_rules(rules_of(row.rule_set)))
         self._engines.put(schema_id, engine)
         return engine
+
+    def require(self, schema_id: int) -> Engine:
+        """:meth:`engine`, or Confluent's error: 40403 for an unknown ID, 42201 when it cannot be compiled."""
+        try:
+            engine = self.engine(schema_id)
+        except (SchemaError, RuleError) as exc:
+            raise ApiError(422, 42201, f"Schema {schema_id} or its rules cannot be compiled: {exc}") from None
+        if engine is None:
+            raise schema_not_found(f"Schema {schema_id} not found")
+        return engine
+
+    def check_message(self, message: bytes, expected: int | None = None) -> tuple[list[DataError], int | None]:
+        """Why a Kafka message in Confluent's wire format fails the schema its ID names (empty: valid),
+        and that ID. A message that is not in the wire format, was written with another schema than
+        ``expected``, or does not decode is an invalid record; an unknown ID raises 40403 (as a request
+        naming it would)."""
+        try:
+            schema_id, body = split_wire_format(message)
+        except SchemaError as exc:
+            return [DataError("", str(exc))], expected
+        if expected is not None and expected != schema_id:
+            return [DataError("", f"the payload was written with schema {schema_id}, not the requested schema "
+                                  f"{expected}")], schema_id
+        engine = self.require(schema_id)
+        try:
+            record = engine.parsed.decode(body)
+        except SchemaError as exc:
+            return [DataError("", f"the payload does not decode with schema {schema_id}: {exc}")], schema_id
+        return engine.check(record), schema_id
 
 
 def rules_of(rule_set: Any) -> list[Rule]:

@@ -32,8 +32,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pygit2
 
-from builder.build import BuildError, build_index
-from builder.sql_index import IndexUnavailable, SqlIndex
+from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
 from registry import layout
 from registry.formats import ParsedSchema
 from registry.gate import GateError, GateResult, apply_change
@@ -48,7 +47,7 @@ from registry.subject_config import LifecycleState, SubjectConfig, VersionLifecy
 from registry.types import Reference, SchemaType
 from registry.yaml_edit import set_keys
 from registry.yamldoc import ConfigError
-from server import events, index_file, metrics
+from server import events, metrics
 from server.errors import ApiError, subject_not_found, unprocessable, version_not_found
 from server.settings import Settings
 
@@ -117,8 +116,8 @@ class WriteService:
         self._repo = pygit2.Repository(settings.repo)
         self._lock_path = Path(self._repo.path, "llm-registry", "write.lock")
         self._thread_lock = threading.Lock()
-        self._index: SqlIndex | None = None
-        self._index_file: index_file.FileIdentity | None = None
+        self._pipeline = IndexPipeline(Targets(settings.index_url or "", redis_url=settings.redis_url,
+                                               redis_prefix=settings.redis_prefix))
 
     # -- the one write path -----------------------------------------------------------------------------
 
@@ -150,42 +149,16 @@ class WriteService:
         return result
 
     def _catch_up(self) -> None:
-        """Build the index at main (incremental). A failure is logged, not raised: the write is committed
-        and the index refresher (or the next start) builds it."""
-        url = self.settings.index_url or ""
-        for attempt in range(5):
-            try:
-                snapshot = Snapshot.open(self.repo_path, "main")
-                if self._index is not None and index_file.identity(url) != self._index_file:
-                    self._index.close()   # the SQLite file was replaced or removed: build into the new one
-                    self._index = None
-                if self._index is None:
-                    self._index = SqlIndex.connect(url)
-                    self._index_file = index_file.identity(url)
-                result = build_index(snapshot, self._index)
-            except BuildError as exc:
-                if "another build finished" in str(exc):   # the index refresher built at the same time
-                    time.sleep(0.01 * (attempt + 1))
-                    continue
-                log.error("the index could not be updated after a write: %s", exc)
-                return
-            except (IndexUnavailable, SnapshotError, OSError) as exc:
-                self._index = None
-                log.error("the index could not be updated after a write: %s", exc)
-                return
-            self._publish_redis(result)
-            return
-        log.error("the index could not be updated after a write: other builds kept finishing first")
-
-    def _publish_redis(self, result: Any) -> None:
-        if not self.settings.redis_url or self._index is None:
-            return
-        from builder.redis_index import RedisIndex, RedisUnavailable
+        """Bring the indexes to main (:class:`IndexPipeline`, incremental). A failure is logged, not
+        raised: the write is committed and the index follower (or the next start) builds it."""
         try:
-            RedisIndex.from_url(self.settings.redis_url, self.settings.redis_prefix).publish(
-                self._index.reader(), changed_subjects=result.changed_subjects, new_ids=result.new_ids)
-        except RedisUnavailable as exc:
-            log.warning("the Redis index was not updated after a write: %s", exc)
+            update = self._pipeline.update(Snapshot.open(self.repo_path, "main"))
+        except (*UPDATE_ERRORS, SnapshotError) as exc:
+            self._pipeline.close()
+            log.error("the index could not be updated after a write: %s", exc)
+            return
+        if update.redis_error:
+            log.warning("the Redis index was not updated after a write: %s", update.redis_error)
 
     def _state(self, snapshot: Snapshot, subject: str | None) -> _State:
         tree = RegistryTree.of(snapshot)

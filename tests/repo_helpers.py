@@ -65,7 +65,13 @@ def make_registry(path: str | Path, subjects: Mapping[str, Mapping[str, bytes | 
         files.update({k: v for k, v in subject.items() if v is not None})
     repo, _ = init_registry(path, files, author=AUTHOR)
     if bare_copy:
-        return pygit2.clone_repository(str(path), f"{path}.bare", bare=True)
+        bare = pygit2.clone_repository(str(path), f"{path}.bare", bare=True)
+        # The bare copy plays the origin a git host holds: its main follows no other repository (a clone's
+        # would, and the gate refuses to assign IDs in a clone that follows another main).
+        for key in ("branch.main.remote", "branch.main.merge"):
+            if key in bare.config:
+                del bare.config[key]
+        return bare
     return repo
 
 

@@ -7,14 +7,21 @@ A format only answers one question — can schema R read data written with schem
 * FORWARD: the latest reads data written with the new one (reader=old, writer=new);
 * FULL: both; ``*_TRANSITIVE``: against every earlier version instead of only the latest;
 * NONE: no check; DISABLED: no new version at all once the subject has one.
+
+Whose rules answer the questions is the :class:`Policy` (``registry/compat/policy.py``): Confluent's by
+default (STRICT), Confluent's LENIENT JSON Schema set, or ours decided on the data (SEMANTIC).
 """
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from registry.formats.base import ParsedSchema
+from registry.compat.policy import DEFAULT_POLICY, Policy
+from registry.tracing import traced
+
+if TYPE_CHECKING:  # formats import this package for Incompatibility and Policy; only hints go the other way
+    from registry.formats.base import ParsedSchema
 
 
 class Mode(str, enum.Enum):
@@ -85,6 +92,7 @@ class CompatibilityResult:
     mode: Mode
     issues: tuple[Incompatibility, ...] = ()
     checked: tuple[int, ...] = field(default=())
+    policy: Policy = DEFAULT_POLICY
 
     @property
     def compatible(self) -> bool:
@@ -98,32 +106,37 @@ class CompatibilityResult:
                 "issues": [issue.to_json() for issue in self.issues]}
 
 
-def read_issues(reader: ParsedSchema, writer: ParsedSchema) -> list[Incompatibility]:
-    """Why ``reader`` cannot read data written with ``writer``, across formats too."""
+def read_issues(reader: ParsedSchema, writer: ParsedSchema,
+                policy: Policy = DEFAULT_POLICY) -> list[Incompatibility]:
+    """Why ``reader`` cannot read data written with ``writer`` under ``policy``, across formats too."""
     if reader.schema_type is not writer.schema_type:
         return [Incompatibility(
             kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value, new=reader.schema_type.value,
             message=f"the schema type changed from {writer.schema_type.value} to {reader.schema_type.value}; "
                     "no reader of one format can read data written in another")]
-    return reader.read_issues(writer)
+    return reader.read_issues(writer, policy)
 
 
+@traced("compatibility.check")
 def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mode: Mode | str,
-                        versions: Sequence[int] | None = None) -> CompatibilityResult:
-    """Check ``new`` against ``previous`` (oldest first) under ``mode``.
+                        versions: Sequence[int] | None = None,
+                        policy: Policy | str | None = None) -> CompatibilityResult:
+    """Check ``new`` against ``previous`` (oldest first) under ``mode`` and ``policy`` (default STRICT:
+    Confluent's verdicts).
 
     ``versions`` labels the previous schemas in reports (defaults to 1..n). Only the latest is
     compared unless the mode is transitive. Drafts and deleted versions must already be filtered
     out by the caller: which versions count is the repository's policy, not the engine's.
     """
     mode = Mode.parse(mode) if isinstance(mode, str) else mode
+    policy = Policy.parse(policy)
     labels = list(versions) if versions is not None else list(range(1, len(previous) + 1))
     if len(labels) != len(previous):
         raise ValueError("versions must label every previous schema")
     if mode is Mode.NONE or not previous:
-        return CompatibilityResult(mode=mode)
+        return CompatibilityResult(mode=mode, policy=policy)
     if mode is Mode.DISABLED:
-        return CompatibilityResult(mode=mode, checked=(labels[-1],), issues=(Incompatibility(
+        return CompatibilityResult(mode=mode, policy=policy, checked=(labels[-1],), issues=(Incompatibility(
             kind="MODE_DISABLED", location="", version=labels[-1],
             message="the subject's compatibility mode is DISABLED: no new version may be added"),))
     pairs = list(zip(labels, previous))
@@ -134,9 +147,10 @@ def check_compatibility(new: ParsedSchema, previous: Sequence[ParsedSchema], mod
         # Built directly rather than with dataclasses.replace: a transitive check can label thousands.
         if mode.checks_backward:
             issues += [Incompatibility(i.kind, i.location, i.message, i.old, i.new, "backward", label)
-                       for i in read_issues(new, old)]
+                       for i in read_issues(new, old, policy)]
         if mode.checks_forward:
             # Formats report ``old`` as the writer's side; forward, the writer is the new schema.
             issues += [Incompatibility(i.kind, i.location, i.message, i.new, i.old, "forward", label)
-                       for i in read_issues(old, new)]
-    return CompatibilityResult(mode=mode, issues=tuple(issues), checked=tuple(label for label, _ in reversed(pairs)))
+                       for i in read_issues(old, new, policy)]
+    return CompatibilityResult(mode=mode, issues=tuple(issues), checked=tuple(label for label, _ in reversed(pairs)),
+                               policy=policy)

@@ -10,6 +10,7 @@ import io
 from functools import cached_property
 from typing import Any
 
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.avro_model import (Named, Node, Parser, SchemaPointerError, dumps, render, to_json,
                                          walk_fields)
 from registry.formats.avro_text import load_json, locate_pointer
@@ -71,14 +72,14 @@ class AvroSchema(ParsedSchema):
                                 doc=field.doc or "", has_default=field.has_default, default=field.default))
         return result
 
-    def read_issues(self, writer: ParsedSchema) -> list:
+    def read_issues(self, writer: ParsedSchema, policy: Policy = DEFAULT_POLICY) -> list:
         from registry.compat import Incompatibility
         from registry.formats.avro_resolution import resolution_issues
         if not isinstance(writer, AvroSchema):
             return [Incompatibility(kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value,
                                     new="AVRO", message="an Avro schema cannot read data written with a "
                                                         f"{writer.schema_type.value} schema")]
-        return resolution_issues(self.root, writer.root)
+        return resolution_issues(self.root, writer.root, decimals=policy is Policy.SEMANTIC)
 
     @cached_property
     def _validator(self):  # type: ignore[no-untyped-def]

@@ -12,7 +12,9 @@ Rules, with the reader R and the writer W:
 * fixed: equal sizes (``FIXED_SIZE_MISMATCH``);
 * named types (record, enum, fixed): equal unqualified names, or the writer's full name among the
   reader's aliases (``NAME_MISMATCH``);
-* decimals: equal precision and scale when both sides are decimals (``DECIMAL_MISMATCH``);
+* decimals: equal precision and scale when both sides are decimals (``DECIMAL_MISMATCH``), under the
+  SEMANTIC policy only: Confluent uses Java's ``SchemaCompatibility``, which ignores logical types, so
+  under STRICT and LENIENT a decimal resolves as its underlying bytes or fixed;
 * arrays and maps: items/values resolve;
 * a writer union: every branch must be readable; a reader union (writer not a union): some branch must
   read the writer's type (``MISSING_UNION_BRANCH`` when none even has the same type);
@@ -39,9 +41,10 @@ PROMOTIONS = frozenset({
 _IN_PROGRESS: list[Incompatibility] = []
 
 
-def resolution_issues(reader: Node, writer: Node) -> list[Incompatibility]:
-    """Every reason ``reader`` cannot read data written with ``writer``; empty when it can."""
-    issues = _Checker().check(reader, writer, "")
+def resolution_issues(reader: Node, writer: Node, decimals: bool = False) -> list[Incompatibility]:
+    """Every reason ``reader`` cannot read data written with ``writer``; empty when it can.
+    ``decimals``: also require equal decimal precision and scale (the specification's rule)."""
+    issues = _Checker(decimals).check(reader, writer, "")
     seen: set[int] = set()
     unique = []
     for issue in issues:
@@ -56,7 +59,8 @@ def _where(path: str) -> str:
 
 
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, decimals: bool) -> None:
+        self.decimals = decimals
         self.memo: dict[tuple[int, int], list[Incompatibility]] = {}
 
     def check(self, r: Node, w: Node, path: str, context: str = "", at: str | None = None) -> list[Incompatibility]:
@@ -180,7 +184,7 @@ class _Checker:
                     f"reader's enum {r.name} lacks, and the reader's enum has no default symbol")]
 
     def _decimal(self, r: Node, w: Node, path: str) -> list[Incompatibility]:
-        if w.logical != "decimal" or (r.precision, r.scale) == (w.precision, w.scale):
+        if not self.decimals or w.logical != "decimal" or (r.precision, r.scale) == (w.precision, w.scale):
             return []
         return [Incompatibility(
             kind="DECIMAL_MISMATCH", location=r.location, old=render(w), new=render(r),

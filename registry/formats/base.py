@@ -9,6 +9,7 @@ from functools import cached_property
 
 from typing import Any
 
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.types import DataError, Field, Reference, SchemaType
 
 
@@ -36,8 +37,10 @@ class ParsedSchema(ABC):
         """Every field, depth first, for the catalog and field search."""
 
     @abstractmethod
-    def read_issues(self, writer: "ParsedSchema") -> list["Incompatibility"]:  # noqa: F821
-        """Why this schema, as a reader, cannot read data written with ``writer`` (empty: it can)."""
+    def read_issues(self, writer: "ParsedSchema",
+                    policy: Policy = DEFAULT_POLICY) -> list["Incompatibility"]:  # noqa: F821
+        """Why this schema, as a reader, cannot read data written with ``writer`` (empty: it can), under
+        ``policy`` (:class:`registry.compat.policy.Policy`; STRICT: Confluent's rules)."""
 
     @abstractmethod
     def validate(self, data: Any) -> list[DataError]:

@@ -22,6 +22,7 @@ import referencing.exceptions
 import referencing.jsonschema
 from jsonschema.exceptions import best_match
 
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.base import ParsedSchema
 from registry.formats.jsonschema_walk import Draft, draft_for, subschemas, without_annotations
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
@@ -317,9 +318,10 @@ class JsonSchema(ParsedSchema):
         builder.settle()
         return root
 
-    def read_issues(self, writer: ParsedSchema) -> list["Incompatibility"]:  # noqa: F821
+    def read_issues(self, writer: ParsedSchema,
+                    policy: Policy = DEFAULT_POLICY) -> list["Incompatibility"]:  # noqa: F821
         from registry.formats.jsonschema_compat import read_issues
-        return read_issues(self, writer)  # type: ignore[arg-type]
+        return read_issues(self, writer, policy)  # type: ignore[arg-type]
 
 
 __all__ = ["JsonSchema", "load_json", "pointer"]

@@ -136,6 +136,8 @@ class Node:
     unique: bool = False
     prefix: tuple["Node", ...] = ()
     items: "Node | None" = None
+    loose_items: "Node | None" = None     # ``additionalItems`` beside no ``items`` array: validators ignore it,
+                                          # Confluent's rules compare it (STRICT/LENIENT policies only)
     contains: tuple[tuple["Node", int, int | None], ...] = ()
     groups: tuple[Group, ...] = ()
     required: frozenset[str] = frozenset()
@@ -380,6 +382,8 @@ class Builder:
                     node.items = child(raw["additionalItems"], "additionalItems")
             elif "items" in raw:
                 node.items = child(items, "items")
+            if draft.order < 2020 and not isinstance(items, list) and "additionalItems" in raw:
+                node.loose_items = child(raw["additionalItems"], "additionalItems")
             if "unevaluatedItems" in raw:
                 if node.items is None and not has_in_place:
                     node.items = child(raw["unevaluatedItems"], "unevaluatedItems")

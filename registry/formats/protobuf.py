@@ -21,6 +21,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.base import ParsedSchema
 from registry.formats.protobuf_compat import FieldModel, MessageModel, ProtoModel, build_model, read_issues
 from registry.formats.protobuf_compile import check_import_name, compile_files
@@ -181,13 +182,13 @@ class ProtobufSchema(ParsedSchema):
         """What the compatibility rules compare; shared by every parse of the same texts."""
         return self._compiled.derived("model", lambda: build_model(self._files, self._main))
 
-    def read_issues(self, writer: ParsedSchema) -> list:
+    def read_issues(self, writer: ParsedSchema, policy: Policy = DEFAULT_POLICY) -> list:
         if not isinstance(writer, ProtobufSchema):
             from registry.compat import Incompatibility
             return [Incompatibility(kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value,
                                     new="PROTOBUF", message="a Protobuf schema cannot read data written with a "
                                                             f"{writer.schema_type.value} schema")]
-        return read_issues(self.model, writer.model)
+        return read_issues(self.model, writer.model, policy)
 
     # -- data --------------------------------------------------------------------------------
 

@@ -33,6 +33,13 @@ Confluent's ``ProtobufSchemaDiff``:
   open proto3 enums keep unknown numbers, so only a value that changed its number
   (``ENUM_VALUE_SAME_NUMBER``) breaks them;
 * a different ``syntax`` (``FILE_SAME_SYNTAX``) or ``package`` (``FILE_SAME_PACKAGE``).
+
+The list above is the SEMANTIC policy. Under Confluent's policies (STRICT, the default, and LENIENT, which
+Confluent does not distinguish for Protobuf) the verdicts are Confluent's: fields are matched by number
+only (no ``FIELD_SAME_NUMBER``), proto2 defaults, enum values and the syntax are not compared, ``bytes`` and
+a message are different kinds, a proto2 ``required`` field added or removed and a numeric field whose label
+changes (required ↔ optional, ``FIELD_SAME_LABEL``) are rejected, and a oneof member the reader lacks is
+rejected unless the writer's whole oneof is gone — also when the oneof was renamed.
 """
 from __future__ import annotations
 
@@ -41,6 +48,7 @@ from dataclasses import dataclass, field as dataclass_field
 from google.protobuf import descriptor_pb2
 
 from registry.compat import Incompatibility
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.protobuf_render import SCALAR_NAMES, syntax_of
 
 FDP = descriptor_pb2.FieldDescriptorProto
@@ -51,8 +59,8 @@ _WIRE_GROUPS = [
     {FDP.TYPE_FIXED32, FDP.TYPE_SFIXED32},
     {FDP.TYPE_FIXED64, FDP.TYPE_SFIXED64},
     {FDP.TYPE_STRING, FDP.TYPE_BYTES},
-    {FDP.TYPE_BYTES, FDP.TYPE_MESSAGE},
 ]
+_SEMANTIC_WIRE_GROUPS = _WIRE_GROUPS + [{FDP.TYPE_BYTES, FDP.TYPE_MESSAGE}]  # the guide's; Confluent's kinds differ
 _PACKABLE = set(SCALAR_NAMES) - {FDP.TYPE_STRING, FDP.TYPE_BYTES} | {FDP.TYPE_ENUM}
 
 
@@ -245,15 +253,17 @@ def describe_type(field: FieldModel) -> str:
 class Checker:
     """Collects the reasons ``reader`` cannot read data written with ``writer``."""
 
-    def __init__(self, reader: ProtoModel, writer: ProtoModel) -> None:
+    def __init__(self, reader: ProtoModel, writer: ProtoModel, policy: Policy = DEFAULT_POLICY) -> None:
         self.reader = reader
         self.writer = writer
+        self.semantic = policy is Policy.SEMANTIC
+        self.wire_groups = _SEMANTIC_WIRE_GROUPS if self.semantic else _WIRE_GROUPS
         self.issues: list[Incompatibility] = []
         self._seen: set[tuple[str, str]] = set()
 
     def run(self) -> list[Incompatibility]:
         reader, writer = self.reader, self.writer
-        if reader.syntax != writer.syntax:
+        if reader.syntax != writer.syntax and self.semantic:
             self._add("FILE_SAME_SYNTAX", "", writer.syntax, reader.syntax,
                       f"the syntax changed between {writer.syntax} (writer) and {reader.syntax} (reader); "
                       "field presence, default values and enum handling differ between them")
@@ -276,6 +286,8 @@ class Checker:
                               "reader's, so data written as that message has no reader")
                 continue
             self._message(counterpart, message)
+        if not self.semantic:
+            return self.issues  # Confluent does not compare enum values
         reader_enums = {reader.enums[name].key: reader.enums[name] for name in reader.own_enums}
         for name in writer.own_enums:
             counterpart = reader_enums.get(writer.enums[name].key)
@@ -296,25 +308,45 @@ class Checker:
                 continue  # the common case: the same field, down to every type it reaches
             if wf is not None:
                 self._field(r, rf, wf)
-            if rf.required and (wf is None or not wf.required):
+            if rf.required and (wf is None if not self.semantic else (wf is None or not wf.required)):
                 self._add("MESSAGE_SAME_REQUIRED_FIELDS", f"{r.full_name}.{rf.name}",
                           "absent" if wf is None else "optional", "required",
                           f"field '{rf.name}' (number {number}) of message {r.full_name} is required by the "
                           "reader, but the writer " + ("does not have it" if wf is None else "may leave it out")
                           + ", so the reader rejects such messages")
             same_name = w.by_name.get(rf.name)
-            if same_name is not None and same_name.number != number:
+            if self.semantic and same_name is not None and same_name.number != number:
                 self._add("FIELD_SAME_NUMBER", f"{r.full_name}.{rf.name}", str(same_name.number), str(number),
                           f"field '{rf.name}' of message {r.full_name} has number {same_name.number} for the "
                           f"writer but {number} for the reader, so the reader never sees the written values")
+        if not self.semantic:
+            self._removed_by_number(r, w)
+        for number, wf in written.items():
+            if wf.oneof is not None and number not in r.by_number and self._oneof_kept(r, w, wf.oneof):
+                self._add("ONEOF_FIELD_NO_DELETE", f"{r.full_name}.{wf.oneof}", f"{wf.name} = {number}", None,
+                          f"field '{wf.name}' (number {number}) is a member of oneof '{wf.oneof}' of message "
+                          f"{r.full_name} for the writer but unknown to the reader, which reads a message "
+                          "that set it as if no member of the oneof were set")
         if r.oneofs:
-            for number, wf in written.items():
-                if wf.oneof is not None and wf.oneof in r.oneofs and number not in r.by_number:
-                    self._add("ONEOF_FIELD_NO_DELETE", f"{r.full_name}.{wf.oneof}", f"{wf.name} = {number}", None,
-                              f"field '{wf.name}' (number {number}) is a member of oneof '{wf.oneof}' of message "
-                              f"{r.full_name} for the writer but unknown to the reader, which reads a message "
-                              "that set it as if no member of the oneof were set")
             self._oneofs(r, w)
+
+    def _oneof_kept(self, r: MessageModel, w: MessageModel, oneof: str) -> bool:
+        """Whether the writer's ``oneof`` lives on in the reader, so a member it lacks is a lost value.
+        SEMANTIC: the reader has a oneof of that name. Confluent: the oneof is not gone altogether — the
+        reader has one of that name, or keeps any of its members (under whatever oneof name)."""
+        if oneof in r.oneofs:
+            return True
+        return not self.semantic and any(f.oneof == oneof and n in r.by_number for n, f in w.by_number.items())
+
+    def _removed_by_number(self, r: MessageModel, w: MessageModel) -> None:
+        """Confluent: a proto2 ``required`` field the reader no longer has (a reader in the other direction
+        would reject every message without it)."""
+        for number, wf in w.by_number.items():
+            if wf.required and wf.oneof is None and number not in r.by_number:
+                self._add("MESSAGE_SAME_REQUIRED_FIELDS", f"{r.full_name}.{wf.name}", "required", "absent",
+                          f"field '{wf.name}' (number {number}) of message {r.full_name} is required by the "
+                          "writer but the reader no longer has it; removing a required field is rejected, as "
+                          "in Confluent")
 
     def _oneofs(self, r: MessageModel, w: MessageModel) -> None:
         groups: dict[str, dict[str, list[FieldModel]]] = {}
@@ -359,7 +391,12 @@ class Checker:
                       f"{label} is {'repeated' if wf.repeated else 'singular'} for the writer but "
                       f"{'repeated' if rf.repeated else 'singular'} for the reader; for numeric fields "
                       f"{why}, so the change is rejected in both directions, as in Confluent")
-        if rf.default != wf.default and rf.type == wf.type and not rf.repeated:
+        if (not self.semantic and rf.label != wf.label and not (rf.repeated or wf.repeated)
+                and rf.type in _PACKABLE and wf.type in _PACKABLE):
+            self._add("FIELD_SAME_LABEL", location, _label(wf), _label(rf),
+                      f"{label} is {_label(wf)} for the writer but {_label(rf)} for the reader; Confluent "
+                      "rejects a label change of a numeric field")
+        if self.semantic and rf.default != wf.default and rf.type == wf.type and not rf.repeated:
             self._add("FIELD_SAME_DEFAULT", location, wf.default, rf.default,
                       f"{label} has default {wf.default!r} for the writer but {rf.default!r} for the reader, "
                       "so an unset field reads back as a different value")
@@ -381,7 +418,7 @@ class Checker:
         if rf.type == wf.type == FDP.TYPE_ENUM:
             # enums are varints: any enum reads any other; values are compared when the names match
             r_enum, w_enum = self.reader.enums.get(rf.type_name), self.writer.enums.get(wf.type_name)
-            if r_enum is not None and w_enum is not None and r_enum.key == w_enum.key:
+            if self.semantic and r_enum is not None and w_enum is not None and r_enum.key == w_enum.key:
                 self._enum(r_enum, w_enum)
             return True
         if rf.type == wf.type and rf.type in (FDP.TYPE_MESSAGE, FDP.TYPE_GROUP):
@@ -391,7 +428,7 @@ class Checker:
                 return False
             self._message(r_msg, w_msg)
             return True
-        if rf.type == wf.type or any(rf.type in group and wf.type in group for group in _WIRE_GROUPS):
+        if rf.type == wf.type or any(rf.type in group and wf.type in group for group in self.wire_groups):
             return True
         self._type_issue(location, label, *shown, part="value" if outer else None)
         return False
@@ -436,7 +473,11 @@ class Checker:
         self.issues.append(Incompatibility(kind=kind, location=location, old=old, new=new, message=message))
 
 
-def read_issues(reader: ProtoModel, writer: ProtoModel) -> list[Incompatibility]:
-    """Why ``reader`` cannot parse data written with ``writer``; empty when it can."""
-    return Checker(reader, writer).run()
+def _label(field: FieldModel) -> str:
+    return "required" if field.required else "repeated" if field.repeated else "optional"
+
+
+def read_issues(reader: ProtoModel, writer: ProtoModel, policy: Policy = DEFAULT_POLICY) -> list[Incompatibility]:
+    """Why ``reader`` cannot parse data written with ``writer`` under ``policy``; empty when it can."""
+    return Checker(reader, writer, policy).run()
 

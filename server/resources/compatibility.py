@@ -9,7 +9,7 @@ from typing import Any
 
 import falcon
 
-from registry.compat import Mode, check_compatibility
+from registry.compat import CompatibilityResult, Mode, check_compatibility
 from registry.types import SchemaError
 from server import metrics, params
 from server.errors import invalid_schema
@@ -21,38 +21,43 @@ class Compatibility:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def _mode(self, subject: str) -> Mode:
-        store = self.services.store
-        return Mode.parse(store.compatibility(subject) or store.compatibility(None) or "BACKWARD")
-
     def on_post(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         """Against one version (``latest`` allowed), with the subject's mode applied non-transitively."""
         number = params.version_id(version)
         new = parse_posted(self.services, read_object(req, self.services.settings.max_body_bytes))
-        row = require_version(self.services, subject, number)
-        self._answer(req, resp, new, [row])
+        self._answer(req, resp, check(self.services, subject, new, number))
 
     def on_post_all(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         """Against the versions the subject's mode selects (latest, or all for transitive modes)."""
         new = parse_posted(self.services, read_object(req, self.services.settings.max_body_bytes))
-        store = self.services.store
-        rows = [row for row in store.current(("all_versions", subject),
-                                             lambda r: list(r.iter_versions(subject, False)))
-                if row.state != "DRAFT" and not row.deleted]
-        self._answer(req, resp, new, rows, subject)
+        self._answer(req, resp, check(self.services, subject, new, None))
 
-    def _answer(self, req: falcon.Request, resp: falcon.Response, new: Any, rows: list[Any],
-                subject: str | None = None) -> None:
-        subject = subject or (rows[0].subject if rows else "")
+    @staticmethod
+    def _answer(req: falcon.Request, resp: falcon.Response, result: CompatibilityResult) -> None:
         params.boolean(req, "normalize")   # checked like any boolean; schemas are always compared normalized
-        store = self.services.store
-        try:
-            previous = [store.parsed(row.id) for row in rows]
-        except SchemaError as exc:
-            raise invalid_schema(f"a registered version of {subject!r} cannot be parsed: {exc}") from None
-        result = check_compatibility(new, previous, self._mode(subject), [row.version for row in rows])
-        metrics.COMPATIBILITY_CHECKS.labels("pass" if result.compatible else "fail").inc()
         body: dict[str, Any] = {"is_compatible": result.compatible}
         if params.boolean(req, "verbose"):
             body["messages"] = result.messages()
         send(resp, body)
+
+
+def check(services: Services, subject: str, new: Any, version: params.Version | None) -> CompatibilityResult:
+    """Is ``new`` compatible under ``subject``: against ``version`` (a number or ``latest``; 40401/40402 when
+    missing), or — ``None`` — against the versions the subject's mode selects. The REST resource and the gRPC
+    ``CheckCompatibility`` both answer with this."""
+    store = services.store
+    if version is not None:
+        rows = [require_version(services, subject, version)]
+    else:
+        rows = [row for row in store.current(("all_versions", subject),
+                                             lambda r: list(r.iter_versions(subject, False)))
+                if row.state != "DRAFT" and not row.deleted]
+    try:
+        previous = [store.parsed(row.id) for row in rows]
+    except SchemaError as exc:
+        raise invalid_schema(f"a registered version of {subject!r} cannot be parsed: {exc}") from None
+    mode = Mode.parse(store.compatibility(subject) or store.compatibility(None) or "BACKWARD")
+    policy = store.compatibility_policy(subject) or store.compatibility_policy(None)
+    result = check_compatibility(new, previous, mode, [row.version for row in rows], policy)
+    metrics.COMPATIBILITY_CHECKS.labels("pass" if result.compatible else "fail").inc()
+    return result

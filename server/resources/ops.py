@@ -66,6 +66,9 @@ class Ready:
                 index.update(generation=info.generation, commit=info.commit, built_at=info.built_at)
         except StoreUnavailable as exc:
             index.update(reachable=False, built=False, error=str(exc))
+        main = store.main_status()
+        if main is not None:   # with --repo: is main indexed, or refused (and an older build served)?
+            index["main"] = main
         cache = {"memory": "up", "redis": store.redis.status() if store.redis else "disabled"}
         ready = bool(index.get("reachable") and index.get("built"))
         send(resp, {"status": "ready" if ready else "not ready", "index": index, "cache": cache},
@@ -73,7 +76,11 @@ class Ready:
 
 
 class Metrics:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.services.store.main_status()   # brings the "main refused" gauge up to date
         body, content_type = metrics.exposition()
         resp.content_type = content_type
         resp.data = body

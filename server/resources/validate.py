@@ -13,13 +13,12 @@ from typing import Any
 
 import falcon
 
-from registry.rules import RuleError
-from registry.types import DataError, SchemaError
+from registry.types import DataError
 from server import params
-from server.errors import ApiError, schema_not_found, unprocessable
+from server.errors import unprocessable
 from server.media import read_object, send
 from server.resources import Services, require_version
-from server.validation import Engine, split_wire_format
+from server.validation import Engine
 
 _RECORD_KEYS = ("data", "records", "payload", "payloads")
 
@@ -84,13 +83,7 @@ class Validate:
         return None
 
     def _engine(self, schema_id: int) -> Engine:
-        try:
-            engine = self.services.validators.engine(schema_id)
-        except (SchemaError, RuleError) as exc:
-            raise ApiError(422, 42201, f"Schema {schema_id} or its rules cannot be compiled: {exc}") from None
-        if engine is None:
-            raise schema_not_found(f"Schema {schema_id} not found")
-        return engine
+        return self.services.validators.require(schema_id)
 
     def _check_payload(self, payload: Any, explicit: int | None) -> tuple[dict[str, Any], int | None]:
         if not isinstance(payload, str):
@@ -99,20 +92,8 @@ class Validate:
             message = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise unprocessable("a payload is not valid base64") from None
-        try:
-            schema_id, body = split_wire_format(message)
-        except SchemaError as exc:
-            return self._result([DataError("", str(exc))]), explicit
-        if explicit is not None and explicit != schema_id:
-            return self._result([DataError("", f"the payload was written with schema {schema_id}, not the "
-                                               f"requested schema {explicit}")]), schema_id
-        engine = self._engine(schema_id)
-        try:
-            record = engine.parsed.decode(body)
-        except SchemaError as exc:
-            return self._result([DataError("", f"the payload does not decode with schema {schema_id}: {exc}")]), \
-                schema_id
-        return self._result(engine.check(record)), schema_id
+        errors, schema_id = self.services.validators.check_message(message, explicit)
+        return self._result(errors), schema_id
 
     @staticmethod
     def _result(errors: list[DataError]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from server.media import read_object, send
 from server.resources import Services, parse_posted, references_from
 from server.resources.config import ConfigResource, ModeResource
 from server.resources.subjects import Subject, Version, Versions
+from server.settings import Settings
 from server.write_service import Registration, WriteService
 
 
@@ -50,11 +51,15 @@ class Writer:
         return self._service
 
     def author(self, req: falcon.Request) -> str:
-        """The commit author: the caller's identity, or the configured one while callers are anonymous."""
-        identity = req.context.identity
-        if not identity or identity == ANONYMOUS:
-            return self.services.settings.write_identity or "llm-registry server <llm-registry@localhost>"
-        return identity if "<" in identity else f"{identity} <{identity}>"
+        return author_of(req.context.identity, self.services.settings)
+
+
+def author_of(identity: str | None, settings: Settings) -> str:
+    """The commit author of a write: the caller's identity, or the configured one while callers are anonymous
+    (REST and gRPC writes alike)."""
+    if not identity or identity == ANONYMOUS:
+        return settings.write_identity or "llm-registry server <llm-registry@localhost>"
+    return identity if "<" in identity else f"{identity} <{identity}>"
 
 
 def _subject_name(subject: str) -> str:

@@ -175,12 +175,80 @@
       run();
     }
 
-    if (window.__lsrFields) { ready(); return; }
+    loadFieldIndex(box.dataset.index, ready, function () { status.textContent = "The field index could not be loaded."; });
+  }
+
+  /* The field index is a script (window.__lsrFields), so it loads from file:// too; loaded once. */
+  var indexWaiters = null;
+  function loadFieldIndex(src, done, failed) {
+    if (window.__lsrFields) { done(); return; }
+    if (indexWaiters) { indexWaiters.push([done, failed]); return; }
+    indexWaiters = [[done, failed]];
     var script = document.createElement("script");
-    script.src = box.dataset.index;
-    script.onload = ready;
-    script.onerror = function () { status.textContent = "The field index could not be loaded."; };
+    script.src = src;
+    script.onload = function () { indexWaiters.forEach(function (w) { w[0](); }); indexWaiters = null; };
+    script.onerror = function () { indexWaiters.forEach(function (w) { if (w[1]) w[1](); }); indexWaiters = null; };
     document.body.appendChild(script);
+  }
+
+  /* The site root relative to this page, from the theme's own configuration. */
+  function siteBase() {
+    var config = document.getElementById("__config");
+    try { return (config && JSON.parse(config.textContent).base) || "."; } catch (e) { return "."; }
+  }
+
+  /* ---- the search box knows fields: a query that names a field leads straight to Field search ---- */
+  var FIELD_QUERY = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\[\])?$/;
+  function initSearchFields() {
+    var input = document.querySelector(".md-search__input");
+    var output = document.querySelector(".md-search__output .md-search-result");
+    if (!input || !output || input.dataset.lsrFields) return;
+    input.dataset.lsrFields = "1";
+    var base = siteBase();
+    var note = document.createElement("a");
+    note.className = "lsr-search-fields";
+    note.hidden = true;
+    output.insertBefore(note, output.firstChild);
+    function update() {
+      var q = input.value.trim();
+      if (!FIELD_QUERY.test(q)) { note.hidden = true; return; }
+      loadFieldIndex(base + "/assets/catalog/fields.js", function () {
+        if (input.value.trim() !== q) return;
+        var hits = searchFields(window.__lsrFields, q, false).filter(function (h) {
+          var low = h.path.toLowerCase(), leaf = low.slice(low.lastIndexOf(".") + 1).replace(/\[\]$/, "");
+          return leaf === q.toLowerCase() || low === q.toLowerCase();
+        });
+        var subjects = new Set(hits.map(function (h) { return h.subject; })).size;
+        note.hidden = subjects === 0;
+        note.href = base + "/fields.html?field=" + encodeURIComponent(q);
+        note.textContent = "Field “" + q + "” is in " + subjects + (subjects === 1 ? " subject" : " subjects") +
+          " — show them in Field search →";
+      });
+    }
+    input.addEventListener("input", update);
+    input.addEventListener("focus", update);
+    /* The theme also fills the box itself (a shared link's ?q=): follow its result count. */
+    var meta = output.querySelector(".md-search-result__meta");
+    if (meta && window.MutationObserver) new MutationObserver(update).observe(meta, { childList: true, characterData: true, subtree: true });
+    update();
+  }
+
+  /* ---- a catalog built for a web server, opened from file://: say how to browse it ---- */
+  function initFileNotice() {
+    if (location.protocol !== "file:" || document.querySelector(".lsr-file-notice")) return;
+    /* The offline build (llm-registry build --offline) loads the iframe worker polyfill and works here. */
+    if (document.querySelector('script[src*="iframe-worker"]')) return;
+    var notice = document.createElement("div");
+    notice.className = "admonition warning lsr-file-notice";
+    notice.innerHTML = '<p class="admonition-title">Opened from a file</p><p>This catalog was built to be ' +
+      "served by a web server: its search cannot start from <code>file://</code>. Serve this folder (for " +
+      "example <code>python3 -m http.server</code> in it, then open http://localhost:8000/), or build it with " +
+      "<code>llm-registry build --catalog-out DIR --offline</code> to browse it from files. Field search " +
+      "works here.</p>";
+    var content = document.querySelector(".md-content__inner") || document.body;
+    content.insertBefore(notice, content.firstChild);
+    var search = document.querySelector(".md-search__input");
+    if (search) search.placeholder = "Search needs a web server";
   }
 
   /* ---- nested fields: a row with deeper rows under it gets a toggle that folds them ---- */
@@ -218,13 +286,17 @@
   }
 
   function init() {
+    initFileNotice();
     initDiffPicker(document);
     initFieldSearch(document);
     initFieldTables(document);
+    initSearchFields();
   }
 
-  /* mkdocs-material re-renders content on instant navigation and announces it through document$. */
+  /* mkdocs-material re-renders content on instant navigation and announces it through document$; the
+     page is initialised on load as well, since the theme's scripts may not start (file://). Every init
+     step is idempotent. */
   if (window.document$ && typeof window.document$.subscribe === "function") window.document$.subscribe(init);
-  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();

@@ -69,7 +69,7 @@ def generate(subjects: int, versions: int = 3, seed: int = 7) -> CatalogModel:
     model = CatalogModel(title=f"Generated catalog ({subjects} subjects)", description="Benchmark registry",
                          repo_url="https://git.example.com/acme/schemas",
                          edit_url="https://git.example.com/acme/schemas/edit/main/{path}", commit="0" * 40,
-                         built_at="2026-11-26T07:00:00Z")
+                         committed_at="2026-11-26T07:00:00Z")
     next_id = 1
     names = [f"{DOMAINS[i % len(DOMAINS)]}.event_{i:05d}" for i in range(subjects)]
     for i, name in enumerate(names):

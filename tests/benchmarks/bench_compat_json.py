@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from registry.compat import check_compatibility  # noqa: E402
 from registry.formats import parse_schema  # noqa: E402
-from registry.formats.jsonschema_compat import _COMPATIBLE_TEXTS  # noqa: E402
+from registry.formats.jsonschema_compat.memo import COMPATIBLE_TEXTS  # noqa: E402
 from tests.benchmarks.bench_compat import measure  # noqa: E402
 
 TARGET_MS = 50.0
@@ -81,7 +81,7 @@ def main() -> int:
     ok = True
     for label, texts, new_text in cases():
         def parse_all() -> tuple[list[Any], Any]:
-            _COMPATIBLE_TEXTS.clear()  # "fresh" means nothing learnt from earlier runs either
+            COMPATIBLE_TEXTS.clear()  # "fresh" means nothing learnt from earlier runs either
             return [parse_schema("JSON", t) for t in texts], parse_schema("JSON", new_text)
 
         parse_wall, parse_cpu = measure(parse_all, repeat)

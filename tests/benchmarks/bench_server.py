@@ -245,7 +245,8 @@ def main() -> int:
         env = {**os.environ, "LOG_LEVEL": "WARNING"}
         server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--index", index_url,
                                    "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{ops_port}",
-                                   "--workers", str(args.workers), "--threads", str(args.threads)],
+                                   "--workers", str(args.workers), "--threads", str(args.threads),
+                                   "--grpc-bind", "off"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(server)
         wait_for(port, "/schemas/ids/3", server)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from builder.build import build_index
-from builder.sql_index import IndexLayoutError, IndexUnavailable, SqlIndex
+from builder.sql_index import MIGRATIONS, IndexLayoutError, IndexUnavailable, SqlIndex
 from registry.snapshot import Snapshot
 
 
@@ -42,15 +42,18 @@ def test_never_built_index_is_a_clear_error_and_stays_untouched(index_url, tmp_p
 
 def test_older_and_newer_layouts_are_refused(registry, index_url) -> None:
     _build(registry, index_url)
+    newest = max(number for number, _, _ in MIGRATIONS)
     admin = SqlIndex.connect(index_url)
     with admin.writer() as writer:
-        writer.conn.execute("DELETE FROM schema_migrations WHERE version = 2")
-    with pytest.raises(IndexLayoutError, match=r"layout version 1, older than this program's 2.*llm-registry build"):
+        writer.conn.execute("DELETE FROM schema_migrations WHERE version = ?", (newest,))
+    with pytest.raises(IndexLayoutError, match=rf"layout version {newest - 1}, older than this program's {newest}"
+                                               r".*llm-registry build"):
         SqlIndex.open_reader(index_url)
     with admin.writer() as writer:
-        writer.conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (2, 'x', 'x')")
-        writer.conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9, 'x', 'x')")
-    with pytest.raises(IndexLayoutError, match="layout version 9, newer than this program's 2; upgrade"):
+        writer.conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'x', 'x')",
+                            (newest,))
+        writer.conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', 'x')")
+    with pytest.raises(IndexLayoutError, match=f"layout version 99, newer than this program's {newest}; upgrade"):
         SqlIndex.open_reader(index_url)
 
 

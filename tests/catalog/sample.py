@@ -80,4 +80,4 @@ def sample_model() -> CatalogModel:
         s.edit_url = edit_url_for(EDIT_URL, s.name, s.schema_type)
     return CatalogModel(title="LLM Platform Schema Catalog", description="Schemas of the LLM platform's events",
                         name="llm-platform", repo_url="https://git.example.com/acme/schemas", edit_url=EDIT_URL,
-                        commit="1" * 40, built_at="2026-11-26T07:00:00Z", subjects=subjects)
+                        commit="1" * 40, committed_at="2026-11-26T07:00:00Z", subjects=subjects)

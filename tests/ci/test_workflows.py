@@ -149,7 +149,7 @@ def test_publish_workflow_builds_and_deploys_pages():
 
 def test_jenkins_and_gitlab_run_check_assign_and_build():
     for commands in (jenkins_commands(), gitlab_commands()):
-        assert {c.subcommand for c in commands} == {"check", "assign", "build"}, commands
+        assert {c.subcommand for c in commands} == {"guard", "check", "assign", "build"}, commands
     assert "pipeline {" in JENKINSFILE.read_text() and "changeRequest()" in JENKINSFILE.read_text()
     assert load_yaml(GITLAB)["variables"]["GIT_DEPTH"] == "0"
 
@@ -205,7 +205,7 @@ class Runner:
         self.ran: set[str] = set()
 
     def expand(self, args: str) -> list[str]:
-        args = re.sub(r"\$\{\{\s*inputs\.(\w+)\s*\}\}", lambda m: self.variables[m.group(1)], args)
+        args = re.sub(r"\$\{\{\s*(?:inputs\.)?([\w.]+)\s*\}\}", lambda m: self.variables[m.group(1)], args)
         args = re.sub(r"\$\{?(\w+)\}?", lambda m: self.variables[m.group(1)], args)
         return shlex.split(args)
 
@@ -240,11 +240,12 @@ def origin(tmp_path) -> Path:
 def test_every_ci_command_works_on_a_template_registry(origin, tmp_path):
     commands = all_commands()
     by_kind = {kind: list({c.args: c for c in commands if c.subcommand == kind}.values())
-               for kind in ("check", "assign", "merge", "build")}
+               for kind in ("check", "assign", "merge", "build", "guard")}
     assert set(c.subcommand for c in commands) <= set(by_kind)
     runner = Runner({"CHANGE_TARGET": "main", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
                      "CI_DEFAULT_BRANCH": "main", "branch": "proposal/guardrail-verdict"})
 
+    first_main = git(origin, "rev-parse", "main")
     # A pull request: the compatible proposal passes every check command; the breaking one fails them.
     for name, expect in (("01-inference-region", 0), ("04-inference-drop-latency", 1)):
         branch = propose(origin, tmp_path / f"author-{name}", name)
@@ -271,6 +272,24 @@ def test_every_ci_command_works_on_a_template_registry(origin, tmp_path):
     for index, command in enumerate(by_kind["merge"]):
         runner.run(command, checkout(origin, tmp_path / f"gate-{index}"))
     assert ledger(origin)[-1]["subject"] == "security.guardrail-verdict"
+
+    # The ledger guard on pushes to main: the gate's pushes only appended; a rewritten main is refused.
+    after = git(origin, "rev-parse", "main")
+    for before_name in ("GIT_PREVIOUS_SUCCESSFUL_COMMIT", "CI_COMMIT_BEFORE_SHA", "github.event.before"):
+        runner.variables[before_name] = first_main
+    for after_name in ("CI_COMMIT_SHA", "github.sha"):
+        runner.variables[after_name] = after
+    for index, command in enumerate(by_kind["guard"]):
+        job = checkout(origin, tmp_path / f"guard-{index}")
+        runner.run(command, job)
+        git(job, "reset", "-q", "--hard", first_main)      # main with the later ledger lines removed
+        runner.variables["GIT_PREVIOUS_SUCCESSFUL_COMMIT"] = runner.variables["CI_COMMIT_BEFORE_SHA"] = \
+            runner.variables["github.event.before"] = after
+        runner.variables["CI_COMMIT_SHA"] = runner.variables["github.sha"] = first_main
+        refused = runner.run(command, job, expect=1)
+        assert "was removed" in refused.stderr
+        runner.variables.update({"GIT_PREVIOUS_SUCCESSFUL_COMMIT": first_main, "CI_COMMIT_BEFORE_SHA": first_main,
+                                 "github.event.before": first_main, "CI_COMMIT_SHA": after, "github.sha": after})
 
     # Publishing builds the catalog and the static API of the up-to-date main.
     newest = ledger(origin)[-1]["id"]

@@ -132,3 +132,20 @@ def test_other_formats_use_the_same_exit_codes(files, schema_type, old, new, bad
     assert compat("--type", schema_type, "--previous", "old.schema", "new.schema", cwd=files).returncode == 1
     done = compat("--type", schema_type, "--previous", "old.schema", "bad.schema", cwd=files)
     assert done.returncode == 2 and "bad.schema:" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_policy_flag_chooses_whose_rules_decide(tmp_path):
+    """Replacing a ``required`` name by an undeclared one: Confluent's rules (the default STRICT) accept it,
+    the data-decided SEMANTIC policy does not ({"model": "x"} was valid and no longer is)."""
+    (tmp_path / "v1.json").write_text(json.dumps({"type": "object", "properties": {"model": {"type": "string"}},
+                                                  "required": ["model"]}))
+    (tmp_path / "v2.json").write_text(json.dumps({"type": "object", "properties": {"model": {"type": "string"}},
+                                                  "required": ["provider"]}))
+    assert compat("--previous", "v1.json", "v2.json", cwd=tmp_path).returncode == 0
+    done = compat("--policy", "semantic", "--previous", "v1.json", "v2.json", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["policy"] == "SEMANTIC" and [i["kind"] for i in data["issues"]] == ["REQUIRED_ATTRIBUTE_ADDED"]
+    refused = compat("--policy", "LOGICAL", "--previous", "v1.json", "v2.json", cwd=tmp_path)
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr

@@ -4,7 +4,8 @@ import sys
 
 from cli.main import build_parser
 
-COMMANDS = {"assign", "build", "check", "compat", "demo", "import", "init", "merge", "serve", "site"}
+COMMANDS = {"assign", "build", "check", "compat", "demo", "follow", "guard", "import", "init", "merge",
+            "reconcile", "serve", "site"}
 
 
 def test_help_lists_every_command():

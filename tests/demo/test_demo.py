@@ -32,7 +32,8 @@ def test_demo_serves_the_merged_registry_and_its_catalog(tmp_path):
     log = open(tmp_path / "demo.log", "w+")
     process = subprocess.Popen(
         [LLM_REGISTRY, "demo", "--dir", str(tmp_path / "demo"), "--bind", f"127.0.0.1:{rest}",
-         "--metrics-bind", f"127.0.0.1:{ops}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+         "--metrics-bind", f"127.0.0.1:{ops}"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "LLM_REGISTRY_GRPC_BIND": f"127.0.0.1:{free_port()}"})   # not the shared 9090
     try:
         deadline = time.monotonic() + 120
         while True:

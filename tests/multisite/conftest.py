@@ -1,6 +1,7 @@
 """Real git: a bare origin, clones of it as sites, and the checks every multi-site test ends with."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,14 +12,15 @@ from registry.ledger import LEDGER_PATH, parse_ledger
 from tests.gate.conftest import cli
 from tests.repo_helpers import AUTHOR, avro_record, commit_branch, make_registry, subject_files
 
+ROOT = Path(__file__).resolve().parents[2]
 ORDER_V1 = avro_record("Order", ("id", "long"), ("amount", "double"))
 
 
 def git(*args: str, cwd: Path | str, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run(["git", *args], cwd=str(cwd), capture_output=True, text=True, timeout=120,
-                          env={"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
+                          env={**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
                                "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com",
-                               "HOME": str(cwd), "PATH": "/usr/bin:/bin"})
+                               "PYTHONPATH": str(ROOT)})
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {done.stderr}")
     return done

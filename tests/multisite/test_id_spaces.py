@@ -77,3 +77,16 @@ def test_registry_ids_is_append_only_and_leases_never_overlap():
     swapped = render_ids(two).splitlines()
     with pytest.raises(IdSpaceError, match="hash chain broken"):
         parse_ids("\n".join(reversed(swapped)) + "\n")
+
+
+def test_a_site_never_hands_out_an_id_again_after_a_reset_dropped_its_line(origin, tmp_path):
+    a = clone(origin, tmp_path / "a")
+    assert cli("site", "join", "site-a", "--repo", str(a), "--author", "T <t@example.com>").returncode == 0
+    before = git("rev-parse", "main", cwd=a).stdout.strip()
+    propose(a, "p1", "one.event")
+    assert merge(a, "p1").returncode == 0
+    handed = ids_of(a)[("one.event", 1)]
+    git("reset", "--quiet", "--hard", before, cwd=a)          # the line that bound it is gone from main
+    propose(a, "p2", "two.event")
+    assert merge(a, "p2").returncode == 0
+    assert ids_of(a)[("two.event", 1)] == handed + 1

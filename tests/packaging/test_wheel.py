@@ -123,7 +123,8 @@ def test_installed_commands_run_without_the_checkout(installed, tmp_path):
     log = open(tmp_path / "serve.log", "w+")
     server = subprocess.Popen(
         ["llm-registry", "serve", "--repo", str(demo / "registry"), "--catalog", str(demo / "catalog"),
-         "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{port}", "--workers", "1"],
+         "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--grpc-bind", f"127.0.0.1:{free_port()}"],   # serve stops when the wheel's gRPC stubs do not load
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30

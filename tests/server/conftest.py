@@ -25,14 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    """A running ``llm-registry serve``: ``url`` is the REST listener, ``ops`` health and metrics."""
+    """A running ``llm-registry serve``: ``url`` is the REST listener, ``ops`` health and metrics, ``grpc``
+    the gRPC listener's address."""
 
     def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
         self.rest_port, self.ops_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rest_port}"
         self.ops = f"http://127.0.0.1:{self.ops_port}"
+        self.grpc = f"127.0.0.1:{free_port()}"   # gRPC target (tests/grpc); ``args`` may say --grpc-bind off
         self.log_path = log_path
-        command = [sys.executable, "-m", "cli.main", "serve", *args,
+        command = [sys.executable, "-m", "cli.main", "serve", "--grpc-bind", self.grpc, *args,
                    "--bind", f"127.0.0.1:{self.rest_port}", "--metrics-bind", f"127.0.0.1:{self.ops_port}"]
         environment = {k: v for k, v in os.environ.items()
                        if k not in ("DATABASE_URL", "REDIS_URL", "REGISTRY_REPO", "PROMETHEUS_MULTIPROC_DIR")}

@@ -70,3 +70,26 @@ def test_killed_master_takes_its_processes_along_and_a_damaged_index_is_rebuilt(
         assert "damaged" in srv.log()
     assert len([p for p in glob.glob(f"{index}.damaged-*") if not p.endswith(("-wal", "-shm"))]) == 1
     assert sqlite3.connect(index).execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+@pytest.mark.slow
+def test_a_broken_main_does_not_stop_a_restart(tmp_path):
+    """A bad ledger lands on main: a server that restarts serves its last good index, and readiness,
+    the log and /metrics say that main was refused (it used to exit 2 at start)."""
+    from registry.ledger import LEDGER_PATH
+    writer = make_registry(tmp_path / "repo")
+    args = ["--repo", str(tmp_path / "repo"), "--poll", "0.3", "--workers", "1"]
+    with running(args, tmp_path / "first.log") as srv:
+        expected = requests.get(f"{srv.url}/schemas/ids/1", timeout=10).json()
+    writer.put(LEDGER_PATH, writer.repo[writer.files[LEDGER_PATH]].data + b"not a ledger line\n")
+    bad = writer.commit("a hand edit breaks the ledger")
+    with running(args, tmp_path / "second.log") as srv:
+        assert requests.get(f"{srv.url}/schemas/ids/1", timeout=10).json() == expected
+        ready = requests.get(f"{srv.ops}/health/ready", timeout=10)
+        assert ready.status_code == 200
+        main = ready.json()["index"]["main"]
+        assert main["main"] == bad and main["indexed"] is False and LEDGER_PATH in main["refused"]
+        assert ready.json()["index"]["commit"] != bad
+        metrics = requests.get(f"{srv.ops}/metrics", timeout=10).text
+        assert "schema_registry_main_refused 1.0" in metrics
+        assert "serving the last good build" in srv.log()

@@ -21,13 +21,14 @@ def _alive(pid: int) -> bool:
 def test_follower_stops_when_its_server_is_gone(tmp_path):
     repo = tmp_path / "repo"
     create_registry(repo)
-    follower = [sys.executable, "-m", "server.index_refresh", "--repo", str(repo), "--index",
-                f"sqlite:///{tmp_path / 'index.db'}", "--poll", "0.2", "--parent-pid", "{ppid}"]
+    follower = [sys.executable, "-m", "cli.main", "follow", "--repo", str(repo), "--poll", "0.2",
+                "--parent-pid", "{ppid}"]
     # A stand-in server: starts the follower with its own pid, prints the follower's pid, dies at once.
     launcher = ("import os, subprocess, sys; argv = [a.replace('{ppid}', str(os.getpid())) for a in sys.argv[1:]];"
                 "print(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid, flush=True)")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'index.db'}"}
     out = subprocess.run([sys.executable, "-c", launcher, *follower], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parents[2])
+                         cwd=Path(__file__).resolve().parents[2], env=env)
     pid = int(out.stdout.strip())
     deadline = time.monotonic() + 30
     while _alive(pid) and time.monotonic() < deadline:

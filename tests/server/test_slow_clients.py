@@ -115,20 +115,25 @@ def test_trickled_and_pipelined_requests_are_served(server) -> None:
 
 
 class _Answers:
-    """Reads HTTP answers off a socket one at a time (pipelined answers may arrive in one recv)."""
+    """HTTP/1.1 answers read one at a time off a connection; pipelined answers may share one read."""
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock, self.data = sock, b""
+        self.sock = sock
+        self.buffer = b""
 
     def next(self) -> bytes:
-        while b"\r\n\r\n" not in self.data:
-            self.data += self.sock.recv(65536)
-        head, _, rest = self.data.partition(b"\r\n\r\n")
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the connection before answering"
+            self.buffer += chunk
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
         length = int([line.split(b":")[1] for line in head.split(b"\r\n")
                       if line.lower().startswith(b"content-length")][0])
         while len(rest) < length:
-            rest += self.sock.recv(65536)
-        self.data = rest[length:]
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the connection in the middle of an answer"
+            rest += chunk
+        self.buffer = rest[length:]
         return head + b"\r\n\r\n" + rest[:length]
 
 

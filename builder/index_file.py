@@ -2,7 +2,7 @@
 
 An open SQLite connection keeps reading the file it opened even after the path is deleted or a
 rebuilt file is moved into place, so a long-lived process would keep serving (or building into) a
-file nobody else sees. The store and the index refresher compare the path's identity with the one
+file nobody else sees. The server's store and :class:`builder.pipeline.IndexPipeline` compare the path's identity with the one
 they connected to and reconnect when it changed. PostgreSQL indexes have no such file: ``None``.
 """
 from __future__ import annotations

@@ -1,0 +1,74 @@
+"""``llm-registry follow``: keep the indexes of a registry repository's ``main`` current as it moves.
+
+What ``llm-registry serve --repo`` runs beside its workers (:mod:`server.index_refresh`); run by hand
+it is a long-lived ``llm-registry build`` of ``main``. Configured like the server, from the
+environment (``REGISTRY_REPO``, ``DATABASE_URL``, ``REDIS_URL``, ``REDIS_PREFIX``,
+``LLM_REGISTRY_WEBHOOKS``, ``LLM_REGISTRY_STATE_DIR``), so no URL or secret needs a command line.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from cli._common import fail
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "follow", help="keep the SQL/Redis indexes current as a repository's main moves",
+        description="Poll a registry repository's main and update the SQL index (and Redis) whenever it "
+                    "moves, as `llm-registry serve --repo` does beside its workers. Configuration comes from "
+                    "the environment — REGISTRY_REPO, DATABASE_URL, REDIS_URL, REDIS_PREFIX, "
+                    "LLM_REGISTRY_WEBHOOKS, LLM_REGISTRY_STATE_DIR — so URLs with passwords and inline "
+                    "webhook secrets never appear on a command line.")
+    parser.add_argument("--repo", default=os.environ.get("REGISTRY_REPO"),
+                        help="registry repository (work tree or bare; default: $REGISTRY_REPO)")
+    parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to look at main "
+                                                                                  "(default: 2)")
+    parser.add_argument("--once", action="store_true", help="update once and exit (exit 1 when it fails)")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"),
+                        help="DEBUG, INFO, WARNING, ERROR (default: $LOG_LEVEL or INFO)")
+    parser.add_argument("--parent-pid", type=int, metavar="PID",
+                        help="stop when this process (the server that started the follower) is gone")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # imported here, as in every command: `llm-registry --help` and the other commands do not pay for them
+    import signal
+
+    import pygit2
+
+    from builder.pipeline import Targets
+    from server import index_status, logs, tracing
+    from server.index_refresh import Refresher, run as follow
+    from server.index_watch import MetricsWatch
+    from server.parent_death import die_with_parent
+    from server.settings import Settings, embedded_index_path
+
+    logs.configure(args.log_level.upper())
+    if args.parent_pid is not None:
+        die_with_parent(args.parent_pid, signal.SIGTERM)
+    settings = Settings.from_env(repo=args.repo)
+    if not settings.repo:
+        return fail("nothing to follow: give --repo PATH or set REGISTRY_REPO")
+    if args.poll <= 0:
+        return fail("--poll must be a positive number of seconds")
+    try:
+        index_url = settings.index_url or f"sqlite:///{embedded_index_path(settings.repo)}"
+    except (pygit2.GitError, KeyError, OSError) as exc:
+        return fail(f"--repo {settings.repo}: not a git repository ({exc})")
+    refresher = Refresher(settings.repo, Targets(index_url, redis_url=settings.redis_url,
+                                                 redis_prefix=settings.redis_prefix),
+                          status=index_status.path_for(settings.repo))
+    refresher.watch = MetricsWatch()
+    tracing.install()   # the follower's builds are traced too when OTEL_* asks for it (server/tracing.py)
+    stop_webhooks = None
+    if settings.webhooks and settings.state_dir and not args.once:
+        from server.webhook_delivery import follow_git
+        stop_webhooks = follow_git(settings.repo, settings.webhooks, settings.state_dir, args.poll)
+    try:
+        return follow(refresher, args.poll, args.once, args.parent_pid)
+    finally:
+        if stop_webhooks is not None:
+            stop_webhooks()
