@@ -17,9 +17,6 @@ from typing import Any
 
 from builder.sql_index import SchemaRow, VersionRow
 
-SCHEMA_TYPES = ["AVRO", "JSON", "PROTOBUF"]
-
-
 def dumps(body: Any) -> str:
     """The bytes-stable JSON text of a response body (insertion order kept: bodies fix their order)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 
-from builder.bodies import SCHEMA_TYPES, dumps, schema_body, version_body
+from builder.bodies import dumps, schema_body, version_body
 from builder.sql_index import Reader, VersionRow
+from registry.read_model import SCHEMA_TYPES
 
 _IMMUTABLE = re.compile(r"^schemas/ids/(\d+)/(?:schema/)?index\.json$")
 MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")

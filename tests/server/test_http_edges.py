@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Iterator
 
 import pytest
 import requests
 
 from registry.formats.jsonschema import JsonSchema
-from registry.types import SchemaError
+from registry.types import Reference, SchemaError
+from server.resources.schemas import guid_of
+from tests.server.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -102,3 +106,43 @@ def test_head_answers_like_get_without_a_body(server, path: str) -> None:
 def test_accept_is_negotiated_by_quality(server, accept: str, expected: str) -> None:
     resp = requests.get(server.url + "/subjects", headers={"Accept": accept}, timeout=10)
     assert resp.headers["Content-Type"] == expected
+
+
+def test_schema_by_guid(server) -> None:
+    by_id = requests.get(server.url + "/schemas/ids/1", timeout=10).json()
+    class Row:   # the registered text and references are all a GUID depends on
+        schema = by_id["schema"]
+        references = [Reference.from_json(r) for r in by_id.get("references", [])]
+
+    guid = guid_of(Row)
+    answer = requests.get(f"{server.url}/schemas/guids/{guid}", timeout=10)
+    assert answer.status_code == 200
+    assert answer.json() == {**by_id, "guid": guid}
+    assert requests.get(f"{server.url}/schemas/guids/{guid.upper()}", timeout=10).status_code == 200
+    missing = requests.get(server.url + "/schemas/guids/00000000-0000-0000-0000-000000000000", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error_code"] == 40403
+
+
+def test_server_metadata(server) -> None:
+    assert requests.get(server.url + "/v1/metadata/id", timeout=10).json() == \
+        {"scope": {"path": [], "clusters": {"schema-registry-cluster": "schema-registry"}}}
+    assert requests.get(server.url + "/v1/metadata/version", timeout=10).json()["version"]
+
+
+def test_deleted_as_negative_and_paging(server) -> None:
+    base = server.url + "/subjects/retired.events/versions"
+    assert requests.get(base, timeout=10).json() == [1]
+    assert requests.get(base + "?deletedAsNegative=true", timeout=10).json() == [1, -2]
+    assert requests.get(base + "?deleted=true&offset=1&limit=1", timeout=10).json() == [2]
+    assert requests.get(server.url + "/subjects?offset=1&limit=2", timeout=10).json() == \
+        requests.get(server.url + "/subjects", timeout=10).json()[1:3]
+
+
+def test_schema_types_are_one_list(server, sample_repo, tmp_path) -> None:
+    """The server and the static JSON API answer /schemas/types with the same list."""
+    out = tmp_path / "api"
+    subprocess.run([sys.executable, "-m", "cli.main", "build", "--repo", str(sample_repo), "--index",
+                    f"sqlite:///{tmp_path / 'index.db'}", "--api-out", str(out)], check=True, capture_output=True,
+                   cwd=ROOT)
+    static = json.loads((out / "schemas/types/index.json").read_text())
+    assert requests.get(server.url + "/schemas/types", timeout=10).json() == static == ["JSON", "PROTOBUF", "AVRO"]
