@@ -17,8 +17,8 @@ maps the Confluent paths onto it)::
     catalog.json                                           builder/catalog_document.py (the catalog site has the same)
     fields.json                                            the latest versions' fields, for field search
 
-``{S}`` is the subject percent-encoded exactly as clients encode a path segment (every byte outside
-``A-Z a-z 0-9 - . _ ~``, uppercase hex), which is also the raw request path nginx sees. Soft-deleted
+``{S}`` is the subject itself with only ``%`` and ``/`` percent-encoded (:func:`encode_segment`); nginx
+matches the decoded request path, so every client spelling of the subject finds it. Soft-deleted
 versions and subjects are left out (a static host cannot answer ``?deleted=true``).
 
 Files are byte-identical across rebuilds of the same commit: sorted keys or fixed field order, no
@@ -32,7 +32,6 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import quote
 
 from builder.bodies import dumps, schema_body, version_body
 from builder.sql_index import Reader, VersionRow
@@ -44,9 +43,13 @@ MANIFEST = ".llm-registry-manifest.json"
 
 
 def encode_segment(subject: str) -> str:
-    """The URL path segment (and directory name) of a subject; reversible with ``unquote``."""
-    encoded = quote(subject, safe="")
-    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+    """The directory name of a subject: the subject itself, with only what a file name cannot hold
+    encoded (``%`` as ``%25``, then ``/`` as ``%2F``; ``.``/``..`` as ``%2E``); reversible with ``unquote``.
+    A server that decodes the request path (nginx's ``$uri``) finds it from any spelling a client sends:
+    ``orders:value``, ``orders%3Avalue``, ``orders%3avalue`` (deploy/nginx/static-api.conf)."""
+    if subject in (".", ".."):
+        return subject.replace(".", "%2E")
+    return subject.replace("%", "%25").replace("/", "%2F")
 
 
 def _json_file(body: Any) -> bytes:

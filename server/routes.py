@@ -33,15 +33,13 @@ def rest_routes(services: Services) -> list[Route]:
     compat = compatibility.Compatibility(services)
     cfg = writes.ConfigWithWrites(services, writer)
     mode = writes.ModeWithWrites(services, writer)
-    server_metadata = ops.ServerMetadata()
     R, C, W = Permission.READ, Permission.CHECK, Permission.WRITE
     routes = [
         Route("/", ops.Root(), R),
         Route("/schemas", schemas.Schemas(services), R),
         Route("/schemas/types", schemas.SchemaTypes(), R),
         Route("/contexts", ops.Contexts(), R),
-        Route("/v1/metadata/id", server_metadata, R, "id"),
-        Route("/v1/metadata/version", server_metadata, R, "version"),
+        Route("/v1/metadata/id", ops.ServerMetadata(), R),
         Route("/schemas/bulk", schemas.BulkSchemas(services), R),
         Route("/schemas/ids/{schema_id}", by_id, R),
         Route("/schemas/guids/{guid}", schemas.SchemaByGuid(services), R),

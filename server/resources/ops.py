@@ -1,19 +1,12 @@
 """Health, readiness and metrics (the operations listener, 8080 by default) and Confluent's root."""
 from __future__ import annotations
 
-from importlib import metadata
-
 import falcon
 
 from server import metrics
 from server.media import send
 from server.resources import Services
 from server.store import StoreUnavailable
-
-try:
-    _VERSION = metadata.version("llm-schema-registry")
-except metadata.PackageNotFoundError:   # run from a source tree without an install
-    _VERSION = "0+unknown"
 
 
 class Root:
@@ -34,15 +27,12 @@ class Contexts:
 
 
 class ServerMetadata:
-    """``GET /v1/metadata/id`` and ``/v1/metadata/version``: Confluent's server identity, which tools
-    (the Confluent CLI, exporters, UIs) ask before anything else. There is no Kafka cluster behind a git
-    registry, so the scope names the registry cluster only, with Confluent's default group name."""
+    """``GET /v1/metadata/id``: Confluent's server identity, which tools (the Confluent CLI, exporters,
+    UIs) ask before anything else. There is no Kafka cluster behind a git registry, so the scope names
+    the registry cluster only, with Confluent's default group name."""
 
-    def on_get_id(self, req: falcon.Request, resp: falcon.Response) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         send(resp, {"scope": {"path": [], "clusters": {"schema-registry-cluster": "schema-registry"}}})
-
-    def on_get_version(self, req: falcon.Request, resp: falcon.Response) -> None:
-        send(resp, {"version": _VERSION, "commitId": ""})
 
 
 class Live:

@@ -9,6 +9,7 @@ from typing import Any
 import falcon
 
 from registry.identity import content_fingerprint
+from registry.read_model import contract_body
 from server import http_cache, metrics, params
 from server.errors import ApiError, schema_not_found, subject_not_found, unprocessable
 from server.http_cache import REVALIDATE
@@ -145,7 +146,12 @@ class Version:
         row = self._row(req, subject, version)
         http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
         schema = served_schema(self.services, row, req.get_param("format"))
-        _send_current(req, resp, self.services, version_body(row, schema))
+        body = version_body(row, schema)
+        if params.boolean(req, "includeContract"):
+            # Not by default: confluent-kafka's serializers refuse a ruleSet whose CEL executor they lack.
+            # `llm-registry import --from` asks for it, so an import from this server keeps rules and metadata.
+            body.update(contract_body(row) or {})
+        _send_current(req, resp, self.services, body)
 
     def on_get_schema(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)

@@ -126,7 +126,6 @@ def test_schema_by_guid(server) -> None:
 def test_server_metadata(server) -> None:
     assert requests.get(server.url + "/v1/metadata/id", timeout=10).json() == \
         {"scope": {"path": [], "clusters": {"schema-registry-cluster": "schema-registry"}}}
-    assert requests.get(server.url + "/v1/metadata/version", timeout=10).json()["version"]
 
 
 def test_deleted_as_negative_and_paging(server) -> None:
