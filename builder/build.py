@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -34,10 +33,12 @@ from registry import layout, tracing
 from registry.compat import check_compatibility
 from registry.formats import ParsedSchema, parse_schema
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, find_lines, parse_appended, parse_ledger
+from registry.lru import LRU
+from registry.modes import compatibility_bases
 from registry.registry_config import DEFAULT_COMPATIBILITY, RegistryConfig
 from registry.resolver import LedgerResolver
 from registry.snapshot import Snapshot, SnapshotError
-from registry.subject_config import LifecycleState, SubjectConfig
+from registry.subject_config import SubjectConfig
 from registry.types import SchemaError, SchemaType
 from registry.yamldoc import ConfigError
 
@@ -200,7 +201,7 @@ class _Plan:
         self.default_mode, self.default_policy = registry_config.compatibility, registry_config.compatibility_policy
         self.resolver = LedgerResolver(snapshot, entries=list(self._known.values()))
         self._configs: dict[str, SubjectConfig] = {}
-        self._parsed_blobs: OrderedDict[tuple, ParsedSchema | SchemaError] = OrderedDict()
+        self._parsed_blobs: LRU[ParsedSchema | SchemaError] = LRU(PARSED_BLOBS_KEPT)
         self.parses = 0
         self._trees: dict[str, str] = {}
         self.warnings: list[str] = []
@@ -431,7 +432,7 @@ class _Plan:
             line, entry = history[version - 1]
             references = self.config_at(entry, line).references
             key = (entry.schema_type, entry.schema_blob, references)
-            parsed = self._parsed_blobs.get(key)
+            parsed = self._parsed_blobs.get(key, None)
             if parsed is None:
                 self.parses += 1
                 text = self._blob(entry.schema_blob, line, entry, "schema")
@@ -442,11 +443,7 @@ class _Plan:
                     parsed = exc
                 except UnicodeDecodeError:
                     parsed = SchemaError("the schema blob is not UTF-8 text")
-                self._parsed_blobs[key] = parsed
-                if len(self._parsed_blobs) > PARSED_BLOBS_KEPT:
-                    self._parsed_blobs.popitem(last=False)
-            else:
-                self._parsed_blobs.move_to_end(key)
+                self._parsed_blobs.put(key, parsed)
             cache[version] = parsed
         return cache[version]
 
@@ -474,12 +471,11 @@ class _Plan:
         if isinstance(parsed, SchemaError):
             return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [],
                     "error": str(parsed)}
-        bases = [v for v in range(1, entry.version)
-                 if merged.lifecycle(v).state is not LifecycleState.DRAFT and not merged.lifecycle(v).deleted]
-        if not mode.endswith("_TRANSITIVE") and mode not in ("NONE", "DISABLED"):
-            bases = bases[-1:]
-        elif mode == "NONE":
-            bases = []
+        try:
+            bases = compatibility_bases(((v, merged.lifecycle(v).state, merged.lifecycle(v).deleted)
+                                         for v in range(1, entry.version)), mode)
+        except ValueError as exc:   # an unknown mode
+            return {"compatible": None, "mode": mode, "checked_versions": [], "issues": [], "error": str(exc)}
         previous = [(v, self._parsed(history, v, cache)) for v in bases]
         broken = [v for v, p in previous if isinstance(p, SchemaError)]
         if broken:

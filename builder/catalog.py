@@ -27,16 +27,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import jinja2
 import yaml
 from markupsafe import Markup, escape
 
+from builder.catalog_document import catalog_document, registry_settings
 from builder.catalog_model import (FORMAT_LABELS, STATES, CatalogModel, SubjectView, iter_fields,
                                    model_from_index, examples_from_snapshot)
-from registry import layout
+from builder.site_paths import domain_page, raw_path, site_href, subject_page
 from registry.bundled import CATALOG_SITE
+from registry.timestamps import utc_iso
 
 MARKER = ".llm-registry-catalog"
 # Every page carries its navigation, and rendering it is most of the theme's cost per page. Small
@@ -80,11 +81,6 @@ class CatalogStats:
 
 
 # --------------------------------------------------------------------------------------------- links
-
-def site_href(path: str) -> str:
-    """URL of a site file: MkDocs percent-quotes file names, so ``%`` in a subject dir becomes ``%25``."""
-    return quote(path, safe="/._-~")
-
 
 class Links:
     """Relative URLs from one page to the others, for HTML written in templates.
@@ -134,18 +130,6 @@ class Links:
     def next_tab_group(self) -> int:
         self._tab_group += 1
         return self._tab_group
-
-
-def subject_page(name: str) -> str:
-    return f"subjects/{layout.encode_subject(name)}.md"
-
-
-def domain_page(name: str) -> str:
-    return f"domains/{layout.encode_subject(name)}/index.md"
-
-
-def raw_path(name: str, version: int, extension: str) -> str:
-    return f"raw/{layout.encode_subject(name)}/v{version}.{extension}"
 
 
 def anchor(text: str) -> str:
@@ -573,10 +557,8 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
         return CatalogStats(**{**previous["stats"], "skipped": True})
     committed_at = None
     if snapshot is not None:
-        committed_at = datetime.datetime.fromtimestamp(snapshot.commit.commit_time, datetime.timezone.utc) \
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
+        committed_at = utc_iso(snapshot.commit.commit_time)
     model = model_from_index(reader, registry_config, commit=commit, committed_at=committed_at,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
-    from builder.catalog_document import catalog_document, registry_settings   # it imports this module
     document = catalog_document(reader, registry_settings(snapshot) if snapshot is not None else {})
     return build_catalog(model, out, offline=offline, key=key, document=document)

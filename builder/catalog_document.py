@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from builder.catalog import raw_path, site_href, subject_page
 from builder.catalog_model import RAW_EXTENSIONS
-from builder.sql_index import Reader, VersionRow
-from builder.static_api import encode_segment
+from builder.site_paths import encode_segment, raw_path, site_href, subject_page
+from builder.sql_index import Reader
 from registry import layout
+from registry.read_model import VersionRow
 from registry.registry_config import RegistryConfig
 from registry.yamldoc import ConfigError
 

@@ -33,23 +33,14 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from builder.bodies import dumps, schema_body, version_body
-from builder.sql_index import Reader, VersionRow
-from registry.read_model import SCHEMA_TYPES
+from builder.catalog_document import FILENAME, catalog_document
+from builder.site_paths import encode_segment
+from builder.sql_index import Reader
+from registry.read_model import SCHEMA_TYPES, VersionRow, dumps, schema_body, version_body
 
 _IMMUTABLE = re.compile(r"^schemas/ids/(\d+)/(?:schema/)?index\.json$")
 MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")
 MANIFEST = ".llm-registry-manifest.json"
-
-
-def encode_segment(subject: str) -> str:
-    """The directory name of a subject: the subject itself, with only what a file name cannot hold
-    encoded (``%`` as ``%25``, then ``/`` as ``%2F``; ``.``/``..`` as ``%2E``); reversible with ``unquote``.
-    A server that decodes the request path (nginx's ``$uri``) finds it from any spelling a client sends:
-    ``orders:value``, ``orders%3Avalue``, ``orders%3avalue`` (deploy/nginx/static-api.conf)."""
-    if subject in (".", ".."):
-        return subject.replace(".", "%2E")
-    return subject.replace("%", "%25").replace("/", "%2F")
 
 
 def _json_file(body: Any) -> bytes:
@@ -100,7 +91,6 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
-    from builder.catalog_document import FILENAME, catalog_document   # it imports this module
     yield FILENAME, catalog_document(reader, registry or {}, by_subject)
     yield "fields.json", _sorted_json({"fields": field_rows})
 

@@ -27,10 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "API (DIR/api) and the catalog (DIR/catalog), then serve the REST API with the catalog "
                     "under /catalog/. A DIR left by an earlier demo is replaced.")
     parser.add_argument("--dir", default="demo-registry", help="working directory (default: ./demo-registry)")
-    parser.add_argument("--bind", default="0.0.0.0:8081", metavar="HOST:PORT",
-                        help="REST listener (default: 0.0.0.0:8081)")
-    parser.add_argument("--metrics-bind", default="0.0.0.0:8080", metavar="HOST:PORT",
-                        help="health and metrics listener (default: 0.0.0.0:8080)")
+    parser.add_argument("--bind", default="127.0.0.1:8081", metavar="HOST:PORT",
+                        help="REST listener (default: 127.0.0.1:8081; 0.0.0.0:8081 for every interface)")
+    parser.add_argument("--metrics-bind", default="127.0.0.1:8080", metavar="HOST:PORT",
+                        help="health and metrics listener (default: 127.0.0.1:8080)")
     parser.add_argument("--no-serve", action="store_true", help="stop after building (no server)")
     parser.set_defaults(func=run)
 

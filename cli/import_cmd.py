@@ -7,7 +7,6 @@ This module does the HTTP fetching (everything is fetched and checked before any
 from __future__ import annotations
 
 import argparse
-import datetime
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from registry.bootstrap import DEFAULT_AUTHOR
 from registry.gate import GateError
 from registry.importer import (GAP_POLICIES, ImportRefused, SourceRegistry, SourceVersion, compatibility_level,
                                plan_import, source_version, subjects_from, write_repository)
+from registry.timestamps import utc_iso
 
 FETCH_THREADS = 8
 
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             which = f" starting with {args.subject_prefix!r}" if args.subject_prefix else ""
             return fail(f"the source {args.source} has no subjects{which}; nothing to import", 1)
         plan = plan_import(registry, on_gap=args.on_gap)
-        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = utc_iso()
         result = write_repository(plan, args.repo, name=args.name or parts.hostname or "imported",
                                   author=args.author, when=when)
     except ImportRefused as exc:

@@ -32,10 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--redis", metavar="URL", help="Redis index/cache (default: $REDIS_URL)")
     parser.add_argument("--redis-prefix", metavar="P", help="prefix of the Redis keys (default: $REDIS_PREFIX "
                                                            "or llmreg:, as llm-registry build)")
-    parser.add_argument("--bind", metavar="HOST:PORT", default="0.0.0.0:8081", help="REST listener (default: "
-                                                                                    "0.0.0.0:8081)")
-    parser.add_argument("--metrics-bind", metavar="HOST:PORT", default="0.0.0.0:8080",
-                        help="health and metrics listener (default: 0.0.0.0:8080; the same as --bind to serve "
+    parser.add_argument("--bind", metavar="HOST:PORT", default="127.0.0.1:8081",
+                        help="REST listener (default: 127.0.0.1:8081, loopback only; 0.0.0.0:8081 for every "
+                             "interface)")
+    parser.add_argument("--metrics-bind", metavar="HOST:PORT", default="127.0.0.1:8080",
+                        help="health and metrics listener (default: 127.0.0.1:8080; the same as --bind to serve "
                              "everything on one port)")
     parser.add_argument("--grpc-bind", metavar="HOST:PORT|off",
                         help="gRPC listener (default: $LLM_REGISTRY_GRPC_BIND or 127.0.0.1:9090; off: no gRPC "
@@ -59,6 +60,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default: llm-registry server <llm-registry@localhost>)")
     parser.add_argument("--push", metavar="REMOTE", help="with --writable: publish every write to REMOTE's main "
                                                          "(push with lease; the remote serializes writers)")
+    security = parser.add_argument_group("security (docs/security.md)")
+    security.add_argument("--auth", action="store_true",
+                          help="authenticate every request: API keys (X-API-Key or HTTP Basic; `llm-registry keys`), "
+                               "JWT bearer tokens and client certificates as configured; roles viewer, editor, admin")
+    security.add_argument("--auth-config", metavar="FILE",
+                          help="with --auth: identities and their teams, JWT (JWKS, issuer, audience, claims), "
+                               "trusted mesh proxies, rate limits (YAML; docs/security.md)")
+    security.add_argument("--allow-anonymous-read", action="store_true",
+                          help="with --auth: callers without credentials may read and check (not write)")
+    security.add_argument("--cors-origin", metavar="ORIGIN", action="append", default=[],
+                          help="a browser origin (https://dashboard.example.com) allowed to call the REST API; "
+                               "repeat for several (default: none)")
+    security.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    security.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    security.add_argument("--tls-client-ca", metavar="PEM",
+                          help="verify client certificates against this CA bundle (mTLS); the certificate's CN or "
+                               "SAN is the caller's identity with --auth")
+    security.add_argument("--require-client-cert", action="store_true",
+                          help="with --tls-client-ca: refuse TLS connections without a valid client certificate")
     parser.set_defaults(func=run)
 
 
@@ -74,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         state_dir=os.path.abspath(args.state_dir) if args.state_dir else None)
     if args.grpc_bind is not None:   # not an override from_env can take: "off" is None
         settings = dataclasses.replace(settings, grpc_bind=grpc_bind_of(args.grpc_bind))
+    settings, problem = _security(settings, args)
+    if problem:
+        return fail(problem)
     if settings.webhooks:
         from server.webhooks import WebhookConfigError, load_webhooks
         try:
@@ -119,6 +142,36 @@ def run(args: argparse.Namespace) -> int:
         if code:
             return code
     return _serve(settings)
+
+
+def _security(settings, args: argparse.Namespace):
+    """The security flags into ``settings``, or the reason they cannot be used."""
+    from dataclasses import replace
+
+    tls = [args.tls_cert, args.tls_key]
+    if any(tls) and not all(tls):
+        return settings, "--tls-cert and --tls-key go together"
+    if (args.tls_client_ca or args.require_client_cert) and not args.tls_cert:
+        return settings, "--tls-client-ca and --require-client-cert need --tls-cert and --tls-key"
+    if args.require_client_cert and not args.tls_client_ca:
+        return settings, "--require-client-cert needs --tls-client-ca"
+    for path in filter(None, [*tls, args.tls_client_ca]):
+        if not os.path.isfile(path):
+            return settings, f"{path}: no such file"
+    if (args.auth_config or args.allow_anonymous_read) and not args.auth:
+        return settings, "--auth-config and --allow-anonymous-read need --auth"
+    absolute = (lambda p: os.path.abspath(p) if p else None)
+    settings = replace(settings, auth=args.auth, auth_config=absolute(args.auth_config),
+                       anonymous_read=args.allow_anonymous_read, cors_origins=tuple(args.cors_origin),
+                       tls_cert=absolute(args.tls_cert), tls_key=absolute(args.tls_key),
+                       tls_client_ca=absolute(args.tls_client_ca), tls_client_cert_required=args.require_client_cert)
+    if settings.auth:
+        from server.auth.config import AuthConfigError, load
+        try:
+            load(settings.auth_config)
+        except AuthConfigError as exc:
+            return settings, str(exc)
+    return settings, None
 
 
 def _check_index(url: str) -> int:

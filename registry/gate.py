@@ -18,31 +18,34 @@ Every write to a registry goes through one loop (:func:`_run`):
 With a remote (``--push``) the same loop builds on the remote's main and publishes with
 ``git push --force-with-lease``: the remote is then the serialization point.
 
-Work tree: a bare repository, or one where ``main`` is not checked out, is left alone. When ``main`` is
-checked out, the gate refuses if the work tree has uncommitted changes (before writing anything), and after
-moving ``main`` it checks out exactly the files the gate's commit changed, so ``git status`` stays clean.
+Work tree: the gate writes commits without one. A bare repository, or one where ``main`` is not checked out,
+is left alone. When ``main`` is checked out, :mod:`registry.work_tree` brings the files the commit changed
+along, by one of two policies: ``"refuse"`` (the CLI: refuse a dirty work tree before writing anything, so
+``git status`` stays clean) or ``"follow"`` (the server: never refuse, never overwrite a person's edits); a
+checkout a killed gate left undone is completed by the next run.
 """
 from __future__ import annotations
 
-import datetime
 import random
 import re
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import pygit2
 
-from registry import ledger_cache, tracing
+from registry import ledger_cache, tracing, work_tree
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
+from registry.ledger_guard import last_step_problems
 from registry.model import RegistryTree
 from registry.problems import Problem, error
 from registry.proposal import NewVersion, Review, read_ledger, review_change
 from registry.registry_config import RegistryConfig
 from registry.site_config import handed_out, local_writer_problem, record_handed_out, site_of
 from registry.snapshot import Snapshot, SnapshotError, resolve_commit
+from registry.timestamps import utc_iso
 
 MAX_ATTEMPTS = 12
 Changes = Mapping[str, "bytes | None"]
@@ -109,7 +112,7 @@ def _author_text(sig: pygit2.Signature) -> str:
 
 
 def _iso(seconds: int | float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(seconds)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -128,10 +131,17 @@ def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], co
     an ID already bound to other content, or content already holding another ID, raises :class:`GateError`
     with code ``ID_CONFLICT`` and nothing is written."""
     ids = {e.fingerprint: e.id for e in ledger}
+    spaces = spaces or IdSpaces()
     if given:
         _bind_given(ids, versions, given)
+        for subject, wanted in sorted(given.items()):
+            owner = spaces.owner(wanted)
+            if owner != site and wanted not in {e.id for e in ledger}:
+                where = f"leased to site {owner!r}" if owner else "the origin's"
+                raise GateError(f"{subject}: id {wanted} is {where} in {IDS_PATH}; this writer may bind only IDs "
+                                f"of its own space", [error("ID_CONFLICT", f"id {wanted} is {where}", IDS_PATH)])
     taken = set(ids.values())
-    fresh = (spaces or IdSpaces()).allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
+    fresh = spaces.allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
     lines: list[LedgerEntry] = []
     for version in versions:
         if version.fingerprint not in ids:
@@ -252,9 +262,10 @@ class _Moved(Exception):
 class _LocalMain:
     """``refs/heads/<branch>`` of this repository, moved by compare-and-swap."""
 
-    def __init__(self, repo: pygit2.Repository, branch: str) -> None:
+    def __init__(self, repo: pygit2.Repository, branch: str, policy: str = work_tree.REFUSE) -> None:
         self.repo = repo
         self.name = f"refs/heads/{branch}"
+        self.policy = policy
         self.notes: list[str] = []
 
     def read(self) -> _Base:
@@ -265,9 +276,18 @@ class _LocalMain:
     def move(self, ref: pygit2.Reference | None, old: pygit2.Commit | None, new: pygit2.Oid,
              log: str = "llm-registry gate") -> None:
         """CAS ``ref`` from ``old`` to ``new``, then bring a checked-out work tree along."""
-        self.swap(ref, new, log)
+        branch = self.name.removeprefix("refs/heads/")
+        work_tree.begin(self.repo, branch, old)
         try:
-            _update_work_tree(self.repo, self.name.removeprefix("refs/heads/"), old, self.repo[new])
+            self.swap(ref, new, log)
+        except _Moved:
+            work_tree.cancel(self.repo)
+            raise
+        try:
+            kept = work_tree.finish(self.repo, branch, old, self.repo[new], self.policy)
+            if kept:
+                self.notes.append(f"left {len(kept)} path(s) with uncommitted changes in the work tree as they "
+                                  f"were ({', '.join(kept[:5])})")
         except (pygit2.GitError, OSError) as exc:
             # main has moved: that is the gate's job and it is done. The work tree is a convenience.
             self.notes.append(f"main moved, but the checked-out work tree could not be updated ({exc}); "
@@ -287,11 +307,11 @@ class _LocalMain:
 class _RemoteMain:
     """``<branch>`` on a remote: fetched before each attempt, published with a push lease."""
 
-    def __init__(self, repo: pygit2.Repository, remote: str, branch: str) -> None:
+    def __init__(self, repo: pygit2.Repository, remote: str, branch: str, policy: str = work_tree.REFUSE) -> None:
         self.repo = repo
         self.remote = remote
         self.branch = branch
-        self.local = _LocalMain(repo, branch)
+        self.local = _LocalMain(repo, branch, policy)
         self.notes = self.local.notes
 
     def _git(self, *args: str) -> subprocess.CompletedProcess:
@@ -333,38 +353,7 @@ class _RemoteMain:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Work tree safety
-
-
-def _checked_out(repo: pygit2.Repository, branch: str) -> bool:
-    return not repo.is_bare and not repo.head_is_unborn and not repo.head_is_detached \
-        and repo.head.name == f"refs/heads/{branch}"
-
-
-def _refuse_dirty(repo: pygit2.Repository, branch: str, paths: Sequence[str]) -> None:
-    """Refuse before writing when ``branch`` is checked out and its work tree holds changes the gate would
-    overwrite or leave inconsistent (untracked files elsewhere are fine)."""
-    if not _checked_out(repo, branch):
-        return
-    touched = set(paths)
-    dirty = sorted(path for path, flags in repo.status().items()
-                   if flags != pygit2.GIT_STATUS_IGNORED
-                   and (flags != pygit2.GIT_STATUS_WT_NEW or path in touched))
-    if dirty:
-        listed = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise GateError(f"{branch} is checked out in {repo.workdir} and its work tree has uncommitted changes "
-                        f"({listed}); commit or stash them first — the gate writes nothing", usage=True)
-
-
-def _update_work_tree(repo: pygit2.Repository, branch: str, old: pygit2.Commit | None,
-                      new: pygit2.Commit) -> None:
-    """After main moved: bring the checked-out files the commit changed (and the index) up to date."""
-    if not _checked_out(repo, branch):
-        return
-    paths = _changed_paths(repo, old, new)
-    if paths:
-        repo.checkout_tree(new.tree, paths=paths,
-                           strategy=pygit2.GIT_CHECKOUT_FORCE | pygit2.GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH)
+# Work tree
 
 
 def _local_commit(repo: pygit2.Repository, branch: str) -> pygit2.Commit | None:
@@ -372,20 +361,11 @@ def _local_commit(repo: pygit2.Repository, branch: str) -> pygit2.Commit | None:
     return ref.peel(pygit2.Commit) if ref is not None else None
 
 
-def _changed_paths(repo: pygit2.Repository, old: pygit2.Commit | None, new: pygit2.Commit) -> list[str]:
-    if old is None:
-        return list(_paths(repo, new.tree))
-    diff = old.tree.diff_to_tree(new.tree)
-    return sorted({p for d in diff.deltas for p in (d.old_file.path, d.new_file.path)})
-
-
-def _paths(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> Iterator[str]:
-    for entry in tree:
-        path = f"{prefix}{entry.name}"
-        if entry.type_str == "tree":
-            yield from _paths(repo, repo[entry.id], path + "/")
-        else:
-            yield path
+def _refuse_dirty(repo: pygit2.Repository, branch: str, paths: Sequence[str]) -> None:
+    try:
+        work_tree.refuse_dirty(repo, branch, paths)
+    except work_tree.DirtyWorkTree as exc:
+        raise GateError(str(exc), usage=True) from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -405,14 +385,25 @@ class _Plan:
 
 @tracing.traced("gate.commit")
 def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2.Commit | None], _Plan | None],
-         remote: str | None = None, max_attempts: int = MAX_ATTEMPTS, committer: str | None = None) -> GateResult:
+         remote: str | None = None, max_attempts: int = MAX_ATTEMPTS, committer: str | None = None,
+         policy: str = work_tree.REFUSE) -> GateResult:
+    if policy not in work_tree.POLICIES:
+        raise ValueError(f"work_tree must be one of {work_tree.POLICIES}, not {policy!r}")
     sig = parse_author(author)
     committer_sig = parse_author(committer) if committer else sig
-    main = _RemoteMain(repo, remote, into) if remote else _LocalMain(repo, into)
+    main = _RemoteMain(repo, remote, into, policy) if remote else _LocalMain(repo, into, policy)
     site = _writer_site(repo, remote)
     unsafe = None if remote else local_writer_problem(repo, into)
     if unsafe:
         raise GateError(unsafe, [error("ID_SPACE_UNSAFE", unsafe)], usage=True)
+    try:
+        kept = work_tree.recover(repo, into)
+    except (pygit2.GitError, OSError) as exc:
+        kept = []
+        main.notes.append(f"the checkout an interrupted write left undone could not be completed ({exc})")
+    if kept:
+        main.notes.append(f"completed the checkout an interrupted write left undone; {len(kept)} path(s) with "
+                          f"uncommitted changes were left as they were ({', '.join(kept[:5])})")
     last = ""
     for attempt in range(1, max_attempts + 1):
         base = main.read()
@@ -436,7 +427,8 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         message = _message(work.title, entries, work.review.versions, len(pending))
         commit_id = repo.create_commit(None, sig, committer_sig, message, tree_id, work.parents)
         new_commit = repo[commit_id]
-        _refuse_dirty(repo, into, _changed_paths(repo, _local_commit(repo, into), new_commit))
+        if policy == work_tree.REFUSE:
+            _refuse_dirty(repo, into, work_tree.changed_paths(repo, _local_commit(repo, into), new_commit))
         try:
             base.publish(commit_id)
         except _Moved as exc:
@@ -523,7 +515,7 @@ def merge_branch(repo: pygit2.Repository | str, branch: str, *, author: str, int
 def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Snapshot], Changes]", author: str,
                  message: str, *, into: str = "main", remote: str | None = None,
                  max_attempts: int = MAX_ATTEMPTS, ids: Mapping[str, int] | None = None,
-                 committer: str | None = None) -> GateResult:
+                 committer: str | None = None, work_tree: str = "refuse") -> GateResult:
     """Commit a change set (``{path: bytes | None}``; ``None`` deletes) on top of ``into`` through the gate.
 
     ``changes`` may be a function of the current main's snapshot: it is called again on every attempt, so
@@ -531,6 +523,8 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
     Returns ``commit=None`` when the change set changes nothing. ``ids`` (``{subject: id}``) makes the
     subject's new version take that ID (IMPORT mode; see :func:`assign_ids`). ``committer`` (default: the
     author) is the commit's committer — the server, when ``author`` is the caller of its write API.
+    ``work_tree`` is the policy for a checked-out ``into`` (:mod:`registry.work_tree`): ``"refuse"`` a dirty
+    one, or ``"follow"`` main without refusing and without overwriting uncommitted edits (the server).
     """
     repo = _open(repo)
 
@@ -554,7 +548,7 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
                      review=review_onto(repo, main, RegistryTree(repo, repo[tree]),
                                         site=_writer_site(repo, remote)), given_ids=ids)
 
-    return _run(repo, into, author, plan, remote, max_attempts, committer)
+    return _run(repo, into, author, plan, remote, max_attempts, committer, work_tree)
 
 
 def _check_path(path: str) -> None:
@@ -624,6 +618,7 @@ def review_onto(repo: pygit2.Repository, main: pygit2.Commit, head: RegistryTree
     ``every_subject`` examines all of ``head``'s subjects, not only those that differ from main."""
     main_tree = RegistryTree(repo, main.tree)
     before = unrecorded(repo, main, main_tree, site)
+    before.problems += [error("LEDGER_REWRITTEN", r.message, r.path, r.line) for r in last_step_problems(main)]
     if not before.ok:
         return Review(problems=before.problems, ledger=before.ledger)
     _, touched = read_ledger(main_tree, head)

@@ -150,7 +150,7 @@ class IdSpaces:
         """The IDs ``site`` (``None``: the origin) may hand out next, in order: after every ID of its own
         space that the ledger binds or ``registry.ids`` retires, never inside another writer's space.
         Exhausting the space raises :class:`IdSpaceError` saying how to get more."""
-        mine = [i for i in {*used, *self.retired, self.handed_out} if i and self.owner(i) == site]
+        mine = self._mine(site, used)
         if site is None:
             yield from self._origin_ids(max([ids_start - 1, *mine]) + 1)
             raise IdSpaceError(f"the registry has run out of IDs (the limit is {MAX_ID})")
@@ -164,6 +164,17 @@ class IdSpaces:
         raise IdSpaceError(f"site {site!r} has used every ID of its lease(s) "
                            f"({', '.join(f'{l.first}..{l.last}' for l in leases)}): while connected, run "
                            "`llm-registry site lease --push origin` for another block")
+
+    def _mine(self, site: str | None, used: Iterable[int]) -> list[int]:
+        """The IDs of ``used``, retired and handed out that lie in ``site``'s space (cheap for the usual
+        ledger: IDs below the first lease need no lookup)."""
+        every = [*used, *self.retired, self.handed_out]
+        if not self.leases:
+            return every if site is None else []
+        below = self._starts[0]
+        if site is None:
+            return [i for i in every if i < below or (i and self.owner(i) is None)]
+        return [i for i in every if i >= below and self.owner(i) == site]
 
     def _origin_ids(self, start: int) -> Iterator[int]:
         candidate = start

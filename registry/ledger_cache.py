@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
 import pygit2
 
 from registry.ledger import LedgerEntry
+from registry.lru import LRU
 
 _FILE = ("llm-registry", "verified-ledgers")
 _KEEP = 64
-_MEMORY: "OrderedDict[tuple[str, str], list[LedgerEntry]]" = OrderedDict()
-_LOCK = threading.Lock()   # the server calls the gate from several threads
+_MEMORY: "LRU[list[LedgerEntry]]" = LRU(8)   # thread-safe: the server calls the gate from several threads
 
 
 def _path(repo: pygit2.Repository) -> Path:
@@ -42,10 +40,9 @@ def cached(repo: pygit2.Repository, blob_id: str, read: Callable[[], bytes]) -> 
     """The entries of an already verified ledger blob (``read`` gives its bytes, called only when they must
     be decoded), or ``None`` when it must be verified."""
     key = (repo.path, blob_id)
-    with _LOCK:
-        if key in _MEMORY:
-            _MEMORY.move_to_end(key)
-            return list(_MEMORY[key])
+    known = _MEMORY.get(key, None)
+    if known is not None:
+        return list(known)  # type: ignore[call-overload]
     if blob_id not in _recorded(repo):
         return None
     try:
@@ -71,8 +68,4 @@ def record(repo: pygit2.Repository, blob_id: str, entries: list[LedgerEntry]) ->
 
 
 def _remember(key: tuple[str, str], entries: list[LedgerEntry]) -> None:
-    with _LOCK:
-        _MEMORY[key] = entries
-        _MEMORY.move_to_end(key)
-        while len(_MEMORY) > 8:
-            _MEMORY.popitem(last=False)
+    _MEMORY.put(key, entries)

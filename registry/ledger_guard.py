@@ -138,6 +138,21 @@ def history_problems(repo: pygit2.Repository, tip: pygit2.Commit) -> list[Refusa
     return problems
 
 
+def last_step_problems(tip: pygit2.Commit) -> list[Refusal]:
+    """The prefix rule for the last first-parent commit that changed ``registry.lock`` (or ``registry.ids``):
+    what the gate checks before assigning IDs on top of a main — a deleted last line would otherwise make
+    it hand the ID out again. Cheap: the walk stops at the first change of each file."""
+    problems: list[Refusal] = []
+    pending = {LEDGER_PATH: compare_ledgers, IDS_PATH: compare_ids}
+    for child, parent in _first_parent_steps(tip):
+        for path in [p for p in pending if _oid(child, p) != _oid(parent, p)]:
+            where = f"commit {str(child.id)[:12]} ({child.message.splitlines()[0] if child.message else ''}): "
+            problems += pending.pop(path)(_blob(parent, path), _blob(child, path), where, validate=False)
+        if not pending:
+            break
+    return problems
+
+
 def _oid(commit: pygit2.Commit, path: str) -> pygit2.Oid | None:
     try:
         return commit.tree[path].id

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from registry.formats.avro_text import locate_pointer
+from registry.pointers import unescape
 from registry.types import SchemaType
 
 Position = tuple[int, int]
@@ -52,7 +53,7 @@ def translate_pointer(pointer: str, source: Any, target: Any) -> str:
     name in ``target``. Stops at the first step ``target`` does not have (the longest prefix)."""
     out = ""
     for token in pointer.split("/")[1:] if pointer else []:
-        key = token.replace("~1", "/").replace("~0", "~")
+        key = unescape(token)
         if isinstance(source, list) and isinstance(target, list) and key.isdigit() and int(key) < len(source):
             element = source[int(key)]
             name = element.get("name") if isinstance(element, dict) else None

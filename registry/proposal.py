@@ -23,11 +23,12 @@ from typing import Any, Iterable, Sequence
 import pygit2
 
 from registry import layout, ledger_cache
-from registry.compat import CompatibilityResult, Mode, check_compatibility
+from registry.compat import CompatibilityResult, Mode, Policy, check_compatibility
 from registry.formats import ParsedSchema, parse_schema, parse_source
 from registry.identity import content_fingerprint
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_only, parse_ledger
 from registry.model import RegistryTree, SubjectFiles
+from registry.modes import compatibility_bases
 from registry.positions import locate
 from registry.problems import Problem, error, has_errors, warning
 from registry.registry_config import DEFAULT_COMPATIBILITY, DEFAULT_COMPATIBILITY_POLICY
@@ -278,13 +279,11 @@ class _Reviewer:
                                   f.schema_path))
             result = CompatibilityResult(mode=mode, checked=(entries[-1].version,))
         else:
-            bases = [e for e in entries if not config.deleted and config.lifecycle(e.version).state
-                     is not LifecycleState.DRAFT and not config.lifecycle(e.version).deleted]
-            if not mode.transitive:
-                bases = bases[-1:]
+            bases = compatibility_bases(((e, config.lifecycle(e.version).state, config.deleted
+                                          or config.lifecycle(e.version).deleted) for e in entries), mode)
             previous: list[ParsedSchema] = []
             labels: list[int] = []
-            for entry in bases if mode is not Mode.NONE else []:
+            for entry in bases:
                 base = self._ledgered(entry)
                 if base is not None:
                     previous.append(base)
@@ -295,7 +294,8 @@ class _Reviewer:
                 # Formats locate a reason in the reader's schema: the earlier version's, checking forward.
                 in_text = texts.get(issue.version) if issue.direction == "forward" else None
                 problems.append(error(
-                    "INCOMPATIBLE", f"{f.subject} v{version} is not {mode.value} compatible with v{issue.version} "
+                    "INCOMPATIBLE", f"{f.subject} v{version} is not {mode.value}{_policy_note(result)} compatible "
+                    f"with v{issue.version} "
                     f"({issue.direction}): {issue.kind} at {issue.location or '/'}: {issue.message}",
                     f.schema_path, *(locate(f.schema_type, f.schema_text, issue.location, in_text) or (None, None))))
         life = config.lifecycle(version)
@@ -427,3 +427,8 @@ def _line(f: SubjectFiles, path: tuple[Any, ...]) -> int | None:
 def _schema_problem(f: SubjectFiles, exc: SchemaError) -> Problem:
     code = "REFERENCE_INVALID" if "reference" in exc.message.lower() else "SCHEMA_INVALID"
     return error(code, exc.message, f.schema_path, exc.line, exc.column)
+
+
+def _policy_note(result: CompatibilityResult) -> str:
+    """The policy, named only when it is not the default (Confluent's verdicts): the usual message stays short."""
+    return "" if result.policy is Policy.STRICT else f" ({result.policy.value} policy)"

@@ -23,8 +23,6 @@ carrying the gate's trailer.
 """
 from __future__ import annotations
 
-import datetime
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
@@ -33,6 +31,7 @@ import pygit2
 from registry.gate import GATE_TRAILER
 from registry.id_space import IDS_PATH, IdLine, IdSpaceError, IdSpaces, append, parse_ids, render_ids
 from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, chain, parse_ledger, render
+from registry.timestamps import utc_iso
 
 
 class ReconcileError(Exception):
@@ -97,18 +96,22 @@ def reconcile_ledgers(winner: Sequence[LedgerEntry], loser: Sequence[LedgerEntry
     lines: list[LedgerEntry] = []
     changed: list[Rebound] = []
     retire: list[tuple[int, int]] = []
+    moved: dict[int, int] = {}   # the loser's IDs given a new one here (its later lines follow them)
     for e in loser[start:]:
         if _key(e) in seen:
             continue   # the same registration is on both sides already (an earlier reconciliation)
         version = next_version.get(e.subject, 1)
         reason = ""
-        if e.fingerprint in id_of:
+        if e.id in moved and id_of.get(e.fingerprint) == moved[e.id]:
+            new_id = moved[e.id]
+            reason = f"id {e.id} is id {new_id} since an earlier line of this reconciliation"
+        elif e.fingerprint in id_of:
             new_id = id_of[e.fingerprint]
             if new_id != e.id:
                 reason = f"the same content is id {new_id}; id {e.id} is retired"
                 retire.append((e.id, new_id))
         elif e.id in content_of:
-            new_id = _next(fresh, content_of)
+            new_id = moved[e.id] = _next(fresh, content_of)
             owner = next(m for m in merged if m.id == e.id)
             reason = (f"id {e.id} means {owner.subject} v{owner.version} (content {owner.fingerprint[:12]}) on the "
                       f"winning side")
@@ -126,7 +129,7 @@ def reconcile_ledgers(winner: Sequence[LedgerEntry], loser: Sequence[LedgerEntry
         if reason:
             changed.append(Rebound(e.subject, e.version, e.id, new_id, version, reason))
     ids_lines = list(spaces.lines)
-    when = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = utc_iso()
     for old_id, new_id in retire:
         if old_id in content_of or old_id in spaces.retired:
             continue

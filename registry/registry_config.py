@@ -10,10 +10,10 @@ from typing import Any
 
 from registry import layout
 from registry.compat.policy import DEFAULT_POLICY
+from registry.modes import DEFAULT_COMPATIBILITY, DEFAULT_WRITE_MODE  # noqa: F401  (DEFAULT_COMPATIBILITY re-exported)
 from registry.yamldoc import ConfigError, load_yaml, validate
 
 SCHEMA_FILE = "registry.schema.json"
-DEFAULT_COMPATIBILITY = "BACKWARD"
 DEFAULT_COMPATIBILITY_POLICY = DEFAULT_POLICY.value   # STRICT: Confluent's verdicts
 
 
@@ -37,7 +37,7 @@ class RegistryConfig:
     compatibility_policy: str = DEFAULT_COMPATIBILITY_POLICY
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     ids_start: int = 1
-    write_mode: str = "READWRITE"   # `mode:` READWRITE | READONLY | IMPORT (what the REST write API accepts)
+    write_mode: str = DEFAULT_WRITE_MODE   # `mode:` READWRITE | READONLY | IMPORT (what the REST write API accepts)
 
     @classmethod
     def parse(cls, text: str | bytes, source: str = layout.REGISTRY_YAML) -> "RegistryConfig":
@@ -54,7 +54,7 @@ class RegistryConfig:
             compatibility_policy=data.get("compatibility_policy", DEFAULT_COMPATIBILITY_POLICY),
             catalog=CatalogConfig(title=catalog.get("title") or data["name"], site_url=catalog.get("site_url"),
                                   repo_url=catalog.get("repo_url"), edit_url=catalog.get("edit_url")),
-            ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", "READWRITE"))
+            ids_start=int((data.get("ids") or {}).get("start", 1)), write_mode=data.get("mode", DEFAULT_WRITE_MODE))
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "compatibility": self.compatibility,

@@ -32,6 +32,7 @@ import lark
 from celpy import celtypes
 from celpy.evaluation import CELEvalError, base_functions
 
+from registry.pointers import escape
 from registry.types import DataError
 
 ON_FAILURE = ("ERROR", "NONE", "DLQ")
@@ -385,7 +386,7 @@ def _reads(ast: lark.Tree) -> _Reads:
                     fields.add(name)
     pointer = ""
     if len(fields) == 1 and not dynamic:
-        pointer = "/" + fields.pop().replace("~", "~0").replace("/", "~1")
+        pointer = "/" + escape(fields.pop())
     return _Reads(frozenset(variables), pointer)
 
 

@@ -73,7 +73,7 @@ class SubjectConfig:
     owner: str = ""
     tags: tuple[str, ...] = ()
     compatibility: str | None = None
-    compatibility_policy: str | None = None   # STRICT | LENIENT | SEMANTIC (registry/compat/policy.py); None: registry's
+    compatibility_policy: str | None = None   # STRICT | LENIENT | SEMANTIC (registry/compat/policy.py)
     references: tuple[Reference, ...] = ()
     consumers: tuple[Consumer, ...] = ()
     rules: tuple[Rule, ...] = ()

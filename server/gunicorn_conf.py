@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from typing import Any, Callable
@@ -29,7 +30,7 @@ _failure: str | None = None   # why the server stops by itself (the gRPC server 
 
 def options(settings: Settings) -> dict[str, Any]:
     binds = [settings.bind] if settings.ops_on_rest_port else [settings.bind, settings.metrics_bind]
-    return {
+    return {**_tls(settings),
         "bind": binds,
         "workers": settings.workers,
         "worker_class": worker_class(settings.header_timeout, settings.body_timeout, settings.max_body_bytes),
@@ -47,6 +48,18 @@ def options(settings: Settings) -> dict[str, Any]:
         "when_ready": _when_ready(settings),
         "on_exit": on_exit,
     }
+
+
+def _tls(settings: Settings) -> dict[str, Any]:
+    """HTTPS on both listeners with ``--tls-cert``; client certificates checked against ``--tls-client-ca``
+    (optional unless ``--require-client-cert``: API keys and tokens keep working over TLS)."""
+    if not settings.tls_cert:
+        return {}
+    tls: dict[str, Any] = {"certfile": settings.tls_cert, "keyfile": settings.tls_key}
+    if settings.tls_client_ca:
+        tls["ca_certs"] = settings.tls_client_ca
+        tls["cert_reqs"] = ssl.CERT_REQUIRED if settings.tls_client_cert_required else ssl.CERT_OPTIONAL
+    return tls
 
 
 def child_exit(server: Any, worker: Any) -> None:

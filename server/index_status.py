@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
+from registry.timestamps import utc_iso
 from server.settings import embedded_index_path
 
 FILENAME = "follow-status.json"
@@ -28,7 +28,7 @@ def path_for(repo: str) -> Path:
 def record(path: Path, main: str, refused: str | None) -> None:
     """Record an attempt at ``main``: indexed (``refused`` is ``None``) or refused, and why."""
     body = {"main": main, "indexed": refused is None, "refused": refused,
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "at": utc_iso()}
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")

@@ -12,6 +12,7 @@ import atexit
 import functools
 import logging
 import os
+import struct
 import threading
 import time
 from bisect import bisect_left
@@ -40,6 +41,9 @@ COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
 STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
                        "1 when the backend answered its last call, 0 when it failed (sql, redis)",
                        ["backend"], multiprocess_mode="livemin")
+AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
+                        "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
+                        "xfcc, unknown)", ["method"])
 GRPC_REQUESTS = Counter("schema_registry_grpc_requests_total", "gRPC calls by method and status code",
                         ["method", "code"])
 GRPC_REQUEST_DURATION = Histogram("schema_registry_grpc_request_duration_seconds",
@@ -239,7 +243,17 @@ def _registry() -> CollectorRegistry:
 
 
 def exposition() -> tuple[bytes, str]:
-    """The text exposition of every worker's metrics and of the server's processes, and its content type."""
+    """The text exposition of every worker's metrics and of the server's processes, and its content type.
+
+    A process that starts (a worker, the follower, the gRPC server) creates its metrics file empty and
+    then sizes it; prometheus_client's reader fails on a file caught in between (``struct.error``), so
+    a scrape at that moment is retried instead of answering 500.
+    """
+    for delay in (0.02, 0.05, 0.1):
+        try:
+            return generate_latest(_registry()) + generate_latest(_PROCESSES), CONTENT_TYPE_LATEST
+        except struct.error:
+            time.sleep(delay)
     return generate_latest(_registry()) + generate_latest(_PROCESSES), CONTENT_TYPE_LATEST
 
 

@@ -1,5 +1,13 @@
-"""The one middleware every request passes: caller identity, path decoding, permission, response
-media type, metrics.
+"""The one middleware every request passes: caller identity, path decoding, permission, rate limit,
+response media type, metrics.
+
+Identity. With ``serve --auth`` every request is authenticated in :meth:`RequestMiddleware.process_request`
+(:class:`server.access.AccessControl`; the headers are read straight from the WSGI environ) and
+authorized once the route is known, with the permission :func:`server.access.required` gives the method
+on the route. ``req.context.principal`` is the :class:`~server.auth.identity.Identity`;
+``req.context.identity`` its ``"Name <email>"`` text (the commit author of a write, and the log field).
+A write (``write`` or ``admin`` with a body) must say it sends JSON: a cross-site form or ``fetch`` can
+POST without a preflight only with no or a form content type, so that closes cross-site writes.
 
 Encoded slashes. WSGI servers hand the app a percent-*decoded* ``PATH_INFO``, so a subject
 ``a/b`` sent as ``/subjects/a%2Fb/versions`` would route as four segments. The raw request line is
@@ -11,33 +19,83 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from typing import Any
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import falcon
 
 from server import metrics
 from server import params as param_parsers
-from server.access import ANONYMOUS, Permission, authorize
+from server.access import ANONYMOUS, WRITING_POSTS, AccessControl, Permission, required
+from server.auth.identity import ANONYMOUS as ANONYMOUS_IDENTITY
 from server.errors import ApiError
-from server.media import RESPONSE_TYPE, negotiate
+from server.media import REQUEST_TYPES, RESPONSE_TYPE, negotiate
 
 log = logging.getLogger("server.request")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+class EnvironHeaders(Mapping[str, str]):
+    """The request headers of a WSGI environ by lower-case name (what :class:`AccessControl` reads)."""
+
+    __slots__ = ("env",)
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        self.env = env
+
+    def __getitem__(self, name: str) -> str:
+        value = self.env.get("HTTP_" + name.upper().replace("-", "_"))
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.env.get("HTTP_" + name.upper().replace("-", "_"), default)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k[5:].lower().replace("_", "-") for k in self.env if k.startswith("HTTP_"))
+
+    def __len__(self) -> int:
+        return sum(1 for k in self.env if k.startswith("HTTP_"))
+
+
+def peer_certificate(env: dict[str, Any]) -> dict[str, Any] | None:
+    """The verified client certificate of a TLS connection under gunicorn (``None`` without one)."""
+    sock = env.get("gunicorn.socket")
+    getpeercert = getattr(sock, "getpeercert", None)
+    if getpeercert is None:
+        return None
+    try:
+        return getpeercert() or None
+    except ValueError:   # the handshake is not complete (not an SSL connection after all)
+        return None
+
+
 class RequestMiddleware:
-    def __init__(self, permissions: dict[str, Permission], writable: bool) -> None:
+    def __init__(self, permissions: dict[str, Permission], access: AccessControl, limited: bool = True,
+                 client_certificates: bool = False) -> None:
         self.permissions = permissions
-        self.writable = writable
+        self.access = access
+        self.limited = limited   # rate limits apply on the REST listener, not on health and metrics
+        self.client_certificates = client_certificates
         # (method, route, status) -> request counter, duration histogram child, status code: binding
         # the metric children once keeps label look-ups off the hot path (the keys are bounded: known
         # methods, route templates, the statuses the app sets)
         self._bound: dict[tuple[str, str, Any], tuple[Any, Any, int]] = {}
+        self._required: dict[tuple[str, str], Permission] = {}   # (method, template) -> permission (bounded too)
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
         req.context.identity = ANONYMOUS
+        req.context.principal = ANONYMOUS_IDENTITY
+        env = req.env
+        req.context.peer = peer = env.get("REMOTE_ADDR")
+        if self.access.enabled and req.method != "OPTIONS":   # a CORS preflight carries no credentials
+            principal = self.access.authenticate(EnvironHeaders(env), peer_certificate(env)
+                                                 if self.client_certificates else None, peer)
+            req.context.principal = principal
+            if not principal.anonymous:
+                req.context.identity = principal.author
         if "%00" in req.query_string:  # no name, tag or prefix holds NUL; databases refuse it
             raise ApiError(400, 400, "A query parameter contains a NUL character")
         raw = req.env.get("RAW_URI") or req.env.get("REQUEST_URI")
@@ -57,8 +115,23 @@ class RequestMiddleware:
                 params[name] = param_parsers.path_text(value, name, writing=_writes(req))
         if "subject" in params:
             params["subject"] = param_parsers.subject(params["subject"], writing=_writes(req))
-        permission = self.permissions.get(req.uri_template or "", Permission.READ)
-        authorize(req.context.identity, permission, self.writable)
+        method = req.method
+        if method == "OPTIONS":
+            return
+        template = req.uri_template or ""
+        permission = self._required.get((method, template))
+        if permission is None:
+            permission = self._required[(method, template)] = required(
+                self.permissions.get(template, Permission.READ), method, template)
+        principal, peer = req.context.principal, req.context.peer
+        if self.limited and self.access.limiter is not None:
+            self.access.limit(principal, peer)
+        self.access.authorize(principal, permission, params.get("subject"), peer)
+        if permission in (Permission.WRITE, Permission.ADMIN) and req.method in ("POST", "PUT", "PATCH"):
+            content_type = (req.content_type or "").split(";", 1)[0].strip().lower()
+            if content_type not in REQUEST_TYPES:
+                raise ApiError(415, 415, f"A write must send JSON: Content-Type {content_type or '(none)'!r} is not "
+                                         "one of " + ", ".join(sorted(REQUEST_TYPES)))
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
@@ -94,10 +167,6 @@ def _answers(resource_class: type, method: str) -> bool:
     return method in _METHODS and any(attr == name or attr.startswith(name + "_") for attr in dir(resource_class))
 
 
-# POSTs that create versions; every other POST under a subject (lookup, compatibility) only reads.
-_WRITING_POSTS = frozenset({"/subjects/{subject}/versions", "/subjects/{subject}/rollback"})
-
-
 def _writes(req: falcon.Request) -> bool:
     """Whether the request asks for a write (so a bad subject name is invalid input, not unknown)."""
-    return req.method in ("PUT", "DELETE") or (req.method == "POST" and req.uri_template in _WRITING_POSTS)
+    return req.method in ("PUT", "DELETE") or (req.method == "POST" and req.uri_template in WRITING_POSTS)

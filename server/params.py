@@ -7,9 +7,10 @@ from urllib.parse import unquote, unquote_to_bytes
 import falcon
 
 from registry.layout import SubjectNameError, validate_subject
+from registry.ledger import MAX_ID
 from server.errors import ApiError, invalid_version, schema_not_found, subject_not_found
 
-MAX_INT = 2**31 - 1
+MAX_INT = MAX_ID   # Confluent's IDs and versions are positive 32-bit integers: one bound, the ledger's
 Version = int | Literal["latest"]
 
 # What docs/openapi.yaml promises (QueryBoolean); anything else is refused rather than guessed at.

@@ -1,7 +1,9 @@
 """The Redis layer of the read path, through the builder's :class:`builder.redis_index.RedisIndex`
 (which owns the keys). Only schema IDs are read from Redis: they are immutable, so a Redis index one
 build behind can never give a wrong answer, only a miss; subject answers come from SQL, cached per
-build generation in process.
+build generation in process. Redis holds the bytes ``GET /schemas/ids/{id}`` sends: :meth:`body`
+hands them over as they are; :meth:`schema` decodes them (with the data contract) only for callers
+that need the schema itself (validation, other formats).
 
 Redis is an accelerator, never a dependency: any failure marks it down for ``redis_retry_seconds``
 (so a dead Redis costs one failed call per worker per interval, not one per request) and the caller
@@ -13,7 +15,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Callable, TypeVar
 
 import redis
 
@@ -24,6 +26,7 @@ from server import metrics
 from server.settings import Settings
 
 log = logging.getLogger("server.redis")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class RedisSchema:
     schema: str
     references: list[Reference]
     rule_set: dict | None
+    metadata: dict | None = None
 
 
 class RedisLayer:
@@ -55,14 +59,14 @@ class RedisLayer:
         return "up"
 
     @traced("redis.get")
-    def schema(self, schema_id: int) -> RedisSchema | None:
-        """The schema of an ID, or ``None`` on a miss or while Redis is down."""
+    def _get(self, call: Callable[[], T]) -> T | None:
+        """``call()`` unless Redis is marked down; a failure marks it down for ``retry_seconds``."""
         now = time.monotonic()
         if now < self._down_until:
             return None
         metrics.CACHE_REQUESTS.labels("redis").inc()
         try:
-            text = self.index.get_schema_body(schema_id)
+            value = call()
         except RedisUnavailable as exc:
             if self._down_until == 0.0:
                 log.warning("Redis is unavailable, reading from SQL: %s", exc)
@@ -73,13 +77,20 @@ class RedisLayer:
             log.info("Redis is back")
             metrics.STORAGE_STATUS.labels("redis").set(1)
             self._down_until = 0.0
-        if text is None:
+        if value is not None:
+            metrics.CACHE_HITS.labels("redis").inc()
+        return value
+
+    def body(self, schema_id: int) -> bytes | None:
+        """The stored bytes of ``GET /schemas/ids/{id}``, or ``None`` on a miss or while Redis is down."""
+        return self._get(lambda: self.index.get_schema_body(schema_id))
+
+    def schema(self, schema_id: int) -> RedisSchema | None:
+        """The schema of an ID with its data contract, or ``None`` on a miss or while Redis is down."""
+        found = self._get(lambda: self.index.get_schema(schema_id))
+        if found is None:
             return None
-        metrics.CACHE_HITS.labels("redis").inc()
-        return _from_body(schema_id, json.loads(text))
-
-
-def _from_body(schema_id: int, body: dict[str, Any]) -> RedisSchema:
-    return RedisSchema(id=schema_id, schema_type=body.get("schemaType", "AVRO"), schema=body["schema"],
-                       references=[Reference.from_json(r) for r in body.get("references", [])],
-                       rule_set=body.get("ruleSet"))
+        body, contract = json.loads(found[0]), found[1] or {}
+        return RedisSchema(id=schema_id, schema_type=body.get("schemaType", "AVRO"), schema=body["schema"],
+                           references=[Reference.from_json(r) for r in body.get("references", [])],
+                           rule_set=contract.get("ruleSet"), metadata=contract.get("metadata"))

@@ -143,6 +143,8 @@ class BufferingWorker(ThreadWorker):
     # -- connections in -----------------------------------------------------------------------
 
     def accept(self, listener: socket.socket) -> None:
+        if self.cfg.is_ssl:   # TLS bytes cannot be buffered before the handshake: gthread serves TLS as before
+            return super().accept(listener)
         try:
             sock, addr = listener.accept()
         except OSError as exc:

@@ -12,8 +12,8 @@ from server.access import Permission
 from server.resources import Services
 from server.resources import compatibility, ops, schemas, subjects, validate, writes
 from server.resources.catalog import Catalog
+from server.resources.webhooks import Deliveries
 from server.webhook_delivery import log_path_of
-from server.webhooks import Deliveries
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
-DEFAULT_BIND = "0.0.0.0:8081"
-DEFAULT_METRICS_BIND = "0.0.0.0:8080"
+DEFAULT_BIND = "127.0.0.1:8081"
+DEFAULT_METRICS_BIND = "127.0.0.1:8080"
 DEFAULT_GRPC_BIND = "127.0.0.1:9090"   # loopback: exposing it is a deliberate --grpc-bind 0.0.0.0:9090
 GRPC_OFF = "off"
 
@@ -51,6 +51,14 @@ class Settings:
     state_dir: str | None = None       # server state (webhook claims and delivery log); default <git dir>/llm-registry
     write_identity: str | None = None   # "Name <email>": committer of writes, author while callers are anonymous
     write_remote: str | None = None     # push every write commit to this remote (the gate's --push)
+    auth: bool = False                  # serve --auth: authenticate every request (docs/security.md)
+    auth_config: str | None = None      # identities, JWT, trusted proxies, rate limits (server/auth/config.py)
+    anonymous_read: bool = False        # with auth: callers without credentials may read and check
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the REST API
+    tls_cert: str | None = None         # serve HTTPS with this certificate chain (PEM) ...
+    tls_key: str | None = None          # ... and this private key
+    tls_client_ca: str | None = None    # verify client certificates against this CA bundle (mTLS)
+    tls_client_cert_required: bool = False   # refuse TLS connections without a client certificate
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

@@ -165,14 +165,23 @@ class Store:
             return row
         return self._load(schema_id)
 
-    def schema_body(self, schema_id: int, variant: Hashable, render: Callable[[Any], R]) -> R | None:
+    def schema_body(self, schema_id: int, variant: Hashable, render: Callable[[Any], R],
+                    stored: Callable[[bytes], R] | None = None) -> R | None:
         """An answer about one ID rendered by ``render(row)`` once per worker and ``variant`` (IDs are
-        immutable, so the rendering is too); ``None`` when the ID does not exist."""
+        immutable, so the rendering is too); ``None`` when the ID does not exist. ``stored``: for the
+        plain body (``variant`` None), what to make of the bytes Redis holds for it — they are what
+        ``render`` would give, so a Redis hit is sent as stored, without decoding or rendering."""
         key = (schema_id, variant)
         body = _counted_get(self._bodies, key)
         if body is not MISSING:
             return body  # type: ignore[return-value]
         row = self._ids.get(schema_id)
+        if row is MISSING and stored is not None and variant is None and self.redis is not None:
+            raw = self.redis.body(schema_id) if self._known(schema_id) else None
+            if raw is not None:
+                body = stored(raw)
+                self._bodies.put(key, body)
+                return body
         if row is MISSING:
             row = self._load(schema_id)
         if row is None:
@@ -181,15 +190,19 @@ class Store:
         self._bodies.put(key, body)
         return body
 
+    def _known(self, schema_id: int) -> bool:
+        """Whether an ID may exist: the index has a build and the ID is not remembered as unknown."""
+        if self.generation() is None:
+            raise StoreUnavailable("the index has not been built yet or cannot be read")
+        return self._answers.get((self._build_key, "unknown id", schema_id)) is MISSING
+
     @traced("cache.miss")
     def _load(self, schema_id: int) -> Any:
         """Redis, then SQL. An unknown ID is remembered until the next build, so consumers reading
         messages with a foreign ID do not send every one of them to the database."""
-        if self.generation() is None:
-            raise StoreUnavailable("the index has not been built yet or cannot be read")
-        unknown = (self._build_key, "unknown id", schema_id)
-        if self._answers.get(unknown) is not MISSING:
+        if not self._known(schema_id):
             return None
+        unknown = (self._build_key, "unknown id", schema_id)
         row = self.redis.schema(schema_id) if self.redis else None
         if row is None:
             row = self.sql(lambda r: r.schema_by_id(schema_id))

@@ -37,11 +37,28 @@ from typing import Any, Callable, Mapping
 
 import pygit2
 
+from registry.timestamps import utc_iso
+from server import events
 from server.events import Event
+from server.settings import embedded_index_path
+from server.webhook_events import commit_events
 from server.webhooks import (DELIVERY_HEADER, EVENT_HEADER, MAX_BACKOFF_SECONDS, SIGNATURE_HEADER,
-                             TIMESTAMP_HEADER, Webhook, body_of, commit_events, event_id, event_key, signature)
+                             TIMESTAMP_HEADER, Webhook, body_of, event_id, event_key, load_webhooks, redact,
+                             signature)
 
 log = logging.getLogger("server.webhooks")
+
+
+class _Redacting(logging.Filter):
+    """At DEBUG the HTTP library logs every request line — ``POST /hook?token=... HTTP/1.1`` — with the
+    webhook URL's query; this filter, on its connection logger, removes queries and credentials first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_Redacting())
 
 LOG_FILE = "webhook-deliveries.jsonl"
 STATE_DB = "webhooks.sqlite"
@@ -51,7 +68,7 @@ USER_AGENT = "llm-registry-webhooks/1"
 
 
 def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return utc_iso()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -265,7 +282,7 @@ class Dispatcher:
                 self._wake.notify_all()
 
     def _send(self, delivery: _Delivery) -> None:
-        import requests
+        import requests  # start-up cost: only a process that delivers a webhook loads the HTTP client
         delivery.attempt += 1
         hook = delivery.hook
         timestamp = str(int(time.time()))
@@ -283,7 +300,7 @@ class Dispatcher:
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = redact(f"{type(exc).__name__}: {exc}")   # its text can hold the URL with its ?token=
         entry: dict[str, Any] = {
             "time": _now_iso(), "delivery": delivery.id, "event_id": event_id(delivery.event),
             "event": delivery.event.get("type"), "subject": delivery.event.get("subject"),
@@ -409,7 +426,6 @@ def state_dir_of(settings: Any) -> Path | None:
     if settings.state_dir:
         return Path(settings.state_dir)
     if settings.repo:
-        from server.settings import embedded_index_path
         return embedded_index_path(settings.repo).parent
     return None
 
@@ -421,8 +437,6 @@ def log_path_of(settings: Any) -> Path | None:
 
 def install(settings: Any) -> Dispatcher | None:
     """In a worker: deliver the events the write API publishes (nothing when no webhooks are configured)."""
-    from server import events
-    from server.webhooks import load_webhooks
     if not settings.webhooks:
         return None
     hooks = load_webhooks(settings.webhooks)
@@ -443,7 +457,6 @@ def remember_main(settings: Any) -> None:
 
 def follow_git(repo: str, webhooks: str, state_dir: str, poll_seconds: float) -> Callable[[], None]:
     """In the index refresher: announce merges that reach main through git; returns the stop function."""
-    from server.webhooks import load_webhooks
     hooks = load_webhooks(webhooks)
     state = WebhookState(state_dir)
     dispatcher = Dispatcher(hooks, Path(state_dir) / LOG_FILE, state)

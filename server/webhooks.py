@@ -17,32 +17,28 @@ HMAC-SHA256 with the hook's secret over ``<X-Registry-Timestamp>.<raw body>``, s
 cannot be replayed later with a fresh timestamp.
 
 Where events come from: the write API publishes them (:mod:`server.events`) in the worker that wrote; the
-index refresher (one process per server) also turns commits that reach ``main`` through git — merged pull
-requests, ``llm-registry merge`` — into the same events (:func:`commit_events`). Both claim each event by
-its key (:func:`event_key`) in the server's state directory before delivering, so every event is delivered
-once however many workers there are.
+index follower (one process per server) also turns commits that reach ``main`` through git — merged pull
+requests, ``llm-registry merge`` — into the same events (:mod:`server.webhook_events`). Both claim each
+event by its key (:func:`event_key`) in the server's state directory before delivering
+(:mod:`server.webhook_delivery`), so every event is delivered once however many workers there are.
+
+This module is the configuration and the wire format only; it imports nothing else of the server but the
+event type, so delivery, the git follower and the deliveries resource all import it without a cycle.
 """
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-import falcon
-import pygit2
 import yaml
 
-from registry import layout
-from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, parse_ledger
-from registry.registry_config import RegistryConfig
-from registry.subject_config import SubjectConfig
-from registry.yamldoc import ConfigError
 from server.events import EVENT_TYPES, Event
 
 ENV = "LLM_REGISTRY_WEBHOOKS"
@@ -75,6 +71,16 @@ class Webhook:
         """The URL without credentials or query (which may hold tokens): what logs and the API show."""
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+_QUERY = re.compile(r"\?[^\s\"'<>]*")
+_USERINFO = re.compile(r"(?<=//)[^/\s@\"'<>]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` (a log line, an HTTP library's error) with every URL query and user-info replaced: a webhook
+    URL's query or credentials are secrets (``?token=...``) and must reach no log at any level."""
+    return _USERINFO.sub("<redacted>@", _QUERY.sub("?<redacted>", text))
 
 
 def load_webhooks(source: str, env: Mapping[str, str] | None = None) -> list[Webhook]:
@@ -175,142 +181,3 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float, tol
     if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
         return False
     return hmac.compare_digest(signature(secret, timestamp, body), headers.get(SIGNATURE_HEADER, ""))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Events of commits that reached main through git
-
-
-def _blob(tree: pygit2.Tree, path: str) -> bytes | None:
-    try:
-        obj = tree[path]
-    except KeyError:
-        return None
-    return obj.data if isinstance(obj, pygit2.Blob) else None
-
-
-def _ledger(tree: pygit2.Tree) -> list[LedgerEntry]:
-    raw = _blob(tree, LEDGER_PATH)
-    if raw is None:
-        return []
-    try:
-        return parse_ledger(raw.decode("utf-8"))
-    except (LedgerError, UnicodeDecodeError):
-        return []
-
-
-def _subject_config(tree: pygit2.Tree, path: str) -> SubjectConfig | None:
-    raw = _blob(tree, path)
-    try:
-        return SubjectConfig.parse(raw, path) if raw is not None else None
-    except ConfigError:
-        return None
-
-
-def _registry_config(tree: pygit2.Tree) -> RegistryConfig | None:
-    raw = _blob(tree, layout.REGISTRY_YAML)
-    try:
-        return RegistryConfig.parse(raw) if raw is not None else None
-    except ConfigError:
-        return None
-
-
-def commit_events(repo: pygit2.Repository, commit: pygit2.Commit) -> list[Event]:
-    """The events ``commit`` makes against its first parent, spelled as the write API publishes them."""
-    parent = commit.parents[0].tree if commit.parents else None
-    tree = commit.tree
-    common = {"commit": str(commit.id), "actor": f"{commit.author.name} <{commit.author.email}>",
-              "time": _iso(commit.commit_time)}
-    out: list[Event] = []
-    before = _ledger(parent) if parent is not None else []
-    after = _ledger(tree)
-    for entry in after[len(before):]:
-        earlier = next((e.version for e in after if e.subject == entry.subject and e.version < entry.version
-                        and e.fingerprint == entry.fingerprint), None)
-        out.append({"type": "version.registered", "subject": entry.subject, "version": entry.version,
-                    "id": entry.id, "schema_type": entry.schema_type, **({"rollback_of": earlier} if earlier else {}),
-                    **common})
-    ids = {(e.subject, e.version): e.id for e in after}
-    out += _settings_events(_registry_config(parent) if parent is not None else None, _registry_config(tree),
-                            None, common)
-    for path in _changed_subject_yamls(parent, tree):
-        try:
-            subject = layout.decode_subject(path.split("/")[1])
-        except (layout.SubjectNameError, UnicodeDecodeError):
-            continue
-        old = _subject_config(parent, path) if parent is not None else None
-        new = _subject_config(tree, path)
-        if old is None or new is None:
-            continue
-        out += _subject_events(subject, old, new, ids, common)
-    return out
-
-
-def _settings_events(old: Any, new: Any, subject: str | None, common: dict) -> list[Event]:
-    if old is None or new is None:
-        return []
-    out: list[Event] = []
-    if old.compatibility != new.compatibility:
-        out.append({"type": "config.changed", "subject": subject, "version": None, "id": None,
-                    "compatibility": new.compatibility, **common})
-    if old.write_mode != new.write_mode:
-        out.append({"type": "mode.changed", "subject": subject, "version": None, "id": None,
-                    "mode": new.write_mode, **common})
-    return out
-
-
-def _subject_events(subject: str, old: SubjectConfig, new: SubjectConfig, ids: dict[tuple[str, int], int],
-                    common: dict) -> list[Event]:
-    out = _settings_events(old, new, subject, common)
-    for version in sorted(set(old.versions) | set(new.versions)):
-        was, now = old.lifecycle(version), new.lifecycle(version)
-        base = {"subject": subject, "version": version, "id": ids.get((subject, version))}
-        if (was.state, was.sunset_date) != (now.state, now.sunset_date):
-            out.append({"type": "version.lifecycle", **base, "state": now.state.value,
-                        "sunset_date": now.sunset_date, **common})
-        if now.deleted and not was.deleted:
-            out.append({"type": "version.deleted", **base, **common})
-    if new.deleted and not old.deleted:
-        live = sorted(v for (s, v) in ids if s == subject and not old.lifecycle(v).deleted)
-        out.append({"type": "subject.deleted", "subject": subject, "version": None, "id": None, "versions": live,
-                    **common})
-    return out
-
-
-def _changed_subject_yamls(old: pygit2.Tree | None, new: pygit2.Tree) -> Iterator[str]:
-    if old is None:
-        return
-    for delta in old.diff_to_tree(new).deltas:
-        path = delta.new_file.path
-        parts = path.split("/")
-        if len(parts) == 3 and parts[0] == layout.SUBJECTS_DIR and parts[2] == layout.SUBJECT_YAML:
-            yield path
-
-
-def _iso(seconds: int) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# GET /webhooks/deliveries
-
-
-class Deliveries:
-    """The delivery log, newest first: ``limit`` (default 100, at most 1000), filters ``delivery``,
-    ``event`` (type) and ``outcome`` (delivered, retry, failed)."""
-
-    def __init__(self, log_path: Path | None) -> None:
-        self.log_path = log_path
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        from server.errors import ApiError
-        from server.media import send
-        from server.webhook_delivery import read_log
-        raw_limit = req.get_param("limit") or "100"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            raise ApiError(422, 42202, "limit must be an integer from 1 to 1000")
-        filters = {k: req.get_param(k) for k in ("delivery", "event", "outcome") if req.get_param(k)}
-        if req.get_param("outcome") not in (None, "delivered", "retry", "failed"):
-            raise ApiError(400, 400, "Query parameter outcome must be delivered, retry or failed")
-        entries = read_log(self.log_path, int(raw_limit), filters) if self.log_path else []
-        send(resp, {"deliveries": entries})

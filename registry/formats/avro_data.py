@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from registry.formats.avro_model import (INT_RANGE, LONG_RANGE, Array, Enum, Fixed, Map, Named, Node, Record,
                                          Union, render)
-from registry.formats.avro_text import pointer_token
+from registry.pointers import escape
 from registry.types import DataError
 
 Validator = Callable[[Any, str, list[DataError]], None]
@@ -147,7 +147,7 @@ def _build(node: Node, build: Callable[[Node], Validator]) -> Validator:
                 fail(path, errors, f"expected {expected} (a JSON object), found {_describe(value)}")
                 return
             for key, element in value.items():
-                member(element, f"{path}/{pointer_token(key)}", errors)
+                member(element, f"{path}/{escape(key)}", errors)
         return check_map
     if isinstance(node, Record):
         return _record_validator(node, build)
@@ -161,7 +161,7 @@ def _accepts_null(node: Node) -> bool:
 
 
 def _record_validator(node: Record, build: Callable[[Node], Validator]) -> Validator:
-    fields = [(f.name, pointer_token(f.name), build(f.type), f.has_default or _accepts_null(f.type))
+    fields = [(f.name, escape(f.name), build(f.type), f.has_default or _accepts_null(f.type))
               for f in node.fields]
     names = frozenset(node.by_name)
 
@@ -177,7 +177,7 @@ def _record_validator(node: Record, build: Callable[[Node], Validator]) -> Valid
                 errors.append(DataError(path=f"{path}/{token}",
                                         message=f"required field {name!r} of record {node.name} is missing"))
         for key in value.keys() - names:
-            errors.append(DataError(path=f"{path}/{pointer_token(key)}",
+            errors.append(DataError(path=f"{path}/{escape(key)}",
                                     message=f"{key!r} is not a field of record {node.name}"))
     return check_record
 

@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any, Callable, Iterable
 
-from registry.formats.avro_text import pointer_token
+from registry.pointers import escape
 from registry.types import SchemaError
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})

@@ -13,6 +13,7 @@ import re
 import json.scanner
 from typing import Any
 
+from registry.pointers import unescape
 from registry.types import SchemaError
 
 
@@ -113,7 +114,7 @@ def locate_pointer(text: str, pointer: str) -> tuple[int | None, int | None]:
     best = starts.get(id(value))
     node = value
     for token in pointer.split("/")[1:] if pointer else []:
-        token = token.replace("~1", "/").replace("~0", "~")
+        token = unescape(token)
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
@@ -125,8 +126,3 @@ def locate_pointer(text: str, pointer: str) -> tuple[int | None, int | None]:
     if best is None:
         return None, None
     return offset_to_line_column(text, best)
-
-
-def pointer_token(token: str | int) -> str:
-    """Escape one JSON-pointer reference token."""
-    return str(token).replace("~", "~0").replace("/", "~1")

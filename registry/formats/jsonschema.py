@@ -25,6 +25,7 @@ from jsonschema.exceptions import best_match
 from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.base import ParsedSchema
 from registry.formats.jsonschema_walk import Draft, draft_for, subschemas, without_annotations
+from registry.pointers import pointer
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
 
 
@@ -58,9 +59,6 @@ def load_json(text: str, what: str = "the schema", floats: list[float] | None = 
         raise SchemaError(f"{what} is nested too deeply to be read") from None
 
 
-def pointer(parts: Iterator[Any] | list[Any] | tuple[Any, ...]) -> str:
-    """A JSON pointer (RFC 6901) from path segments."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def _normalize_numbers(value: Any) -> Any:

@@ -26,6 +26,7 @@ from registry.formats.base import ParsedSchema
 from registry.formats.protobuf_compat import FieldModel, MessageModel, ProtoModel, build_model, read_issues
 from registry.formats.protobuf_compile import check_import_name, compile_files
 from registry.formats.protobuf_render import SCALAR_NAMES, Renderer
+from registry.pointers import pointer
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
 
 FDP = descriptor_pb2.FieldDescriptorProto
@@ -449,7 +450,7 @@ def _first_failing(descriptor: Descriptor, elements: list[tuple[Any, Any]]) -> t
 
 
 def _pointer(parts: list[str]) -> str:
-    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
+    return pointer(parts)
 
 
 def _path_parts(path: str) -> list[str]:

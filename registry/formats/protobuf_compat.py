@@ -38,8 +38,10 @@ The list above is the SEMANTIC policy. Under Confluent's policies (STRICT, the d
 Confluent does not distinguish for Protobuf) the verdicts are Confluent's: fields are matched by number
 only (no ``FIELD_SAME_NUMBER``), proto2 defaults, enum values and the syntax are not compared, ``bytes`` and
 a message are different kinds, a proto2 ``required`` field added or removed and a numeric field whose label
-changes (required ↔ optional, ``FIELD_SAME_LABEL``) are rejected, and a oneof member the reader lacks is
-rejected unless the writer's whole oneof is gone — also when the oneof was renamed.
+changes (required ↔ optional, ``FIELD_SAME_LABEL``) or between singular and repeated are rejected only when
+both sides spell a label (Confluent compares labels only then: a proto3 ``int32 n`` becoming ``repeated
+int32 n`` passes), and a oneof member the reader lacks is rejected unless the writer's whole oneof is gone
+— also when the oneof was renamed.
 """
 from __future__ import annotations
 
@@ -78,6 +80,8 @@ class FieldModel:
     default: str | None
     map_entry: "MessageModel | None" = None
     shape: tuple = ()         # everything the rules compare, set by _add_shapes
+    unlabelled: bool = False  # written without a label (proto3/editions singular, oneof member): Confluent
+                              # compares labels only when both sides have one
 
     @property
     def repeated(self) -> bool:
@@ -221,9 +225,12 @@ class _FileModeller:
             packed = repeated and kind in _PACKABLE and self._packed(proto)
             type_name = proto.type_name[1:] if proto.type_name else ""
             entry = messages.get(type_name) if repeated and type_name else None
+            unlabelled = oneof is not None or (self.syntax != "proto2" and label == FDP.LABEL_OPTIONAL
+                                               and not proto.proto3_optional)
             item = FieldModel(name=name, number=number, type=kind, type_name=type_name, label=label, oneof=oneof,
                               packed=packed, default=proto.default_value if proto.HasField("default_value") else None,
-                              map_entry=entry if entry is not None and entry.map_entry else None)
+                              map_entry=entry if entry is not None and entry.map_entry else None,
+                              unlabelled=unlabelled)
             result.by_number[number] = item
             result.by_name[name] = item
 
@@ -379,7 +386,8 @@ class Checker:
             return
         if not self._same_type(location, label, rf, wf):
             return
-        if rf.repeated != wf.repeated and rf.type in _PACKABLE and wf.type in _PACKABLE:
+        labelled = self.semantic or not (rf.unlabelled or wf.unlabelled)
+        if rf.repeated != wf.repeated and rf.type in _PACKABLE and wf.type in _PACKABLE and labelled:
             if wf.packed:
                 why = "a singular reader cannot parse the writer's packed list at all"
             elif wf.repeated:
@@ -391,7 +399,7 @@ class Checker:
                       f"{label} is {'repeated' if wf.repeated else 'singular'} for the writer but "
                       f"{'repeated' if rf.repeated else 'singular'} for the reader; for numeric fields "
                       f"{why}, so the change is rejected in both directions, as in Confluent")
-        if (not self.semantic and rf.label != wf.label and not (rf.repeated or wf.repeated)
+        if (not self.semantic and labelled and rf.label != wf.label and not (rf.repeated or wf.repeated)
                 and rf.type in _PACKABLE and wf.type in _PACKABLE):
             self._add("FIELD_SAME_LABEL", location, _label(wf), _label(rf),
                       f"{label} is {_label(wf)} for the writer but {_label(rf)} for the reader; Confluent "

@@ -20,7 +20,6 @@ import re
 import tempfile
 import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, TypeVar
 
@@ -28,6 +27,7 @@ import grpc_tools
 from google.protobuf import descriptor_pb2
 from grpc_tools import _protoc_compiler
 
+from registry.lru import LRU
 from registry.types import SchemaError
 
 #: Where grpcio-tools keeps ``google/protobuf/*.proto`` (the well-known types).
@@ -37,9 +37,9 @@ BUNDLED_INCLUDE = str(Path(__file__).parent / "protobuf_includes")
 
 CACHE_SIZE = 512
 
-_LOCK = threading.Lock()          # guards the cache
+_LOCK = threading.Lock()          # guards Compiled.derived
 _PROTOC_LOCK = threading.Lock()   # protoc is not reentrant
-_CACHE: "OrderedDict[tuple, Compiled]" = OrderedDict()
+_CACHE: "LRU[Compiled]" = LRU(CACHE_SIZE)
 T = TypeVar("T")
 # get_protos reports warnings (an unused import) as Python warnings; they say nothing a schema's author
 # is told anywhere else, so they are not printed on every first compile of a schema.
@@ -84,18 +84,11 @@ def compile_files(inputs: tuple[str, ...], files: dict[str, str]) -> Compiled:
     from grpcio-tools, the imports Confluent bundles from ``protobuf_includes``.
     """
     key = (inputs, tuple(sorted(files.items())))
-    with _LOCK:
-        compiled = _CACHE.get(key)
-        if compiled is not None:
-            _CACHE.move_to_end(key)
+    compiled = _CACHE.get(key, None)
     if compiled is None:
         data = _run_protoc(inputs, files)
-        compiled = Compiled(list(descriptor_pb2.FileDescriptorSet.FromString(data).file))
-        with _LOCK:
-            compiled = _CACHE.setdefault(key, compiled)
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-    return compiled
+        compiled = _CACHE.setdefault(key, Compiled(list(descriptor_pb2.FileDescriptorSet.FromString(data).file)))
+    return compiled  # type: ignore[return-value]
 
 
 def _run_protoc(inputs: tuple[str, ...], files: dict[str, str]) -> bytes:

@@ -165,6 +165,26 @@ class GetSubjectVersionResponse(_message.Message):
     version: SubjectVersion
     def __init__(self, version: _Optional[_Union[SubjectVersion, _Mapping]] = ...) -> None: ...
 
+class LookupSchemaRequest(_message.Message):
+    __slots__ = ("subject", "schema", "schema_type", "references", "include_deleted")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DELETED_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    schema: str
+    schema_type: SchemaType
+    references: _containers.RepeatedCompositeFieldContainer[SchemaReference]
+    include_deleted: bool
+    def __init__(self, subject: _Optional[str] = ..., schema: _Optional[str] = ..., schema_type: _Optional[_Union[SchemaType, str]] = ..., references: _Optional[_Iterable[_Union[SchemaReference, _Mapping]]] = ..., include_deleted: _Optional[bool] = ...) -> None: ...
+
+class LookupSchemaResponse(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: SubjectVersion
+    def __init__(self, version: _Optional[_Union[SubjectVersion, _Mapping]] = ...) -> None: ...
+
 class CheckCompatibilityRequest(_message.Message):
     __slots__ = ("subject", "version", "schema", "schema_type", "references")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]

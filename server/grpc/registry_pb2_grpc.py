@@ -59,6 +59,11 @@ class SchemaRegistryServiceStub:
                 request_serializer=llm__registry_dot_v1_dot_registry__pb2.GetSubjectVersionRequest.SerializeToString,
                 response_deserializer=llm__registry_dot_v1_dot_registry__pb2.GetSubjectVersionResponse.FromString,
                 _registered_method=True)
+        self.LookupSchema = channel.unary_unary(
+                '/llm_registry.v1.SchemaRegistryService/LookupSchema',
+                request_serializer=llm__registry_dot_v1_dot_registry__pb2.LookupSchemaRequest.SerializeToString,
+                response_deserializer=llm__registry_dot_v1_dot_registry__pb2.LookupSchemaResponse.FromString,
+                _registered_method=True)
         self.CheckCompatibility = channel.unary_unary(
                 '/llm_registry.v1.SchemaRegistryService/CheckCompatibility',
                 request_serializer=llm__registry_dot_v1_dot_registry__pb2.CheckCompatibilityRequest.SerializeToString,
@@ -115,6 +120,14 @@ class SchemaRegistryServiceServicer:
 
     def GetSubjectVersion(self, request, context):
         """One version of a subject, or its latest (REST: GET /subjects/{subject}/versions/{version}).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupSchema(self, request, context):
+        """Is this schema registered under the subject? The newest version with it, compared as registration
+        normalizes schemas (REST: POST /subjects/{subject}). Serializers that do not register use it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -177,6 +190,11 @@ def add_SchemaRegistryServiceServicer_to_server(servicer, server):
                     servicer.GetSubjectVersion,
                     request_deserializer=llm__registry_dot_v1_dot_registry__pb2.GetSubjectVersionRequest.FromString,
                     response_serializer=llm__registry_dot_v1_dot_registry__pb2.GetSubjectVersionResponse.SerializeToString,
+            ),
+            'LookupSchema': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupSchema,
+                    request_deserializer=llm__registry_dot_v1_dot_registry__pb2.LookupSchemaRequest.FromString,
+                    response_serializer=llm__registry_dot_v1_dot_registry__pb2.LookupSchemaResponse.SerializeToString,
             ),
             'CheckCompatibility': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckCompatibility,
@@ -334,6 +352,33 @@ class SchemaRegistryService:
             '/llm_registry.v1.SchemaRegistryService/GetSubjectVersion',
             llm__registry_dot_v1_dot_registry__pb2.GetSubjectVersionRequest.SerializeToString,
             llm__registry_dot_v1_dot_registry__pb2.GetSubjectVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupSchema(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llm_registry.v1.SchemaRegistryService/LookupSchema',
+            llm__registry_dot_v1_dot_registry__pb2.LookupSchemaRequest.SerializeToString,
+            llm__registry_dot_v1_dot_registry__pb2.LookupSchemaResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 from concurrent import futures
+from pathlib import Path
 from types import FrameType
 
 import grpc
@@ -31,7 +32,8 @@ from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc.service import SERVICE_NAME, RegistryService
 from server.parent_death import die_with_parent
 from server.settings import Settings
-from server.store import StoreUnavailable
+from server.resources import Services
+from server.store import Store, StoreUnavailable
 
 log = logging.getLogger("server.grpc")
 
@@ -46,7 +48,7 @@ class BindError(Exception):
     """The gRPC address cannot be listened on."""
 
 
-def build(settings: Settings, bind: str) -> tuple[grpc.Server, health.HealthServicer]:
+def build(settings: Settings, bind: str, services: Services) -> tuple[grpc.Server, health.HealthServicer]:
     """The server with every service added and ``bind`` listened on (not started)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="grpc"),
@@ -56,22 +58,35 @@ def build(settings: Settings, bind: str) -> tuple[grpc.Server, health.HealthServ
             ("grpc.max_receive_message_length", settings.max_body_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
         ])
-    pb_grpc.add_SchemaRegistryServiceServicer_to_server(RegistryService(services_for(settings)), server)
+    pb_grpc.add_SchemaRegistryServiceServicer_to_server(RegistryService(services), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(bind)
-    except RuntimeError as exc:
+        credentials = _tls_credentials(settings)
+        port = server.add_secure_port(bind, credentials) if credentials else server.add_insecure_port(bind)
+    except (RuntimeError, OSError) as exc:
         raise BindError(f"cannot listen on {bind}: {exc}") from None
     if port == 0:
         raise BindError(f"cannot listen on {bind} (in use, or not an address of this machine)")
     return server, health_servicer
 
 
-def _watch_health(settings: Settings, servicer: health.HealthServicer, stop: threading.Event) -> None:
+def _tls_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS with the REST listener's certificate (``--tls-cert``/``--tls-key``). With ``--tls-client-ca``
+    every gRPC caller must present a client certificate it verifies (grpcio can require one or not ask
+    at all; it cannot ask optionally as the REST listener does without ``--require-client-cert``); the
+    certificate's CN/SAN is the caller's identity under ``--auth``, as over HTTPS."""
+    if not settings.tls_cert:
+        return None
+    chain = Path(settings.tls_cert).read_bytes()
+    key = Path(settings.tls_key).read_bytes() if settings.tls_key else chain
+    ca = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials([(key, chain)], root_certificates=ca, require_client_auth=ca is not None)
+
+
+def _watch_health(store: Store, servicer: health.HealthServicer, stop: threading.Event) -> None:
     """SERVING while the index answers and holds a build (what ``/health/ready`` says), else NOT_SERVING."""
-    store = services_for(settings).store
     while not stop.is_set():
         try:
             ready = store.build_info() is not None
@@ -87,8 +102,9 @@ def serve(settings: Settings, ready_fd: int | None = None, parent_pid: int | Non
     """Run until SIGTERM/SIGINT or until ``parent_pid`` is gone; 1 when the address cannot be listened on."""
     assert settings.grpc_bind
     webhook_delivery.install(settings)   # webhooks: this process delivers the events of the writes it performs
+    services = services_for(settings)
     try:
-        server, servicer = build(settings, settings.grpc_bind)
+        server, servicer = build(settings, settings.grpc_bind, services)
     except BindError as exc:
         log.error("%s", exc)
         return 1
@@ -100,7 +116,7 @@ def serve(settings: Settings, ready_fd: int | None = None, parent_pid: int | Non
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.start()
-    watcher = threading.Thread(target=_watch_health, args=(settings, servicer, stopping), name="grpc-health",
+    watcher = threading.Thread(target=_watch_health, args=(services.store, servicer, stopping), name="grpc-health",
                                daemon=True)
     watcher.start()
     log.info("gRPC listening on %s", settings.grpc_bind)
@@ -120,7 +136,9 @@ def serve(settings: Settings, ready_fd: int | None = None, parent_pid: int | Non
 
 
 def settings_from_json(text: str) -> Settings:
-    return Settings(**json.loads(text))
+    """The settings the master wrote (``dataclasses.asdict`` as JSON: tuples arrive as lists)."""
+    return Settings(**{key: tuple(value) if isinstance(value, list) else value
+                       for key, value in json.loads(text).items()})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,15 +19,16 @@ from typing import Any, Callable, Iterable, Iterator
 
 import grpc
 
+from registry.errors import RegistryError
 from registry.types import DataError
 from server import metrics, params
-from server.access import ANONYMOUS, Permission, authorize
+from server.access import ANONYMOUS, AccessControl, Permission, require_writable
 from server.errors import ApiError, invalid_schema, schema_not_found, subject_not_found, unprocessable
 from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc import status
 from server.resources import FORMATS, Services, parse_posted, require_version, served_schema
-from server.resources import compatibility
+from server.resources import compatibility, subjects
 from server.resources.writes import author_of, registration
 from server.store import StoreUnavailable
 from server.write_service import WriteService
@@ -63,10 +64,46 @@ class _Calls:
 def _failure_of(exc: Exception, method: str) -> status.Failure:
     if isinstance(exc, ApiError):
         return status.from_api_error(exc)
+    if isinstance(exc, RegistryError):   # the core's refusals, through the server's one translation table
+        return status.from_domain(exc)
     if isinstance(exc, StoreUnavailable):
         return status.store_unavailable(exc)
     log.error("unhandled error in %s", method, exc_info=exc)
     return status.UNEXPECTED
+
+
+_PERMISSIONS = {"CheckCompatibility": Permission.CHECK, "ValidateData": Permission.CHECK,
+                "ValidateDataStream": Permission.CHECK, "RegisterSchema": Permission.WRITE}
+
+
+def _peer_address(peer: str | None) -> str | None:
+    """The IP address of a gRPC peer string (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``)."""
+    if not peer or ":" not in peer:
+        return None
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rsplit(":", 1)[0].strip("[]").replace("%5B", "").replace("%5D", "")
+    return rest.rsplit(":", 1)[0] if kind == "ipv4" else None
+
+
+def _peer_certificate(context: grpc.ServicerContext) -> dict[str, Any] | None:
+    """The client certificate TLS verified, shaped as ``ssl.SSLSocket.getpeercert()`` (what the authenticator
+    reads over HTTPS): subject CN and URI/DNS/e-mail SANs. ``None`` without TLS or without a certificate."""
+    pem = (context.auth_context() or {}).get("x509_pem_cert")
+    if not pem:
+        return None
+    from cryptography import x509   # only for TLS callers: it is not needed on the hot path otherwise
+    from cryptography.x509.oid import NameOID
+    cert = x509.load_pem_x509_certificate(pem[0])
+    subject = tuple(((("commonName", a.value),) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)))
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return {"subject": subject, "subjectAltName": ()}
+    sans = tuple([("URI", v) for v in names.get_values_for_type(x509.UniformResourceIdentifier)]
+                 + [("DNS", v) for v in names.get_values_for_type(x509.DNSName)]
+                 + [("email", v) for v in names.get_values_for_type(x509.RFC822Name)])
+    return {"subject": subject, "subjectAltName": sans}
 
 
 def _rpc(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,6 +115,7 @@ def _rpc(function: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: "RegistryService", request: Any, context: grpc.ServicerContext) -> Any:
         started = time.perf_counter()
         try:
+            self._authorize(function.__name__, request, context)
             response = function(self, request, context)
         except Exception as exc:  # noqa: BLE001 — every failure becomes a status, none a traceback
             failure = _failure_of(exc, calls.method)
@@ -97,7 +135,11 @@ def _stream_rpc(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterato
     def method(self: "RegistryService", request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         started = time.perf_counter()
         try:
+            self._authorize(function.__name__, request, context)
             yield from function(self, request, context)
+        except GeneratorExit:   # the client went away (or cancelled) mid-stream
+            calls.done(grpc.StatusCode.CANCELLED, started)
+            raise
         except Exception as exc:  # noqa: BLE001
             failure = _failure_of(exc, calls.method)
             calls.done(failure.code, started)
@@ -110,6 +152,15 @@ def _stream_rpc(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterato
 def _schema_message(row: Any, schema: str) -> pb.Schema:
     return pb.Schema(id=row.id, schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED),
                      schema=schema, references=[_reference(r) for r in row.references])
+
+
+def _version_message(row: Any, schema: str) -> pb.SubjectVersion:
+    return pb.SubjectVersion(
+        subject=row.subject, version=row.version, id=row.id,
+        schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED), schema=schema,
+        references=[_reference(r) for r in row.references],
+        state=_STATES.get(row.state, pb.LIFECYCLE_STATE_UNSPECIFIED), sunset_date=row.sunset_date or "",
+        deleted=row.deleted)
 
 
 def _reference(reference: Any) -> pb.SchemaReference:
@@ -148,6 +199,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
         self.services = services
         self._writer: WriteService | None = None
         self._writer_lock = threading.Lock()
+        self.access = AccessControl(services.settings)   # serve --auth: the same keys, tokens and policy as REST
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -202,13 +254,14 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
     def GetSubjectVersion(self, request: pb.GetSubjectVersionRequest, context: grpc.ServicerContext) -> Any:
         subject = params.subject(request.subject)
         row = require_version(self.services, subject, _version(request.version), request.include_deleted)
-        schema = served_schema(self.services, row, request.format or None)
-        return pb.GetSubjectVersionResponse(version=pb.SubjectVersion(
-            subject=row.subject, version=row.version, id=row.id,
-            schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED), schema=schema,
-            references=[_reference(r) for r in row.references],
-            state=_STATES.get(row.state, pb.LIFECYCLE_STATE_UNSPECIFIED), sunset_date=row.sunset_date or "",
-            deleted=row.deleted))
+        return pb.GetSubjectVersionResponse(
+            version=_version_message(row, served_schema(self.services, row, request.format or None)))
+
+    @_rpc
+    def LookupSchema(self, request: pb.LookupSchemaRequest, context: grpc.ServicerContext) -> Any:
+        row = subjects.lookup(self.services, params.subject(request.subject), _posted(request),
+                              request.include_deleted)
+        return pb.LookupSchemaResponse(version=_version_message(row, row.schema))
 
     # -- checks -----------------------------------------------------------------------------------------
 
@@ -292,7 +345,7 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
     def RegisterSchema(self, request: pb.RegisterSchemaRequest, context: grpc.ServicerContext) -> Any:
         settings = self.services.settings
         identity = self._identity(context)
-        authorize(identity, Permission.WRITE, settings.writable)
+        require_writable(settings.writable)
         if not settings.repo:
             raise ApiError(422, 42205, "This server has no registry repository to write to (start it with --repo)")
         subject = params.subject(request.subject, writing=True)
@@ -308,14 +361,29 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
                                 "sensitive": list(meta.sensitive)}
         answer = self._write_service().register(registration(self.services, subject, body),
                                                 author_of(identity, settings))
-        return pb.RegisterSchemaResponse(id=answer["id"], version=answer["version"])
+        return pb.RegisterSchemaResponse(id=answer.id, version=answer.version)
 
-    @staticmethod
-    def _identity(context: grpc.ServicerContext) -> str:
-        """Who is calling. Every caller is anonymous until authentication lands (``server/auth/``); then the
-        identity comes from the call's metadata (``x-api-key``, ``authorization: Bearer``) or the client
-        certificate (``context.auth_context()``), as REST takes it from headers."""
-        return ANONYMOUS
+    def _principal(self, context: grpc.ServicerContext) -> Any:
+        """Who is calling, from the call's metadata (``x-api-key``, ``authorization: Basic|Bearer``) as REST
+        takes it from headers (verified keys and tokens are cached, so asking twice costs nothing)."""
+        metadata = {key.lower(): value for key, value in context.invocation_metadata() or ()
+                    if isinstance(value, str)}
+        return self.access.authenticate(metadata, _peer_certificate(context), _peer_address(context.peer()))
+
+    def _identity(self, context: grpc.ServicerContext) -> str:
+        """The caller as commit author text (``ANONYMOUS`` without credentials)."""
+        principal = self._principal(context)
+        return ANONYMOUS if principal.anonymous else principal.author
+
+    def _authorize(self, method: str, request: Any, context: grpc.ServicerContext) -> None:
+        """401/403/429 (as gRPC statuses) unless the caller may call ``method``: writes need the subject."""
+        if not self.access.enabled:
+            return
+        permission = _PERMISSIONS.get(method, Permission.READ)
+        principal = self._principal(context)
+        self.access.limit(principal, _peer_address(context.peer()))
+        subject = getattr(request, "subject", None) if permission is Permission.WRITE else None
+        self.access.authorize(principal, permission, subject or None, _peer_address(context.peer()))
 
     def _write_service(self) -> WriteService:
         with self._writer_lock:

@@ -2,7 +2,7 @@
 
 Resources translate HTTP to store calls and back; they hold no state of their own. Confluent's
 bodies are reproduced field for field — unknown fields break strict clients (Karapace #435) — so
-every schema-shaped body is built by :mod:`builder.bodies`, the one definition the Redis index and
+every schema-shaped body is built by :mod:`registry.read_model`, the one definition the Redis index and
 the static JSON API use too (re-exported here for the resources).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from builder.bodies import schema_body, version_body  # noqa: F401  (re-exported for the resources)
+from registry.read_model import schema_body, version_body  # noqa: F401  (re-exported for the resources)
 from registry.layout import SubjectNameError, validate_subject
 from registry.ledger import MAX_ID as MAX_INT
 from registry.types import Reference, SchemaError

@@ -1,7 +1,8 @@
 """``POST /compatibility/subjects/{subject}/versions[/{version}]``: would this schema be accepted?
 
-The engine is the merge gate's (:func:`registry.compat.check_compatibility`), so the answer here is
-the answer a pull request would get. Drafts and deleted versions are never compatibility bases.
+The engine is the merge gate's (:func:`registry.compat.check_compatibility`), and so is the choice of the
+versions compared (:func:`registry.modes.compatibility_bases`: drafts and deleted versions never count),
+so the answer here is the answer a pull request would get.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import falcon
 
 from registry.compat import CompatibilityResult, Mode, check_compatibility
+from registry.modes import DEFAULT_COMPATIBILITY, compatibility_bases
 from registry.types import SchemaError
 from server import metrics, params
 from server.errors import invalid_schema
@@ -46,17 +48,16 @@ def check(services: Services, subject: str, new: Any, version: params.Version | 
     missing), or — ``None`` — against the versions the subject's mode selects. The REST resource and the gRPC
     ``CheckCompatibility`` both answer with this."""
     store = services.store
+    mode = Mode.parse(store.compatibility(subject) or store.compatibility(None) or DEFAULT_COMPATIBILITY)
     if version is not None:
         rows = [require_version(services, subject, version)]
     else:
-        rows = [row for row in store.current(("all_versions", subject),
-                                             lambda r: list(r.iter_versions(subject, False)))
-                if row.state != "DRAFT" and not row.deleted]
+        rows = compatibility_bases(((row, row.state, row.deleted) for row in store.current(
+            ("all_versions", subject), lambda r: list(r.iter_versions(subject, False)))), mode)
     try:
         previous = [store.parsed(row.id) for row in rows]
     except SchemaError as exc:
         raise invalid_schema(f"a registered version of {subject!r} cannot be parsed: {exc}") from None
-    mode = Mode.parse(store.compatibility(subject) or store.compatibility(None) or "BACKWARD")
     policy = store.compatibility_policy(subject) or store.compatibility_policy(None)
     result = check_compatibility(new, previous, mode, [row.version for row in rows], policy)
     metrics.COMPATIBILITY_CHECKS.labels("pass" if result.compatible else "fail").inc()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import falcon
 
+from registry.modes import WriteMode
 from server import params
 from server.errors import ApiError
 from server.media import send
@@ -38,7 +39,7 @@ class ModeResource:
         self.services = services
 
     def _mode(self) -> str:
-        return "READWRITE" if self.services.settings.writable else "READONLY"
+        return WriteMode.READWRITE.value if self.services.settings.writable else WriteMode.READONLY.value
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         send(resp, {"mode": self._mode()})

@@ -46,7 +46,7 @@ class SchemaById:
             schema = served_schema(self.services, row, fmt)
             return http_cache.render(dumps(schema_body(row, schema)))
 
-        rendered = self.services.store.schema_body(sid, fmt if fmt in FORMATS else None, render)
+        rendered = self.services.store.schema_body(sid, fmt if fmt in FORMATS else None, render, http_cache.render)
         if rendered is None:
             raise schema_not_found(f"Schema {sid} not found")
         http_cache.send(req, resp, rendered, IMMUTABLE)

@@ -67,34 +67,39 @@ class Subject:
         self.services = services
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
-        store = self.services.store
         body = read_object(req, self.services.settings.max_body_bytes)
-        deleted = params.boolean(req, "deleted")
-        parsed = parse_posted(self.services, body)
-        if store.versions(subject, deleted) is None:
-            raise subject_not_found(subject)
-        rules = _posted_rules(body.get("ruleSet"))
-        metadata = body.get("metadata") or None
-        if metadata is not None and not isinstance(metadata, dict):
-            raise unprocessable("'metadata' must be an object {properties, tags, sensitive}", 42201)
-        if rules or metadata:
-            fingerprint = content_fingerprint(parsed, parsed.references, rules, metadata)
-            row = store.current(("find", subject, fingerprint, deleted),
-                                lambda r: r.find_version(subject, fingerprint, deleted))
-        else:
-            row = self._by_schema(subject, parsed.fingerprint, deleted)
-        if row is None:
-            raise schema_not_found("Schema not found")
-        send(resp, version_body(row))
+        send(resp, version_body(lookup(self.services, subject, body, params.boolean(req, "deleted"))))
 
-    def _by_schema(self, subject: str, fingerprint: str, deleted: bool) -> Any:
-        store = self.services.store
-        for number in reversed(store.versions(subject, deleted) or []):
-            row = store.version(subject, number, deleted)
-            parsed = store.parsed(row.id) if row is not None else None
-            if parsed is not None and parsed.fingerprint == fingerprint:
-                return row
-        return None
+
+def lookup(services: Services, subject: str, body: dict[str, Any], deleted: bool) -> Any:
+    """The version row of ``subject`` whose content the Confluent body ``{schema, schemaType?, references?,
+    ruleSet?, metadata?}`` has, or 40401/40403 — ``POST /subjects/{subject}`` and the gRPC ``LookupSchema``."""
+    store = services.store
+    parsed = parse_posted(services, body)
+    if store.versions(subject, deleted) is None:
+        raise subject_not_found(subject)
+    rules = _posted_rules(body.get("ruleSet"))
+    metadata = body.get("metadata") or None
+    if metadata is not None and not isinstance(metadata, dict):
+        raise unprocessable("'metadata' must be an object {properties, tags, sensitive}", 42201)
+    if rules or metadata:
+        fingerprint = content_fingerprint(parsed, parsed.references, rules, metadata)
+        row = store.current(("find", subject, fingerprint, deleted),
+                            lambda r: r.find_version(subject, fingerprint, deleted))
+    else:
+        row = _by_schema(store, subject, parsed.fingerprint, deleted)
+    if row is None:
+        raise schema_not_found("Schema not found")
+    return row
+
+
+def _by_schema(store: Any, subject: str, fingerprint: str, deleted: bool) -> Any:
+    for number in reversed(store.versions(subject, deleted) or []):
+        row = store.version(subject, number, deleted)
+        parsed = store.parsed(row.id) if row is not None else None
+        if parsed is not None and parsed.fingerprint == fingerprint:
+            return row
+    return None
 
 
 def _posted_rules(rule_set: Any) -> list:

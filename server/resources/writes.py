@@ -2,8 +2,10 @@
 
 Each write responder extends the read resource of the same URI template (falcon has one resource per
 template), checks the ``write`` permission itself (the route table's permission is the template's read
-one), and hands the work to :class:`server.write_service.WriteService`: one commit through the merge
-gate per write, then the index update. A server started without ``--writable`` answers every write
+one), parses the request, and hands the work to :class:`server.write_service.WriteService` (the core
+operation of :mod:`registry.writes` under the write lock, then the index update). The core's refusals
+are domain errors that :mod:`server.errors` translates; this module raises :class:`ApiError` only for
+what is wrong with the HTTP request itself. A server started without ``--writable`` answers every write
 with 42205, as before.
 """
 from __future__ import annotations
@@ -13,18 +15,21 @@ from typing import Any
 
 import falcon
 
-from registry import layout
+from registry.errors import ModeNotConfigured, OperationNotPermitted, ReferenceExists
+from registry.ledger import MAX_ID
+from registry.modes import DEFAULT_COMPATIBILITY, Mode, WriteMode
 from registry.rules import Rule
-from registry.types import SchemaType
+from registry.types import SchemaError, SchemaType
+from registry.writes import Registered, Registration
 from server import params
-from server.access import ANONYMOUS, Permission, authorize
+from server.access import ANONYMOUS, require_writable
 from server.errors import ApiError, invalid_schema, unprocessable
 from server.media import read_object, send
-from server.resources import Services, parse_posted, references_from
+from server.resources import Services, references_from
 from server.resources.config import ConfigResource, ModeResource
 from server.resources.subjects import Subject, Version, Versions
 from server.settings import Settings
-from server.write_service import Registration, WriteService
+from server.write_service import DEFAULT_IDENTITY, WriteService
 
 
 class Writer:
@@ -38,9 +43,9 @@ class Writer:
     def __call__(self, req: falcon.Request) -> WriteService:
         """Authorize ``req`` to write and return the service."""
         settings = self.services.settings
-        authorize(req.context.identity, Permission.WRITE, settings.writable)
+        require_writable(settings.writable)   # who may write was decided by the middleware (server/access.py)
         if not settings.repo:
-            raise ApiError(422, 42205, "This server has no registry repository to write to (start it with --repo)")
+            raise OperationNotPermitted("This server has no registry repository to write to (start it with --repo)")
         return self.service_for_reads()
 
     def service_for_reads(self) -> WriteService:
@@ -58,15 +63,8 @@ def author_of(identity: str | None, settings: Settings) -> str:
     """The commit author of a write: the caller's identity, or the configured one while callers are anonymous
     (REST and gRPC writes alike)."""
     if not identity or identity == ANONYMOUS:
-        return settings.write_identity or "llm-registry server <llm-registry@localhost>"
+        return settings.write_identity or DEFAULT_IDENTITY
     return identity if "<" in identity else f"{identity} <{identity}>"
-
-
-def _subject_name(subject: str) -> str:
-    try:
-        return layout.validate_subject(subject)
-    except layout.SubjectNameError as exc:
-        raise ApiError(422, 42208, f"Invalid subject: {exc}") from None
 
 
 def _rules(rule_set: Any) -> tuple[Rule, ...] | None:
@@ -93,20 +91,30 @@ def _optional_int(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None or value == -1:   # Confluent's clients send -1 for "not given"
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2**31 - 1:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
         raise unprocessable(f"'{key}' must be a positive 32-bit integer, not {value!r}", 42202 if key == "version"
                             else 422)
     return value
 
 
 def registration(services: Services, subject: str, body: dict[str, Any]) -> Registration:
-    """A register request body, parsed and validated (42201 for a bad schema)."""
-    parsed = parse_posted(services, body)
+    """A register request body, parsed and validated (42201 for a bad schema); references are read from the
+    body once and the schema parsed with them resolved. The subject name is the core's to validate."""
+    schema, schema_type = body.get("schema"), body.get("schemaType")
+    if not isinstance(schema, str) or not schema.strip():
+        raise invalid_schema("the request needs a non-empty 'schema' string")
+    if schema_type is not None and not isinstance(schema_type, str):
+        raise invalid_schema("'schemaType' must be AVRO, JSON or PROTOBUF")
+    references = tuple(references_from(body))
+    try:
+        parsed = services.store.parse(schema_type, schema, list(references))
+    except SchemaError as exc:
+        raise invalid_schema(str(exc)) from None
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise invalid_schema("'metadata' must be an object {properties, tags, sensitive}")
-    return Registration(subject=subject, schema_type=SchemaType.parse(body.get("schemaType")),
-                        schema=parsed.served_text, parsed=parsed, references=tuple(references_from(body)),
+    return Registration(subject=subject, schema_type=SchemaType.parse(schema_type),
+                        schema=parsed.served_text, parsed=parsed, references=references,
                         rules=_rules(body.get("ruleSet")),
                         metadata={k: v for k, v in metadata.items() if v not in (None, {}, [])}
                         if metadata is not None else None,
@@ -125,7 +133,7 @@ class SubjectWithWrites(Subject):
         if params.boolean(req, "permanent"):
             raise _permanent(f"subject '{subject}'")
         _refuse_if_referenced(self.services, subject, None)
-        send(resp, service.delete_subject(subject, self.writer.author(req)))
+        send(resp, list(service.delete_subject(subject, self.writer.author(req)).versions))
 
 
 class VersionsWithWrites(Versions):
@@ -137,9 +145,9 @@ class VersionsWithWrites(Versions):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
-        subject = _subject_name(subject)
         request = registration(self.services, subject, read_object(req, self.services.settings.max_body_bytes))
-        send(resp, service.register(request, self.writer.author(req)))
+        done = service.register(request, self.writer.author(req))
+        send(resp, {"id": done.id, "version": done.version})
 
 
 class VersionWithWrites(Version):
@@ -158,7 +166,9 @@ class VersionWithWrites(Version):
             raise unprocessable("the body needs 'state': DRAFT, ACTIVE, DEPRECATED or ARCHIVED")
         if sunset is not None and not isinstance(sunset, str):
             raise unprocessable("'sunset_date' must be a date YYYY-MM-DD")
-        send(resp, service.set_lifecycle(subject, number, state.upper(), sunset, self.writer.author(req)))
+        done = service.set_lifecycle(subject, number, state.upper(), sunset, self.writer.author(req))
+        send(resp, {"subject": done.subject, "version": done.version, "id": done.id, "state": done.state,
+                    "sunset_date": done.sunset_date})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         service = self.writer(req)
@@ -169,7 +179,7 @@ class VersionWithWrites(Version):
         target = latest.version if latest is not None else number
         if target != "latest":
             _refuse_if_referenced(self.services, subject, int(target))
-        send(resp, service.delete_version(subject, number, self.writer.author(req)))
+        send(resp, service.delete_version(subject, number, self.writer.author(req)).version)
 
 
 class Rollback:
@@ -185,7 +195,8 @@ class Rollback:
         target = body.get("target_version")
         if not isinstance(target, int) or isinstance(target, bool) or target < 1:
             raise unprocessable("the body needs 'target_version': the version number to roll back to", 42202)
-        send(resp, service.rollback(subject, target, self.writer.author(req)))
+        done: Registered = service.rollback(subject, target, self.writer.author(req))
+        send(resp, {"subject": done.subject, "version": done.version, "id": done.id, "rollback_of": done.rollback_of})
 
 
 class ConfigWithWrites(ConfigResource):
@@ -199,8 +210,7 @@ class ConfigWithWrites(ConfigResource):
         body = read_object(req, self.services.settings.max_body_bytes)
         level = body.get("compatibility", body.get("compatibilityLevel"))
         if not isinstance(level, str):
-            raise ApiError(422, 42203, "the body needs 'compatibility': one of NONE, DISABLED, BACKWARD, "
-                                       "BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE")
+            raise ApiError(422, 42203, f"the body needs 'compatibility': one of {', '.join(m.value for m in Mode)}")
         return level.upper()
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -211,8 +221,8 @@ class ConfigWithWrites(ConfigResource):
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
         service = self.writer(req)
-        previous = service.set_compatibility(None, None, self.writer.author(req))
-        send(resp, {"compatibilityLevel": previous or "BACKWARD"})
+        previous = service.set_compatibility(None, None, self.writer.author(req)).previous
+        send(resp, {"compatibilityLevel": previous or DEFAULT_COMPATIBILITY})
 
     def on_put_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
@@ -222,10 +232,7 @@ class ConfigWithWrites(ConfigResource):
 
     def on_delete_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
-        previous = service.set_compatibility(subject, None, self.writer.author(req))
-        if previous is None:
-            raise ApiError(404, 40408, f"Subject '{subject}' does not have subject-level compatibility configured")
-        send(resp, {"compatibilityLevel": previous})
+        send(resp, {"compatibilityLevel": service.set_compatibility(subject, None, self.writer.author(req)).previous})
 
 
 class ModeWithWrites(ModeResource):
@@ -251,7 +258,7 @@ class ModeWithWrites(ModeResource):
         registry_mode, own = service.modes(subject)
         if own is None:
             if not params.boolean(req, "defaultToGlobal"):
-                raise ApiError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
+                raise ModeNotConfigured(subject)
             own = registry_mode
         send(resp, {"mode": own})
 
@@ -259,7 +266,7 @@ class ModeWithWrites(ModeResource):
         body = read_object(req, self.services.settings.max_body_bytes)
         mode = body.get("mode")
         if not isinstance(mode, str):
-            raise ApiError(422, 42204, "the body needs 'mode': READWRITE, READONLY or IMPORT")
+            raise ApiError(422, 42204, f"the body needs 'mode': {', '.join(m.value for m in WriteMode)}")
         return mode.upper()
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -276,14 +283,11 @@ class ModeWithWrites(ModeResource):
 
     def on_delete_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
-        previous = service.set_mode(subject, None, self.writer.author(req))
-        if previous is None:
-            raise ApiError(404, 40409, f"Subject '{subject}' does not have subject-level mode configured")
-        send(resp, {"mode": previous})
+        send(resp, {"mode": service.set_mode(subject, None, self.writer.author(req)).previous})
 
 
-def _permanent(what: str) -> ApiError:
-    return ApiError(422, 42205, f"Permanent deletion of {what} is not supported: every registered version is a "
+def _permanent(what: str) -> OperationNotPermitted:
+    return OperationNotPermitted(f"Permanent deletion of {what} is not supported: every registered version is a "
                                 "line of the registry's append-only ledger (registry.lock) and its ID must keep "
                                 "resolving in every clone. Soft-delete it (without permanent=true); it then leaves "
                                 "listings and 'latest' while its ID still resolves.")
@@ -300,5 +304,5 @@ def _refuse_if_referenced(services: Services, subject: str, version: int | None)
                                                        lambda r, i=schema_id: r.id_usages(i, False)) if s != subject]
             if users:
                 s, v = users[0]
-                raise ApiError(422, 42206, f"One or more references exist to the schema {{magic=1,keytype=SCHEMA,"
-                                           f"subject={subject},version={number}}}: {s} v{v} references it")
+                raise ReferenceExists(f"One or more references exist to the schema {{magic=1,keytype=SCHEMA,"
+                                      f"subject={subject},version={number}}}: {s} v{v} references it")

@@ -68,8 +68,7 @@ def child(step: str, repo: str, index: str | None, redis_url: str | None, jobs: 
         if redis_url:
             t = time.monotonic()
             out["redis"] = RedisIndex.from_url(redis_url, "bench:").publish(
-                index_obj.reader(), changed_subjects=result.changed_subjects, new_ids=result.new_ids,
-                full=step == "full")
+                index_obj.reader(), full=step == "full")
             out["redis_s"] = round(time.monotonic() - t, 2)
     out["seconds"] = round(time.monotonic() - started, 2)
     out.update({k: round(v, 1) for k, v in _usage().items()})

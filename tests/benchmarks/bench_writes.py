@@ -67,7 +67,8 @@ def in_process(root: Path, count: int) -> float:
     from builder.sql_index import SqlIndex
     from registry.snapshot import Snapshot
     from server.settings import Settings, embedded_index_path
-    from server.write_service import Registration, WriteService
+    from registry.writes import Registration
+    from server.write_service import WriteService
 
     repo = root / "service"
     create_registry(repo)

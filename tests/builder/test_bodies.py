@@ -1,6 +1,5 @@
-"""Served bodies leave the data contract out; the Redis index keeps it for the server's validation."""
-from builder.bodies import schema_body
-from builder.sql_index import SchemaRow
+"""Served bodies leave the data contract out; the Redis index keeps it apart for the server's validation."""
+from registry.read_model import SchemaRow, contract_body, schema_body
 from confluent_kafka.schema_registry import Schema
 
 RULES = {"domainRules": [{"name": "positive", "kind": "CONDITION", "type": "CEL", "expr": "n > 0"}]}
@@ -17,6 +16,6 @@ def test_served_body_has_no_rule_set_so_default_serializers_work():
     assert Schema.from_dict(body).rule_set is None    # confluent-kafka would look for a CEL executor
 
 
-def test_redis_body_keeps_the_contract():
-    body = schema_body(row(), contract=True)
-    assert body["ruleSet"] == RULES and body["metadata"] == {"properties": {"team": "cost"}}
+def test_the_contract_is_kept_apart_for_validation():
+    body = contract_body(row())
+    assert body == {"metadata": {"properties": {"team": "cost"}}, "ruleSet": RULES}

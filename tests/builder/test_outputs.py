@@ -16,10 +16,10 @@ from tests.builder.conftest import PROMPT_JSON
 from tests.builder.repo_writer import avro_record
 
 from builder import static_api
-from builder.bodies import dumps, schema_body, version_body
 from builder.build import build_index
 from builder.redis_index import RedisIndex
 from builder.sql_index import SqlIndex
+from registry.read_model import dumps, schema_body
 from registry.snapshot import Snapshot
 from tests.conftest import free_port
 
@@ -27,41 +27,55 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def test_redis_holds_the_server_bodies_and_switches_generations(registry, index_url, redis_url):
+def test_redis_holds_the_served_bytes_and_switches_generations(registry, index_url, redis_url):
     url, prefix = redis_url
     index = SqlIndex.connect(index_url)
-    result = build_index(Snapshot.open(registry.path), index)
+    build_index(Snapshot.open(registry.path), index)
     reader = index.reader()
     rx = RedisIndex.from_url(url, prefix)
-    assert "full" in rx.publish(reader, changed_subjects=result.changed_subjects, new_ids=result.new_ids)
+    assert "full" in rx.publish(reader)
     assert rx.generation() == reader.build_info().generation == 1
-    assert rx.get_schema_body(3) == dumps(schema_body(reader.schema_by_id(3)))
+    # the exact bytes GET /schemas/ids/{id} sends
+    assert rx.get_schema_body(3) == dumps(schema_body(reader.schema_by_id(3))).encode()
     assert json.loads(rx.get_schema_body(3))["schemaType"] == "JSON"
     assert "schemaType" not in json.loads(rx.get_schema_body(1)), "AVRO omits schemaType, as Confluent does"
-    assert rx.get_version_body("llm.usage-value", "latest") == dumps(version_body(reader.version("llm.usage-value", 2)))
-    assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1
-    assert rx.get_versions_body("llm.usage-value") == "[1,2]"
-    assert json.loads(rx.get_subjects_body()) == ["llm.prompt-value", "llm.usage-value", "team/a b"]
-    assert rx.get_schema_body(99) is None and rx.get_version_body("llm.usage-value", 7) is None
+    assert rx.get_schema_body(99) is None and rx.get_schema(99) is None
 
-    # a merge and a soft delete: the next generation is patched, the old one expires
+    # a merge and a soft delete: only the new ID is written, the old generation's build key expires
     registry.register("llm.prompt-value", PROMPT_JSON.replace('"model"', '"model_name"'), "JSON")
     registry.set_config("llm.usage-value", {"versions": {2: {"state": "ACTIVE", "deleted": True},
                                                          1: {"state": "DEPRECATED", "sunset_date": "2027-01-31"}}})
     registry.commit()
-    result = build_index(Snapshot.open(registry.path), index)
-    note = rx.publish(reader, changed_subjects=result.changed_subjects, new_ids=result.new_ids)
-    assert "+1 ids, 2 subjects" in note
-    assert rx.generation() == 2
-    assert json.loads(rx.get_version_body("llm.usage-value", "latest"))["version"] == 1
-    assert rx.get_version_body("llm.usage-value", 2) is None, "soft-deleted versions are not served"
-    assert rx.get_lifecycle("llm.usage-value", 1) == {"state": "DEPRECATED", "sunset_date": "2027-01-31"}
-    assert json.loads(rx.get_version_body("llm.prompt-value", "latest"))["version"] == 2
-    assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1, "unchanged subjects carried over"
+    build_index(Snapshot.open(registry.path), index)
+    assert rx.publish(reader) == "Redis generation 2 (+1 ids)"
+    assert rx.generation() == 2 and rx.build_info()["commit"] == reader.build_info().commit
+    new_id = reader.max_id()
+    assert rx.get_schema_body(new_id) == dumps(schema_body(reader.schema_by_id(new_id))).encode()
     client = redis.Redis.from_url(url)
-    assert 0 < client.ttl(f"{prefix}g1:latest") <= 300
-    assert client.ttl(f"{prefix}g2:latest") == -1
+    assert 0 < client.ttl(f"{prefix}g1:build") <= 300
+    assert client.ttl(f"{prefix}g2:build") == -1
     assert rx.publish(reader) == "Redis up to date"
+    # nothing but IDs and the build pointer: the server reads nothing else from Redis
+    kinds = {key.decode()[len(prefix):].split(":")[0] for key in client.scan_iter(f"{prefix}*")}
+    assert kinds <= {"id", "contract", "binding", "generation", "g1", "g2"}, kinds
+
+
+def test_the_data_contract_is_kept_beside_the_served_body(registry, tmp_path, redis_url):
+    """An ID with rules: the served bytes leave the contract out (clients' serializers would look for a CEL
+    executor); the server reads it from P:contract:{id} to validate."""
+    registry.register("llm.checked-value", PROMPT_JSON, "JSON", config={
+        "rules": [{"name": "has-prompt", "expr": "size(message.prompt) > 0"}], "metadata": {"properties": {"team": "cost"}}})
+    registry.commit("a subject with rules")
+    index = SqlIndex.connect(f"sqlite:///{tmp_path / 'i.db'}")
+    build_index(Snapshot.open(registry.path), index)
+    url, prefix = redis_url
+    rx = RedisIndex.from_url(url, prefix)
+    rx.publish(index.reader())
+    checked = index.reader().version("llm.checked-value", 1).id
+    assert "ruleSet" not in json.loads(rx.get_schema_body(checked))
+    body, contract = rx.get_schema(checked)
+    assert contract["ruleSet"]["domainRules"][0]["name"] == "has-prompt"
+    assert rx.get_schema(1)[1] is None
 
 
 def test_redis_unreachable_builds_sql_and_warns(registry, tmp_path, cli):
@@ -253,7 +267,7 @@ def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):
     second = SqlIndex.connect(f"sqlite:///{tmp_path / 'two.db'}")
     build_index(Snapshot.open(registry.path), second)
     assert "full" in rx.publish(second.reader())
-    assert json.loads(rx.get_version_body("team/a b", 1))["id"] == 1
+    assert rx.build_info()["commit"] == second.reader().build_info().commit
 
 
 def test_incremental_static_update_equals_a_full_write(registry, tmp_path, cli):
@@ -293,10 +307,9 @@ def test_outputs_catch_up_on_builds_they_missed(registry, tmp_path, redis_url, c
     registry.set_config("llm.usage-value", {"versions": {2: {"state": "ACTIVE", "deleted": True}}})
     registry.commit("merge 2")
     out = cli("--repo", registry.path, "--index", index, "--redis", url, "--redis-prefix", prefix, "--api-out", api)
-    assert out.returncode == 0 and "Redis generation 3 (+1 ids, 2 subjects)" in out.stdout
+    assert out.returncode == 0 and "Redis generation 3 (+1 ids)" in out.stdout
     rx = RedisIndex.from_url(url, prefix)
-    assert json.loads(rx.get_version_body("llm.prompt-value", "latest"))["version"] == 2
-    assert rx.get_version_body("llm.usage-value", 2) is None
+    assert rx.get_schema_body(SqlIndex.connect(index).reader().max_id()) is not None
     fresh = str(tmp_path / "fresh")
     assert cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'f.db'}", "--api-out", fresh).returncode == 0
 

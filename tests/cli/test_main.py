@@ -4,7 +4,7 @@ import sys
 
 from cli.main import build_parser
 
-COMMANDS = {"assign", "build", "check", "compat", "demo", "follow", "guard", "import", "init", "merge",
+COMMANDS = {"assign", "build", "check", "compat", "demo", "follow", "guard", "import", "init", "keys", "merge",
             "reconcile", "serve", "site"}
 
 

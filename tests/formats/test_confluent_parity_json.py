@@ -304,6 +304,24 @@ DRAFT2020 = [
     Case("a prefix item removed that unevaluatedItems does not cover", pre(S, N, B, unevaluatedItems=S),
          pre(S, N, unevaluatedItems=S), False),
     Case("a prefix item added that items covers", pre(S, items=N), pre(S, N, items=N), True),
+    Case("a prefix item added that items does not cover", pre(S, N, items=S), pre(S, N, B, items=S), False),
+    Case("a prefix item removed that items covers", pre(S, N, S, items=S), pre(S, N, items=S), True),
+    Case("a nullable prefix item removed that a oneOf items covers",
+         pre(S, N, {"oneOf": [NULL, S]}, items={"oneOf": [NULL, S]}), pre(S, N, items={"oneOf": [NULL, S]}), True),
+    Case("a prefix item removed that items does not cover", pre(S, N, B, items=S), pre(S, N, items=S), False),
+    Case("prefix items dropped entirely", pre(S, N), {"type": "array"}, True),
+    Case("items true becomes false", {"items": True}, {"items": False}, False),
+    Case("the items schema changed type", {"items": S}, {"items": B}, False),
+    Case("an accept-anything prefix item added to an open tuple", pre(N, items=True), pre(N, True, items=True),
+         True),
+    Case("an accept-anything prefix item removed from an open tuple", pre(N, True, items=True),
+         pre(N, items=True), True),
+    Case("a false prefix item added to a closed tuple", pre(N, items=False), pre(N, False, items=False), True),
+    Case("a false prefix item removed from a closed tuple", pre(N, False, items=False), pre(N, items=False), True),
+    Case("a closed tuple loses an item and opens", pre(S, N, B, items=False), pre(S, N, items=True), True),
+    Case("an open tuple loses an item", pre(S, N, items=True), pre(S, items=True), True),
+    Case("a closed tuple gains an item", pre(S, items=False), pre(S, N, items=False), True),
+    Case("items becomes a prefix item and opens", pre(S, items=N), pre(S, N, items=True), True),
     Case("a prefix item changed type", pre(S), pre(N), False),
     Case("a closed tuple gains an item and opens", pre(S, items=False), pre(S, N, items=True), True),
     Case("a closed tuple's last item moves to items", pre(S, N, items=False), pre(S, items=N), True),
@@ -313,6 +331,13 @@ DRAFT2020 = [
          {"type": "array", "contains": N, "minContains": 3}, False),
     Case("minContains lowered", {"type": "array", "contains": N, "minContains": 3},
          {"type": "array", "contains": N, "minContains": 1}, True),
+    Case("a contains schema added (only the counts are compared)", {"type": "array"},
+         {"type": "array", "contains": N}, True),
+    Case("a contains schema narrowed", {"type": "array", "contains": N}, {"type": "array", "contains": I}, True),
+    Case("minContains added", {"type": "array", "contains": N}, {"type": "array", "contains": N, "minContains": 2},
+         False),
+    Case("maxContains lowered", {"type": "array", "contains": N, "maxContains": 4},
+         {"type": "array", "contains": N, "maxContains": 2}, False),
     Case("maxContains raised", {"type": "array", "contains": N, "maxContains": 2},
          {"type": "array", "contains": N, "maxContains": 4}, True),
     Case("maxItems lowered", {"type": "array", "maxItems": 8}, {"type": "array", "maxItems": 4}, False),
@@ -353,6 +378,8 @@ def test_the_semantic_policy_keeps_the_data_decided_verdicts():
     assert verdict(D7, replaced, Policy.SEMANTIC)[0] is False    # {"model": "x"} is no longer valid
     loose = Case("", {"additionalItems": True}, {"additionalItems": False}, False)
     assert verdict(D7, loose, Policy.SEMANTIC)[0] is True        # no items array: validators ignore it
+    contains = Case("", {"type": "array"}, {"type": "array", "contains": N}, True)
+    assert verdict(D2020, contains, Policy.SEMANTIC)[0] is False  # [] was valid and has no number
     email = Case("", S, {"type": "string", "format": "email"}, True)
     assert verdict(D7, email, Policy.SEMANTIC)[0] is False       # "x" was valid and is not an email
     with_default = Case("", obj({"tier": S}), obj({"tier": {"type": "string", "default": "free"}}, ("tier",)), True)

@@ -56,7 +56,8 @@ CASES = [
          P3 + "message Call { message Usage { int64 tokens = 1; int64 cached = 2; } }", True),
     Case("a field removed", P3 + "message Call { string model = 1; int64 tokens = 2; }",
          P3 + "message Call { string model = 1; }", True),
-    Case("a proto2 required field removed", P2 + "message Call { optional string model = 1; required int64 tokens = 2; }",
+    Case("a proto2 required field removed",
+         P2 + "message Call { optional string model = 1; required int64 tokens = 2; }",
          P2 + "message Call { optional string model = 1; }", False),
     Case("a field renumbered under the same name", P3 + "message Call { string model = 1; }",
          P3 + "message Call { string model = 2; }", True),
@@ -104,7 +105,8 @@ CASES = [
     Case("a message field changes to another message type",
          P3 + "message Call { string model = 1; Usage usage = 2; } message Usage { int64 tokens = 1; }",
          P3 + "message Call { string model = 1; Cost usage = 2; } message Cost { int64 tokens = 1; }", False),
-    Case("a renamed map changes its value type", P3 + "message Call { string model = 1; map<string, int32> counts = 2; }",
+    Case("a renamed map changes its value type",
+         P3 + "message Call { string model = 1; map<string, int32> counts = 2; }",
          P3 + "message Call { string model = 1; map<string, string> labels = 2; }", False),
     Case("a map value type written qualified",
          P3 + "message Call { map<string, Usage> by_tool = 1; message Usage { int64 tokens = 1; } }",
@@ -118,6 +120,18 @@ CASES = [
          P3 + "message Call { repeated bytes blob = 1; }", True),
     Case("an optional integer becomes repeated", P3 + "message Call { optional int64 tokens = 1; }",
          P3 + "message Call { repeated int64 tokens = 1; }", False),
+    # beyond the resource files, from Confluent's ProtobufSchemaDiff: labels are compared only when both
+    # sides spell one, so an unlabelled proto3 integer may become repeated
+    Case("an unlabelled proto3 integer becomes repeated", P3 + "message Call { int64 tokens = 1; }",
+         P3 + "message Call { repeated int64 tokens = 1; }", True),
+    Case("a proto3 integer gains the optional label", P3 + "message Call { int64 tokens = 1; }",
+         P3 + "message Call { optional int64 tokens = 1; }", True),
+    Case("a proto2 optional integer becomes required", P2 + "message Call { optional int64 tokens = 1; }",
+         P2 + "message Call { required int64 tokens = 1; }", False),
+    Case("a proto2 required integer becomes optional", P2 + "message Call { required int64 tokens = 1; }",
+         P2 + "message Call { optional int64 tokens = 1; }", False),
+    Case("a proto2 optional string becomes required", P2 + "message Call { optional string model = 1; }",
+         P2 + "message Call { required string model = 1; }", True),
     Case("a message added", P3 + "message Call { string model = 1; }",
          P3 + "message Call { string model = 1; } message Reply { string text = 1; }", True),
     Case("a message added in front", P3 + "message Call { string model = 1; }",
@@ -223,6 +237,9 @@ def test_the_semantic_policy_keeps_the_wire_decided_verdicts():
     assert verdict(by["a field renumbered under the same name"], Policy.SEMANTIC)[0] is False
     assert verdict(by["a proto2 required field removed"], Policy.SEMANTIC)[0] is True
     assert verdict(by["a oneof renamed while a member is dropped"], Policy.SEMANTIC)[0] is True
+    assert verdict(by["an unlabelled proto3 integer becomes repeated"], Policy.SEMANTIC)[0] is False  # packed
+    assert verdict(by["a proto2 required integer becomes optional"], Policy.SEMANTIC)[0] is True
+    assert verdict(by["a proto2 optional string becomes required"], Policy.SEMANTIC)[0] is False
     bytes_to_message = Case("", P3 + "message Call { bytes usage = 1; } message Usage { int64 tokens = 1; }",
                             P3 + "message Call { Usage usage = 1; } message Usage { int64 tokens = 1; }", False)
     assert verdict(bytes_to_message)[0] is False                      # Confluent: a different kind of field

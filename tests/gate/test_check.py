@@ -113,7 +113,8 @@ def test_a_ledger_pointing_at_a_missing_blob_fails_check(tmp_path, registry):
     result = cli("check", "--repo", registry.workdir, "--format", "json")
     problems = json.loads(result.stdout)["problems"]
     assert result.returncode == 1
-    assert [(p["code"], p["line"]) for p in problems] == [("LEDGER_BLOB_MISSING", 1)]
+    # the forged line is both dangling and a rewrite of the published line 1 (the prefix rule)
+    assert [(p["code"], p["line"]) for p in problems] == [("LEDGER_BLOB_MISSING", 1), ("LEDGER_REWRITTEN", 1)]
 
 
 def test_check_reports_a_conflict_with_main(registry):

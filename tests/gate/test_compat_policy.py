@@ -37,6 +37,7 @@ def test_a_subject_may_opt_into_the_semantic_policy(tmp_path):
         merge_branch(repo, "scale", author=AUTHOR)
     [problem] = caught.value.problems
     assert problem.code == "INCOMPATIBLE" and "DECIMAL_MISMATCH" in problem.message
+    assert "not BACKWARD (SEMANTIC policy) compatible" in problem.message
 
 
 def test_the_registry_default_applies_and_a_subject_overrides_it(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from server.grpc import registry_pb2_grpc as pb_grpc
 from tests.server.conftest import Server, running
+from tests.server.conftest import pg_redis_server, sample_repo  # noqa: F401 (fixtures used here too)
 from tests.server.sample import make_registry
 
 IDENTITY = "Registry Server <registry@example.com>"

@@ -10,7 +10,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "grpc.md"
 
 
 def test_python_client_example_runs(grpc_server):
-    [example] = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    [example] = [block for block in re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S) if "TARGET =" in block]
     assert 'TARGET = "localhost:9090"' in example
     code = example.replace('TARGET = "localhost:9090"', f'TARGET = "{grpc_server.grpc}"')
     out = io.StringIO()

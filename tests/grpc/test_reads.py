@@ -1,11 +1,16 @@
 """The read RPCs against the real server, compared with what REST answers for the same question."""
 from __future__ import annotations
 
+import json
+
 import grpc
 import requests
 
 from server.grpc import registry_pb2 as pb
+from server.grpc import registry_pb2_grpc as pb_grpc
 from tests.grpc.calls import failure
+from tests.grpc.conftest import wait_serving
+from tests.server.sample import INFERENCE_V2
 
 TYPES = {pb.SCHEMA_TYPE_AVRO: "AVRO", pb.SCHEMA_TYPE_JSON: "JSON", pb.SCHEMA_TYPE_PROTOBUF: "PROTOBUF"}
 
@@ -85,3 +90,34 @@ def test_subject_version_lookup_with_lifecycle(grpc_server, stub):
     assert (code, error_code) == (grpc.StatusCode.INVALID_ARGUMENT, 42202)
     code, error_code, message = failure(lambda: stub.GetSubjectVersion(pb.GetSubjectVersionRequest(subject="nope")))
     assert (code, error_code, message) == (grpc.StatusCode.NOT_FOUND, 40401, "Subject 'nope' not found.")
+
+
+def test_served_from_postgres_and_redis(pg_redis_server):
+    """The gRPC server reads the same index and Redis as the workers: a server configured only by
+    DATABASE_URL and REDIS_URL answers over gRPC what it answers over REST."""
+    wait_serving(pg_redis_server.grpc)
+    with grpc.insecure_channel(pg_redis_server.grpc) as channel:
+        stub = pb_grpc.SchemaRegistryServiceStub(channel)
+        for schema_id in (1, 3, 6):
+            assert stub.GetSchemaById(pb.GetSchemaByIdRequest(id=schema_id)).schema.schema == \
+                _rest(pg_redis_server, f"/schemas/ids/{schema_id}").json()["schema"]
+        results = stub.GetSchemasByIds(pb.GetSchemasByIdsRequest(ids=[2, 4242])).results
+        assert [r.WhichOneof("result") for r in results] == ["schema", "error"]
+        assert stub.GetSubjectVersion(pb.GetSubjectVersionRequest(subject="security.policy")).version.id == 5
+
+
+def test_lookup_schema_under_a_subject(grpc_server, stub):
+    reformatted = json.dumps(json.loads(INFERENCE_V2), indent=4)   # normalized as registration does
+    reference = pb.SchemaReference(name="llm.common.Timestamp", subject="common.timestamp", version=1)
+    found = stub.LookupSchema(pb.LookupSchemaRequest(subject="telemetry.inference", schema=reformatted,
+                                                     references=[reference])).version
+    rest = requests.post(f"{grpc_server.url}/subjects/telemetry.inference", timeout=10, json={
+        "schema": reformatted, "references": [{"name": reference.name, "subject": reference.subject,
+                                               "version": 1}]}).json()
+    assert (found.subject, found.version, found.id) == (rest["subject"], rest["version"], rest["id"]) == \
+        ("telemetry.inference", 2, 3)
+    code, error_code, _ = failure(lambda: stub.LookupSchema(pb.LookupSchemaRequest(
+        subject="telemetry.inference", schema='"string"')))
+    assert (code, error_code) == (grpc.StatusCode.NOT_FOUND, 40403)
+    code, error_code, _ = failure(lambda: stub.LookupSchema(pb.LookupSchemaRequest(subject="nope", schema='"string"')))
+    assert (code, error_code) == (grpc.StatusCode.NOT_FOUND, 40401)

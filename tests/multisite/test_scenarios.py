@@ -10,7 +10,9 @@ from pathlib import Path
 import pygit2
 
 from builder.sql_index import SqlIndex
-from registry.id_space import LEASE_FLOOR
+from registry.id_space import LEASE_FLOOR, IdSpaces
+from registry.ledger import LedgerEntry, chain
+from registry.reconcile import reconcile_ledgers
 
 from .conftest import assert_one_content_per_id, bindings, cli, clone, git, ids_of, merge, propose
 
@@ -156,3 +158,16 @@ def test_merge_push_from_a_diverged_clone_says_it_could_not_follow(origin, tmp_p
     assert pygit2.Repository(str(b)).references["refs/heads/main"].target == \
         pygit2.Repository(str(origin)).references["refs/heads/main"].target
     assert ids_of(origin)[("site-b.event", 1)] == LEASE_FLOOR
+
+
+def test_reconcile_moves_every_line_of_a_colliding_id_together():
+    """Unit level: the losing side used its colliding ID twice (two subjects, one content)."""
+    def line(i, subject, fingerprint):
+        return LedgerEntry(id=i, subject=subject, version=1, schema_type="AVRO", fingerprint=fingerprint,
+                           schema_blob="s", subject_blob="y", time="t", proposer="p")
+    common = chain([], [line(1, "orders", "f1")])
+    winner = common + chain(common, [line(2, "a", "fa")])
+    loser = common + chain(common, [line(2, "b", "fb"), line(2, "b-copy", "fb")])
+    result = reconcile_ledgers(winner, loser, IdSpaces(), None, by="t")
+    assert [(e.subject, e.id) for e in result.appended] == [("b", 3), ("b-copy", 3)]
+    assert result.ids_text == ""                                   # nothing retired: id 2 is bound

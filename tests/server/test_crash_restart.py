@@ -52,7 +52,7 @@ def test_killed_master_takes_its_processes_along_and_a_damaged_index_is_rebuilt(
         # the master forks workers: it must hold no connection to the index (they would cross fork())
         assert _index_descriptors(srv.proc.pid, index) == []
         children = _children(srv.proc.pid)
-        assert len(children) == 3   # two workers and the index follower
+        assert len(children) >= 3   # two workers and the index follower (and the gRPC server, when on)
         os.kill(srv.proc.pid, signal.SIGKILL)
         srv.proc.wait(timeout=10)
         deadline = time.monotonic() + 5

@@ -3,6 +3,7 @@ receiver never slowing the publisher, one delivery per event across processes sh
 and the events of commits that reach main through git."""
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -171,3 +172,20 @@ def test_webhook_configuration_from_a_yaml_file_and_the_environment(tmp_path: Pa
     assert loaded.secret == "from-the-env" and loaded.wants("version.registered") and not loaded.wants("x")
     with pytest.raises(WebhookConfigError, match="cannot be read"):
         load_webhooks(str(tmp_path / "missing.yaml"))
+
+
+def test_no_webhook_token_reaches_a_log_at_any_level(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Issue 12: at DEBUG the HTTP library logged every request line with the URL's ?token=. Delivered and
+    # failed attempts alike (a refused connection's error names the URL too) must keep it out of every log.
+    token = "tok-3f9c1d77"
+    dead = f"http://user:pw-{token}@127.0.0.1:{free_port()}/hook?token={token}"
+    with caplog.at_level(logging.DEBUG), receiving() as receiver:
+        dispatcher = Dispatcher([hook(f"{receiver.url}?token={token}"), hook(dead, max_attempts=1)],
+                                tmp_path / "log.jsonl", None)
+        dispatcher.submit(EVENT)
+        receiver.wait_for(1)
+        wait_log(tmp_path / "log.jsonl", "failed")
+        dispatcher.close()
+    assert any(r.name.startswith("urllib3") for r in caplog.records), "the HTTP library's DEBUG lines were seen"
+    lines = [r.getMessage() for r in caplog.records] + [caplog.text, (tmp_path / "log.jsonl").read_text()]
+    assert not [line for line in lines if token in line]

@@ -24,7 +24,8 @@ The walk above decides the SEMANTIC policy. Under Confluent's policies (STRICT, 
 a few rules follow Confluent's ``SchemaDiff`` instead, where its verdict differs from the data's: a
 ``required`` name counts only for a property the reader declares, a required property with a ``default``
 is accepted, and an ``additionalItems`` beside no ``items`` array is compared although validators ignore
-it, while ``format`` and ``propertyNames``, which Confluent does not compare, are not compared either;
+it, while ``format``, ``propertyNames`` and the ``contains`` schema (only its counts), which Confluent does
+not compare, are not compared either;
 LENIENT further accepts Confluent's lenient content-model changes (a property added to an open object
 or removed from a closed one, an open object closed or given an ``additionalProperties`` schema).
 

@@ -375,6 +375,8 @@ class Checker(ObjectRules, CombinatorRules):
                                          f"allowed by the writer's schema but not by the reader's: {summary(sub)}"))
             else:
                 issues += sub
+        if not self.semantic:
+            return issues + self.contains_counts(w, r, path)
         for needed, at_least, at_most in r.contains:
             if self.contains_guaranteed(w, needed, at_least, at_most, depth):
                 continue
@@ -382,6 +384,26 @@ class Checker(ObjectRules, CombinatorRules):
             issues.append(self.issue("CONTAINS_NARROWED", path + "/contains", f"the reader's schema requires "
                                      f"{where} to contain {count} matching item(s), which the writer's schema "
                                      "does not guarantee"))
+        return issues
+
+    def contains_counts(self, w: Node, r: Node, path: str) -> list[Incompatibility]:
+        """Confluent's rule for ``contains``: only the ``minContains``/``maxContains`` numbers are compared
+        (the contained schema is not), and only as written in the two schemas."""
+        def count(node: Node, keyword: str) -> int | float | None:
+            value = node.raw.get(keyword) if isinstance(node.raw, dict) else None
+            return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        issues = []
+        for keyword, tighter in (("minContains", lambda old, new: new > old),
+                                 ("maxContains", lambda old, new: new < old)):
+            old, new = count(w, keyword), count(r, keyword)
+            if new is not None and (old is None or tighter(old, new)):
+                grew = "MIN" if keyword == "minContains" else "MAX"
+                change = "ADDED" if old is None else "INCREASED" if grew == "MIN" else "DECREASED"
+                issues.append(self.issue(f"{grew}_CONTAINS_{change}", f"{path}/{keyword}",
+                                         f"the reader's schema sets {keyword} of {describe(path)} to {new}"
+                                         + ("" if old is None else f" (the writer's: {old})")
+                                         + ", which Confluent's rules reject", old=None if old is None else str(old),
+                                         new=str(new)))
         return issues
 
     def loose_items(self, w: Node, r: Node, path: str, depth: int) -> list[Incompatibility]:

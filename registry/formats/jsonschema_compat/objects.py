@@ -53,7 +53,8 @@ class ObjectRules:
     def reader_schemas(group: Group, name: str) -> tuple[list[Node], str]:
         """Every schema the reader's group applies to property ``name`` (all must accept the value)."""
         if name in group.props:  # patternProperties apply to declared names too
-            return [group.props[name]] + [n for p, n in group.patterns if name_matches(p, name) is not False], "declared"
+            matching = [n for p, n in group.patterns if name_matches(p, name) is not False]
+            return [group.props[name]] + matching, "declared"
         if not group.patterns:
             return ([group.additional], "additional") if group.additional is not None else ([], "open")
         hits = [(n, name_matches(p, name)) for p, n in group.patterns]

@@ -7,17 +7,9 @@ from typing import Any
 
 from registry.compat import Incompatibility
 from registry.formats.jsonschema_nodes import Node, type_names
+from registry.pointers import escape, unescape  # noqa: F401  (escape: re-exported to the package's modules)
 
 UNSUPPORTED = "UNSUPPORTED_CONSTRUCT"
-
-
-def unescape(part: str) -> str:
-    return part.replace("~1", "/").replace("~0", "~")
-
-
-def escape(part: Any) -> str:
-    text = str(part)
-    return text.replace("~", "~0").replace("/", "~1") if "~" in text or "/" in text else text
 
 
 def describe(path: str) -> str:
