@@ -108,7 +108,7 @@ class RequestMiddleware:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict[str, Any]) -> None:
-        if not _answers(type(resource), req.method):   # falcon answers 405 (TRACE, PUT on a POST-only route...)
+        if not _answers(type(resource), req.method, req.uri_template or ""):   # falcon answers 405 (TRACE, PUT on a POST-only route...)
             return
         for name, value in params.items():
             if isinstance(value, str) and "%" in value:
@@ -160,11 +160,19 @@ class RequestMiddleware:
         return metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_DURATION.labels(route), status
 
 
-@functools.lru_cache(maxsize=256)
-def _answers(resource_class: type, method: str) -> bool:
-    """Whether the resource has a responder for ``method`` (on any suffix)."""
+@functools.lru_cache(maxsize=1024)
+def _answers(resource_class: type, method: str, template: str) -> bool:
+    """Whether the resource has a responder for ``method`` on this route. A route whose last segment is a
+    literal that names responders of the resource (``…/schema`` → ``on_get_schema``) is served with that
+    suffix (server/routes.py); otherwise any responder for the method counts."""
+    if method not in _METHODS:
+        return False
     name = "on_" + ("get" if method == "HEAD" else method.lower())   # HEAD is answered by GET (routes.py)
-    return method in _METHODS and any(attr == name or attr.startswith(name + "_") for attr in dir(resource_class))
+    responders = [attr for attr in dir(resource_class) if attr.startswith("on_")]
+    last = template.rsplit("/", 1)[-1]
+    if last and not last.startswith("{") and any(attr.endswith("_" + last) for attr in responders):
+        return f"{name}_{last}" in responders
+    return any(attr == name or attr.startswith(name + "_") for attr in responders)
 
 
 def _writes(req: falcon.Request) -> bool:
