@@ -178,7 +178,7 @@ def _check_index(url: str) -> int:
     """Without --repo the server only reads the index, which may be a read replica: it is opened
     read-only and must already be built at this program's layout. An unreachable index is not fatal
     (the server answers 50001 until it comes back); an unbuilt or mismatched one is."""
-    from builder.sql_index import IndexLayoutError, IndexUnavailable, SqlIndex
+    from builder.sql_index import IndexLayoutError, IndexUnavailable, SqlIndex  # here, as in every command (cli/main.py)
     try:
         SqlIndex.open_reader(url).close()
     except IndexLayoutError as exc:
@@ -192,6 +192,7 @@ def _initial_build(settings) -> int:
     """Build before listening, so the first request already sees main. When main cannot be built (a
     bad ledger, say) but the index holds an earlier build, start on that build: the refusal is
     logged and recorded, and readiness and metrics report it (a replica that restarts stays up)."""
+    # imported here, as in every command (cli/main.py): the other commands do not pay for them
     import pygit2
 
     from builder.pipeline import Targets

@@ -23,7 +23,7 @@ from registry.errors import RegistryError
 from registry.types import DataError
 from server import metrics, params
 from server.access import ANONYMOUS, AccessControl, Permission, require_writable
-from server.errors import ApiError, from_domain, invalid_schema, schema_not_found, subject_not_found, unprocessable
+from server.errors import ApiError, invalid_schema, schema_not_found, subject_not_found, unprocessable
 from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
 from server.grpc import status
@@ -65,7 +65,7 @@ def _failure_of(exc: Exception, method: str) -> status.Failure:
     if isinstance(exc, ApiError):
         return status.from_api_error(exc)
     if isinstance(exc, RegistryError):   # the core's refusals, through the server's one translation table
-        return status.from_api_error(from_domain(exc))
+        return status.from_domain(exc)
     if isinstance(exc, StoreUnavailable):
         return status.store_unavailable(exc)
     log.error("unhandled error in %s", method, exc_info=exc)
@@ -137,6 +137,9 @@ def _stream_rpc(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterato
         try:
             self._authorize(function.__name__, request, context)
             yield from function(self, request, context)
+        except GeneratorExit:   # the client went away (or cancelled) mid-stream
+            calls.done(grpc.StatusCode.CANCELLED, started)
+            raise
         except Exception as exc:  # noqa: BLE001
             failure = _failure_of(exc, calls.method)
             calls.done(failure.code, started)

@@ -1,8 +1,8 @@
 """Failures as gRPC statuses, carrying the Confluent error code and message the REST API would answer.
 
-A call fails with a standard gRPC code chosen from the Confluent error code (then the HTTP status) of
-the :class:`server.errors.ApiError` the shared code raised, so a client can branch on the gRPC code alone;
-the exact Confluent answer travels with it twice: as an :class:`ErrorDetail` packed into the
+A call fails with a standard gRPC code — for the core's refusals the one :data:`server.errors.TRANSLATIONS`
+gives, for a request-level :class:`server.errors.ApiError` the one its HTTP status calls for — so a client
+can branch on the gRPC code alone; the exact Confluent answer travels with it twice: as an :class:`ErrorDetail` packed into the
 ``google.rpc.Status`` of the ``grpc-status-details-bin`` trailer (the gRPC rich error model, read with
 ``grpc_status.rpc_status.from_call``), and as the plain trailer ``llm-registry-error-code`` for clients
 without the rich model. docs/grpc.md has the table.
@@ -15,22 +15,16 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
-from server.errors import ApiError
+from registry.errors import RegistryError
+from server.errors import ApiError, translation
 from server.grpc import registry_pb2 as pb
 
 DETAILS_KEY = "grpc-status-details-bin"
 ERROR_CODE_KEY = "llm-registry-error-code"
 
-# Confluent error code → gRPC code, where the HTTP status alone would choose wrongly.
-_BY_ERROR_CODE = {
-    409: grpc.StatusCode.FAILED_PRECONDITION,      # incompatible with the subject's earlier versions
-    40901: grpc.StatusCode.ABORTED,                # main kept moving: retry
-    42205: grpc.StatusCode.FAILED_PRECONDITION,    # operation not permitted (read-only, mode)
-    42206: grpc.StatusCode.FAILED_PRECONDITION,    # still referenced
-    42207: grpc.StatusCode.FAILED_PRECONDITION,    # the ID is bound to other content
-    50002: grpc.StatusCode.DEADLINE_EXCEEDED,
-    50003: grpc.StatusCode.UNAVAILABLE,
-}
+# Request-level errors (:class:`ApiError`: bad parameters, bodies, credentials) by HTTP status. The core's
+# refusals (:mod:`registry.errors`) carry their gRPC code in server/errors.py's TRANSLATIONS, the one
+# table both transports read (:func:`from_domain`).
 _BY_HTTP_STATUS = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -42,6 +36,9 @@ _BY_HTTP_STATUS = {
     429: grpc.StatusCode.RESOURCE_EXHAUSTED,
     503: grpc.StatusCode.UNAVAILABLE,
 }
+# ...where the HTTP status alone would choose wrongly: 42205 is "operation not permitted" (a read-only
+# server), the state of the server rather than the request.
+_BY_ERROR_CODE = {42205: grpc.StatusCode.FAILED_PRECONDITION}
 
 
 def grpc_code(status: int, error_code: int) -> grpc.StatusCode:
@@ -70,6 +67,11 @@ def failure(code: grpc.StatusCode, error_code: int, message: str) -> Failure:
 
 def from_api_error(exc: ApiError) -> Failure:
     return failure(grpc_code(exc.status, exc.error_code), exc.error_code, exc.message)
+
+
+def from_domain(exc: RegistryError) -> Failure:
+    """A refusal of the core with the gRPC code of its entry in :data:`server.errors.TRANSLATIONS`."""
+    return failure(grpc.StatusCode[translation(exc).grpc_status], exc.code, exc.message)
 
 
 def store_unavailable(exc: Exception) -> Failure:

@@ -7,7 +7,6 @@ import json
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pygit2

@@ -123,3 +123,13 @@ def test_the_gate_refuses_to_build_on_a_main_whose_last_ledger_line_was_deleted(
     assert refused.returncode == 1
     assert "LEDGER_REWRITTEN" in refused.stderr and "registry.lock:2 was removed: id 2 = second.event v1" \
         in refused.stderr
+
+
+def test_the_update_hook_form_guards_only_the_protected_branch(origin, tmp_path):
+    work = clone(origin, tmp_path / "work")
+    old = git("rev-parse", "main", cwd=work).stdout.strip()
+    new = _rewrite_ledger(work, lambda entries: [])
+    refused = cli("guard", "--repo", str(work), "--ref", "refs/heads/main", old, new)
+    assert refused.returncode == 1 and "registry.lock:1 was removed: id 1 = orders v1" in refused.stderr
+    assert cli("guard", "--repo", str(work), "--ref", "refs/heads/topic", old, new).returncode == 0
+    assert cli("guard", "--repo", str(work), "--ref", "refs/heads/main", old, old).returncode == 0

@@ -1,0 +1,153 @@
+"""Record-validation engines on the template's events, all measured in one run.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_validators.py [--seconds 1.0]``
+
+For each JSON Schema subject of ``registry_repo_template`` (its valid and invalid examples, cycled):
+- ``python-jsonschema``: ``is_valid`` with the format checker (the reference, and the baseline);
+- ``jsonschema-rs``: compiled once, formats checked by python-jsonschema's own format functions (what
+  :class:`registry.formats.jsonschema.JsonSchema` uses, so formats mean the same in both engines);
+- ``jsonschema-rs (own formats)``: its built-in format checks, for comparison;
+- ``fastjsonschema``: compiled once (it knows drafts 4, 6 and 7 only: a 2020-12 schema is read as
+  draft-07, which is why it cannot be the engine for these schemas whatever its speed);
+- ``registry``: ``JsonSchema.validate`` as the server calls it (engine chosen per schema; an invalid
+  record is explained by python-jsonschema, so the mix of valid and invalid examples matters).
+
+For each Avro subject: ``fastavro.validate`` (the bare engine) vs ``AvroSchema.is_valid``.
+
+Then the template's CEL rules: cel-python (``registry.rules``) vs the ``common-expression-language``
+bindings, rule evaluations/s on one core (target ≥ 50k).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import fastjsonschema
+import jsonschema_rs
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from registry.formats import parse_schema  # noqa: E402
+from registry.formats.jsonschema import format_functions  # noqa: E402
+
+SUBJECTS = ROOT / "registry_repo_template" / "subjects"
+
+
+def examples(subject: Path) -> list[Any]:
+    found = sorted((subject / "examples").glob("*/*.json"))
+    return [json.loads(path.read_text()) for path in found]
+
+
+def rate(check: Callable[[Any], Any], records: list[Any], seconds: float) -> float:
+    """Records checked per second, cycling through ``records`` for about ``seconds``."""
+    for record in records:
+        check(record)
+    done, started = 0, time.perf_counter()
+    while True:
+        for record in records:
+            check(record)
+        done += len(records)
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def json_engines(seconds: float) -> None:
+    for schema_path in sorted(SUBJECTS.glob("*/schema.json")):
+        subject = schema_path.parent
+        records = examples(subject)
+        parsed = parse_schema("JSON", schema_path.read_text())
+        cls = parsed.draft.validator_class
+        reference = cls(parsed.document, format_checker=cls.FORMAT_CHECKER)
+        rs = jsonschema_rs.validator_for(parsed.document, validate_formats=True,
+                                         formats=format_functions(cls.FORMAT_CHECKER))
+        rs_own = jsonschema_rs.validator_for(parsed.document, validate_formats=True)
+        fast = fastjsonschema.compile(dict(parsed.document, **{"$schema": "http://json-schema.org/draft-07/schema#"}))
+
+        def fast_valid(record: Any) -> bool:
+            try:
+                fast(record)
+                return True
+            except fastjsonschema.JsonSchemaException:
+                return False
+
+        agree = [reference.is_valid(r) for r in records]
+        assert [rs.is_valid(r) for r in records] == agree, subject.name
+        def registry_valid(record: Any) -> bool:
+            return not parsed.validate(record)
+
+        assert [registry_valid(r) for r in records] == agree, subject.name
+        print(f"{subject.name}: {len(records)} examples ({sum(agree)} valid), JSON Schema {parsed.draft.name}")
+        base = rate(reference.is_valid, records, seconds)
+        rows = [("python-jsonschema (baseline)", base),
+                ("jsonschema-rs, python formats", rate(rs.is_valid, records, seconds)),
+                ("jsonschema-rs, own formats", rate(rs_own.is_valid, records, seconds)),
+                ("fastjsonschema (as draft-07)", rate(fast_valid, records, seconds)),
+                ("registry JsonSchema.validate", rate(registry_valid, records, seconds)),
+                ("registry, valid examples only", rate(registry_valid, [r for r, ok in zip(records, agree) if ok],
+                                                       seconds))]
+        for label, value in rows:
+            print(f"  {label:<32} {value:12,.0f} records/s  {value / base:7.1f}x baseline")
+
+
+def avro_engines(seconds: float) -> None:
+    import fastavro
+
+    for schema_path in sorted(SUBJECTS.glob("*/schema.avsc")):
+        subject = schema_path.parent
+        records = examples(subject)
+        try:
+            parsed = parse_schema("AVRO", schema_path.read_text())
+        except Exception as exc:  # a subject with references needs a resolver: skipped here
+            print(f"{subject.name}: skipped ({exc})")
+            continue
+        bare = fastavro.parse_schema(json.loads(parsed.canonical))
+        validity = [parsed.is_valid(r) for r in records]
+
+        def bare_valid(record: Any) -> bool:
+            return fastavro.validation.validate(record, bare, raise_errors=False)
+
+        print(f"{subject.name}: {len(records)} examples ({sum(validity)} valid), Avro")
+        base = rate(bare_valid, records, seconds)
+        ours = rate(parsed.is_valid, records, seconds)
+        print(f"  {'fastavro.validate (bare engine)':<32} {base:12,.0f} records/s")
+        print(f"  {'registry AvroSchema.is_valid':<32} {ours:12,.0f} records/s  {ours / base:7.2f}x bare")
+
+
+def cel_engines(seconds: float) -> None:
+    from registry.rules import Rule, compile_rules
+
+    for subject_yaml in sorted(SUBJECTS.glob("*/subject.yaml")):
+        subject = subject_yaml.parent
+        config = yaml.safe_load(subject_yaml.read_text()) or {}
+        entries = (config.get("rules") or config.get("ruleSet", {}).get("domainRules") or [])
+        rules = [Rule.from_json(entry) for entry in entries if str(entry.get("type", "CEL")).upper() == "CEL"]
+        if not rules:
+            continue
+        records = examples(subject)
+        compiled = compile_rules(rules)
+        print(f"{subject.name}: {len(rules)} CEL rules, {len(records)} examples")
+        for label, engine in (("cel-python (reference)", compile_rules(rules, engine="cel-python")),
+                              ("registry (engine per rule)", compiled)):
+            per_record = rate(engine.evaluate, records, seconds)
+            print(f"  {label:<32} {per_record * len(rules):12,.0f} rule evaluations/s "
+                  f"({per_record:,.0f} records/s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    json_engines(args.seconds)
+    avro_engines(args.seconds)
+    cel_engines(args.seconds)
+
+
+if __name__ == "__main__":
+    main()
