@@ -91,6 +91,12 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
+    # Subjects configured before their first version: GET /config/{s} answers their setting (Confluent does).
+    for subject in sorted(set(infos) - set(live) - set(by_subject)):
+        info = infos[subject]
+        if info.compatibility and not reader.versions(subject, deleted=True) \
+                and (subjects is None or subject in subjects):
+            yield f"config/{encode_segment(subject)}/index.json", _json_file({"compatibilityLevel": info.compatibility})
     yield FILENAME, catalog_document(reader, registry or {}, by_subject)
     yield "fields.json", _sorted_json({"fields": field_rows})
 
