@@ -210,7 +210,9 @@ class CompiledRules:
             plain = {name: record[name] for name in self._fields if name in record}
             if self._needs_message:
                 plain["message"] = record
-            verdicts = [p.fast.verdict(plain) if p.fast is not None else None for p in self._programs]
+            verdicts = [p.fast.verdict(plain) if p.fast is not None and p.fast.enabled else None
+                        for p in self._programs]
+            self._fast = any(p.fast is not None and p.fast.enabled for p in self._programs)
             if None not in verdicts:
                 return [e for p, v in zip(self._programs, verdicts) if not v and (e := _judge(p, v)) is not None]
         try:

@@ -35,20 +35,34 @@ import lark
 _FUNCTIONS = frozenset({"has", "size", "int", "startsWith", "endsWith", "contains"})
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _RELATIVE_TOLERANCE = 1e-12
+_TRIAL = 64   # records after which a rule the Rust engine refused for most of them stays on cel-python
 
 
 class FastRule:
     """One rule compiled for the Rust engine, with its comparison operands alongside."""
 
-    __slots__ = ("_execute", "_operators")
+    __slots__ = ("_execute", "_operators", "_asked", "_refused", "enabled")
 
     def __init__(self, program: Any, operators: tuple[str, ...]) -> None:
         self._execute = program.execute
-        self._operators = operators   # per operand pair: "compare", "in" or "size"
+        self._operators = operators   # per operand pair: "compare", "in", "size", "select" or "value"
+        self._asked = self._refused = 0
+        self.enabled = True
 
     def verdict(self, variables: dict[str, Any]) -> bool | None:
         """The rule's result for these variables (plain Python values), or ``None`` when cel-python must
-        answer."""
+        answer. A rule the Rust engine mostly cannot answer (its operands fail to evaluate when a guard
+        such as ``!has(...) ||`` short-circuits, say) stops being asked after ``_TRIAL`` records: asking
+        would only add its cost to cel-python's. The counters race harmlessly between threads."""
+        answer = self._answer(variables)
+        if self._asked < _TRIAL:
+            self._asked += 1
+            self._refused += answer is None
+            if self._asked == _TRIAL and self._refused * 2 > _TRIAL:
+                self.enabled = False
+        return answer
+
+    def _answer(self, variables: dict[str, Any]) -> bool | None:
         try:
             result, operands = self._execute(variables)
         except Exception:  # noqa: BLE001 - any failure is cel-python's to explain
