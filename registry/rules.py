@@ -206,11 +206,13 @@ class CompiledRules:
         if not self._programs:
             return []
         verdicts: list[bool | None] = [None] * len(self._programs)
-        if self._fast and type(record) is dict:
+        if self._fast and type(record) is dict and (not self._needs_message or _shallow(record)):
             plain = {name: record[name] for name in self._fields if name in record}
             if self._needs_message:
                 plain["message"] = record
-            verdicts = [p.fast.verdict(plain) if p.fast is not None and p.fast.enabled else None
+            verdicts = [p.fast.verdict(plain if len(p.variables) == len(plain) else
+                                       {name: plain[name] for name in p.variables if name in plain})
+                        if p.fast is not None and p.fast.enabled else None
                         for p in self._programs]
             self._fast = any(p.fast is not None and p.fast.enabled for p in self._programs)
             if None not in verdicts:
@@ -271,6 +273,19 @@ class CompiledRules:
         if not isinstance(record, Mapping):
             return {}
         return {name: to_cel(record[name]) for name in self._fields if name in record}
+
+
+def _shallow(record: dict[str, Any], limit: int = 200) -> bool:
+    """Whether ``record`` nests at most ``limit`` levels: deeper, cel-python (which converts the record
+    recursively) may fail where the Rust engine does not, so cel-python answers."""
+    stack: list[tuple[Any, int]] = [(record, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return False
+        items = value.values() if type(value) is dict else value
+        stack.extend((item, depth + 1) for item in items if type(item) in (dict, list))
+    return True
 
 
 def _judge(program: _Program, result: Any) -> DataError | None:

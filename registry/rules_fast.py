@@ -143,6 +143,9 @@ def _comparable(operators: tuple[str, ...], operands: list[Any]) -> bool:
         elif operator == "select":
             if type(left_value) is not dict:
                 return False
+            continue
+        elif operator == "value":
+            continue
         elif operator == "in":
             kind = _kind(left_value)
             if kind in (list, dict, type(None)) or not (
