@@ -2,8 +2,9 @@
 
 An open SQLite connection keeps reading the file it opened even after the path is deleted or a
 rebuilt file is moved into place, so a long-lived process would keep serving (or building into) a
-file nobody else sees. The server's store and :class:`builder.pipeline.IndexPipeline` compare the path's identity with the one
-they connected to and reconnect when it changed. PostgreSQL indexes have no such file: ``None``.
+file nobody else sees. The server's store and :class:`builder.pipeline.IndexPipeline` keep a
+:class:`Watch` of the file they connected to and reconnect when it changed. PostgreSQL indexes have
+no such file: their identity is ``None`` and never changes.
 """
 from __future__ import annotations
 
@@ -33,3 +34,19 @@ def identity(url: str | None) -> FileIdentity | None:
     except FileNotFoundError:
         return GONE
     return stat.st_dev, stat.st_ino
+
+
+class Watch:
+    """The identity an index file had when a process connected to it: the one test, for readers (the
+    server's store) and writers (:class:`builder.pipeline.IndexPipeline`) alike, of whether to reconnect."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.seen = identity(url)
+
+    def changed(self) -> str | None:
+        """``"removed"`` or ``"replaced"`` when the file is no longer the one connected to, else ``None``."""
+        now = identity(self.url)
+        if now == self.seen:
+            return None
+        return "removed" if now == GONE else "replaced"

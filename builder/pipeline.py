@@ -65,20 +65,22 @@ class IndexPipeline:
         self.targets = targets
         self._verify = verify
         self._index: SqlIndex | None = None
-        self._file: index_file.FileIdentity | None = None
+        self._watch: index_file.Watch | None = None
         self._redis: RedisIndex | None = None
 
     def index(self) -> SqlIndex:
         """The SQL index, connected now or before. When the SQLite file was removed or replaced
         since (an open connection would keep using the old file), a new connection is made."""
         url = self.targets.index_url
-        if self._index is not None and index_file.identity(url) != self._file:
-            log.warning("the SQLite index file was removed or replaced; connecting to the new one")
+        changed = self._watch.changed() if self._index is not None and self._watch is not None else None
+        if changed:
+            log.warning("the SQLite index file was %s (removed or replaced since opened); connecting to the new one",
+                        changed)
             self.close()
         if self._index is None:
             self._index = SqlIndex.connect(url, verify=self._verify)
+            self._watch = index_file.Watch(url)   # the file as connected (created or set aside by connect)
             self._verify = False
-            self._file = index_file.identity(url)
         return self._index
 
     def build(self, snapshot: Snapshot, *, full: bool = False, progress: Progress | None = None,
@@ -129,7 +131,7 @@ class IndexPipeline:
         if self._index is not None:
             self._index.close()
         self._index = None
-        self._file = None
+        self._watch = None
 
     def __enter__(self) -> "IndexPipeline":
         return self

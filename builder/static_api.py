@@ -17,8 +17,8 @@ maps the Confluent paths onto it)::
     catalog.json                                           builder/catalog_document.py (the catalog site has the same)
     fields.json                                            the latest versions' fields, for field search
 
-``{S}`` is the subject percent-encoded exactly as clients encode a path segment (every byte outside
-``A-Z a-z 0-9 - . _ ~``, uppercase hex), which is also the raw request path nginx sees. Soft-deleted
+``{S}`` is the subject itself with only ``%`` and ``/`` percent-encoded (:func:`encode_segment`); nginx
+matches the decoded request path, so every client spelling of the subject finds it. Soft-deleted
 versions and subjects are left out (a static host cannot answer ``?deleted=true``).
 
 Files are byte-identical across rebuilds of the same commit: sorted keys or fixed field order, no
@@ -91,6 +91,12 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
+    # Subjects configured before their first version: GET /config/{s} answers their setting (Confluent does).
+    for subject in sorted(set(infos) - set(live) - set(by_subject)):
+        info = infos[subject]
+        if info.compatibility and not reader.versions(subject, deleted=True) \
+                and (subjects is None or subject in subjects):
+            yield f"config/{encode_segment(subject)}/index.json", _json_file({"compatibilityLevel": info.compatibility})
     yield FILENAME, catalog_document(reader, registry or {}, by_subject)
     yield "fields.json", _sorted_json({"fields": field_rows})
 
@@ -135,8 +141,7 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
             del hashes[path]
     produced: dict[str, str] = {}
     rewritten = 0
-    files = list(render(reader, registry, changed_subjects, new_ids))
-    _refuse_rebinding(root, files)   # before anything is written
+    files = _checked(root, render(reader, registry, changed_subjects, new_ids))
     for relative, data in files:
         digest = hashlib.sha256(data).hexdigest()
         produced[relative] = digest
@@ -168,6 +173,31 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
 
 class StaticApiError(Exception):
     """The static API cannot be written as asked; nothing was written."""
+
+
+def _checked(root: Path, files: Iterator[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+    """``files`` unchanged, each ``schemas/ids/N`` one checked by :func:`_refuse_rebinding` before it is
+    written. :func:`render` yields the ``schemas/ids`` files together, after a few lists and before the
+    per-subject files, so only that stretch is held back: a refusal comes before any file is written,
+    without keeping the whole API in memory."""
+    held: list[tuple[str, bytes]] | None = []
+    in_ids = False
+    for relative, data in files:
+        if held is not None:
+            ids_file = relative.startswith("schemas/ids/")
+            if in_ids and not ids_file:
+                _refuse_rebinding(root, held)
+                yield from held
+                held = None
+            else:
+                in_ids = in_ids or ids_file
+                held.append((relative, data))
+                continue
+        _refuse_rebinding(root, [(relative, data)])
+        yield relative, data
+    if held is not None:
+        _refuse_rebinding(root, held)
+        yield from held
 
 
 def _refuse_rebinding(root: Path, files: list[tuple[str, bytes]]) -> None:

@@ -86,6 +86,7 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, as in every command (cli/main.py): the other commands do not pay for them
     from builder.build import BuildError
     from builder.pipeline import IndexPipeline, Targets
     from builder.redis_index import RedisRebindError
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _catalog(args: argparse.Namespace, snapshot, reader, notes: list[str]) -> int:
     """The static catalog step (builder/catalog.py, the catalog helper's): from the index just built."""
+    # imported here: jinja2 and MkDocs only for --catalog-out
     from builder.catalog import CatalogError, build_catalog_from_index
     try:
         notes.append(build_catalog_from_index(reader, snapshot.registry_config, args.catalog_out,

@@ -91,15 +91,15 @@ def build_report(repo: pygit2.Repository, ledger_commit: pygit2.Commit, after: R
     resolver = LedgerResolver(snapshot, entries=review.ledger)
     for new in review.versions:   # versions of the same change may reference each other
         files, _ = after.subject(new.subject)
-        if files is not None:
+        if files is not None and files.schema_type is not None and files.schema_text is not None:
             resolver.add_pending(new.subject, new.version, SchemaSource(
                 files.schema_type, files.schema_text, files.config.references))
     latest = {e.subject: e for e in review.ledger}
     reports = []
     for new in review.versions:
         files, _ = after.subject(new.subject)
-        if files is None:
-            continue
+        if files is None or files.schema_type is None or files.schema_text is None:
+            continue   # a new version always has its schema file; this keeps the types honest
         entry = latest.get(new.subject)
         report = VersionReport(version=new, previous=entry.version if entry else None)
         report.examples = {kind: sum(1 for e in files.examples if e.kind == kind) for kind in ("valid", "invalid")}

@@ -34,20 +34,28 @@ class Example:
 
 @dataclass(frozen=True)
 class SubjectFiles:
-    """The files of one subject directory, with ``subject.yaml`` parsed and validated."""
+    """The files of one subject directory, with ``subject.yaml`` parsed and validated.
+
+    The schema fields are ``None`` for a subject configured before its first registration (a directory
+    with only ``subject.yaml``: Confluent accepts ``PUT /config/{subject}`` and ``/mode/{subject}`` first);
+    whether that is allowed depends on the ledger, so the review decides (registry/proposal.py)."""
 
     subject: str
     dirname: str
     tree_id: str
-    schema_path: str
-    schema_type: SchemaType
-    schema_blob: str
-    schema_text: str
+    schema_path: str | None
+    schema_type: SchemaType | None
+    schema_blob: str | None
+    schema_text: str | None
     config_path: str
     config_blob: str
     config: SubjectConfig
     config_doc: YamlDocument
     examples: tuple[Example, ...] = ()
+
+    @property
+    def has_schema(self) -> bool:
+        return self.schema_text is not None
 
 
 class RegistryTree:
@@ -183,7 +191,7 @@ class RegistryTree:
                 problems.append(error("SUBJECT_FILES_INVALID", f"unexpected {'directory' if entry.type_str == 'tree' else 'file'} "
                                       f"{entry.name!r} in subject {name!r}; a subject directory holds only "
                                       f"{allowed}", path))
-        if not schema_entries:
+        if not schema_entries and config_entry is None:
             problems.append(error("SUBJECT_FILES_INVALID", f"subject {name!r} has no schema file; add exactly one "
                                   f"of {', '.join(layout.SCHEMA_FILES)}", base))
         elif len(schema_entries) > 1:
@@ -201,8 +209,13 @@ class RegistryTree:
                 config = SubjectConfig.from_document(doc)
             except ConfigError as exc:
                 problems += _config_problems("SUBJECT_CONFIG_INVALID", exc)
-        if len(schema_entries) != 1 or config is None or doc is None or config_entry is None:
+        if len(schema_entries) > 1 or config is None or doc is None or config_entry is None:
             return None, problems
+        if not schema_entries:   # configured before its first version
+            return SubjectFiles(subject=name, dirname=dirname, tree_id=str(tree.id), schema_path=None,
+                                schema_type=None, schema_blob=None, schema_text=None, config_path=config_path,
+                                config_blob=str(config_entry.id), config=config, config_doc=doc,
+                                examples=tuple(examples)), problems
         schema_entry = schema_entries[0]
         schema_path = f"{base}/{schema_entry.name}"
         try:

@@ -248,6 +248,9 @@ class _Reviewer:
     def _subject(self, f: SubjectFiles) -> None:
         problems = self.review.problems
         entries = self.by_subject.get(f.subject, [])
+        if not f.has_schema:
+            self._configured_only(f, entries)
+            return
         latest = entries[-1] if entries else None
         next_version = latest.version + 1 if latest else 1
         unchanged_blobs = latest is not None and latest.schema_blob == f.schema_blob \
@@ -267,6 +270,23 @@ class _Reviewer:
                 self._new_version(f, parsed, fingerprint, entries, new_version)
         self._rules_and_examples(f, parsed)
         self._lifecycle(f, entries, new_version)
+
+    def _configured_only(self, f: SubjectFiles, entries: list[LedgerEntry]) -> None:
+        """A directory with only ``subject.yaml``: valid for a subject not registered yet (its compatibility,
+        mode or owner set before the first version, as Confluent allows), never for a registered one."""
+        base = f"{layout.SUBJECTS_DIR}/{f.dirname}"
+        if entries:
+            self.review.problems.append(error(
+                "SUBJECT_FILES_INVALID", f"subject {f.subject!r} has no schema file; add exactly one of "
+                f"{', '.join(layout.SCHEMA_FILES)} (it has {len(entries)} registered version(s), whose schema "
+                "file cannot be removed)", base))
+            return
+        if f.examples:
+            self.review.problems.append(error(
+                "SUBJECT_FILES_INVALID", f"subject {f.subject!r} has examples but no schema file to check them "
+                f"against; add one of {', '.join(layout.SCHEMA_FILES)}", f.examples[0].path))
+        self._rules_and_examples(f, None)
+        self._lifecycle(f, entries, None)
 
     def _new_version(self, f: SubjectFiles, parsed: ParsedSchema, fingerprint: str,
                      entries: list[LedgerEntry], version: int) -> None:

@@ -383,18 +383,18 @@ class RegistryWriter:
     def modes(self, subject: str | None) -> tuple[str, str | None]:
         """``(registry mode, subject's own mode or None)`` on main now."""
         state = self._current(subject)
-        if subject is not None and state.subject is None:
-            raise SubjectNotFound(subject)
         return state.registry.write_mode, state.subject.write_mode if state.subject else None
 
     def _set_setting(self, subject: str | None, key: str, value: str | None, author: str,
                      previous: Callable[[_State], str | None],
                      not_configured: Callable[[str], RegistryError]) -> SettingChanged:
         seen: list[str | None] = []
+        if subject is not None and value is not None:
+            subject = _subject_name(subject)   # the write may create the subject's directory
 
         def changes(snapshot: Snapshot) -> Changes:
             state = read_state(snapshot, subject)
-            if subject is not None and state.subject is None:
+            if subject is not None and state.subject is None and value is None:
                 raise SubjectNotFound(subject)
             seen[:] = [previous(state)]
             if subject is not None and value is None and seen[0] is None:
@@ -402,7 +402,9 @@ class RegistryWriter:
             if subject is None:
                 return {layout.REGISTRY_YAML: _edited(snapshot.read(layout.REGISTRY_YAML), {key: value},
                                                       layout.REGISTRY_YAML)}
-            return _subject_yaml(state, subject, {key: value})
+            # A subject without a directory yet gets one holding only subject.yaml (Confluent accepts a
+            # subject's config and mode before its first registration; pipelines set them first).
+            return _subject_yaml(state, subject, {**_new_subject_keys(state, author), key: value})
 
         where = subject or "the registry"
         message = f"{where}: {key} {value}" if value is not None else f"{where}: remove the {key} setting"
@@ -466,10 +468,7 @@ def _schema_files(state: _State, subject: str, schema_type: SchemaType, schema: 
     wanted = layout.SCHEMA_FILE_OF[schema_type]
     files: Changes = {f"{base}/{name}": None for name in layout.SCHEMA_FILES if name != wanted}
     files[f"{base}/{wanted}"] = schema.encode("utf-8")
-    keys: dict[str, Any] = {}
-    if state.subject is None:
-        keys["description"] = f"Registered through the REST API by {author}"
-        keys["owner"] = _name_of(author)
+    keys: dict[str, Any] = _new_subject_keys(state, author)
     keys["references"] = [r.to_json() for r in references] or None
     if rules is not None:
         keys["rules"] = [r.to_json() for r in rules] or None
@@ -487,6 +486,13 @@ def _schema_files(state: _State, subject: str, schema_type: SchemaType, schema: 
         keys["versions"] = _versions_yaml(versions, deleted=deleted)
     files.update(_subject_yaml(state, subject, keys))
     return files
+
+
+def _new_subject_keys(state: _State, author: str) -> dict[str, Any]:
+    """The ``owner``/``description`` a subject.yaml written by the API starts with (none when it exists)."""
+    if state.subject is not None:
+        return {}
+    return {"description": f"Registered through the REST API by {author}", "owner": _name_of(author)}
 
 
 def _versions_yaml(versions: Mapping[int, VersionLifecycle], deleted: set[int] = frozenset()) -> dict | None:

@@ -19,6 +19,7 @@ from server.routes import Route, ops_routes, rest_routes
 from server.settings import Settings, port_of
 from server.store import Store
 from server.validation import Validators
+from server.webhook_delivery import install as install_webhooks
 
 
 def services_for(settings: Settings) -> Services:
@@ -68,8 +69,7 @@ def wsgi_app(settings: Settings) -> WSGI:
     services = services_for(settings)
     access = AccessControl(settings)   # one per worker: its caches of verified keys and tokens are shared
     rest = create_app(settings, services, access)
-    from server.webhook_delivery import install
-    install(settings)   # webhooks: this worker delivers the events of the writes it performs
+    install_webhooks(settings)   # webhooks: this worker delivers the events of the writes it performs
     if settings.ops_on_rest_port:
         return rest
     ops = create_ops_app(settings, services, access)

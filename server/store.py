@@ -27,6 +27,7 @@ from registry.tracing import traced
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
 from server import index_status, metrics
 from server.cache import LRU, MISSING
+from server.redis_layer import RedisLayer
 from server.settings import Settings
 
 log = logging.getLogger("server.store")
@@ -45,7 +46,7 @@ class Store:
         self.settings = settings
         self._index: SqlIndex | None = None
         self._reader_obj: Any = None
-        self._file: index_file.FileIdentity | None = None
+        self._watch: index_file.Watch | None = None
         self._connect_lock = threading.Lock()
         self._ids: LRU[Any] = LRU(settings.cache_entries)
         self._bodies: LRU[Any] = LRU(settings.cache_entries)
@@ -76,7 +77,7 @@ class Store:
                     # Only a server that builds its own index (--repo) may migrate it; otherwise the
                     # index may be a read replica or a SELECT-only role, and a reader must not write
                     self._index = SqlIndex.connect(url) if self.settings.repo else SqlIndex.open_reader(url)
-                    self._file = index_file.identity(url)
+                    self._watch = index_file.Watch(url)
                     self._reader_obj = self._index.reader()
                 reader = self._reader_obj
         return reader
@@ -84,14 +85,24 @@ class Store:
     def _check_file(self) -> None:
         """Reconnect when the SQLite file was deleted or replaced (connections would keep reading the
         old one); every thread's connection goes with the old :class:`SqlIndex`."""
-        if self._file is None or self._reader_obj is None:
+        if self._watch is None or self._reader_obj is None:
             return
-        now = index_file.identity(self.settings.index_url)
-        if now != self._file:
-            log.warning("the SQLite index file was %s; reconnecting", "removed" if now == index_file.GONE
-                        else "replaced")
+        changed = self._watch.changed()
+        if changed:
+            log.warning("the SQLite index file was %s; reconnecting", changed)
             with self._connect_lock:
                 self._reader_obj = self._index = None
+            self._forget_ids("the index was replaced")
+
+    def _forget_ids(self, why: str) -> None:
+        """Answers about one ID are cached without expiry because a build never changes what an ID means
+        (builder/published.py) — but a *new* index (a replaced file, a recreated database) has promised
+        nothing to this worker. Forget them, so that ``/schemas/ids/N`` and the subject answers come from
+        one index: never two contents for one ID at once (docs/multi-site.md)."""
+        log.warning("%s: forgetting the answers cached per schema ID", why)
+        self._ids = LRU(self.settings.cache_entries)
+        self._bodies = LRU(self.settings.cache_entries)
+        self._parsed = LRU(min(self.settings.cache_entries, 2_000))
 
     @traced("sql.query")
     @metrics.timed("sql")
@@ -128,6 +139,8 @@ class Store:
             self._check_file()
             try:
                 info = self.sql(lambda r: r.build_info())
+                if info is not None and self._generation is not None and info.generation < self._generation:
+                    self._forget_ids(f"the index restarted at build generation {info.generation}")
                 self._generation = info.generation if info is not None else None
                 # a rebuilt index starts counting generations again; with the commit the key is unique
                 self._build_key = (info.generation, info.commit) if info is not None else None
@@ -304,7 +317,6 @@ def _counted_get(cache: LRU, key: Hashable) -> Any:
 def _redis_layer(settings: Settings) -> Any:
     if not settings.redis_url:
         return None
-    from server.redis_layer import RedisLayer
     return RedisLayer(settings)
 
 

@@ -137,12 +137,12 @@ class Postgres(Dialect):
     name = "postgresql"
 
     def __init__(self, url: str) -> None:
-        import psycopg
+        import psycopg   # here: only PostgreSQL users pay for importing it (SQLite is the embedded default)
         self.url = url
         self.errors = (psycopg.Error,)
 
     def connect(self, *, autocommit: bool) -> Any:
-        import psycopg
+        import psycopg   # here: see __init__
         try:
             return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=5)
         except psycopg.Error as exc:

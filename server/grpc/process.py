@@ -28,7 +28,7 @@ from server.settings import Settings
 
 log = logging.getLogger("server.grpc")
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0   # a loaded machine imports slowly; a child that cannot bind exits at once
 STOP_TIMEOUT = 15.0
 MAX_BACKOFF = 30.0
 

@@ -32,14 +32,20 @@ def grpc_server(grpc_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     log = tmp_path_factory.mktemp("logs") / "grpc-server.log"
     args = ["--repo", str(grpc_repo), "--writable", "--write-identity", IDENTITY, "--workers", "1", "--poll", "0.5"]
     with running(args, log) as server:
-        wait_serving(server.grpc)
+        wait_serving(server)
         yield server
 
 
-def wait_serving(target: str, timeout: float = 30.0) -> None:
-    """Until the gRPC listener answers (the REST workers may be ready a moment before it)."""
-    with grpc.insecure_channel(target) as channel:
-        grpc.channel_ready_future(channel).result(timeout=timeout)
+def wait_serving(target: str | Server, timeout: float = 120.0) -> None:
+    """Until the gRPC listener answers (the REST workers may be ready a moment before it); given the
+    server, a listener that never answers fails with the server's log."""
+    address = target.grpc if isinstance(target, Server) else target
+    with grpc.insecure_channel(address) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            log = target.log() if isinstance(target, Server) else ""
+            raise AssertionError(f"no gRPC listener on {address} after {timeout} s\n{log}") from None
 
 
 @pytest.fixture(scope="module")

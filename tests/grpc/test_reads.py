@@ -95,7 +95,7 @@ def test_subject_version_lookup_with_lifecycle(grpc_server, stub):
 def test_served_from_postgres_and_redis(pg_redis_server):
     """The gRPC server reads the same index and Redis as the workers: a server configured only by
     DATABASE_URL and REDIS_URL answers over gRPC what it answers over REST."""
-    wait_serving(pg_redis_server.grpc)
+    wait_serving(pg_redis_server)
     with grpc.insecure_channel(pg_redis_server.grpc) as channel:
         stub = pb_grpc.SchemaRegistryServiceStub(channel)
         for schema_id in (1, 3, 6):

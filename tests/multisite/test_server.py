@@ -3,6 +3,7 @@ contents for one ID — not from its index, not from its caches — and its log 
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import requests
 
 from tests.server.conftest import running
 
-from .conftest import clone, git, ids_of, merge, propose
+from .conftest import cli, clone, git, ids_of, merge, propose
 from .test_scenarios import legacy
 
 
@@ -46,3 +47,29 @@ def test_a_following_server_never_answers_two_contents_for_one_id(origin, tmp_pa
     refusals = [json.loads(line) for line in server.log().splitlines() if "already published id 2" in line
                 and line.startswith("{")]
     assert refusals and "llm-registry reconcile" in refusals[0]["msg"]
+
+
+@pytest.mark.slow
+def test_a_server_whose_index_file_is_replaced_forgets_its_cached_ids(origin, tmp_path):
+    """Two faults at once — another clone's index put in place of the one served: the server switches to
+    it whole, never answering /schemas/ids/2 from the old index and the subjects from the new one."""
+    a, b = legacy(clone(origin, tmp_path / "a")), legacy(clone(origin, tmp_path / "b"))
+    propose(a, "p", "site-a.event")
+    propose(b, "p", "site-b.event")
+    assert merge(a, "p").returncode == 0 and merge(b, "p").returncode == 0     # both handed out id 2
+    served, other = tmp_path / "served.db", tmp_path / "other.db"
+    for path, index in ((b, served), (a, other)):
+        assert cli("build", "--repo", str(path), "--index", f"sqlite:///{index}").returncode == 0
+    with running(["--index", f"sqlite:///{served}"], tmp_path / "server.log") as server:
+        before = _answers(server.url)
+        assert before["site-b.event"][0] == 2 and before["id2"] == before["site-b.event"][1]
+        os.replace(other, served)
+        deadline = time.monotonic() + 20
+        while _answers(server.url)["site-a.event"] is None:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.3)
+        time.sleep(2.5)                        # every worker has re-read its index (at most once a second)
+        for _ in range(6):                                                  # every worker
+            now = _answers(server.url)
+            assert now["site-a.event"][0] == 2 and now["id2"] == now["site-a.event"][1]
+            assert now["site-b.event"] is None

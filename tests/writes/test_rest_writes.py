@@ -100,7 +100,7 @@ def test_bad_requests_get_clear_errors_and_write_nothing(writable_server, regist
     assert r.status_code == 422 and r.json()["error_code"] == 42208
     assert call(s, "PUT", "/config", {"compatibility": "SIDEWAYS"}).json()["error_code"] == 42203
     assert call(s, "PUT", "/mode", {"mode": "SOMETIMES"}).json()["error_code"] == 42204
-    assert call(s, "PUT", "/config/no-such-subject", {"compatibility": "NONE"}).json()["error_code"] == 40401
+    assert call(s, "DELETE", "/config/no-such-subject").json()["error_code"] == 40401
     r = call(s, "POST", "/subjects/x/versions", {**avro("a"), "id": 5000})
     assert r.json()["error_code"] == 42205 and "import mode" in r.json()["message"]
     r = call(s, "POST", "/subjects/x/versions", {**avro("a"), "ruleSet": {"domainRules": [
