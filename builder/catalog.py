@@ -375,9 +375,12 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
             "rows": [[p, t, n, versions] for (p, t, n), versions in rows.items()]}
 
 
-def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline: bool = False) -> tuple[Path, int]:
-    """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path and the page count."""
+def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline: bool = False
+                ) -> tuple[Path, int, dict[str, list[str]]]:
+    """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path, the page count and
+    the deferred HTML of each page (see :func:`fill_deferred`)."""
     env = _environment()
+    deferred: dict[str, list[str]] = {}
     docs = work_dir / "docs"
     subjects = sorted(model.live_subjects(), key=lambda s: s.name)
     domains = _domains(subjects)
@@ -387,7 +390,13 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
         nonlocal pages
         target = docs / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = env.get_template(template).render(model=model, link=Links(page), **context)
+        parts = deferred.setdefault(page[:-3] + ".html", [])
+
+        def defer(html: str) -> Markup:
+            parts.append(str(html))
+            return Markup(f"<!--lsr-deferred:{len(parts) - 1}-->")
+
+        text = env.get_template(template).render(model=model, link=Links(page), defer=defer, **context)
         target.write_text(text, encoding="utf-8")
         pages += 1
 
@@ -425,7 +434,20 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
         not_in_nav=not_in_nav)
     config_path = work_dir / "mkdocs.yml"
     config_path.write_text(config, encoding="utf-8")
-    return config_path, pages
+    return config_path, pages, {page: parts for page, parts in deferred.items() if parts}
+
+
+_DEFERRED = re.compile(r"<!--lsr-deferred:(\d+)-->")
+
+
+def fill_deferred(site_dir: Path, deferred: dict[str, list[str]]) -> None:
+    """Put the subject tables of the domain, tag and owner pages into the built HTML in place of their
+    ``<!--lsr-deferred:N-->`` markers: at 10,000 subjects those pages hold 40,000 table rows, which
+    Markdown and the search plugin (which excludes them anyway) would otherwise parse."""
+    for page, parts in deferred.items():
+        path = site_dir / page
+        html = _DEFERRED.sub(lambda match: parts[int(match.group(1))], path.read_text(encoding="utf-8"))
+        path.write_text(html, encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------ subject pages
@@ -749,9 +771,10 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
     with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
         started = time.perf_counter()
         built_dir = Path(tmp) / "site"
-        config_path, pages = render_docs(model, Path(tmp), built_dir, offline=offline)
+        config_path, pages, deferred = render_docs(model, Path(tmp), built_dir, offline=offline)
         rendered = time.perf_counter()
         run_mkdocs(config_path, _epoch(model.committed_at))
+        fill_deferred(built_dir, deferred)
         built = time.perf_counter()
         keep = {out / MARKER}
         for path in built_dir.rglob("*"):
