@@ -252,7 +252,7 @@
     if (search) search.placeholder = "Search needs a web server";
   }
 
-  /* ---- schemas are written as plain JSON (builder/catalog.py schema_code) and highlighted here, into
+  /* ---- schemas are written as plain text (builder/catalog.py schema_code) and highlighted here, into
      the token classes Pygments uses, so the theme colours them as it does highlighted code ---- */
   var JSON_TOKEN = /("(?:[^"\\]|\\.)*")(\s*)(:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b|([{}\[\],:])/g;
   function highlightJson(code) {
@@ -273,11 +273,42 @@
     code.appendChild(frag);
   }
 
+  /* Protobuf, in the classes Pygments' protobuf lexer gives (close enough for colour, not a parser) */
+  var PROTO_TOKEN = /(\/\/[^\n]*|\/\*[\s\S]*?\*\/)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(-?\d+(?:\.\d+)?)|([A-Za-z_][\w.]*)(?=(\s*=)?)|([=])|([{}()\[\];,<>])/g;
+  var PROTO_KEYWORDS = /^(syntax|edition|import|option|repeated|optional|required|reserved|returns|rpc|oneof|extend|extensions|to|max|stream|public|weak)$/;
+  var PROTO_TYPES = /^(double|float|int32|int64|uint32|uint64|sint32|sint64|fixed32|fixed64|sfixed32|sfixed64|bool|string|bytes)$/;
+  function highlightProto(code) {
+    var text = code.textContent, frag = document.createDocumentFragment(), pos = 0, m, declaring = false;
+    function span(cls, t) { var s = document.createElement("span"); s.className = cls; s.textContent = t; frag.appendChild(s); }
+    PROTO_TOKEN.lastIndex = 0;
+    while ((m = PROTO_TOKEN.exec(text))) {
+      if (m.index > pos) frag.appendChild(document.createTextNode(text.slice(pos, m.index)));
+      if (m[1] !== undefined) span(m[1].charAt(1) === "/" ? "c1" : "cm", m[1]);
+      else if (m[2] !== undefined) span("s", m[2]);
+      else if (m[3] !== undefined) span("mi", m[3]);
+      else if (m[4] !== undefined) {
+        var word = m[4];
+        var cls = declaring ? "nc" : word === "package" ? "kn" : /^(message|enum|service)$/.test(word) ? "kd"
+          : PROTO_KEYWORDS.test(word) ? "k" : PROTO_TYPES.test(word) ? "kt" : /^(true|false)$/.test(word) ? "kc"
+          : m[5] ? "na" : "n";
+        declaring = cls === "kd";
+        span(cls, word);
+      }
+      else if (m[6] !== undefined) span("o", m[6]);
+      else span("p", m[7]);
+      pos = PROTO_TOKEN.lastIndex;
+    }
+    if (pos < text.length) frag.appendChild(document.createTextNode(text.slice(pos)));
+    code.textContent = "";
+    code.appendChild(frag);
+  }
+
   function initHighlight(root) {
     root.querySelectorAll(".lsr-hl code").forEach(function (code) {
       if (code.dataset.ready) return;
       code.dataset.ready = "1";
-      highlightJson(code);
+      if (code.closest(".language-protobuf")) highlightProto(code);
+      else highlightJson(code);
     });
   }
 

@@ -37,6 +37,10 @@ def test_subject_page_screenshot_and_dom(template_site, rich_site):
     assert '<span class="nt">"type"</span><span class="p">:</span>' in dom
     assert '<span class="nt">"type"</span>' not in template_site.subject("telemetry.inference")
     with serve(rich_site.root) as base:
+        proto = dump_dom(f"{base}/subjects/cost.invoice_line.html")
+    assert '<span class="kd">message</span>' in proto and '<span class="kt">double</span>' in proto
+    assert '<span class="kd">message</span>' not in rich_site.subject("cost.invoice_line")
+    with serve(rich_site.root) as base:
         screenshot(f"{base}/subjects/telemetry.usage.html", SHOTS / "rich-telemetry.usage.png", "1280,2600")
         screenshot(f"{base}/index.html", SHOTS / "rich-home.png", "1280,1600")
 
