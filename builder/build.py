@@ -56,6 +56,13 @@ class BuildError(Exception):
     """The commit cannot be built; the message names the ledger line or file at fault."""
 
 
+class BindingRefused(BuildError):
+    """The ledger would change what an ID this index published means: refused, nothing written. Counted as
+    an ID conflict (``schema_registry_id_conflicts_total`` and its alert read ``id_conflict``)."""
+
+    id_conflict = True
+
+
 class IndexMoved(BuildError):
     """Another build committed while this one was planning (against the build it started from):
     nothing was written, and planning again from the new build is the fix
@@ -130,7 +137,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         try:
             check_published(reader, snapshot, new, full=full, built_commit=last.commit)
         except RebindError as exc:
-            raise BuildError(str(exc)) from None
+            raise BindingRefused(str(exc)) from None
     position = 0 if full else last.ledger_position
     head = new[-1][1].line_hash() if new else ("" if full else last.ledger_head)
     plan = _Plan(snapshot, new, prior, prefix, registry_blob, position, progress,

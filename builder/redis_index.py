@@ -36,7 +36,10 @@ class RedisUnavailable(RuntimeError):
 
 
 class RedisRebindError(Exception):
-    """The SQL index binds an ID that Redis already serves to other content; nothing was written."""
+    """The SQL index binds an ID that Redis already serves to other content; nothing was written. Counted as
+    an ID conflict (``server/index_watch.py`` reads ``id_conflict``)."""
+
+    id_conflict = True
 
 
 class RedisIndex:

@@ -12,10 +12,13 @@ from registry import layout
 
 
 def encode_segment(subject: str) -> str:
-    """The URL path segment (and directory name) of a subject in the static API; reversible with
-    ``unquote``."""
-    encoded = quote(subject, safe="")
-    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+    """The directory name of a subject in the static API: the subject itself, with only what a file name
+    cannot hold encoded (``%`` as ``%25``, then ``/`` as ``%2F``; ``.``/``..`` as ``%2E``); reversible with
+    ``unquote``. A server that decodes the request path (nginx's ``$uri``) finds it from any spelling a
+    client sends: ``orders:value``, ``orders%3Avalue``, ``orders%3avalue`` (deploy/nginx/static-api.conf)."""
+    if subject in (".", ".."):
+        return subject.replace(".", "%2E")
+    return subject.replace("%", "%25").replace("/", "%2F")
 
 
 def site_href(path: str) -> str:

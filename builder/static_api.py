@@ -17,8 +17,8 @@ maps the Confluent paths onto it)::
     catalog.json                                           builder/catalog_document.py (the catalog site has the same)
     fields.json                                            the latest versions' fields, for field search
 
-``{S}`` is the subject percent-encoded exactly as clients encode a path segment (every byte outside
-``A-Z a-z 0-9 - . _ ~``, uppercase hex), which is also the raw request path nginx sees. Soft-deleted
+``{S}`` is the subject itself with only ``%`` and ``/`` percent-encoded (:func:`encode_segment`); nginx
+matches the decoded request path, so every client spelling of the subject finds it. Soft-deleted
 versions and subjects are left out (a static host cannot answer ``?deleted=true``).
 
 Files are byte-identical across rebuilds of the same commit: sorted keys or fixed field order, no

@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # start-up cost: loaded only when this command runs
     from cli.main import main as llm_registry
 
     root = Path(args.dir).resolve()
@@ -102,6 +103,7 @@ def _branch_from_overlay(repo_path: Path, proposal: Path, meta: dict) -> str:
     """Create ``meta['branch']`` from main with the proposal's files laid over main's tree."""
     import pygit2
 
+    # start-up cost: loaded only when this command runs
     from registry.gate import parse_author
 
     repo = pygit2.Repository(str(repo_path))

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     import pygit2
 
+    # start-up cost: loaded only when this command runs
     from builder.pipeline import Targets
     from server import index_status, logs, tracing
     from server.index_refresh import Refresher, run as follow
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     tracing.install()   # the follower's builds are traced too when OTEL_* asks for it (server/tracing.py)
     stop_webhooks = None
     if settings.webhooks and settings.state_dir and not args.once:
+        # start-up cost: loaded only when this command runs
         from server.webhook_delivery import follow_git
         stop_webhooks = follow_git(settings.repo, settings.webhooks, settings.state_dir, args.poll)
     try:

@@ -120,7 +120,10 @@ def _fetch_subject(source: _Source, name: str) -> tuple[list[SourceVersion], str
     live = source.get(f"{path}/versions", missing_ok=(40401,)) or []
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in [*every, *_int_list(live, path)]):
         raise ImportRefused(f"GET {path}/versions: expected a list of version numbers, got {str(every)[:200]!r}")
-    found = [source_version(name, source.get(f"{path}/versions/{number}", {"deleted": "true"}), number not in live)
+    # includeContract: an llm-registry source leaves metadata and ruleSet out of version bodies unless asked
+    # (Confluent always sends them and ignores the parameter)
+    found = [source_version(name, source.get(f"{path}/versions/{number}", {"deleted": "true", "includeContract": "true"}),
+                            number not in live)
              for number in every]
     config = source.get(f"/config/{quote(name, safe='')}", missing_ok=(40401, 40408))
     level = compatibility_level(config, f"GET /config/{name}") if config is not None else None

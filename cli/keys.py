@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace):
+    # start-up cost: loaded only when this command runs
     from server.auth.key_store import KeyStore, KeyStoreError
 
     url = args.index or os.environ.get("DATABASE_URL")
@@ -65,6 +66,7 @@ def _store(args: argparse.Namespace):
     if not url and repo:
         import pygit2
 
+        # start-up cost: loaded only when this command runs
         from server.settings import embedded_index_path
         try:
             url = f"sqlite:///{embedded_index_path(repo)}"
@@ -78,6 +80,7 @@ def _store(args: argparse.Namespace):
 
 
 def _run(action) -> int:
+    # start-up cost: loaded only when this command runs
     from server.auth.key_store import KeyStoreError
     try:
         return action()
@@ -86,6 +89,7 @@ def _run(action) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
+    # start-up cost: loaded only when this command runs
     from server.auth.identity import Role
 
     if args.subject and args.role != "editor":

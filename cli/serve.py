@@ -83,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # start-up cost: loaded only when this command runs
     from server.settings import Settings, grpc_bind_of, port_of
 
     settings = Settings.from_env(
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail(problem)
     if settings.webhooks:
+        # start-up cost: loaded only when this command runs
         from server.webhooks import WebhookConfigError, load_webhooks
         try:
             load_webhooks(settings.webhooks)
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             return fail("--writable needs --repo: writes are commits to the registry repository")
         from dataclasses import replace
 
+        # start-up cost: loaded only when this command runs
         from registry.gate import GateError, parse_author
         try:
             parse_author(args.write_identity or "x <x>")
@@ -166,6 +169,7 @@ def _security(settings, args: argparse.Namespace):
                        tls_cert=absolute(args.tls_cert), tls_key=absolute(args.tls_key),
                        tls_client_ca=absolute(args.tls_client_ca), tls_client_cert_required=args.require_client_cert)
     if settings.auth:
+        # start-up cost: loaded only when this command runs
         from server.auth.config import AuthConfigError, load
         try:
             load(settings.auth_config)
@@ -195,6 +199,7 @@ def _initial_build(settings) -> int:
     # imported here, as in every command (cli/main.py): the other commands do not pay for them
     import pygit2
 
+    # start-up cost: loaded only when this command runs
     from builder.pipeline import Targets
     from builder.sql_index import IndexUnavailable
     from server import index_status
@@ -205,6 +210,7 @@ def _initial_build(settings) -> int:
         status = index_status.path_for(settings.repo)
     except (pygit2.GitError, KeyError, OSError) as exc:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
+    # start-up cost: loaded only when this command runs
     from server import logs
     logs.configure(settings.log_level)
     refresher = Refresher(settings.repo, Targets(url, redis_url=settings.redis_url, redis_prefix=settings.redis_prefix),
@@ -235,6 +241,7 @@ def _serve(settings) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from gunicorn.app.base import BaseApplication
 
+    # start-up cost: loaded only when this command runs
     from server.gunicorn_conf import options
 
     class RegistryApplication(BaseApplication):

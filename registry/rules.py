@@ -15,8 +15,9 @@ for ``0.02 == 1000 * 0.00002``. Literals keep strict CEL semantics; when a liter
 operand of a mixed expression, write it with the field's type (``2.0 * unit_price``).
 
 Evaluation is on the server's hot path: :func:`compile_rules` parses and transpiles each expression
-to Python once (cel-python's ``CompiledRunner``), and :meth:`CompiledRules.evaluate` only converts
-the record and runs the compiled code.
+to Python once (cel-python's ``CompiledRunner``) and compiles it for the Rust CEL engine
+(:mod:`registry.rules_fast`), and :meth:`CompiledRules.evaluate` only runs the compiled code: the Rust
+program where its answer is provably cel-python's, cel-python (the reference) for the rest.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from celpy import celtypes
 from celpy.evaluation import CELEvalError, base_functions
 
 from registry.pointers import escape
+from registry.rules_fast import FastRule, compile_fast
 from registry.types import DataError
 
 ON_FAILURE = ("ERROR", "NONE", "DLQ")
@@ -172,6 +174,7 @@ class _Program:
     runner: Any                 # celpy Runner: the transpiled expression
     variables: frozenset[str]   # the CEL variables it names (only these are bound when it runs)
     pointer: str                # JSON pointer of the one field it reads, or ""
+    fast: FastRule | None       # the Rust engine's program, when the rule can run there
 
 
 class CompiledRules:
@@ -184,6 +187,7 @@ class CompiledRules:
         self._needs_message = "message" in variables
         self._fields = tuple(sorted(variables - {"message"}))
         self._all_rules = _all_rules_program(programs)
+        self._fast = any(p.fast is not None for p in programs)
 
     def __len__(self) -> int:
         """How many rules the subject declares (NONE rules included)."""
@@ -201,16 +205,35 @@ class CompiledRules:
         """
         if not self._programs:
             return []
+        verdicts: list[bool | None] = [None] * len(self._programs)
+        if self._fast and type(record) is dict and (not self._needs_message or _shallow(record)):
+            plain = {name: record[name] for name in self._fields if name in record}
+            if self._needs_message:
+                plain["message"] = record
+            verdicts = [p.fast.verdict(plain if len(p.variables) == len(plain) else
+                                       {name: plain[name] for name in p.variables if name in plain})
+                        if p.fast is not None and p.fast.enabled else None
+                        for p in self._programs]
+            self._fast = any(p.fast is not None and p.fast.enabled for p in self._programs)
+            if None not in verdicts:
+                return [e for p, v in zip(self._programs, verdicts) if not v and (e := _judge(p, v)) is not None]
         try:
             variables = self._variables(record)
         except RecursionError:
             return [DataError("", f"rule {p.rule.name!r} could not be evaluated: the record is nested too "
                                   "deeply", rule=p.rule.name) for p in self._programs]
-        results = self._all_results(variables)
-        if results is not None:
-            return [e for p, r in zip(self._programs, results) if (e := _judge(p, r)) is not None]
+        if verdicts.count(None) > 1:  # one cel-python evaluation of every rule beats one per rule
+            verdicts = [None] * len(verdicts)
+            results = self._all_results(variables)
+            if results is not None:
+                return [e for p, r in zip(self._programs, results) if (e := _judge(p, r)) is not None]
         errors: list[DataError] = []
-        for program in self._programs:
+        for program, verdict in zip(self._programs, verdicts):
+            if verdict is not None:
+                error = _judge(program, verdict)
+                if error is not None:
+                    errors.append(error)
+                continue
             context = {name: variables[name] for name in program.variables if name in variables}
             try:
                 with _EVALUATION_LOCK:
@@ -252,6 +275,19 @@ class CompiledRules:
         return {name: to_cel(record[name]) for name in self._fields if name in record}
 
 
+def _shallow(record: dict[str, Any], limit: int = 200) -> bool:
+    """Whether ``record`` nests at most ``limit`` levels: deeper, cel-python (which converts the record
+    recursively) may fail where the Rust engine does not, so cel-python answers."""
+    stack: list[tuple[Any, int]] = [(record, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return False
+        items = value.values() if type(value) is dict else value
+        stack.extend((item, depth + 1) for item in items if type(item) in (dict, list))
+    return True
+
+
 def _judge(program: _Program, result: Any) -> DataError | None:
     """The failure a rule's result means, if any."""
     rule = program.rule
@@ -274,19 +310,25 @@ def _all_rules_program(programs: tuple[_Program, ...]) -> Any:
         return None
 
 
-def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
+ENGINES = ("auto", "cel-python")
+
+
+def compile_rules(rules: Iterable[Rule], engine: str = "auto") -> CompiledRules:
     """Compile every rule once; raise :class:`RuleError` naming the first rule that cannot be used.
 
     Rules with ``on_failure: NONE`` are checked for errors but not evaluated (they report nothing).
     The same rules compile to the same shared :class:`CompiledRules` (a process-wide LRU cache:
-    the gate and the server meet the same rule sets again and again).
+    the gate and the server meet the same rule sets again and again). ``engine="cel-python"`` leaves
+    the Rust engine out (the reference, for tests and benchmarks).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
     with _COMPILE_LOCK:
-        return _compile(tuple(rules))
+        return _compile(tuple(rules), engine)
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(rules: tuple[Rule, ...]) -> CompiledRules:
+def _compile(rules: tuple[Rule, ...], engine: str) -> CompiledRules:
     seen: set[str] = set()
     programs = []
     for rule in rules:
@@ -312,7 +354,9 @@ def _compile(rules: tuple[Rule, ...]) -> CompiledRules:
         except RecursionError:
             raise RuleError(rule.name, "the expression is nested too deeply") from None
         if rule.on_failure != "NONE":
-            programs.append(_Program(rule, runner, reads.variables, reads.pointer))
+            fast = (compile_fast(rule.expr, ast, (name for name, _ in _called_functions(ast)))
+                    if engine == "auto" else None)
+            programs.append(_Program(rule, runner, reads.variables, reads.pointer, fast))
     return CompiledRules(rules, tuple(programs))
 
 

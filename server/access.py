@@ -126,6 +126,7 @@ class AccessControl:
             self.config, keys, self.limiter,
             on_failure=lambda method: metrics.BUFFER.inc(metrics.AUTH_FAILURES.labels(method)))
         if settings.repo:
+            # only with --auth and a repository (start-up cost of an open server)
             from server.auth.ownership import Ownership
             self.owners = Ownership(settings.repo).teams
 

@@ -79,6 +79,7 @@ def _when_ready(settings: Settings) -> Any:
             _grpc = GrpcProcess(settings, _grpc_failed(server))
             _grpc.start()
         if settings.repo and settings.index_url:
+            # loaded only by a server that follows a repository (start-up cost of the others)
             from server.index_refresh import spawn
             from server.webhook_delivery import remember_main, state_dir_of
             state_dir = state_dir_of(settings)

@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 import falcon
 
-from server.media import RESPONSE_TYPE
+from server.media_types import RESPONSE_TYPE
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -34,22 +34,18 @@ def render(body: bytes, generation: int | None = None) -> Rendered:
     return Rendered(body, f'"g{generation}-{digest}"' if generation is not None else f'"{digest}"')
 
 
-def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_control: str) -> None:
-    """Send ``rendered`` with its ETag, or a bodyless 304 when the client already has it."""
-    resp.set_header("ETag", rendered.etag)
+def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_control: str,
+         content_type: str = RESPONSE_TYPE) -> None:
+    """Send ``rendered`` with its ETag, or a bodyless 304 when the client already has it
+    (``If-None-Match`` as Falcon parses it: ``*`` or a list of tags, weak ones compared weakly)."""
+    resp.etag = rendered.etag
     resp.set_header("Cache-Control", cache_control)
-    if_none_match = req.env.get("HTTP_IF_NONE_MATCH")  # req.get_header("If-None-Match"), minus name mangling
-    if if_none_match and _matches(if_none_match, rendered.etag):
+    tags = req.if_none_match
+    if tags and any(tag == "*" or tag == rendered.etag.strip('"') for tag in tags):
         resp.status = falcon.HTTP_304
         return
-    resp.content_type = RESPONSE_TYPE
+    resp.content_type = content_type
     resp.data = rendered.body
-
-
-def _matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    return any(candidate.strip().removeprefix("W/") == etag for candidate in header.split(","))
 
 
 def lifecycle_headers(resp: falcon.Response, state: str, sunset_date: str | None) -> None:

@@ -13,17 +13,16 @@ from typing import Any
 import falcon
 
 from server.errors import ApiError, bad_request, unprocessable
-from server.media_types import REQUEST_TYPES, RESPONSE_TYPE
+from server.media_types import PLAIN_JSON, REQUEST_TYPES, RESPONSE_TYPE
 
-__all__ = ["REQUEST_TYPES", "RESPONSE_TYPE", "negotiate", "read_json", "read_object", "send", "dumps"]
+__all__ = ["RESPONSE_TYPE", "REQUEST_TYPES", "negotiate", "read_json", "read_object", "dumps", "send"]
 
 
-def negotiate(accept: str | None) -> str:
-    """The response type for an ``Accept`` header: Confluent's own type unless the client asks only for
-    plain ``application/json`` (then that, as Confluent does); anything else gets Confluent's type."""
-    if accept and "application/json" in accept and "schemaregistry" not in accept and "*/*" not in accept:
-        return "application/json"
-    return RESPONSE_TYPE
+def negotiate(req: falcon.Request) -> str:
+    """The response type for the request's ``Accept``: Confluent's own type unless the client prefers
+    plain ``application/json`` (then that, as Confluent does). Falcon weighs the header (quality
+    values, wildcards); a header that names neither type still gets Confluent's."""
+    return req.client_prefers([RESPONSE_TYPE, PLAIN_JSON]) or RESPONSE_TYPE
 
 
 def read_json(req: falcon.Request, max_bytes: int) -> Any:

@@ -1,11 +1,15 @@
-"""Confluent's media types, as constants only: the error handlers (:mod:`server.errors`) and the body
-helpers (:mod:`server.media`, which raises those errors) both need them, so they live below both."""
+"""Confluent's media types: what the server answers and which request types it reads.
+
+A leaf module (no imports from ``server``), so that both the body helpers (:mod:`server.media`) and
+the error handlers (:mod:`server.errors`) can name the types without importing each other.
+"""
 from __future__ import annotations
 
 RESPONSE_TYPE = "application/vnd.schemaregistry.v1+json"
+PLAIN_JSON = "application/json"
 REQUEST_TYPES = frozenset({
     "application/vnd.schemaregistry.v1+json",
     "application/vnd.schemaregistry+json",
-    "application/json",
+    PLAIN_JSON,
     "application/octet-stream",
 })

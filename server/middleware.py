@@ -16,10 +16,11 @@ so routing uses the raw path and each path parameter is decoded exactly once aft
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any, Iterator, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import falcon
 
@@ -107,9 +108,11 @@ class RequestMiddleware:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict[str, Any]) -> None:
+        if not _answers(type(resource), req.method, req.uri_template or ""):   # falcon answers 405 (TRACE, PUT on a POST-only route...)
+            return
         for name, value in params.items():
             if isinstance(value, str) and "%" in value:
-                params[name] = unquote(value, errors="replace")
+                params[name] = param_parsers.path_text(value, name, writing=_writes(req))
         if "subject" in params:
             params["subject"] = param_parsers.subject(params["subject"], writing=_writes(req))
         method = req.method
@@ -132,9 +135,8 @@ class RequestMiddleware:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
-        accept = req.env.get("HTTP_ACCEPT")  # what req.get_header("Accept") reads, without its name mangling
-        if accept and resp.content_type == RESPONSE_TYPE:
-            resp.content_type = negotiate(accept)
+        if resp.content_type == RESPONSE_TYPE and req.env.get("HTTP_ACCEPT"):
+            resp.content_type = negotiate(req)
         route = req.uri_template or "unmatched"
         method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
         key = (method, route, resp.status)
@@ -156,6 +158,21 @@ class RequestMiddleware:
     @staticmethod
     def _bind(method: str, route: str, status: int) -> tuple[Any, Any, int]:
         return metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_DURATION.labels(route), status
+
+
+@functools.lru_cache(maxsize=1024)
+def _answers(resource_class: type, method: str, template: str) -> bool:
+    """Whether the resource has a responder for ``method`` on this route. A route whose last segment is a
+    literal that names responders of the resource (``…/schema`` → ``on_get_schema``) is served with that
+    suffix (server/routes.py); otherwise any responder for the method counts."""
+    if method not in _METHODS:
+        return False
+    name = "on_" + ("get" if method == "HEAD" else method.lower())   # HEAD is answered by GET (routes.py)
+    responders = [attr for attr in dir(resource_class) if attr.startswith("on_")]
+    last = template.rsplit("/", 1)[-1]
+    if last and not last.startswith("{") and any(attr.endswith("_" + last) for attr in responders):
+        return f"{name}_{last}" in responders
+    return any(attr == name or attr.startswith(name + "_") for attr in responders)
 
 
 def _writes(req: falcon.Request) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import unquote, unquote_to_bytes
 
 import falcon
 
@@ -12,8 +13,9 @@ from server.errors import ApiError, invalid_version, schema_not_found, subject_n
 MAX_INT = MAX_ID   # Confluent's IDs and versions are positive 32-bit integers: one bound, the ledger's
 Version = int | Literal["latest"]
 
-_TRUE = frozenset({"true", "True", "TRUE", "1"})
-_FALSE = frozenset({"false", "False", "FALSE", "0", ""})
+# What docs/openapi.yaml promises (QueryBoolean); anything else is refused rather than guessed at.
+_TRUE = frozenset({"true", "True"})
+_FALSE = frozenset({"false", "False"})
 
 
 def version_id(raw: str) -> Version:
@@ -44,9 +46,23 @@ def subject(raw: str, *, writing: bool = False) -> str:
         raise subject_not_found(raw) from None
 
 
+def path_text(raw: str, name: str, *, writing: bool = False) -> str:
+    """A percent-encoded path parameter, decoded once. A subject name must be UTF-8: bytes that are
+    not would be stored as U+FFFD replacement characters, so a write answers 42208 and a read 40401;
+    any other parameter keeps the replacement characters and fails its own parsing."""
+    if name != "subject":
+        return unquote(raw, errors="replace")
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        if writing:
+            raise ApiError(422, 42208, f"Invalid subject: {raw!r} is not UTF-8 once percent-decoded") from None
+        raise subject_not_found(raw) from None
+
+
 def boolean(req: falcon.Request, name: str, default: bool = False) -> bool:
-    """A query boolean: ``true/True/false/False`` (and 1/0); anything else is a 400 naming it."""
-    raw = req.get_param(name)
+    """A query boolean: ``true/True/false/False``; anything else is a 400 naming it."""
+    raw = _single(req, name)
     if raw is None:
         return default
     if raw in _TRUE:
@@ -56,10 +72,18 @@ def boolean(req: falcon.Request, name: str, default: bool = False) -> bool:
     raise ApiError(400, 400, f"Query parameter {name}={raw!r} is not a boolean; use true or false")
 
 
+def _single(req: falcon.Request, name: str) -> str | None:
+    """A query parameter that may appear once (``?limit=1&limit=2`` says two things: a 400)."""
+    raw = req.params.get(name)
+    if isinstance(raw, list):
+        raise ApiError(400, 400, f"Query parameter {name} is given {len(raw)} times; give it once")
+    return raw
+
+
 def integer(req: falcon.Request, name: str, default: int, minimum: int = 0, maximum: int = MAX_INT) -> int:
     """A bounded query integer (offset, limit); out-of-range or non-numeric values are a 400."""
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    raw = _single(req, name)
+    if raw is None:
         return default
     try:
         value = int(raw)

@@ -39,8 +39,10 @@ def rest_routes(services: Services) -> list[Route]:
         Route("/schemas", schemas.Schemas(services), R),
         Route("/schemas/types", schemas.SchemaTypes(), R),
         Route("/contexts", ops.Contexts(), R),
+        Route("/v1/metadata/id", ops.ServerMetadata(), R),
         Route("/schemas/bulk", schemas.BulkSchemas(services), R),
         Route("/schemas/ids/{schema_id}", by_id, R),
+        Route("/schemas/guids/{guid}", schemas.SchemaByGuid(services), R),
         Route("/schemas/ids/{schema_id}/schema", by_id, R, "schema"),
         Route("/schemas/ids/{schema_id}/subjects", by_id, R, "subjects"),
         Route("/schemas/ids/{schema_id}/versions", by_id, R, "versions"),
@@ -65,13 +67,25 @@ def rest_routes(services: Services) -> list[Route]:
     if services.settings.catalog_dir:
         catalog = Catalog(services.settings.catalog_dir)
         routes += [Route("/catalog", catalog, R), Route("/catalog/{path:path}", catalog, R)]
-    return routes
+    return _with_head(routes)
 
 
 def ops_routes(services: Services) -> list[Route]:
     O = Permission.OPERATE
-    return [
+    return _with_head([
         Route("/health/live", ops.Live(), O),
         Route("/health/ready", ops.Ready(services), O),
         Route("/metrics", ops.Metrics(services), O),
-    ]
+    ])
+
+
+def _with_head(routes: list[Route]) -> list[Route]:
+    """``HEAD`` on every ``GET`` route: the GET responder answers it (headers, ETag, 304 included) and
+    Falcon sends no body for a HEAD request. Load balancers and HTTP tooling probe with HEAD."""
+    for route in routes:
+        for name in dir(route.resource):
+            if name == "on_get" or name.startswith("on_get_"):
+                head = "on_head" + name[len("on_get"):]
+                if not hasattr(route.resource, head):
+                    setattr(route.resource, head, getattr(route.resource, name))
+    return routes

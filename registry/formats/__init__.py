@@ -19,6 +19,8 @@ def parse_schema(schema_type: SchemaType | str, text: str, references: Iterable[
         raise SchemaError("the schema has references but no resolver was given to find them")
     if not isinstance(text, str):
         raise SchemaError("the schema must be a string")
+    # Each format is imported when first parsed: Protobuf loads protoc (grpcio-tools) and JSON Schema its
+    # validators, start-up cost a command that never meets the format should not pay.
     if schema_type is SchemaType.AVRO:
         from registry.formats.avro import AvroSchema
         return AvroSchema(text, refs, resolver)

@@ -10,9 +10,12 @@ import io
 from functools import cached_property
 from typing import Any
 
+from registry.compat import Incompatibility
 from registry.compat.policy import DEFAULT_POLICY, Policy
+from registry.formats.avro_data import compile_validator
 from registry.formats.avro_model import (Named, Node, Parser, SchemaPointerError, dumps, render, to_json,
                                          walk_fields)
+from registry.formats.avro_resolution import resolution_issues
 from registry.formats.avro_text import load_json, locate_pointer
 from registry.formats.base import ParsedSchema
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
@@ -73,8 +76,6 @@ class AvroSchema(ParsedSchema):
         return result
 
     def read_issues(self, writer: ParsedSchema, policy: Policy = DEFAULT_POLICY) -> list:
-        from registry.compat import Incompatibility
-        from registry.formats.avro_resolution import resolution_issues
         if not isinstance(writer, AvroSchema):
             return [Incompatibility(kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value,
                                     new="AVRO", message="an Avro schema cannot read data written with a "
@@ -83,7 +84,6 @@ class AvroSchema(ParsedSchema):
 
     @cached_property
     def _validator(self):  # type: ignore[no-untyped-def]
-        from registry.formats.avro_data import compile_validator
         return compile_validator(self.root)
 
     def validate(self, data: Any) -> list[DataError]:

@@ -166,9 +166,12 @@ class JsonSchema(ParsedSchema):
         return registry
 
     def _check_refs(self) -> None:
-        """Resolve every ``$ref`` once now, so that an unresolved one is an error with its location."""
+        """Resolve every ``$ref`` and ``$dynamicRef`` once now, so that an unresolved one is an error with
+        its location. (A ``$dynamicRef`` starts where a ``$ref`` would: when that first step finds
+        nothing, every validation would fail, so the schema is refused instead.)"""
         for resource, resolver in self._documents():
-            if '"$ref"' not in json.dumps(resource.contents):
+            text = json.dumps(resource.contents)
+            if '"$ref"' not in text and '"$dynamicRef"' not in text:
                 continue
             draft = draft_for(resource.contents, default=self.draft)
             stack = [(resource.contents, resolver, "")]
@@ -176,14 +179,16 @@ class JsonSchema(ParsedSchema):
                 node, node_resolver, where = stack.pop()
                 if not isinstance(node, dict):
                     continue
-                ref = node.get("$ref")
-                if isinstance(ref, str):
+                for keyword in ("$ref", "$dynamicRef"):
+                    ref = node.get(keyword)
+                    if not isinstance(ref, str):
+                        continue
                     try:
                         node_resolver.lookup(ref)
                     except referencing.exceptions.Unresolvable:
                         raise SchemaError(
-                            f"$ref {ref!r} at {where or '/'} cannot be resolved: it is neither a location in "
-                            "this schema nor the name of one of its references (add a reference whose "
+                            f"{keyword} {ref!r} at {where or '/'} cannot be resolved: it is neither a location "
+                            "in this schema nor the name of one of its references (add a reference whose "
                             "name is exactly this URL)") from None
                 for path, sub in subschemas(node, draft):
                     scoped = isinstance(sub, dict) and draft.id_keyword in sub  # only $id moves the base URI

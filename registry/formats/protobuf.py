@@ -21,6 +21,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from registry.compat import Incompatibility
 from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.base import ParsedSchema
 from registry.formats.protobuf_compat import FieldModel, MessageModel, ProtoModel, build_model, read_issues
@@ -185,7 +186,6 @@ class ProtobufSchema(ParsedSchema):
 
     def read_issues(self, writer: ParsedSchema, policy: Policy = DEFAULT_POLICY) -> list:
         if not isinstance(writer, ProtobufSchema):
-            from registry.compat import Incompatibility
             return [Incompatibility(kind="SCHEMA_TYPE_CHANGED", location="", old=writer.schema_type.value,
                                     new="PROTOBUF", message="a Protobuf schema cannot read data written with a "
                                                             f"{writer.schema_type.value} schema")]

@@ -16,7 +16,8 @@ from registry.read_model import schema_body, version_body  # noqa: F401  (re-exp
 from registry.layout import SubjectNameError, validate_subject
 from registry.ledger import MAX_ID as MAX_INT
 from registry.types import Reference, SchemaError
-from server.errors import invalid_schema, subject_not_found, version_not_found
+from server.errors import invalid_schema, subject_not_found, unprocessable, version_not_found
+from server.media import RESPONSE_TYPE
 from server.settings import Settings
 from server.store import Store
 from server.validation import Validators
@@ -46,9 +47,20 @@ def served_schema(services: Services, row: Any, fmt: str | None) -> str:
     return row.schema
 
 
+RAW_TEXT_TYPE = "text/plain; charset=utf-8"
+
+
+def raw_schema_type(row: Any) -> str:
+    """The media type of a schema's raw text (the ``…/schema`` routes): Avro and JSON Schema are JSON,
+    so Confluent's JSON type; Protobuf text (or its base64 descriptor) is not JSON, so plain text —
+    Confluent labels it JSON too, which no JSON parser can read."""
+    return RAW_TEXT_TYPE if row.schema_type == "PROTOBUF" else RESPONSE_TYPE
+
+
 def references_from(body: dict[str, Any]) -> list[Reference]:
     """The ``references`` of a posted schema, or a 42201 naming what is wrong."""
-    raw = body.get("references") or []
+    raw = body.get("references")
+    raw = [] if raw is None else raw
     if not isinstance(raw, list):
         raise invalid_schema("'references' must be a list of {name, subject, version}")
     refs = []
@@ -79,6 +91,9 @@ def parse_posted(services: Services, body: dict[str, Any]) -> Any:
     schema_type = body.get("schemaType")
     if schema_type is not None and not isinstance(schema_type, str):
         raise invalid_schema("'schemaType' must be AVRO, JSON or PROTOBUF")
+    for name in ("metadata", "ruleSet"):
+        if body.get(name) is not None and not isinstance(body[name], dict):
+            raise unprocessable(f"'{name}' must be an object or null", 42210 if name == "ruleSet" else 42201)
     try:
         return services.store.parse(schema_type, schema, references_from(body))
     except SchemaError as exc:

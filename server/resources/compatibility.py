@@ -36,6 +36,7 @@ class Compatibility:
 
     @staticmethod
     def _answer(req: falcon.Request, resp: falcon.Response, result: CompatibilityResult) -> None:
+        params.boolean(req, "normalize")   # checked like any boolean; schemas are always compared normalized
         body: dict[str, Any] = {"is_compatible": result.compatible}
         if params.boolean(req, "verbose"):
             body["messages"] = result.messages()

@@ -26,6 +26,15 @@ class Contexts:
         send(resp, ["."])
 
 
+class ServerMetadata:
+    """``GET /v1/metadata/id``: Confluent's server identity, which tools (the Confluent CLI, exporters,
+    UIs) ask before anything else. There is no Kafka cluster behind a git registry, so the scope names
+    the registry cluster only, with Confluent's default group name."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, {"scope": {"path": [], "clusters": {"schema-registry-cluster": "schema-registry"}}})
+
+
 class Live:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         send(resp, {"status": "live"})

@@ -1,16 +1,18 @@
 """``/schemas…``: lookups by global ID (the hot path), the schema list, types and bulk retrieval."""
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import Any
 
 import falcon
 
+from registry.read_model import SCHEMA_TYPES
 from server import http_cache, params
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
 from server.media import dumps, read_object, send
-from registry.read_model import SCHEMA_TYPES
-from server.resources import FORMATS, Services, schema_body, served_schema, version_body
+from server.resources import FORMATS, Services, raw_schema_type, schema_body, served_schema, version_body
 
 
 
@@ -53,7 +55,7 @@ class SchemaById:
         """The raw schema text (Confluent sends it unwrapped, with its JSON media type)."""
         row = self._row(schema_id)
         schema = served_schema(self.services, row, req.get_param("format"))
-        http_cache.send(req, resp, http_cache.render(schema.encode("utf-8")), IMMUTABLE)
+        http_cache.send(req, resp, http_cache.render(schema.encode("utf-8")), IMMUTABLE, raw_schema_type(row))
 
     def _usages(self, req: falcon.Request, schema_id: str) -> list[tuple[str, int]]:
         row = self._row(schema_id)
@@ -69,6 +71,34 @@ class SchemaById:
     def on_get_versions(self, req: falcon.Request, resp: falcon.Response, schema_id: str) -> None:
         usages = [{"subject": s, "version": v} for s, v in self._usages(req, schema_id)]
         send(resp, params.page(req, usages))
+
+
+def guid_of(row: Any) -> str:
+    """A schema's content GUID, as Confluent exposes one: an MD5 rendered as a UUID, over the registered
+    text and then each reference (name, subject, version). Equal content gives the same GUID in every
+    registry and clone; it names content, the ID names the registration."""
+    digest = hashlib.md5(row.schema.encode("utf-8"), usedforsecurity=False)
+    for ref in row.references:
+        digest.update(f"{ref.name}\0{ref.subject}\0{ref.version}".encode("utf-8"))
+    return str(uuid.UUID(bytes=digest.digest()))
+
+
+class SchemaByGuid:
+    """``GET /schemas/guids/{guid}``: the schema with that content GUID (:func:`guid_of`), 40403 if none."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, guid: str) -> None:
+        store = self.services.store
+        ids = store.current(("guids",), lambda r: {guid_of(row): row.id for row in r.iter_versions(None, True)})
+        schema_id = ids.get(guid.lower())
+        row = store.schema(schema_id) if schema_id is not None else None
+        if row is None:
+            raise schema_not_found(f"Schema with GUID {guid} not found")
+        schema = served_schema(self.services, row, req.get_param("format"))
+        http_cache.send(req, resp, http_cache.render(dumps({**schema_body(row, schema), "guid": guid.lower()})),
+                        IMMUTABLE)
 
 
 class SchemaTypes:

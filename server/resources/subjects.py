@@ -9,11 +9,12 @@ from typing import Any
 import falcon
 
 from registry.identity import content_fingerprint
+from registry.read_model import contract_body
 from server import http_cache, metrics, params
 from server.errors import ApiError, schema_not_found, subject_not_found, unprocessable
 from server.http_cache import REVALIDATE
 from server.media import dumps, read_object, send
-from server.resources import Services, parse_posted, require_version, served_schema, version_body
+from server.resources import Services, parse_posted, raw_schema_type, require_version, served_schema, version_body
 from server.validation import rules_of
 
 
@@ -113,7 +114,8 @@ def _posted_rules(rule_set: Any) -> list:
 
 
 class Versions:
-    """``GET /subjects/{subject}/versions``."""
+    """``GET /subjects/{subject}/versions`` (``deleted``, ``deletedOnly``, ``deletedAsNegative``,
+    ``offset``/``limit``)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -121,13 +123,17 @@ class Versions:
     def on_get(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         store = self.services.store
         deleted_only = _deleted_only(req)
-        deleted = params.boolean(req, "deleted") or deleted_only
+        as_negative = params.boolean(req, "deletedAsNegative")
+        deleted = params.boolean(req, "deleted") or deleted_only or as_negative
         versions = store.versions(subject, deleted)
         if versions is None:
             raise subject_not_found(subject)
-        if deleted_only:
+        if deleted_only or as_negative:
             live = set(store.versions(subject, False) or [])
-            versions = [v for v in versions if v not in live]
+            if deleted_only:
+                versions = [v for v in versions if v not in live]
+            if as_negative:   # Confluent's deletedAsNegative: soft-deleted versions listed as -N
+                versions = [v if v in live else -v for v in versions]
         _send_current(req, resp, self.services, params.page(req, versions))
 
 
@@ -145,14 +151,19 @@ class Version:
         row = self._row(req, subject, version)
         http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
         schema = served_schema(self.services, row, req.get_param("format"))
-        _send_current(req, resp, self.services, version_body(row, schema))
+        body = version_body(row, schema)
+        if params.boolean(req, "includeContract"):
+            # Not by default: confluent-kafka's serializers refuse a ruleSet whose CEL executor they lack.
+            # `llm-registry import --from` asks for it, so an import from this server keeps rules and metadata.
+            body.update(contract_body(row) or {})
+        _send_current(req, resp, self.services, body)
 
     def on_get_schema(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
         http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
         schema = served_schema(self.services, row, req.get_param("format"))
         http_cache.send(req, resp, http_cache.render(schema.encode("utf-8"), self.services.store.generation()),
-                        REVALIDATE)
+                        REVALIDATE, raw_schema_type(row))
 
     def on_get_referencedby(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
@@ -174,6 +185,7 @@ class Metadata:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         keys, values = req.get_param_as_list("key") or [], req.get_param_as_list("value") or []
+        params.boolean(req, "deleted")   # a bad value is a 400 on either path
         if keys or values:
             return self._by_properties(req, resp, subject, keys, values)
         store = self.services.store

@@ -21,6 +21,8 @@ from server.resources import Services, require_version
 from server.validation import Engine
 
 _RECORD_KEYS = ("data", "records", "payload", "payloads")
+# The answer for a valid record, shared by every valid record of a batch (only serialized, never changed).
+_VALID: dict[str, Any] = {"valid": True, "errors": []}
 
 
 class Validate:
@@ -38,7 +40,7 @@ class Validate:
         if key in ("data", "records"):
             records = [body["data"]] if key == "data" else self._batch(body["records"], "records")
             engine = self._engine(self._target(body))
-            results = [self._result(errors) for errors in engine.check_all(records)]
+            results = [_VALID if not errors else self._result(errors) for errors in engine.check_all(records)]
             schema_id = engine.schema_id
         else:
             payloads = [body["payload"]] if key == "payload" else self._batch(body["payloads"], "payloads")
@@ -52,9 +54,9 @@ class Validate:
         if key in ("data", "payload"):
             send(resp, {**results[0], "schema_id": schema_id})
         else:
+            valid = sum(1 for r in results if r["valid"])
             send(resp, {"results": results, "schema_id": schema_id,
-                        "valid_count": sum(1 for r in results if r["valid"]),
-                        "invalid_count": sum(1 for r in results if not r["valid"])})
+                        "valid_count": valid, "invalid_count": len(results) - valid})
 
     def _batch(self, value: Any, key: str) -> list[Any]:
         if not isinstance(value, list):

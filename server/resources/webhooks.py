@@ -22,5 +22,7 @@ class Deliveries:
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
             raise ApiError(422, 42202, "limit must be an integer from 1 to 1000")
         filters = {k: req.get_param(k) for k in ("delivery", "event", "outcome") if req.get_param(k)}
+        if req.get_param("outcome") not in (None, "delivered", "retry", "failed"):
+            raise ApiError(400, 400, "Query parameter outcome must be delivered, retry or failed")
         entries = read_log(self.log_path, int(raw_limit), filters) if self.log_path else []
         send(resp, {"deliveries": entries})

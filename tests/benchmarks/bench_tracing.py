@@ -2,7 +2,8 @@
 
 Servers on the same SQLite index, measured in alternating rounds (best run of each; worker CPU per request):
 
-- ``before``: the code of ``--before DIR`` (a checkout of the commit before tracing existed), if given;
+- ``before``: the code of ``--before DIR`` (a checkout without tracing: the commit before it, or this one
+  with ``registry.tracing.traced`` returning the function unchanged and no tracing middleware), if given;
 - ``off``: this code with no ``OTEL_*`` variable (the default): target ``off / before`` >= 0.98;
 - ``sampled out``: tracing on, ``OTEL_TRACES_SAMPLER=always_off`` (the middleware runs, spans don't record);
 - ``every request``: tracing on, ``always_on``, exporting over OTLP/HTTP to a sink in this process.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,7 +74,8 @@ def main() -> int:
             env = {**clean, **extra, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(tree)}
             proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--index", index_url,
                                      "--bind", f"127.0.0.1:{port}", "--metrics-bind", f"127.0.0.1:{free_port()}",
-                                     "--workers", str(args.workers), "--threads", str(args.threads)],
+                                     "--workers", str(args.workers), "--threads", str(args.threads),
+                                     "--grpc-bind", "off"],
                                     cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             servers[name] = (proc, port)
             wait_for(port, PATH, proc)
@@ -85,11 +88,15 @@ def main() -> int:
                 cpu = worker_cpu_seconds(proc.pid)
                 result = load(port, PATH, args.seconds, args.connections)
                 runs[name].append((result.rps, (worker_cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6))
-        best = {name: (max(r for r, _ in rs), min(c for _, c in rs)) for name, rs in runs.items()}
-        base = best.get("before", best["off"])
-        for name, (rps, cpu) in best.items():
-            print(f"{name:<14} {rps:8.0f} req/s  {cpu:5.0f} us CPU/req   x{rps / base[0]:.3f} of "
-                  f"{'before' if 'before' in best else 'off'}   (runs {', '.join(f'{r:.0f}' for r, _ in runs[name])})")
+        # median and best of the alternating runs: on a shared machine the median resists a disturbed run,
+        # the best shows the least disturbed one; worker CPU per request is the median too
+        summary = {name: (statistics.median(r for r, _ in rs), max(r for r, _ in rs),
+                          statistics.median(c for _, c in rs)) for name, rs in runs.items()}
+        base = summary.get("before", summary["off"])
+        for name, (median, best, cpu) in summary.items():
+            print(f"{name:<14} median {median:6.0f} req/s (x{median / base[0]:.3f})  best {best:6.0f} "
+                  f"(x{best / base[1]:.3f})  {cpu:4.0f} us CPU/req (x{cpu / base[2]:.3f})   "
+                  f"runs {', '.join(f'{r:.0f}' for r, _ in runs[name])}")
     finally:
         for proc, _ in servers.values():
             stop(proc)

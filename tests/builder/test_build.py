@@ -12,6 +12,7 @@ from tests.builder.repo_writer import RegistryWriter, avro_record
 from builder.build import BuildError, build_index
 from builder.sql_index import SqlIndex
 from registry.ledger import LEDGER_PATH, chain, render
+from server.index_watch import is_id_conflict
 from registry.snapshot import Snapshot
 
 
@@ -202,8 +203,9 @@ def test_incremental_build_validates_new_lines_and_refuses_a_rewrite(registry, i
     registry.entries = chain([], good[:2])
     registry.put(LEDGER_PATH, render(registry.entries))
     registry.commit("rewritten")
-    with pytest.raises(BuildError, match=r"no longer binds id\(s\) 3, which this index published"):
+    with pytest.raises(BuildError, match=r"no longer binds id\(s\) 3, which this index published") as refused:
         build(registry, index_url)
+    assert is_id_conflict(refused.value)     # what the ID-conflict metric and alert count
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     result = build(registry, fresh)
     assert result.full and result.versions == 2

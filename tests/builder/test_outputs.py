@@ -112,7 +112,7 @@ def test_static_api_is_byte_identical_across_rebuilds_and_clones(registry, tmp_p
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
     a, b = tree(tmp_path / "a"), tree(tmp_path / "b")
     assert a == b
-    assert "subjects/team%2Fa%20b/versions/1/index.json" in a
+    assert "subjects/team%2Fa b/versions/1/index.json" in a
     assert json.loads(a["subjects/index.json"]) == ["llm.prompt-value", "llm.usage-value", "team/a b"]
     catalog = json.loads(a["catalog.json"])
     assert catalog["registry"]["name"] == "test-registry" and len(catalog["subjects"]) == 3
@@ -149,6 +149,7 @@ def nginx_api(registry, tmp_path, cli):
                                                                ("model", "string"), ("x", "string")],
                                                      default_last=True))
     registry.set_config("llm.usage-value", {"versions": {3: {"state": "DRAFT"}}})
+    registry.register("orders:value", avro_record("Order", [("order_id", "string")]))
     registry.commit()
     api = tmp_path / "api"
     out = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'i.db'}", "--api-out", str(api))
@@ -210,7 +211,7 @@ def test_confluent_client_reads_schemas_from_nginx(nginx_api):
     assert (latest.version, latest.schema_id) == (2, 2), "the DRAFT version 3 is not latest"
     v1 = client.get_version("team/a b", 1)
     assert (v1.subject, v1.version, v1.schema_id) == ("team/a b", 1, 1)
-    assert client.get_subjects() == ["llm.prompt-value", "llm.usage-value", "team/a b"]
+    assert client.get_subjects() == ["llm.prompt-value", "llm.usage-value", "orders:value", "team/a b"]
     assert client.get_versions("llm.usage-value") == [1, 2, 3]
     assert client.get_subjects_by_schema_id(1) == ["llm.usage-value", "team/a b"]
     assert [(v.subject, v.version) for v in client.get_schema_versions(1)] == [("llm.usage-value", 1),
@@ -238,6 +239,22 @@ def test_nginx_answers_like_confluent(nginx_api):
     assert requests.post(nginx_api + "/subjects/x/versions", json={}).json()["error_code"] == 405
     assert requests.get(nginx_api + "/config").json() == {"compatibilityLevel": "BACKWARD"}
     assert requests.get(nginx_api + "/schemas/ids/3/subjects").json() == ["llm.prompt-value"]
+
+
+def test_nginx_finds_a_subject_however_the_client_spells_it(nginx_api):
+    """`:` sent as is, or percent-encoded in either case, and `/` as %2F or %2f: the same answers as the
+    server gives (issue 13)."""
+    for spelling in ("orders:value", "orders%3Avalue", "orders%3avalue"):
+        assert requests.get(f"{nginx_api}/subjects/{spelling}/versions").json() == [1], spelling
+        body = requests.get(f"{nginx_api}/subjects/{spelling}/versions/latest").json()
+        assert body["subject"] == "orders:value", spelling
+        assert requests.get(f"{nginx_api}/subjects/{spelling}/versions/1/schema").json()["name"] == "Order"
+    for spelling in ("team%2Fa%20b", "team%2fa%20b", "team%2Fa b".replace(" ", "%20")):
+        assert requests.get(f"{nginx_api}/subjects/{spelling}/versions/1").json()["subject"] == "team/a b"
+    missing = requests.get(f"{nginx_api}/subjects/orders%3Anope/versions/1")
+    assert (missing.status_code, missing.json()["error_code"]) == (404, 40401)
+    wrong = requests.get(f"{nginx_api}/subjects/orders:value/versions/7")
+    assert (wrong.status_code, wrong.json()["error_code"]) == (404, 40402)
 
 
 def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):
@@ -271,7 +288,7 @@ def test_incremental_static_update_equals_a_full_write(registry, tmp_path, cli):
                 str(tmp_path / "fresh"), "--digest")
     assert step.stdout.splitlines()[-1] == fresh.stdout.splitlines()[-1]
     assert tree(tmp_path / "api") == tree(tmp_path / "fresh")
-    assert not (tmp_path / "api/subjects/team%2Fa%20b").exists()
+    assert not (tmp_path / "api/subjects/team%2Fa b").exists()
     assert not (tmp_path / "api/subjects/llm.usage-value/versions/2").exists()
     again = cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api"))
     assert "(0 rewritten)" in again.stdout

@@ -1,5 +1,6 @@
 """The gRPC server inside ``llm-registry serve``: health checking, reflection, metrics, the --grpc-bind
-switch, a port in use, supervision (restart after a crash) and graceful shutdown with the rest."""
+switch, a port in use, supervision (restart after a crash), graceful shutdown with the rest, and an index that
+goes away (UNAVAILABLE, NOT_SERVING) and comes back."""
 from __future__ import annotations
 
 import json
@@ -9,17 +10,23 @@ import re
 import signal
 import socket
 import time
+import uuid
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from google.protobuf.descriptor_pool import DescriptorPool
 
+from builder.build import build_index
+from builder.sql_index import SqlIndex
+from registry.snapshot import Snapshot
 from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
+from tests.conftest import POSTGRES_URL, _missing
 from tests.grpc.calls import failure
 from tests.grpc.conftest import wait_serving
 from tests.server.conftest import Server, running
@@ -187,3 +194,49 @@ def test_a_crashed_grpc_server_is_restarted_and_shutdown_is_graceful(plain_repo,
         assert "gRPC server stopped" in srv.log()
     finally:
         srv.stop()
+
+
+@pytest.mark.slow
+def test_an_unreachable_index_is_unavailable_and_not_serving(plain_repo, tmp_path):
+    """The gRPC server's store fails as the workers' does: cached IDs keep answering, an uncached one is
+    UNAVAILABLE with Confluent's 50001, health turns NOT_SERVING — and all recover with the index."""
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        _missing("PostgreSQL", exc)
+    schema = f"grpc_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    try:
+        index = SqlIndex.connect(url)
+        build_index(Snapshot.open(plain_repo), index)
+        index.close()
+        with running(["--index", url, "--workers", "1"], tmp_path / "log") as srv:
+            wait_serving(srv)
+            with grpc.insecure_channel(srv.grpc) as channel:
+                stub = pb_grpc.SchemaRegistryServiceStub(channel)
+                health = health_pb2_grpc.HealthStub(channel)
+                warm = stub.GetSchemaById(pb.GetSchemaByIdRequest(id=1))
+                admin.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{schema}_away"')   # the index is gone
+                try:
+                    assert stub.GetSchemaById(pb.GetSchemaByIdRequest(id=1)) == warm
+                    code, error_code, message = failure(lambda: stub.GetSchemaById(pb.GetSchemaByIdRequest(id=5)))
+                    assert (code, error_code) == (grpc.StatusCode.UNAVAILABLE, 50001)
+                    assert message.startswith("Error in the backend data store")
+                    deadline = time.monotonic() + 20
+                    while health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=10).status != \
+                            health_pb2.HealthCheckResponse.NOT_SERVING:
+                        assert time.monotonic() < deadline, "health never turned NOT_SERVING"
+                        time.sleep(0.3)
+                finally:
+                    admin.execute(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"')
+                deadline = time.monotonic() + 20
+                while health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=10).status != \
+                        health_pb2.HealthCheckResponse.SERVING:
+                    assert time.monotonic() < deadline, "health never came back to SERVING"
+                    time.sleep(0.3)
+                assert stub.GetSchemaById(pb.GetSchemaByIdRequest(id=5)).schema.id == 5
+    finally:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}_away" CASCADE')
+        admin.close()

@@ -62,6 +62,10 @@ def _everything(url: str) -> dict:
             body = get(f"/subjects/{s}/versions/{version}", deleted="true").json()
             out[f"{subject} v{version}"] = body
             ids.add(body["id"])
+            contract = get(f"/subjects/{s}/versions/{version}", deleted="true", includeContract="true").json()
+            out[f"{subject} v{version} contract"] = {k: contract.get(k) for k in ("metadata", "ruleSet")}
+        lineage = get(f"/subjects/{s}/metadata")
+        out[f"{subject} rules"] = lineage.json().get("rules") if lineage.status_code == 200 else lineage.status_code
         out[f"{subject} latest"] = get(f"/subjects/{s}/versions/latest").json()
     for schema_id in sorted(ids):
         out[f"id {schema_id}"] = get(f"/schemas/ids/{schema_id}").json()
@@ -86,6 +90,9 @@ def test_import_from_a_live_registry_keeps_every_subject_version_and_id(tmp_path
     assert "Imported 7 subject(s), 9 version(s)" in done.stdout
     assert before["common.timestamp versions"] == [1, 2, 3] and before["common.timestamp live"] == [1, 3]
     assert "metrics.llm" in before["all"] and "metrics.llm" not in before["subjects"]
+    # rules and metadata come along (an llm-registry source serves them with includeContract=true)
+    assert any(c["ruleSet"] for k, c in before.items() if k.endswith(" contract"))
+    assert any(c["metadata"] for k, c in before.items() if k.endswith(" contract"))
     imported = Snapshot.open(tmp_path / "imported")
     assert len(imported.ledger) == 9
     build = subprocess.run([sys.executable, "-m", "cli.main", "build", "--repo", str(tmp_path / "imported")],
