@@ -210,8 +210,7 @@ class CompiledRules:
             plain = {name: record[name] for name in self._fields if name in record}
             if self._needs_message:
                 plain["message"] = record
-            verdicts = [p.fast.verdict(plain if len(p.variables) == len(plain) else
-                                       {name: plain[name] for name in p.variables if name in plain})
+            verdicts = [p.fast.verdict(_rust_variables(p, plain, record))
                         if p.fast is not None and p.fast.enabled else None
                         for p in self._programs]
             self._fast = any(p.fast is not None and p.fast.enabled for p in self._programs)
@@ -273,6 +272,16 @@ class CompiledRules:
         if not isinstance(record, Mapping):
             return {}
         return {name: to_cel(record[name]) for name in self._fields if name in record}
+
+
+def _rust_variables(program: _Program, plain: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The variables ``program`` reads, with ``message`` cut down to the fields it reads when it can be."""
+    assert program.fast is not None
+    variables = {name: plain[name] for name in program.variables if name in plain}
+    fields = program.fast.message_fields
+    if fields is not None and "message" in variables:
+        variables["message"] = {name: record[name] for name in fields if name in record}
+    return variables
 
 
 def _shallow(record: dict[str, Any], limit: int = 200) -> bool:

@@ -39,15 +39,20 @@ _TRIAL = 64   # records after which a rule the Rust engine refused for most of t
 
 
 class FastRule:
-    """One rule compiled for the Rust engine, with its comparison operands alongside."""
+    """One rule compiled for the Rust engine, with its comparison operands alongside.
 
-    __slots__ = ("_execute", "_operators", "_asked", "_refused", "enabled")
+    ``message_fields``: the record fields the rule reads as ``message.name`` (or ``message['name']``)
+    when that is the only way it uses ``message``; the Rust engine then gets a ``message`` of only those
+    fields (converting the whole record into CEL values each time costs more than the rule)."""
 
-    def __init__(self, program: Any, operators: tuple[str, ...]) -> None:
+    __slots__ = ("_execute", "_operators", "_asked", "_refused", "enabled", "message_fields")
+
+    def __init__(self, program: Any, operators: tuple[str, ...], message_fields: tuple[str, ...] | None) -> None:
         self._execute = program.execute
         self._operators = operators   # per operand pair: "compare", "in", "size", "select" or "value"
         self._asked = self._refused = 0
         self.enabled = True
+        self.message_fields = message_fields
 
     def verdict(self, variables: dict[str, Any]) -> bool | None:
         """The rule's result for these variables (plain Python values), or ``None`` when cel-python must
@@ -112,13 +117,33 @@ def compile_fast(expr: str, ast: lark.Tree, called: Iterable[str]) -> FastRule |
     # One expression per line, so that a `//` comment in the rule ends with its line.
     probed = "[(\n" + expr + "\n), [" + ",".join(f"(\n{text}\n)" for text in texts) + "]]"
     try:
-        return FastRule(cel.compile(probed), tuple(operators))
+        return FastRule(cel.compile(probed), tuple(operators), _message_fields(ast))
     except Exception:  # noqa: BLE001 - what the Rust engine cannot compile stays on cel-python
         return None
 
 
+def _message_fields(ast: lark.Tree) -> tuple[str, ...] | None:
+    """The fields read as ``message.name`` or ``message['name']``, or ``None`` when ``message`` is used
+    in any other way (``size(message)``, ``message[key]``, ``message`` alone) or a macro binds names."""
+    uses = sum(1 for node in ast.iter_subtrees() if node.data == "ident" and str(node.children[0]) == "message")
+    fields: list[str] = []
+    for node in ast.iter_subtrees():
+        if node.data == "member_dot" and _ident(node.children[0]) == "message":
+            fields.append(str(node.children[1]))
+        elif node.data == "member_index" and _ident(node.children[0]) == "message":
+            literal = node.children[1]
+            while isinstance(literal, lark.Tree) and len(literal.children) == 1:
+                literal = literal.children[0]
+            if not (isinstance(literal, lark.Token) and literal.type == "STRING_LIT" and literal[:1] in "'\""
+                    and literal[-1:] == literal[:1] and "\\" not in literal):
+                return None
+            fields.append(str(literal)[1:-1])
+    return tuple(sorted(set(fields))) if uses == len(fields) else None
+
+
 def _ident(node: Any) -> str | None:
-    while isinstance(node, lark.Tree) and len(node.children) == 1:
+    """The identifier a chain of single-child nodes ends in, if that is all it is."""
+    while isinstance(node, lark.Tree) and len(node.children) == 1 and node.data != "ident":
         node = node.children[0]
     return str(node.children[0]) if isinstance(node, lark.Tree) and node.data == "ident" else None
 
