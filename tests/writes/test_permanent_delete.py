@@ -180,3 +180,32 @@ def test_the_ledger_refuses_a_rebinding_of_a_retired_id(registry_repo):
     twice = chain(lines, [next(e for e in lines if e.is_tombstone and e.id == retired[0])])
     with pytest.raises(LedgerError, match="already has a tombstone"):
         parse_ledger(render([*lines, *twice]))
+
+
+@pytest.mark.slow
+def test_postgres_and_redis_server_forgets_a_permanently_deleted_id(tmp_path):
+    """Every worker of a server on PostgreSQL + Redis stops serving the ID (its Redis body, its cached
+    answers), and answers 40403, as soon as the permanent delete is acknowledged."""
+    from tests.server.conftest import built_in_postgres_and_redis, running
+    from tests.writes.conftest import make_template_registry, serve_args
+
+    repo = make_template_registry(tmp_path / "registry")
+    with built_in_postgres_and_redis(repo) as (url, redis_url, prefix):
+        args = serve_args(repo, "--index", url, "--redis", redis_url, "--redis-prefix", prefix, workers=2)
+        with running(args, tmp_path / "server.log") as server:
+            session = requests.Session()
+            headers = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+            schema = json.dumps({"type": "record", "name": "Pg", "fields": [{"name": "a", "type": "string"}]})
+            old = session.post(f"{server.url}/subjects/pg-gone/versions", data=json.dumps({"schema": schema}),
+                               headers=headers, timeout=60).json()["id"]
+            for _ in range(6):   # both workers cache the answer
+                assert session.get(f"{server.url}/schemas/ids/{old}", timeout=10).status_code == 200
+            assert session.delete(f"{server.url}/subjects/pg-gone", timeout=60).json() == [1]
+            assert session.delete(f"{server.url}/subjects/pg-gone?permanent=true", timeout=60).json() == [1]
+            for _ in range(6):
+                r = session.get(f"{server.url}/schemas/ids/{old}", timeout=10)
+                assert r.status_code == 404 and r.json()["error_code"] == 40403
+            assert RedisIndex.from_url(redis_url, prefix).get_schema_body(old) is None
+            new = session.post(f"{server.url}/subjects/pg-gone/versions", data=json.dumps({"schema": schema}),
+                               headers=headers, timeout=60).json()
+            assert new["id"] != old and new["version"] == 2
