@@ -1,18 +1,22 @@
-"""The static catalog: view model → Markdown pages + ``mkdocs.yml`` (jinja2, ``site/``) → ``mkdocs build``.
+"""The static catalog: view model → index pages and subject-page shells (jinja2, ``site/``) → ``mkdocs
+build`` → subject pages written from their shells.
 
 Entry point for ``llm-registry build --catalog-out DIR [--offline]``: :func:`build_catalog_from_index`
-(called from ``cli/build.py``). Why the pages are made the way they are (see docs/catalog.md): MkDocs
-builds are single-threaded and linear in pages, every page carries the navigation, and mkdocs-material
-ships the whole lunr index to the browser. So there is one page per subject with all its versions on
-it; the sidebar lists subjects only for small registries (and is pruned); a subject page is a small
-Markdown skeleton whose large parts (versions, field tables, schemas, diffs, examples) are rendered
-after ``mkdocs build`` straight into the HTML, so Markdown never parses them and search never indexes
-them; field search has its own compact index (``field-index.json``/``fields.js``) searched in the browser;
-raw schema files are written straight into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``).
+(called from ``cli/build.py``). Why the pages are made the way they are (see docs/catalog.md, Scale):
+MkDocs builds are single-threaded and linear in pages and every page carries the theme's header and
+navigation, so MkDocs builds the index pages and, for a large registry whose subjects are not in the
+sidebar, ONE subject-page shell (all subject pages live in ``subjects/`` and have the same navigation);
+the builder writes every subject page from it (title, table of contents, content rendered from
+``subject.html.j2``) and adds their search-index entries itself. A small registry lists its subjects in
+the sidebar, so each subject gets its own shell. Field search has its own compact index
+(``field-index.json``/``fields.js``) searched in the browser; raw schema files are written straight
+into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``). Rebuilding into an earlier catalog
+rewrites only the subject pages whose digest (recorded in the marker) changed.
 """
 from __future__ import annotations
 
 import datetime
+import gzip
 import hashlib
 import json
 import logging
@@ -29,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markdown
 import yaml
+from markdown.extensions.toc import slugify
 from markupsafe import Markup, escape
 
 from builder.catalog_document import catalog_document, registry_settings
@@ -64,6 +70,7 @@ class CatalogStats:
     search_index_bytes: int
     fields_bytes: int
     skipped: bool = False
+    written: int = 0        # subject pages (re)written; the others were unchanged since the last build
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,8 +79,8 @@ class CatalogStats:
         if self.skipped:
             return f"catalog: up to date ({self.subjects} subjects, {self.versions} versions)"
         return (f"catalog: {self.subjects} subjects, {self.versions} versions, {self.pages} pages "
-                f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB) "
-                f"in {self.seconds:.1f} s")
+                f"({self.site_bytes / 1e6:.1f} MB, search index {self.search_index_bytes / 1e3:.0f} kB, "
+                f"{self.written} subject pages written) in {self.seconds:.1f} s")
 
     @property
     def seconds(self) -> float:
@@ -211,6 +218,16 @@ def highlight(text: str, language: str) -> Markup:
     return Markup(f'<div class="language-{language} highlight"><pre><span></span><code>{body}</code></pre></div>')
 
 
+def schema_code(text: str, language: str) -> Markup:
+    """A schema on a subject page. JSON (Avro, JSON Schema) is written as plain text and highlighted in
+    the browser by ``catalog.js`` into the same spans as :func:`highlight`: the spans are three quarters
+    of a highlighted schema's bytes, and schemas are most of a subject page (three versions of a schema on
+    every page of a 10,000-subject catalog). Other languages are highlighted here."""
+    if language != "json":
+        return highlight(text, language)
+    return Markup(f'<div class="language-json highlight lsr-hl"><pre><span></span><code>{_text(text)}</code></pre></div>')
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|])")
 
 
@@ -251,7 +268,7 @@ def _environment() -> jinja2.Environment:
     """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(CATALOG_SITE / "templates"), str(CATALOG_SITE)]),
                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(highlight=highlight, md=md_inline, md_block=md_block, break_dots=break_dots,
+    env.filters.update(highlight=highlight, schema_code=schema_code, md=md_inline, md_block=md_block, break_dots=break_dots,
                        first_line=first_line, anchor=anchor, contact_href=contact_href,
                        format_label=lambda t: FORMAT_LABELS.get(t, t))
     return env
@@ -358,9 +375,12 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
             "rows": [[p, t, n, versions] for (p, t, n), versions in rows.items()]}
 
 
-def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline: bool = False) -> tuple[Path, int]:
-    """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path and the page count."""
+def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline: bool = False
+                ) -> tuple[Path, int, dict[str, list[str]]]:
+    """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path, the page count and
+    the deferred HTML of each page (see :func:`fill_deferred`)."""
     env = _environment()
+    deferred: dict[str, list[str]] = {}
     docs = work_dir / "docs"
     subjects = sorted(model.live_subjects(), key=lambda s: s.name)
     domains = _domains(subjects)
@@ -370,7 +390,13 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
         nonlocal pages
         target = docs / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = env.get_template(template).render(model=model, link=Links(page), **context)
+        parts = deferred.setdefault(page[:-3] + ".html", [])
+
+        def defer(html: str) -> Markup:
+            parts.append(str(html))
+            return Markup(f"<!--lsr-deferred:{len(parts) - 1}-->")
+
+        text = env.get_template(template).render(model=model, link=Links(page), defer=defer, **context)
         target.write_text(text, encoding="utf-8")
         pages += 1
 
@@ -378,13 +404,15 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     write("domains/index.md", "domains.md.j2", domains=domains, total=len(subjects))
     for d in domains:
         write(domain_page(d.name), "domain.md.j2", d=d)
-    subject_template = env.get_template("subject.md.j2")
-    for s in subjects:
-        page = subject_page(s.name)
+    # Subject pages are not built by MkDocs one by one (see write_subject_pages): MkDocs builds only
+    # their shells, with sentinel title and content. A large registry keeps subjects out of the sidebar,
+    # so every subject page has the same navigation and one shared shell serves them all; a small one
+    # lists them, and each gets its own shell (its sidebar marks it as the current page).
+    for page in _shell_pages(subjects, not_in_nav=_nav(domains)[1]):
         target = docs / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(subject_template.render(model=model, link=Links(page), s=s), encoding="utf-8")
-        pages += 1
+        target.write_text(_shell_markdown(model), encoding="utf-8")
+    pages += len(subjects)
     write("tags.md", "tags.md.j2", title="Tags", anchor_prefix="tag-", empty="No subject has tags yet.",
           groups=_grouped(subjects, lambda s: s.tags))
     write("owners.md", "tags.md.j2", title="Owners", anchor_prefix="owner-", empty="No subject names an owner yet.",
@@ -406,38 +434,255 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
         not_in_nav=not_in_nav)
     config_path = work_dir / "mkdocs.yml"
     config_path.write_text(config, encoding="utf-8")
-    return config_path, pages
+    return config_path, pages, {page: parts for page, parts in deferred.items() if parts}
 
 
-SLOT = re.compile(r"<!--lsr-slot:([A-Za-z0-9_-]+)-->")
+_DEFERRED = re.compile(r"<!--lsr-deferred:(\d+)-->")
 
 
-def fill_slots(model: CatalogModel, site_dir: Path) -> None:
-    """Put the large parts of each subject page (references, rules, examples, versions with their field
-    tables, schemas and diffs) into the built HTML in place of its ``<!--lsr-slot:NAME-->`` markers:
-    the macros ``NAME_block`` of ``site/templates/subject_slots.html.j2``."""
-    template = _environment().get_template("subject_slots.html.j2")
-    for s in model.live_subjects():
-        page = subject_page(s.name)
-        path = site_dir / (page[:-3] + ".html")
-        module = template.make_module({"model": model, "link": Links(page), "s": s})
-        html = SLOT.sub(lambda match: str(getattr(module, f"{match.group(1)}_block")()),
-                        path.read_text(encoding="utf-8"))
+def fill_deferred(site_dir: Path, deferred: dict[str, list[str]]) -> None:
+    """Put the subject tables of the domain, tag and owner pages into the built HTML in place of their
+    ``<!--lsr-deferred:N-->`` markers: at 10,000 subjects those pages hold 40,000 table rows, which
+    Markdown and the search plugin (which excludes them anyway) would otherwise parse."""
+    for page, parts in deferred.items():
+        path = site_dir / page
+        html = _DEFERRED.sub(lambda match: parts[int(match.group(1))], path.read_text(encoding="utf-8"))
         path.write_text(html, encoding="utf-8")
 
 
-def write_raw_files(model: CatalogModel, site_dir: Path) -> None:
+# ------------------------------------------------------------------------------ subject pages
+
+SHARED_SHELL = "subjects/lsr shell.md"   # a space: no subject's page name has one (encode_subject)
+_TITLE, _DESCRIPTION, _EDIT, _TOC = "LSRSHELLTITLE", "LSRSHELLDESCRIPTION", "LSRSHELLEDIT", "LSRSHELLTOC"
+_H2 = (("references", "References"), ("data-contract-rules", "Data-contract rules"),
+       ("examples", "Examples"), ("versions", "Versions"))
+
+
+def _shell_markdown(model: CatalogModel) -> str:
+    """A subject page's shell for MkDocs: sentinels where the title, description, edit URL and content go."""
+    edit = f"edit_url: {_EDIT}\n" if model.edit_url else ""
+    return f"---\ntitle: {_TITLE}\ndescription: {_DESCRIPTION}\n{edit}---\n\n# {_TITLE}\n\n## {_TOC}\n"
+
+
+def _shell_pages(subjects: list[SubjectView], *, not_in_nav: bool) -> list[str]:
+    return [SHARED_SHELL] if not_in_nav and subjects else [subject_page(s.name) for s in subjects]
+
+
+@dataclass
+class Shell:
+    """A built shell page cut at its sentinels: ``parts`` interleave with the values of ``holes``."""
+    parts: list[str]
+    holes: list[str]
+    toc_item: str          # one table-of-contents entry, with _TOC where its id and label go
+
+    _CUT = re.compile(f'<h1 id="{_TITLE.lower()}">.*?</h2>|{_TITLE}|{_DESCRIPTION}|{_EDIT}|'
+                      f'<li class="md-nav__item">\\s*<a href="#{_TOC.lower()}".*?</li>|#{_TITLE.lower()}"', re.S)
+
+    @classmethod
+    def parse(cls, html: str) -> "Shell":
+        # Whitespace runs with a line break become one line break: the theme's indentation is a third of
+        # a page's bytes, the rendering is the same (no <pre> in the shell) and scripts keep their lines.
+        html = re.sub(r"\s*\n\s*", "\n", html)
+        parts, holes, toc_item, pos = [], [], "", 0
+        for match in cls._CUT.finditer(html):
+            text = match.group(0)
+            parts.append(html[pos:match.start()])
+            if text.startswith("<h1"):
+                holes.append("content")
+            elif text.startswith("<li"):
+                holes.append("toc")
+                toc_item = text.replace(f"#{_TOC.lower()}", f"#{_TOC}")
+            elif text.startswith("#"):
+                holes.append("skip")   # the "Skip to content" link: the h1's id, and its closing quote
+            else:
+                holes.append({_TITLE: "title", _DESCRIPTION: "description", _EDIT: "edit"}[text])
+            pos = match.end()
+        parts.append(html[pos:])
+        if "content" not in holes or "toc" not in holes:
+            raise CatalogError("the subject page shell built by MkDocs has no content or table of contents "
+                               "where the catalog expects them (theme changed?)")
+        return cls(parts, holes, toc_item)
+
+    def fill(self, values: dict[str, str]) -> str:
+        out = [self.parts[0]]
+        for hole, part in zip(self.holes, self.parts[1:]):
+            out.append(values[hole])
+            out.append(part)
+        return "".join(out)
+
+
+_MD_SYNTAX = re.compile(r"[\\`*_{}\[\]<>#+!|~&]|^\s*[-=\d]|\n\s*\n|  \n")
+_markdown = None
+
+
+def description_html(text: str) -> str:
+    """A description as HTML: Markdown as MkDocs renders it (escaped first, see md_block); plain text,
+    the common case, skips the Markdown parser, which would cost seconds at 10,000 subjects."""
+    global _markdown
+    source = str(md_block(text))
+    if not _MD_SYNTAX.search(source):
+        return f"<p>{source}</p>"
+    if _markdown is None:
+        _markdown = markdown.Markdown(extensions=["attr_list", "admonition", "tables"])
+    _markdown.reset()
+    return _markdown.convert(source)
+
+
+def _h1_id(name: str) -> str:
+    return slugify(name, "-")   # Python-Markdown's, as the toc extension in MkDocs makes heading ids
+
+
+_SEARCH_EXCLUDED = re.compile(r'<(nav|tr|p)\b[^>]*data-search-exclude[^>]*>.*?</\1>', re.S)
+_TAG = re.compile(r"<(?!/?(?:p|code)>)[^>]*>")
+
+
+def _search_text(html: str) -> str:
+    """The search text of a page's first section, as the theme's search plugin keeps it (paragraphs and
+    code, no other markup, no ``data-search-exclude`` elements)."""
+    text = _TAG.sub("", re.sub(r"<(p|code)\b[^>]*>", r"<\1>", _SEARCH_EXCLUDED.sub("", html)))
+    return re.sub(r"\s+", " ", text.replace("&para;", "")).strip()
+
+
+def write_subject_pages(model: CatalogModel, shells_dir: Path, site_dir: Path, shared: bool, *,
+                        code: str, previous: dict[str, str], previous_entries: dict[str, list[dict]]
+                        ) -> tuple[dict[str, str], list[dict], int]:
+    """Write the subject pages into ``site_dir`` from their shells in ``shells_dir`` (what MkDocs built):
+    title, description, edit URL, table of contents and the whole content (``subject.html.j2`` with the
+    large parts of ``subject_slots.html.j2``), and their raw files.
+
+    A subject whose digest (:func:`_subject_digest`) equals ``previous[name]`` (the last build's, from
+    the site's marker) is not rendered or written again, and its search entries are taken over from
+    ``previous_entries``. Returns the digests, the search-index entries (the theme's search plugin saw
+    only the shells) and how many subjects were written."""
+    env = _environment()
+    content_template = env.get_template("subject.html.j2")
+    slots_template = env.get_template("subject_slots.html.j2")
+    shared_html = (shells_dir / (SHARED_SHELL[:-3] + ".html")).read_text(encoding="utf-8") if shared else None
+    shell = Shell.parse(shared_html) if shared_html is not None else None
+    model_digest = hashlib.sha256(f"{code}\0{model.repo_url}".encode()).hexdigest()
+    digests: dict[str, str] = {}
+    entries: list[dict] = []
+    written = 0
+    for s in sorted(model.live_subjects(), key=lambda s: s.name):
+        page = subject_page(s.name)
+        html_name = page[:-3] + ".html"
+        location = site_href(html_name)
+        shell_html = shared_html if shared_html is not None else (shells_dir / html_name).read_text(encoding="utf-8")
+        digest = hashlib.sha256(f"{model_digest}\0{repr(s)}".encode())
+        digest.update(shell_html.encode())
+        digests[s.name] = key = digest.hexdigest()[:32]
+        if previous.get(s.name) == key and location in previous_entries and (site_dir / html_name).exists():
+            entries += previous_entries[location]
+            continue
+        page_shell = shell or Shell.parse(shell_html)
+        link = Links(page)
+        context = {"model": model, "link": link, "s": s}
+        h1 = _h1_id(s.name)
+        content = content_template.render(**context, h1_id=h1, description_html=Markup(description_html(s.description)),
+                                           slots=slots_template.make_module(context))
+        h2s = [(hid, label) for hid, label in _H2 if f'<h2 id="{hid}">' in content]
+        toc = "".join(page_shell.toc_item.replace(f"#{_TOC}", f"#{hid}").replace(_TOC, label) for hid, label in h2s)
+        description = first_line(s.description) or s.name
+        target = site_dir / html_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page_shell.fill({
+            "title": str(escape(s.name)), "description": str(escape(description)),
+            "edit": str(escape(s.edit_url or "")), "toc": toc, "content": content,
+            "skip": f'#{h1}"'}), encoding="utf-8")
+        write_raw_files(s, site_dir)
+        written += 1
+        first = content[content.index("</h1>") + 5:content.index("<h2") if h2s else len(content)]
+        entries.append({"location": location, "title": s.name, "text": ""})
+        entries.append({"location": f"{location}#{h1}", "title": s.name, "text": _search_text(first)})
+        entries += [{"location": f"{location}#{hid}", "title": label, "text": ""} for hid, label in h2s]
+    return digests, entries, written
+
+
+def _subject_entries(site_dir: Path) -> dict[str, list[dict]]:
+    """The subject pages' entries of an earlier build's search index, by page."""
+    try:
+        docs = json.loads((site_dir / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    found: dict[str, list[dict]] = {}
+    for entry in docs:
+        page = entry["location"].split("#", 1)[0]
+        if page.startswith("subjects/"):
+            found.setdefault(page, []).append(entry)
+    return found
+
+
+def add_search_entries(site_dir: Path, entries: list[dict], shells: set[str]) -> None:
+    """Replace the shells' entries of the search index (and of its script form in the offline build)
+    by the subject pages' entries, after the other pages' entries, in name order."""
+    path = site_dir / "search" / "search_index.json"
+    if not path.exists():
+        return
+    index = json.loads(path.read_text(encoding="utf-8"))
+    index["docs"] = [d for d in index["docs"] if d["location"].split("#", 1)[0] not in shells] + entries
+    text = json.dumps(index, separators=(",", ":"))
+    path.write_text(text, encoding="utf-8")
+    script = site_dir / "search" / "search_index.js"
+    if script.exists():
+        script.write_text(f"var __index = {text}", encoding="utf-8")
+
+
+def fix_sitemap(site_dir: Path, model: CatalogModel, epoch: int | None) -> None:
+    """With a site URL, MkDocs lists the shared shell in the sitemap: list every subject page instead."""
+    path = site_dir / "sitemap.xml"
+    shell = site_href(SHARED_SHELL[:-3] + ".html")
+    if not path.exists() or shell not in path.read_text(encoding="utf-8"):
+        return
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"[ \t]*<url>\s*<loc>([^<]*)" + re.escape(shell) + r"</loc>.*?</url>\n?", text, re.S)
+    assert match is not None
+    entry, base = match.group(0), match.group(1)
+    urls = "".join(entry.replace(base + shell, base + site_href(subject_page(s.name)[:-3] + ".html"))
+                   for s in sorted(model.live_subjects(), key=lambda s: s.name))
+    text = text.replace(entry, urls)
+    path.write_text(text, encoding="utf-8")
+    with open(site_dir / "sitemap.xml.gz", "wb") as raw, \
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=epoch or 0) as gz:
+        gz.write(text.encode("utf-8"))
+
+
+def write_raw_files(s: SubjectView, site_dir: Path) -> None:
     """Raw schemas at stable URLs ``raw/<subject dir>/v<N>.<ext>``, byte for byte as registered."""
-    for s in model.live_subjects():
-        folder = site_dir / "raw" / s.dirname
-        folder.mkdir(parents=True, exist_ok=True)
-        for v in s.versions:
-            if not v.deleted:
-                (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
+    folder = site_dir / "raw" / s.dirname
+    folder.mkdir(parents=True, exist_ok=True)
+    for v in s.versions:
+        if not v.deleted:
+            (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
+
+
+def sync_tree(source: Path, target: Path, exclude: set[str], *, incremental: bool) -> None:
+    """Copy what MkDocs built into the site (but the ``exclude``d shells); ``incremental`` leaves files
+    whose bytes are equal untouched."""
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.relative_to(source).as_posix() in exclude:
+            continue
+        dest = target / path.relative_to(source)
+        data = path.read_bytes()
+        if incremental and dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+
+
+def remove_stale(site_dir: Path, keep: set[Path]) -> None:
+    """Delete what the site holds and a full build would not write (pages and raw files of subjects
+    that are gone, an earlier theme's assets), and the folders that leaves empty."""
+    for path in sorted(site_dir.rglob("*"), reverse=True):
+        if path.is_file() or path.is_symlink():
+            if path not in keep:
+                path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    """MkDocs empties its output directory: refuse one that holds anything but an earlier catalog."""
+    """A build deletes what its output directory holds beyond the catalog: refuse one that holds anything
+    but an earlier catalog."""
     if out_dir.exists() and not out_dir.is_dir():
         raise CatalogError(f"{out_dir} exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
@@ -471,19 +716,24 @@ def run_mkdocs(config_path: Path, epoch: int | None = None) -> None:
             del os.environ["SOURCE_DATE_EPOCH"]
 
 
-def build_key(commit: str | None, registry_config: dict, offline: bool) -> str | None:
-    """What a catalog is a function of: the commit, registry.yaml, the build mode, and the catalog's own
-    code, templates and theme versions. Equal keys mean an equal site, so a rebuild can be skipped."""
-    if not commit:
-        return None
+def code_key(offline: bool) -> str:
+    """The catalog's code, templates, theme versions and build mode: what every page depends on."""
     from importlib.metadata import version
-    digest = hashlib.sha256(json.dumps([commit, registry_config, offline, version("mkdocs"),
-                                        version("mkdocs-material")], sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(json.dumps([offline, version("mkdocs"), version("mkdocs-material")]).encode())
     code = sorted(CATALOG_SITE.rglob("*")) + sorted(Path(__file__).parent.glob("catalog*.py"))
     for path in code:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def build_key(commit: str | None, registry_config: dict, offline: bool) -> str | None:
+    """What a catalog is a function of: the commit, registry.yaml, the build mode, and the catalog's own
+    code, templates and theme versions. Equal keys mean an equal site, so a rebuild can be skipped."""
+    if not commit:
+        return None
+    return hashlib.sha256(json.dumps([commit, registry_config, code_key(offline)], sort_keys=True,
+                                     default=str).encode()).hexdigest()
 
 
 def _marker(out: Path) -> dict:
@@ -496,38 +746,68 @@ def _marker(out: Path) -> dict:
 
 def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = False,
                   work_dir: str | Path | None = None, key: str | None = None,
-                  document: bytes | None = None) -> CatalogStats:
+                  document: bytes | None = None, incremental: bool = True) -> CatalogStats:
     """Render the pages of ``model`` and build the site into ``out_dir`` (replacing an earlier catalog).
     ``key`` (:func:`build_key`) is recorded so that the next build of the same input can be skipped.
     ``document`` (``builder/catalog_document.py``) is written as the site's ``catalog.json``, byte for
-    byte as the static API writes it, after MkDocs so that nothing touches it on the way."""
+    byte as the static API writes it, after MkDocs so that nothing touches it on the way.
+
+    MkDocs builds the index pages and the subject pages' shells into a temporary directory; they are
+    copied into ``out_dir`` where they changed, the subject pages are written from the shells, and what a
+    full build would not hold is deleted. With ``incremental`` and an earlier catalog of the same code
+    in ``out_dir``, subject pages whose digest (recorded in the marker) is unchanged are not rewritten:
+    the site ends byte-identical to a full build, and a merge that changes one subject rewrites one
+    subject page (and the index pages, which list every subject)."""
     out = Path(out_dir).resolve()
     _check_out_dir(out)
+    previous = _marker(out)
+    code = code_key(offline)
+    reuse = incremental and previous.get("code") == code
+    previous_digests = previous.get("subjects", {}) if reuse else {}
+    previous_entries = _subject_entries(out) if reuse else {}
+    subjects = sorted(model.live_subjects(), key=lambda s: s.name)
+    shared = _nav(_domains(subjects))[1] and bool(subjects)
+    shells = {p[:-3] + ".html" for p in _shell_pages(subjects, not_in_nav=shared)}
     with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
         started = time.perf_counter()
-        config_path, pages = render_docs(model, Path(tmp), out, offline=offline)
+        built_dir = Path(tmp) / "site"
+        config_path, pages, deferred = render_docs(model, Path(tmp), built_dir, offline=offline)
         rendered = time.perf_counter()
         run_mkdocs(config_path, _epoch(model.committed_at))
+        fill_deferred(built_dir, deferred)
         built = time.perf_counter()
-    fill_slots(model, out)
-    write_raw_files(model, out)
+        keep = {out / MARKER}
+        for path in built_dir.rglob("*"):
+            relative = path.relative_to(built_dir).as_posix()
+            if path.is_file() and relative not in shells:
+                keep.add(out / relative)
+        out.mkdir(parents=True, exist_ok=True)
+        sync_tree(built_dir, out, exclude=shells, incremental=reuse)
+        digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
+                                                        previous=previous_digests, previous_entries=previous_entries)
+    for s in subjects:
+        keep.add(out / (subject_page(s.name)[:-3] + ".html"))
+        keep.update(out / raw_path(s.name, v.version, v.extension) for v in s.versions if not v.deleted)
+    add_search_entries(out, entries, {site_href(p) for p in shells})
+    fix_sitemap(out, model, _epoch(model.committed_at))
     if document is not None:
         (out / "catalog.json").write_bytes(document)
+        keep.add(out / "catalog.json")
+    remove_stale(out, keep)
     finished = time.perf_counter()
     search = out / "search" / "search_index.json"
     stats = CatalogStats(
-        subjects=len(model.live_subjects()),
-        versions=sum(len(s.versions) for s in model.live_subjects()),
+        subjects=len(subjects), versions=sum(len(s.versions) for s in subjects),
         pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
         post_seconds=finished - built,
         site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
-        fields_bytes=(out / "field-index.json").stat().st_size)
+        fields_bytes=(out / "field-index.json").stat().st_size, written=written)
     # The marker is part of the site: no timings in it, so that builds of one commit stay byte-identical.
-    recorded = {**stats.to_json(), "render_seconds": 0, "mkdocs_seconds": 0, "post_seconds": 0}
+    recorded = {**stats.to_json(), "render_seconds": 0, "mkdocs_seconds": 0, "post_seconds": 0, "written": 0}
     (out / MARKER).write_text(json.dumps({
         "about": "built by llm-registry build --catalog-out; this directory is replaced on rebuild",
-        "commit": model.commit, "offline": offline, "key": key, "stats": recorded}, indent=2) + "\n",
-        encoding="utf-8")
+        "commit": model.commit, "offline": offline, "key": key, "stats": recorded, "code": code,
+        "subjects": digests}, indent=2) + "\n", encoding="utf-8")
     return stats
 
 
@@ -536,7 +816,8 @@ def _epoch(iso: str | None) -> int | None:
 
 
 def _tree_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    """The site's bytes but the marker's (an earlier build's marker may still be there)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != MARKER)
 
 
 def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | Path, *, offline: bool = False,
@@ -546,7 +827,8 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
     ``snapshot`` (``registry.snapshot.Snapshot``) supplies the examples, which the index does not hold,
     and the ``registry.yaml`` settings ``catalog.json`` shows (``{}`` without a snapshot).
     When ``out_dir`` already holds the catalog of the same input (:func:`build_key`), nothing is done
-    unless ``force``.
+    unless ``force``; otherwise only changed subject pages are rewritten, unless ``force`` (``--full``),
+    which rewrites every file.
     """
     info = reader.build_info()
     commit = snapshot.commit_id if snapshot is not None else (info.commit if info else None)
@@ -561,4 +843,4 @@ def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | 
     model = model_from_index(reader, registry_config, commit=commit, committed_at=committed_at,
                              examples=examples_from_snapshot(snapshot) if snapshot is not None else None)
     document = catalog_document(reader, registry_settings(snapshot) if snapshot is not None else {})
-    return build_catalog(model, out, offline=offline, key=key, document=document)
+    return build_catalog(model, out, offline=offline, key=key, document=document, incremental=not force)

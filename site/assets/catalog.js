@@ -146,8 +146,9 @@
           var td = document.createElement("td");
           if (k === 0 || k === 1) {
             var a = document.createElement("a");
-            a.href = subjectHref(index, hit.subject, newest).replace(/#v\d+$/, k === 0 ? "" : "#v" + newest +
-              "-field-" + hit.path.replace(/[^A-Za-z0-9._-]/g, "_"));
+            /* only the latest version (and drafts after it) has a field table with field anchors */
+            var fieldAnchor = newest >= index.latest[hit.subject] ? "-field-" + hit.path.replace(/[^A-Za-z0-9._-]/g, "_") : "";
+            a.href = subjectHref(index, hit.subject, newest).replace(/#v\d+$/, k === 0 ? "" : "#v" + newest + fieldAnchor);
             a.textContent = text;
             td.appendChild(a);
           } else if (k === 2) {
@@ -251,6 +252,35 @@
     if (search) search.placeholder = "Search needs a web server";
   }
 
+  /* ---- schemas are written as plain JSON (builder/catalog.py schema_code) and highlighted here, into
+     the token classes Pygments uses, so the theme colours them as it does highlighted code ---- */
+  var JSON_TOKEN = /("(?:[^"\\]|\\.)*")(\s*)(:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b|([{}\[\],:])/g;
+  function highlightJson(code) {
+    var text = code.textContent, frag = document.createDocumentFragment(), pos = 0, m;
+    function span(cls, t) { var s = document.createElement("span"); s.className = cls; s.textContent = t; frag.appendChild(s); }
+    function plain(t) { if (t) frag.appendChild(document.createTextNode(t)); }
+    JSON_TOKEN.lastIndex = 0;
+    while ((m = JSON_TOKEN.exec(text))) {
+      plain(text.slice(pos, m.index));
+      if (m[1] !== undefined) { span(m[3] ? "nt" : "s2", m[1]); plain(m[2]); if (m[3]) span("p", ":"); }
+      else if (m[4] !== undefined) span("mi", m[4]);
+      else if (m[5] !== undefined) span("kc", m[5]);
+      else span("p", m[6]);
+      pos = JSON_TOKEN.lastIndex;
+    }
+    plain(text.slice(pos));
+    code.textContent = "";
+    code.appendChild(frag);
+  }
+
+  function initHighlight(root) {
+    root.querySelectorAll(".lsr-hl code").forEach(function (code) {
+      if (code.dataset.ready) return;
+      code.dataset.ready = "1";
+      highlightJson(code);
+    });
+  }
+
   /* ---- nested fields: a row with deeper rows under it gets a toggle that folds them ---- */
   function depthOf(row) {
     return parseInt(row.style.getPropertyValue("--lsr-depth") || "0", 10);
@@ -290,6 +320,7 @@
     initDiffPicker(document);
     initFieldSearch(document);
     initFieldTables(document);
+    initHighlight(document);
     initSearchFields();
   }
 

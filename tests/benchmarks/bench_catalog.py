@@ -3,17 +3,22 @@
     .venv/bin/python tests/benchmarks/bench_catalog.py [--subjects 1000 10000] [--offline] [--keep DIR]
 
 Subjects are generated straight into the catalog's view model (the SQL index is benchmarked by the
-builder's own benchmark), so the figures are the catalog's cost alone: rendering the Markdown pages and
-``mkdocs build`` with mkdocs-material. Each subject has 3 versions of an Avro, JSON Schema or Protobuf
-schema with ~12 fields (some nested), rules, tags, owners and references. The baseline, measured in the
-same run, is ``mkdocs build`` of a trivial one-page mkdocs-material site: the fixed cost of the theme.
-Target: <= 60 s for 1,000 subjects; others report ~400 s for 10,000 MkDocs pages.
+builder's own benchmark), so the figures are the catalog's cost alone: ``mkdocs build`` with
+mkdocs-material of the index pages and the subject pages' shell, and the subject pages written from it.
+Each subject has 3 versions of an Avro, JSON Schema or Protobuf schema with ~12 fields (some nested),
+rules, tags, owners and references. The baseline, measured in the same run, is ``mkdocs build`` of a
+trivial one-page mkdocs-material site: the fixed cost of the theme. After each full build, one subject
+gets a new version (a merge) and the catalog is rebuilt incrementally into the same directory
+("merge" column, with the number of subject pages it rewrote). Peak RSS is the process's, so far.
+Target (issue 18): 10,000 subjects in <= 45 s on an idle machine and <= 100 MB of site.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -104,6 +109,18 @@ def generate(subjects: int, versions: int = 3, seed: int = 7) -> CatalogModel:
     return model
 
 
+def merged(model: CatalogModel) -> CatalogModel:
+    """The registry after a merge: one subject (the last) gets a new version."""
+    subject = model.subjects[-1]
+    last = subject.versions[-1]
+    subject.versions.append(dataclasses.replace(
+        last, version=last.version + 1, id=last.id + 1_000_000, schema=last.schema.replace("Added in", "Added since"),
+        merged_at="2026-11-27T10:00:00Z", diff_prev=None, prev_version=None,
+        fields=[FieldView.of(last.version + 1, Field(f.path, f.type, f.required, f.doc)) for f in last.fields]))
+    link_versions(subject)
+    return dataclasses.replace(model, commit="1" * 40)
+
+
 def baseline(work: Path) -> float:
     """``mkdocs build`` of a one-page mkdocs-material site: the theme's fixed cost."""
     (work / "docs").mkdir(parents=True)
@@ -129,7 +146,8 @@ def main() -> int:
         print(f"baseline: mkdocs build of a 1-page mkdocs-material site: {base:.2f} s ({cpu:.2f} s CPU)")
         print("(wall-clock times; 'cpu' is this process's CPU time, which other load on the machine does not inflate)")
         print(f"{'subjects':>8} {'versions':>8} {'pages':>6} {'generate':>9} {'render':>8} {'mkdocs':>8} "
-              f"{'post':>6} {'total':>8} {'x base':>7} {'ms/page':>8} {'site MB':>8} {'search kB':>9} {'fields kB':>9}")
+              f"{'post':>6} {'total':>8} {'cpu':>7} {'x base':>7} {'ms/page':>8} {'site MB':>8} {'search kB':>9} "
+              f"{'fields kB':>9} {'merge':>7} {'cpu':>6} {'written':>7} {'peak RSS':>9}")
         for count in args.subjects:
             started = time.perf_counter()
             model = generate(count, args.versions)
@@ -138,10 +156,15 @@ def main() -> int:
             stats = build_catalog(model, work / f"site-{count}", offline=args.offline, work_dir=work)
             cpu = time.process_time() - cpu
             total = stats.seconds
+            merge_cpu = time.process_time()
+            merge = build_catalog(merged(model), work / f"site-{count}", offline=args.offline, work_dir=work)
+            merge_cpu = time.process_time() - merge_cpu
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"{count:>8} {stats.versions:>8} {stats.pages:>6} {generated:>8.1f}s {stats.render_seconds:>7.1f}s "
                   f"{stats.mkdocs_seconds:>7.1f}s {stats.post_seconds:>5.1f}s {total:>7.1f}s {cpu:>6.1f}s {total / base:>7.0f} "
                   f"{1000 * total / stats.pages:>8.1f} {stats.site_bytes / 1e6:>8.1f} "
-                  f"{stats.search_index_bytes / 1e3:>9.0f} {stats.fields_bytes / 1e3:>9.0f}", flush=True)
+                  f"{stats.search_index_bytes / 1e3:>9.0f} {stats.fields_bytes / 1e3:>9.0f} {merge.seconds:>6.1f}s "
+                  f"{merge_cpu:>5.1f}s {merge.written:>7} {rss:>6.0f} MB", flush=True)
     return 0
 
 

@@ -62,6 +62,10 @@ def test_soft_deleted_version_is_left_out(rich_site):
 def test_field_tables_nest_with_deep_link_anchors(rich_site):
     usage = rich_site.subject("telemetry.usage")
     assert 'id="v2-field-user_id"' in usage and 'href="#v2-field-user_id"' in usage
+    # only the latest version (v2) and the draft after it have field tables; older ones list their fields
+    assert 'id="v3-field-user_id"' in usage and 'id="v1-field-' not in usage
+    v1 = usage[usage.index('<h3 id="v1"'):]
+    assert "<code>request_id</code>" in v1 and "shown for the latest version" in v1
     assert re.search(r'<tr id="v3-field-at.millis" style="--lsr-depth:1">', usage)   # Avro via a reference
     decision = rich_site.subject("security.decision")
     assert re.search(r'<tr id="v1-field-policy.name" style="--lsr-depth:1">', decision)   # JSON Schema nesting

@@ -1,0 +1,91 @@
+"""Large catalogs: subject pages written from one shared shell, and incremental builds that rewrite only
+the subject pages a merge changed and end byte-identical to a full build."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from builder import catalog
+from builder.catalog import MARKER, build_catalog
+from builder.catalog_model import link_versions
+from tests.catalog.sample import sample_model
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _assert_same_site(a: Path, b: Path) -> None:
+    files_a, files_b = _files(a), _files(b)
+    assert sorted(files_a) == sorted(files_b)
+    differing = [name for name in files_a if files_a[name] != files_b[name]]
+    assert differing == []
+
+
+def _merged(model):
+    """The model after a merge: a new version of one subject, another subject deleted."""
+    model = dataclasses.replace(model, commit="2" * 40, subjects=[s for s in model.subjects if s.name != "cost.invoice_line"])
+    usage = next(s for s in model.subjects if s.name == "telemetry.usage")
+    last = usage.versions[-1]
+    usage.versions.append(dataclasses.replace(last, version=last.version + 1, id=99,
+                                              schema=last.schema.replace('"Usage"', '"Usage4"'),
+                                              fields=list(last.fields), diff_prev=None, prev_version=None))
+    link_versions(usage)
+    return model
+
+
+@pytest.fixture(params=[False, True], ids=["own-shells", "shared-shell"])
+def shared(request, monkeypatch):
+    """Small registries list subjects in the sidebar (each page its own shell); large ones share one."""
+    if request.param:
+        monkeypatch.setattr(catalog, "NAV_MAX_SUBJECTS", 0)
+    return request.param
+
+
+def test_incremental_build_rewrites_only_changed_pages_and_equals_a_full_build(shared, tmp_path):
+    site = tmp_path / "site"
+    first = build_catalog(sample_model(), site, work_dir=tmp_path)
+    assert first.written == len(sample_model().subjects)
+    assert not (site / "subjects" / "lsr shell.html").exists()
+    untouched = site / "subjects" / "security.policy_decision.html"
+    before = untouched.stat().st_mtime_ns
+
+    second = build_catalog(_merged(sample_model()), site, work_dir=tmp_path)
+    full = build_catalog(_merged(sample_model()), tmp_path / "full", work_dir=tmp_path, incremental=False)
+    _assert_same_site(site, tmp_path / "full")
+    assert full.written == 4
+    if shared:
+        # telemetry.usage changed; common.timestamp lists who references it, which did not change
+        assert second.written == 1
+        assert untouched.stat().st_mtime_ns == before
+    else:
+        assert second.written == 4     # every page's sidebar lists the subjects, and one is gone
+    assert not (site / "subjects" / "cost.invoice_line.html").exists()
+    assert not (site / "raw" / "cost.invoice_line").exists()
+    assert (site / "raw" / "telemetry.usage" / "v4.avsc").exists()
+    assert "v4" in (site / "subjects" / "telemetry.usage.html").read_text()
+    digests = json.loads((site / MARKER).read_text())["subjects"]
+    assert sorted(digests) == sorted(s.name for s in _merged(sample_model()).subjects)
+
+
+def test_shared_shell_pages_carry_their_own_title_toc_and_search_entries(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "NAV_MAX_SUBJECTS", 0)
+    build_catalog(sample_model(), tmp_path / "site", work_dir=tmp_path, offline=True)
+    page = (tmp_path / "site" / "subjects" / "telemetry.usage.html").read_text()
+    assert "<title>telemetry.usage - LLM Platform Schema Catalog</title>" in page
+    assert "LSRSHELL" not in page and "lsrshell" not in page
+    assert '<a href="#telemetryusage" class="md-skip">' in page
+    toc = page[page.index('aria-label="Table of contents"'):page.index("</nav>", page.index('aria-label="Table of contents"'))]
+    assert '<a href="#versions" class="md-nav__link">' in toc and '<a href="#examples"' in toc
+    assert 'href="https://git.example.com/acme/schemas/edit/main/subjects/telemetry.usage/schema.avsc"' in page
+    index = json.loads((tmp_path / "site" / "search" / "search_index.json").read_text())
+    locations = [d["location"] for d in index["docs"]]
+    assert "subjects/telemetry.usage.html#telemetryusage" in locations
+    assert not any("shell" in location for location in locations)
+    script = (tmp_path / "site" / "search" / "search_index.js").read_text()
+    assert script == "var __index = " + (tmp_path / "site" / "search" / "search_index.json").read_text()
+    entry = next(d for d in index["docs"] if d["location"] == "subjects/telemetry.usage.html#telemetryusage")
+    assert "<code>usage.prompt_tokens</code>" in entry["text"] and "Breadcrumbs" not in entry["text"]
