@@ -10,9 +10,10 @@ Numbers. CEL forbids mixing ``int`` and ``double`` (``2 * 0.5`` is an error), bu
 "number": ``units`` may arrive as ``1000`` in one record and ``1000.0`` in the next. Numbers taken
 from a record are therefore *JSON numbers* (:mod:`registry.cel_values`): they keep CEL's int or double
 type but mix with either kind (an int and a double give a double), and doubles from records compare
-with a relative tolerance of 1e-12, the rounding noise of binary floating point, so ``total_cost == units * unit_price`` holds
-for ``0.02 == 1000 * 0.00002``. Literals keep strict CEL semantics; when a literal is the *left*
-operand of a mixed expression, write it with the field's type (``2.0 * unit_price``).
+with a relative tolerance of 1e-12, the rounding noise of binary floating point, so
+``total_cost == units * unit_price`` holds for ``0.02 == 1000 * 0.00002``. Literals keep strict CEL
+semantics; when a literal is the *left* operand of a mixed expression, write it with the field's type
+(``2.0 * unit_price``).
 
 Evaluation is on the server's hot path: :func:`compile_rules` parses and transpiles each expression
 to Python once (cel-python's ``CompiledRunner``) and compiles it for the Rust CEL engine
