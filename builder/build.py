@@ -32,7 +32,7 @@ from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, 
 from registry import layout, tracing
 from registry.compat import check_compatibility
 from registry.formats import ParsedSchema, parse_schema
-from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, find_lines, parse_appended, parse_ledger
+from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, buried, find_lines, parse_appended, parse_ledger
 from registry.lru import LRU
 from registry.modes import compatibility_bases
 from registry.registry_config import DEFAULT_COMPATIBILITY, RegistryConfig
@@ -159,6 +159,7 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
         writer.add_schemas(plan.schema_records)
         writer.add_versions(plan.version_records)
         writer.set_lifecycles(plan.lifecycles)
+        writer.remove(plan.buried_now, plan.retired_now)   # permanent deletes (tombstones)
         info = writer.record_build(commit=snapshot.commit_id, ledger_position=position + len(new),
                                    ledger_head=head,
                                    ledger_bytes=len(raw), ledger_sha=hashlib.sha256(raw).hexdigest(),
@@ -216,12 +217,16 @@ class _Plan:
         self.schema_records: list[SchemaRecord] = []
         self.version_records: list[VersionRecord] = []
         self.lifecycles: list[tuple[str, int, str, str | None, bool]] = []
+        # Permanent deletes: versions a new tombstone buries, and IDs none of whose versions is served now.
+        self.buried_now: set[tuple[str, int]] = {(e.subject, e.version) for _, e in new if e.is_tombstone}
+        self.retired_now: set[int] = set()
 
     def changed_subjects(self) -> set[str]:
         return {r.subject for r in self.subject_records} | {r.subject for r in self.version_records}
 
     def new_ids(self) -> set[int]:
-        return {r.id for r in self.schema_records}
+        """IDs whose served answers changed: new ones, and retired ones (Redis and the static API drop them)."""
+        return {r.id for r in self.schema_records} | self.retired_now
 
     def reopen(self) -> None:
         """Open the repository again (in a forked worker: libgit2 handles are not shared across fork)."""
@@ -273,12 +278,16 @@ class _Plan:
         self._changed = changed
         self._load(changed)
         self._load_references()
+        self._buried = buried(self._known.values())   # complete for the subjects and IDs of the new lines
+        tombstoned_ids = {entry.id for _, entry in new if entry.is_tombstone}
+        self.retired_now = tombstoned_ids - {e.id for e in self._known.values() if e.id in tombstoned_ids
+                                             and not e.is_tombstone and (e.subject, e.version) not in self._buried}
         self._indexed_versions: dict[str, list[int]] = {}
         for line, entry in sorted(self._known.items()):
-            if line <= self.position and entry.subject in changed:
+            if line <= self.position and entry.subject in changed and self._served(entry):
                 self._indexed_versions.setdefault(entry.subject, []).append(entry.version)
         self._plan_versions(new, commits)   # also the rows of the changed subjects that have new versions
-        self._plan_subjects(sorted(changed - {entry.subject for _, entry in new}))
+        self._plan_subjects(sorted(changed - set(self._new)))   # a subject with only a tombstone too
 
     def _load(self, subjects: set[str]) -> None:
         """Make every applied ledger line of ``subjects`` known (a byte search of the prefix)."""
@@ -360,10 +369,12 @@ class _Plan:
         there is enough work, since parsing is CPU-bound and subjects are independent."""
         by_subject: dict[str, list[tuple[int, LedgerEntry]]] = {}
         for line, entry in new:
-            by_subject.setdefault(entry.subject, []).append((line, entry))
-        self._history = {}
+            if self._served(entry):
+                by_subject.setdefault(entry.subject, []).append((line, entry))
+        new = [(line, entry) for line, entry in new if self._served(entry)]
+        self._history = {}   # every version line (buried ones too: history[version - 1] is that version)
         for line, entry in sorted(self._known.items()):
-            if entry.subject in by_subject:
+            if entry.subject in by_subject and not entry.is_tombstone:
                 self._history.setdefault(entry.subject, []).append((line, entry))
         self._first_line_of_id = {}
         for line, entry in new:
@@ -386,6 +397,10 @@ class _Plan:
         else:
             self._plan_in_workers(subjects, jobs, len(new))
         self.progress("versions", len(new), len(new))
+
+    def _served(self, entry: LedgerEntry) -> bool:
+        """A version line no tombstone buries (a buried version, and a tombstone, get no row)."""
+        return not entry.is_tombstone and (entry.subject, entry.version) not in self._buried
 
     def _plan_in_workers(self, subjects: list[str], jobs: int, total: int) -> None:
         global _FORKED_PLAN

@@ -26,6 +26,7 @@ from builder.catalog_document import registry_settings
 from builder.redis_index import RedisIndex, RedisRebindError, RedisUnavailable
 from builder.sql_index import IndexUnavailable, SqlIndex
 from builder.static_api import StaticApiError
+from registry.ledger import retired_ids
 from registry.snapshot import Snapshot
 
 log = logging.getLogger("builder.pipeline")
@@ -110,7 +111,7 @@ class IndexPipeline:
                 result.redis_error = str(exc)
         if self.targets.api_out:
             files, rewritten, digest = static_api.write(reader, self.targets.api_out, registry_settings(snapshot),
-                                                        full=full)
+                                                        full=full, retired=lambda: retired_ids(snapshot.ledger))
             result.notes.append(f"static API {files} files ({rewritten} rewritten)")
             result.static_digest = digest
         return result

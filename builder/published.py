@@ -10,6 +10,10 @@ leaving the SQL index, and therefore the Redis index and static API derived from
 
 An ID the ledger no longer binds is accepted only when ``registry.ids`` retires it (reconciliation folded
 a duplicate of content that already had an ID): it then stays unused forever.
+
+A tombstone (a permanent delete, ``registry/ledger.py``) is not a rebinding: it repeats the buried line's ID
+and content, so the ID keeps its binding here; the build merely stops serving it, and the ledger itself
+refuses any later line that would bind the retired ID again.
 """
 from __future__ import annotations
 

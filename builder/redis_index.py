@@ -18,6 +18,7 @@ Keys, every one under a configurable prefix ``P``:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import redis
@@ -140,9 +141,13 @@ class RedisIndex:
                                    f"the Redis index was left at its previous generation") from exc
 
     def _write_ids(self, reader: Reader, ids: list[int] | None) -> None:
+        """Write the served keys of ``ids`` (all IDs: ``None``). An ID the SQL index no longer holds was
+        retired by a permanent delete: its body and contract go, its binding stays (the ID is reserved)."""
         rows = reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values()
         pipe = self.client.pipeline(transaction=False)
+        written: set[int] = set()
         for n, row in enumerate(rows, start=1):
+            written.add(row.id)
             pipe.set(self._body(row.id), dumps(schema_body(row)))
             contract = contract_body(row)
             if contract is None:
@@ -153,6 +158,15 @@ class RedisIndex:
             if n % _BATCH == 0:
                 pipe.execute()
         pipe.execute()
+        if ids is None:   # a full write: find the served IDs the index no longer holds
+            stem = self._body(0)[:-1]
+            pattern = re.sub(r"([*?\[\]\\])", r"\\\1", stem) + "*"
+            tails = (key.decode()[len(stem):] for key in self.client.scan_iter(match=pattern, count=_BATCH))
+            ids = [int(tail) for tail in tails if tail.isdigit()]
+        gone = sorted(set(ids) - written)
+        for start in range(0, len(gone), _BATCH):
+            chunk = gone[start:start + _BATCH]
+            self.client.delete(*[self._body(i) for i in chunk], *[self._contract(i) for i in chunk])
 
     def _refuse_rebinding(self, reader: Reader, ids: list[int] | None) -> None:
         """Before writing anything: every ID about to be written must be unbound in Redis or bound to the

@@ -31,7 +31,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from builder.catalog_document import FILENAME, catalog_document
 from builder.site_paths import encode_segment
@@ -113,7 +113,7 @@ def _subject_files(subject: str, rows: list[VersionRow], latest: VersionRow | No
 
 
 def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None = None, *,
-          full: bool = False) -> tuple[int, int, str]:
+          full: bool = False, retired: Callable[[], set[int]] | None = None) -> tuple[int, int, str]:
     """Bring ``out_dir`` to the index's current build; returns (files, rewritten, digest).
 
     ``MANIFEST`` (path → SHA-256 of every file, and the build it was written for) makes the next
@@ -139,6 +139,11 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
         prefixes = (f"subjects/{encode_segment(subject)}/", f"config/{encode_segment(subject)}/")
         for path in [p for p in hashes if p.startswith(prefixes)]:
             del hashes[path]
+    # Changed IDs are produced again below — except a retired one (permanently deleted): its files go,
+    # the one removal the static API makes under schemas/ids/ (that ID then answers 404 everywhere).
+    id_prefixes = tuple(f"schemas/ids/{i}/" for i in new_ids or ())
+    for path in [p for p in hashes if id_prefixes and p.startswith(id_prefixes)]:
+        del hashes[path]
     produced: dict[str, str] = {}
     rewritten = 0
     files = _checked(root, render(reader, registry, changed_subjects, new_ids))
@@ -156,15 +161,20 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
         _replace(path, data)
         rewritten += 1
     hashes.update(produced)
-    # a schemas/ids/N answer is served as immutable: once published it stays, even if no longer produced
+    # a schemas/ids/N answer is served as immutable: once published it stays, even if no longer produced —
+    # unless its ID was retired by a permanent delete (a tombstone in the ledger): a changed ID the index no
+    # longer holds, or (a full write) one of ``retired()``, the IDs the caller's ledger retires
+    produced_ids = {int(m.group(1)) for m in map(_IMMUTABLE.match, produced) if m}
+    gone = (set(new_ids or ()) - produced_ids) if changes is not None else (retired() if retired else set())
     hashes.update({p: h for p, h in (manifest or {}).get("files", {}).items()
-                   if p not in hashes and _IMMUTABLE.match(p) and (root / p).is_file()})
+                   if p not in hashes and (m := _IMMUTABLE.match(p)) and int(m.group(1)) not in gone
+                   and (root / p).is_file()})
     if changes is not None:
         for path in set((manifest or {}).get("files", {})) - set(hashes):
             (root / path).unlink(missing_ok=True)
         _prune_empty(root, set((manifest or {}).get("files", {})) - set(hashes))
     else:
-        _remove_stale(root, set(hashes))
+        _remove_stale(root, set(hashes), gone)
     text = _sorted_json({"commit": info.commit if info else None, "generation": info.generation if info else None,
                          "files": hashes})
     _replace(root / MANIFEST, text)
@@ -246,7 +256,7 @@ def _prune_empty(root: Path, removed: set[str]) -> None:
             path = path.parent
 
 
-def _remove_stale(root: Path, produced: set[str]) -> None:
+def _remove_stale(root: Path, produced: set[str], retired: set[int] = frozenset()) -> None:
     for top in MANAGED:
         start = root / top
         if start.is_file() and top not in produced:
@@ -257,7 +267,8 @@ def _remove_stale(root: Path, produced: set[str]) -> None:
             for name in filenames:
                 path = Path(dirpath) / name
                 relative = path.relative_to(root).as_posix()
-                if relative not in produced and not _IMMUTABLE.match(relative):
+                immutable = _IMMUTABLE.match(relative)
+                if relative not in produced and (not immutable or int(immutable.group(1)) in retired):
                     path.unlink()
             if not os.listdir(dirpath):
                 os.rmdir(dirpath)

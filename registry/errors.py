@@ -60,6 +60,28 @@ class VersionSoftDeleted(RegistryError):
         self.version = version
 
 
+class SubjectNotSoftDeleted(RegistryError):
+    """A permanent delete of a subject that was not soft-deleted first (Confluent's rule)."""
+
+    code = 40405
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"Subject '{subject}' was not deleted first before being permanently deleted")
+        self.subject = subject
+
+
+class VersionNotSoftDeleted(RegistryError):
+    """A permanent delete of a version that was not soft-deleted first (Confluent's rule)."""
+
+    code = 40407
+
+    def __init__(self, subject: str, version: int) -> None:
+        super().__init__(f"Subject '{subject}' Version {version} was not deleted first before being permanently "
+                         "deleted")
+        self.subject = subject
+        self.version = version
+
+
 class CompatibilityNotConfigured(RegistryError):
     """``DELETE /config/{subject}`` when the subject has no compatibility of its own."""
 

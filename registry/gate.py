@@ -37,7 +37,7 @@ import pygit2
 
 from registry import ledger_cache, tracing, work_tree
 from registry.id_space import DEFAULT_LEASE_SIZE, IDS_PATH, IdSpaceError, IdSpaces, append, render_ids
-from registry.ledger import LEDGER_PATH, LedgerEntry, chain, render
+from registry.ledger import LEDGER_PATH, LedgerEntry, chain, live, render, retired_ids
 from registry.ledger_guard import last_step_problems
 from registry.model import RegistryTree
 from registry.problems import Problem, error
@@ -130,17 +130,24 @@ def assign_ids(ledger: Sequence[LedgerEntry], versions: Sequence[NewVersion], co
     ``given`` (``{subject: id}``, IMPORT mode) binds a subject's new version to an ID chosen by the caller;
     an ID already bound to other content, or content already holding another ID, raises :class:`GateError`
     with code ``ID_CONFLICT`` and nothing is written."""
-    ids = {e.fingerprint: e.id for e in ledger}
+    # Content takes the ID of a live line; every ID ever ledgered — a retired one (permanently deleted)
+    # included — stays taken, so re-registered content gets a new ID and no ID is ever handed out twice.
+    ids = {e.fingerprint: e.id for e in live(ledger)}
     spaces = spaces or IdSpaces()
     if given:
-        _bind_given(ids, versions, given)
+        retired = retired_ids(ledger)
+        for subject, wanted in given.items():
+            if wanted in retired:
+                raise GateError(f"{subject}: id {wanted} was permanently deleted; it stays reserved and is never "
+                                "bound again", [error("ID_CONFLICT", f"id {wanted} was permanently deleted")])
+        _bind_given(ids, versions, given, {e.id: e.fingerprint for e in ledger})
         for subject, wanted in sorted(given.items()):
             owner = spaces.owner(wanted)
             if owner != site and wanted not in {e.id for e in ledger}:
                 where = f"leased to site {owner!r}" if owner else "the origin's"
                 raise GateError(f"{subject}: id {wanted} is {where} in {IDS_PATH}; this writer may bind only IDs "
                                 f"of its own space", [error("ID_CONFLICT", f"id {wanted} is {where}", IDS_PATH)])
-    taken = set(ids.values())
+    taken = set(ids.values()) | {e.id for e in ledger}
     fresh = spaces.allocator(site, taken, (config or RegistryConfig(name="")).ids_start)
     lines: list[LedgerEntry] = []
     for version in versions:
@@ -164,9 +171,11 @@ def _next_free(fresh: Iterator[int], taken: set[int]) -> int:
     raise AssertionError("an allocator ends by raising")   # pragma: no cover
 
 
-def _bind_given(ids: dict[str, int], versions: Sequence[NewVersion], given: Mapping[str, int]) -> None:
-    """Add the caller-chosen IDs of ``given`` to ``ids`` (fingerprint → ID), refusing conflicts."""
-    owners = {i: f for f, i in ids.items()}
+def _bind_given(ids: dict[str, int], versions: Sequence[NewVersion], given: Mapping[str, int],
+                owners: dict[int, str]) -> None:
+    """Add the caller-chosen IDs of ``given`` to ``ids`` (fingerprint → ID), refusing conflicts;
+    ``owners`` is every ledgered ID's content."""
+    owners = {**owners, **{i: f for f, i in ids.items()}}
     for version in versions:
         wanted = given.get(version.subject)
         if wanted is None:
@@ -236,6 +245,9 @@ def _message(title: str, entries: Sequence[LedgerEntry], versions: Sequence[NewV
     if entries:
         lines.append("Registered by the merge gate:")
         for e in entries:
+            if e.is_tombstone:
+                lines.append(f"{e.subject} v{e.version}: id {e.id} permanently deleted (tombstone)")
+                continue
             note = rollbacks.get((e.subject, e.version))
             lines.append(f"{e.subject} v{e.version} -> id {e.id}" + (f" (rollback to v{note})" if note else ""))
     else:
@@ -381,6 +393,7 @@ class _Plan:
     title: str
     review: Review
     given_ids: Mapping[str, int] | None = None  # {subject: id} chosen by the caller (apply_change ids=)
+    bury: Sequence[LedgerEntry] = ()            # version lines to append tombstones of (bury_versions)
 
 
 @tracing.traced("gate.commit")
@@ -418,8 +431,12 @@ def _run(repo: pygit2.Repository, into: str, author: str, plan: Callable[[pygit2
         pending = work.review.pending
         head = RegistryTree(repo, repo[work.tree])
         spaces = id_spaces(base.commit, repo, site)
+        when = _iso(time.time())
         entries = pending + assign_ids(judged, work.review.versions, head.config, _author_text(sig),
-                                       _iso(time.time()), work.given_ids, spaces=spaces, site=site)
+                                       when, work.given_ids, spaces=spaces, site=site)
+        if work.bury:
+            entries += chain([*judged, *entries[len(pending):]],
+                             [line.tombstone(when, _author_text(sig)) for line in work.bury])
         if base.commit is not None and not entries and work.tree == base.commit.tree.id:
             return GateResult(commit=None, previous=str(base.commit.id), review=work.review, attempts=attempt)
         tree_id = _with_ledger(repo, repo[work.tree], judged[:len(judged) - len(pending)],
@@ -547,6 +564,29 @@ def apply_change(repo: pygit2.Repository | str, changes: "Changes | Callable[[Sn
         return _Plan(tree=tree, parents=[main.id], title=message.strip() or "Registry change",
                      review=review_onto(repo, main, RegistryTree(repo, repo[tree]),
                                         site=_writer_site(repo, remote)), given_ids=ids)
+
+    return _run(repo, into, author, plan, remote, max_attempts, committer, work_tree)
+
+
+def bury_versions(repo: pygit2.Repository | str, pick: Callable[[Snapshot], Sequence[LedgerEntry]], author: str,
+                  message: str, *, into: str = "main", remote: str | None = None,
+                  max_attempts: int = MAX_ATTEMPTS, committer: str | None = None,
+                  work_tree: str = "refuse") -> GateResult:
+    """Permanently delete versions: one commit that appends a tombstone line for each version line
+    ``pick`` returns (a function of the current main, called again on every attempt; it raises to refuse).
+    No file changes: the ledger stays append-only, the IDs stay reserved (:mod:`registry.ledger`), and
+    every clone that builds the commit stops serving the versions. Nothing to bury: nothing is written."""
+    repo = _open(repo)
+
+    def plan(main: pygit2.Commit | None) -> _Plan | None:
+        if main is None:
+            raise GateError(f"there is no branch {into!r}; create the registry with llm-registry init", usage=True)
+        lines = list(pick(Snapshot(repo, main)))
+        if not lines:
+            return None
+        return _Plan(tree=main.tree.id, parents=[main.id], title=message.strip() or "Permanent delete",
+                     review=review_onto(repo, main, RegistryTree(repo, main.tree), site=_writer_site(repo, remote)),
+                     bury=lines)
 
     return _run(repo, into, author, plan, remote, max_attempts, committer, work_tree)
 

@@ -4,6 +4,14 @@ JSON Lines, one line per registered version, append-only, written only by the me
 carries the SHA-256 of the previous line (``prev``) so that an edited, removed or reordered line is
 detected from the file alone, without a base commit to compare with. Because the ledger is a file in
 the repository, every clone, mirror and bundle carries the IDs.
+
+A second line kind, the **tombstone** (``"kind":"tombstone"`` first, then the buried version line's
+fields), records a permanent delete without removing anything: the version it names is no longer
+served anywhere, its ID stays bound to its content and reserved forever. When every version line of an
+ID is buried the ID is *retired*: no line may bind it again, and its content, registered again, takes a
+new ID. Readers that predate tombstones refuse the file (the line's keys are not a version line's), so
+no old build can serve a buried schema. In code a tombstone is a :class:`LedgerEntry` whose ``kind`` is
+:data:`TOMBSTONE`; :func:`versions`, :func:`buried` and :func:`retired_ids` are how callers tell them apart.
 """
 from __future__ import annotations
 
@@ -17,6 +25,9 @@ MAX_ID = 2**31 - 1
 GENESIS = "0" * 64
 _KEYS = ("id", "subject", "version", "schema_type", "fingerprint", "schema_blob", "subject_blob",
          "time", "proposer", "prev")
+VERSION = "version"
+TOMBSTONE = "tombstone"
+_TOMBSTONE_KEYS = ("kind", *_KEYS)   # a version line never has "kind": its canonical form is unchanged
 
 
 class LedgerError(ValueError):
@@ -47,10 +58,21 @@ class LedgerEntry:
     time: str
     proposer: str
     prev: str = GENESIS
+    kind: str = VERSION     # TOMBSTONE: the permanent delete of version ``version`` of ``subject``
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.kind == TOMBSTONE
 
     def to_line(self) -> str:
-        return json.dumps({k: getattr(self, k) for k in _KEYS}, ensure_ascii=False, separators=(",", ":"),
+        keys = _TOMBSTONE_KEYS if self.kind == TOMBSTONE else _KEYS
+        return json.dumps({k: getattr(self, k) for k in keys}, ensure_ascii=False, separators=(",", ":"),
                           sort_keys=False)
+
+    def tombstone(self, time: str, proposer: str) -> "LedgerEntry":
+        """The tombstone line of this version line (chain it with :func:`chain`)."""
+        return LedgerEntry(**{**asdict(self), "kind": TOMBSTONE, "time": time, "proposer": proposer,
+                              "prev": GENESIS})
 
     def line_hash(self) -> str:
         return hashlib.sha256(self.to_line().encode("utf-8")).hexdigest()
@@ -97,7 +119,11 @@ def _parse_lines(lines: Sequence[str], first: int) -> tuple[list[LedgerEntry], l
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise LedgerError(f"not JSON ({exc.msg} at column {exc.colno})", number) from None
-        if not isinstance(data, dict) or set(data) != set(_KEYS):
+        if isinstance(data, dict) and "kind" in data:
+            if data["kind"] != TOMBSTONE or set(data) != set(_TOMBSTONE_KEYS):
+                raise LedgerError(f"unknown line kind {data['kind']!r}; a tombstone has exactly the keys "
+                                  f"{', '.join(_TOMBSTONE_KEYS)} (kind {TOMBSTONE!r})", number)
+        elif not isinstance(data, dict) or set(data) != set(_KEYS):
             raise LedgerError(f"expected exactly the keys {', '.join(_KEYS)}", number)
         try:
             entry = LedgerEntry(**data)
@@ -110,31 +136,68 @@ def _parse_lines(lines: Sequence[str], first: int) -> tuple[list[LedgerEntry], l
 
 
 class _Invariants:
-    """The cross-line invariants (gap-free versions, one ID per content), checked line by line."""
+    """The cross-line invariants, checked line by line: gap-free versions; an ID is bound to one content
+    forever; content holds one live ID; a tombstone buries one existing version line once; a retired ID
+    (every line of it buried) never appears on a new version line, and its content may take a new ID."""
 
     def __init__(self) -> None:
         self.next_version: dict[str, int] = {}
         self.id_of: dict[str, int] = {}
         self.fingerprint_of: dict[int, str] = {}
+        self.lines: dict[tuple[str, int], LedgerEntry] = {}
+        self.buried: set[tuple[str, int]] = set()
+        self.live_lines: dict[int, int] = {}     # ID → its version lines not buried
 
     def admit(self, e: LedgerEntry) -> None:
-        """Record a line validated before, without checking it."""
+        """Record a line validated before, without checking it (lines must come in ledger order)."""
+        if e.is_tombstone:
+            self._bury(e)
+            return
         self.next_version[e.subject] = max(self.next_version.get(e.subject, 1), e.version + 1)
-        self.id_of.setdefault(e.fingerprint, e.id)
+        self.id_of[e.fingerprint] = e.id
         self.fingerprint_of.setdefault(e.id, e.fingerprint)
+        self.lines[(e.subject, e.version)] = e
+        self.live_lines[e.id] = self.live_lines.get(e.id, 0) + 1
+
+    def _bury(self, e: LedgerEntry) -> None:
+        self.buried.add((e.subject, e.version))
+        self.live_lines[e.id] = self.live_lines.get(e.id, 1) - 1
+
+    def retired(self, schema_id: int) -> bool:
+        return schema_id in self.fingerprint_of and self.live_lines.get(schema_id, 0) <= 0
 
     def check(self, number: int, e: LedgerEntry) -> None:
         if not isinstance(e.id, int) or isinstance(e.id, bool) or not 1 <= e.id <= MAX_ID:
             raise LedgerError(f"id {e.id!r} is not a positive 32-bit integer", number)
+        if e.is_tombstone:
+            self._check_tombstone(number, e)
+            return
         expected = self.next_version.get(e.subject, 1)
         if e.version != expected:
             raise LedgerError(f"subject {e.subject!r} version {e.version} where {expected} was next", number)
-        self.next_version[e.subject] = expected + 1
-        if self.id_of.setdefault(e.fingerprint, e.id) != e.id:
-            raise LedgerError(f"content {e.fingerprint[:12]} already has id {self.id_of[e.fingerprint]}, "
-                              f"not {e.id}", number)
+        if self.retired(e.id):
+            raise LedgerError(f"id {e.id} was permanently deleted (every version of it has a tombstone); it stays "
+                              "reserved and is never bound again", number)
+        have = self.id_of.get(e.fingerprint)
+        if have is not None and have != e.id and not self.retired(have):
+            raise LedgerError(f"content {e.fingerprint[:12]} already has id {have}, not {e.id}", number)
         if self.fingerprint_of.setdefault(e.id, e.fingerprint) != e.fingerprint:
             raise LedgerError(f"id {e.id} is already bound to other content", number)
+        self.admit(e)
+
+    def _check_tombstone(self, number: int, e: LedgerEntry) -> None:
+        key = (e.subject, e.version)
+        line = self.lines.get(key)
+        if line is None:
+            raise LedgerError(f"tombstone of {e.subject!r} version {e.version}, which no earlier line registers",
+                              number)
+        if key in self.buried:
+            raise LedgerError(f"{e.subject!r} version {e.version} already has a tombstone", number)
+        if (line.id, line.schema_type, line.fingerprint, line.schema_blob, line.subject_blob) != \
+                (e.id, e.schema_type, e.fingerprint, e.schema_blob, e.subject_blob):
+            raise LedgerError(f"tombstone of {e.subject!r} version {e.version} does not repeat that version's "
+                              "line (id, content, blobs)", number)
+        self._bury(e)
 
 
 def validate_entries(entries: Sequence[LedgerEntry], trusted: int = 0,
@@ -216,6 +279,7 @@ def find_lines(prefix: bytes, *, subjects: Iterable[str] = (), ids: Iterable[int
         return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
     terms = ([b'{"id":' + spelled(i) + b',"subject":' for i in ids]
+             + [b'"' + TOMBSTONE.encode() + b'","id":' + spelled(i) + b',"subject":' for i in ids]
              + [b',"subject":' + spelled(s) + b',"version":' for s in subjects]
              + [b',"fingerprint":' + spelled(f) + b',"schema_blob":' for f in fingerprints])
     if not terms or not prefix:
@@ -239,6 +303,28 @@ def find_lines(prefix: bytes, *, subjects: Iterable[str] = (), ids: Iterable[int
         if wanted(entry):
             out[number] = entry
     return out
+
+
+def versions(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """The version lines of ``entries`` (tombstones left out; buried versions kept: they hold their number)."""
+    return [e for e in entries if not e.is_tombstone]
+
+
+def buried(entries: Iterable[LedgerEntry]) -> set[tuple[str, int]]:
+    """``(subject, version)`` of every version a tombstone buries: served nowhere any more."""
+    return {(e.subject, e.version) for e in entries if e.is_tombstone}
+
+
+def live(entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+    """The version lines no tombstone buries: what may be served."""
+    gone = buried(entries)
+    return [e for e in entries if not e.is_tombstone and (e.subject, e.version) not in gone]
+
+
+def retired_ids(entries: Sequence[LedgerEntry]) -> set[int]:
+    """IDs all of whose version lines are buried: reserved forever, answered nowhere (40403)."""
+    served = {e.id for e in live(entries)}
+    return {e.id for e in entries if e.is_tombstone and e.id not in served}
 
 
 def chain(existing: Sequence[LedgerEntry], new: Iterable[LedgerEntry]) -> list[LedgerEntry]:

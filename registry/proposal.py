@@ -26,7 +26,7 @@ from registry import layout, ledger_cache
 from registry.compat import CompatibilityResult, Mode, Policy, check_compatibility
 from registry.formats import ParsedSchema, parse_schema, parse_source
 from registry.identity import content_fingerprint
-from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, check_append_only, parse_ledger
+from registry.ledger import LEDGER_PATH, LedgerEntry, LedgerError, buried, check_append_only, parse_ledger
 from registry.model import RegistryTree, SubjectFiles
 from registry.modes import compatibility_bases
 from registry.positions import locate
@@ -121,7 +121,10 @@ def verified_ledger(tree: RegistryTree) -> tuple[list[LedgerEntry], list[Problem
         return known, []
     entries, problems = _parse_ledger(tree)
     present: set[str] = set()   # versions share subject.yaml blobs: look each object up once
+    gone = buried(entries)      # a permanently deleted version's blobs may have been purged from history
     for number, entry in enumerate(entries, start=1):
+        if entry.is_tombstone or (entry.subject, entry.version) in gone:
+            continue
         for kind, oid in (("schema", entry.schema_blob), ("subject.yaml", entry.subject_blob)):
             if oid in present:
                 continue
@@ -167,9 +170,16 @@ class _Reviewer:
         self.head = head
         self.since = since
         self.ledger = list(ledger)
+        # A subject's served versions; a permanently deleted (buried) one keeps only its number.
         self.by_subject: dict[str, list[LedgerEntry]] = {}
+        self.last_version: dict[str, int] = {}
+        gone = buried(self.ledger)
         for entry in self.ledger:
-            self.by_subject.setdefault(entry.subject, []).append(entry)
+            if entry.is_tombstone:
+                continue
+            self.last_version[entry.subject] = entry.version
+            if (entry.subject, entry.version) not in gone:
+                self.by_subject.setdefault(entry.subject, []).append(entry)
         self.resolver = LedgerResolver(snapshot, entries=self.ledger)
         self.parsed_versions: dict[tuple[str, int], ParsedSchema] = {}
         self.review = Review(ledger=self.ledger)
@@ -252,7 +262,7 @@ class _Reviewer:
             self._configured_only(f, entries)
             return
         latest = entries[-1] if entries else None
-        next_version = latest.version + 1 if latest else 1
+        next_version = self.last_version.get(f.subject, 0) + 1
         unchanged_blobs = latest is not None and latest.schema_blob == f.schema_blob \
             and latest.subject_blob == f.config_blob
         needs_parse = not unchanged_blobs or bool(f.examples)
@@ -377,9 +387,10 @@ class _Reviewer:
     def _lifecycle(self, f: SubjectFiles, entries: list[LedgerEntry], new_version: int | None) -> None:
         problems = self.review.problems
         known = {e.version for e in entries}
+        numbered = set(range(1, self.last_version.get(f.subject, 0) + 1))   # buried versions keep their number
         for version in f.config.versions:
-            if version not in known and version != new_version:
-                have = f"it has versions 1..{max(known)}" if known else "it has no version yet"
+            if version not in numbered and version != new_version:
+                have = f"it has versions 1..{max(numbered)}" if numbered else "it has no version yet"
                 upcoming = f"; this change proposes v{new_version}" if new_version else ""
                 problems.append(error("LIFECYCLE_UNKNOWN_VERSION", f"versions.{version}: {f.subject!r} has no "
                                       f"version {version} ({have}{upcoming})", f.config_path,

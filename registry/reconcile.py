@@ -85,6 +85,12 @@ def reconcile_ledgers(winner: Sequence[LedgerEntry], loser: Sequence[LedgerEntry
                       loser_site: str | None, *, by: str, ids_start: int = 1) -> Reconciled:
     """The winner's ledger followed by the loser's own lines (see the module docstring)."""
     start = _common_prefix(winner, loser)
+    buried_here = [e for e in loser[start:] if e.is_tombstone]
+    if buried_here:   # carried over, a tombstone would bury another version of the merged ledger
+        e = buried_here[0]
+        raise ReconcileError(f"the side being rebased permanently deleted {e.subject} v{e.version} (a tombstone); "
+                             "reconcile does not carry tombstones — make permanent deletes on the origin after "
+                             "the reconciliation. Nothing was written.")
     merged = list(winner)
     id_of = {e.fingerprint: e.id for e in merged}
     content_of = {e.id: e.fingerprint for e in merged}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from registry import layout
-from registry.ledger import LedgerEntry
+from registry.ledger import LedgerEntry, live
 from registry.snapshot import Snapshot, SnapshotError
 from registry.subject_config import SubjectConfig
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
@@ -24,7 +24,8 @@ class LedgerResolver:
                  entries: list[LedgerEntry] | None = None) -> None:
         self.snapshot = snapshot
         self.pending = dict(pending or {})
-        self.entries = {(e.subject, e.version): e for e in (snapshot.ledger if entries is None else entries)}
+        # A permanently deleted (buried) version resolves nowhere, not even as a reference.
+        self.entries = {(e.subject, e.version): e for e in live(snapshot.ledger if entries is None else entries)}
         self._cache: dict[tuple[str, int], SchemaSource] = {}
 
     def add_pending(self, subject: str, version: int, source: SchemaSource) -> None:

@@ -28,11 +28,12 @@ from registry.compat import Mode
 from registry.errors import (CompatibilityNotConfigured, IdConflict, Incompatible, InvalidCompatibilityLevel,
                              InvalidMode, InvalidSchema, InvalidSubject, InvalidVersion, MainMoved, ModeNotConfigured,
                              OperationNotPermitted, RegistryError, RepositoryError, SubjectNotFound,
-                             SubjectSoftDeleted, Unprocessable, VersionNotFound, VersionSoftDeleted)
+                             SubjectNotSoftDeleted, SubjectSoftDeleted, Unprocessable, VersionNotFound,
+                             VersionNotSoftDeleted, VersionSoftDeleted)
 from registry.formats import ParsedSchema
-from registry.gate import GateError, GateResult, apply_change
+from registry.gate import GateError, GateResult, apply_change, bury_versions
 from registry.identity import content_fingerprint
-from registry.ledger import LedgerEntry
+from registry.ledger import LedgerEntry, buried
 from registry.model import RegistryTree
 from registry.modes import WriteMode
 from registry.proposal import verified_ledger
@@ -104,20 +105,23 @@ class VersionDeleted:
     version: int
     id: int
     commit: str | None
+    permanent: bool = False
 
     def event(self) -> dict[str, Any]:
-        return {"type": "version.deleted", "subject": self.subject, "version": self.version, "id": self.id}
+        return {"type": "version.deleted", "subject": self.subject, "version": self.version, "id": self.id,
+                "permanent": self.permanent}
 
 
 @dataclass(frozen=True)
 class SubjectDeleted:
     subject: str
-    versions: tuple[int, ...]             # the versions that were live
+    versions: tuple[int, ...]             # the versions that were live (soft) · that were buried (permanent)
     commit: str | None
+    permanent: bool = False
 
     def event(self) -> dict[str, Any]:
         return {"type": "subject.deleted", "subject": self.subject, "version": None, "id": None,
-                "versions": list(self.versions)}
+                "versions": list(self.versions), "permanent": self.permanent}
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,9 @@ class _State:
     registry: RegistryConfig
     subject_yaml: bytes | None
     subject: SubjectConfig | None
-    entries: list[LedgerEntry]
+    entries: list[LedgerEntry]            # the subject's version lines, without permanently deleted ones
     ledger: list[LedgerEntry]
+    next_version: int = 1                 # after every version ever ledgered (buried ones keep their number)
 
     @property
     def mode(self) -> str:
@@ -193,8 +198,16 @@ def read_state(snapshot: Snapshot, subject: str | None) -> _State:
             subject_config = SubjectConfig.parse(raw) if raw is not None else None
         except ConfigError as exc:
             raise RepositoryError(f"subject.yaml of {subject!r} on main is invalid: {exc}") from None
-    entries = [e for e in ledger if e.subject == subject] if subject is not None else []
-    return _State(snapshot, registry, raw, subject_config, entries, ledger)
+    entries: list[LedgerEntry] = []
+    next_version = 1
+    if subject is not None:
+        gone = buried(e for e in ledger if e.subject == subject)
+        for e in ledger:
+            if e.subject == subject and not e.is_tombstone:
+                next_version = e.version + 1
+                if (e.subject, e.version) not in gone:
+                    entries.append(e)
+    return _State(snapshot, registry, raw, subject_config, entries, ledger, next_version)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -241,10 +254,10 @@ class RegistryWriter:
                                          f"{entry.id}, not {request.schema_id}")
                     existing.append(entry)
                     return {}   # already registered: the gate writes nothing
-            if request.version is not None and request.version != len(state.entries) + 1:
+            if request.version is not None and request.version != state.next_version:
                 raise InvalidVersion(f"Version {request.version} cannot be imported into {subject!r}: it has "
-                                     f"{len(state.entries)} version(s) and the ledger numbers versions without "
-                                     f"gaps, so the next one is {len(state.entries) + 1}")
+                                     f"{state.next_version - 1} version(s) and the ledger numbers versions without "
+                                     f"gaps, so the next one is {state.next_version}")
             if request.schema_id is not None:
                 bound = next((e for e in state.ledger if e.id == request.schema_id), None)
                 if bound is not None and bound.fingerprint != fingerprint[0]:
@@ -314,9 +327,22 @@ class RegistryWriter:
         return LifecycleChanged(subject, resolved[0].version, resolved[0].id, new_state.value, sunset_date,
                                 result.commit)
 
-    def delete_version(self, subject: str, version: int | str, author: str) -> VersionDeleted:
-        """Soft delete: the version leaves listings and "latest"; its ID keeps resolving."""
+    def delete_version(self, subject: str, version: int | str, author: str, permanent: bool = False) -> VersionDeleted:
+        """Soft delete: the version leaves listings and "latest"; its ID keeps resolving. ``permanent`` (of a
+        soft-deleted version, else :class:`VersionNotSoftDeleted`): a tombstone in the ledger — the version is
+        served nowhere any more, its ID stays reserved (see :meth:`_bury`)."""
         resolved: list[LedgerEntry] = []
+        if permanent:
+            def pick(snapshot: Snapshot) -> list[LedgerEntry]:
+                state = _writable(snapshot, subject)
+                entry = state.entry(subject, version, live_only=False)
+                if state.live(entry.version):
+                    raise VersionNotSoftDeleted(subject, entry.version)
+                resolved[:] = [entry]
+                return [entry]
+
+            result = self._bury(author, f"Permanently delete {subject} v{version}", pick, subject)
+            return VersionDeleted(subject, resolved[0].version, resolved[0].id, result.commit, permanent=True)
 
         def changes(snapshot: Snapshot) -> Changes:
             state = _writable(snapshot, subject)
@@ -333,9 +359,23 @@ class RegistryWriter:
         result = self._commit(author, f"Soft-delete {subject} v{version}", changes)
         return VersionDeleted(subject, resolved[0].version, resolved[0].id, result.commit)
 
-    def delete_subject(self, subject: str, author: str) -> SubjectDeleted:
-        """Soft delete of a whole subject; the outcome lists the versions that were live."""
+    def delete_subject(self, subject: str, author: str, permanent: bool = False) -> SubjectDeleted:
+        """Soft delete of a whole subject; the outcome lists the versions that were live. ``permanent`` (of a
+        soft-deleted subject, else :class:`SubjectNotSoftDeleted`): a tombstone for each of its versions; the
+        outcome lists them."""
         live: list[int] = []
+        if permanent:
+            def pick(snapshot: Snapshot) -> list[LedgerEntry]:
+                state = _writable(snapshot, subject)
+                if state.subject is None or not state.entries:
+                    raise SubjectNotFound(subject)
+                if not state.subject.deleted:
+                    raise SubjectNotSoftDeleted(subject)
+                live[:] = [e.version for e in state.entries]
+                return list(state.entries)
+
+            result = self._bury(author, f"Permanently delete subject {subject}", pick, subject)
+            return SubjectDeleted(subject, tuple(live), result.commit, permanent=True)
 
         def changes(snapshot: Snapshot) -> Changes:
             state = _writable(snapshot, subject)
@@ -420,6 +460,16 @@ class RegistryWriter:
         except SnapshotError as exc:
             raise RepositoryError(f"cannot read the registry repository: {exc}") from None
 
+    def _bury(self, author: str, message: str, pick: Callable[[Snapshot], list[LedgerEntry]],
+              subject: str) -> GateResult:
+        """Append tombstones of the version lines ``pick`` chooses on main (registry/ledger.py): nothing is
+        removed from the ledger or git, the IDs stay reserved forever, every index drops the versions."""
+        try:
+            return bury_versions(self.repo, pick, author, message, remote=self.remote, committer=self.committer,
+                                 work_tree="follow")
+        except GateError as exc:
+            raise gate_refusal(exc, subject) from None
+
     def _commit(self, author: str, message: str, changes: Callable[[Snapshot], Changes], subject: str | None = None,
                 ids: Mapping[str, int] | None = None) -> GateResult:
         try:
@@ -477,7 +527,7 @@ def _schema_files(state: _State, subject: str, schema_type: SchemaType, schema: 
     if state.subject is not None and (state.subject.deleted or revive is not None):
         # Registering into a soft-deleted subject revives it; its old versions stay deleted.
         versions = dict(state.subject.versions)
-        deleted = {e.version for e in state.entries} if state.subject.deleted else set()
+        deleted = set(range(1, state.next_version)) if state.subject.deleted else set()
         if revive is not None:
             deleted.discard(revive)
             old = state.subject.lifecycle(revive)

@@ -51,6 +51,8 @@ TRANSLATIONS: dict[type[domain.RegistryError], Translation] = {
     domain.VersionNotFound: Translation(404, "NOT_FOUND"),
     domain.SubjectSoftDeleted: Translation(404, "NOT_FOUND"),
     domain.VersionSoftDeleted: Translation(404, "NOT_FOUND"),
+    domain.SubjectNotSoftDeleted: Translation(404, "FAILED_PRECONDITION"),
+    domain.VersionNotSoftDeleted: Translation(404, "FAILED_PRECONDITION"),
     domain.CompatibilityNotConfigured: Translation(404, "NOT_FOUND"),
     domain.ModeNotConfigured: Translation(404, "NOT_FOUND"),
     domain.Incompatible: Translation(409, "FAILED_PRECONDITION"),

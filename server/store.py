@@ -104,6 +104,18 @@ class Store:
         self._bodies = LRU(self.settings.cache_entries)
         self._parsed = LRU(min(self.settings.cache_entries, 2_000))
 
+    def _forget_retired(self, since: int) -> None:
+        """After new builds: an ID they changed that the index no longer holds was permanently deleted (a
+        ledger tombstone), and must answer 40403 here too — forget the cached answers (IDs are otherwise
+        immutable, so nothing else is ever evicted). Unknown changes (a full build since): forget too."""
+        changes = self.sql(lambda r: r.changes_since(since))
+        if changes is None:
+            self._forget_ids(f"a full build came after generation {since}")
+            return
+        changed = sorted(changes[1])
+        if changed and len(self.sql(lambda r: r.schemas_by_ids(changed))) < len(changed):
+            self._forget_ids("an ID was permanently deleted")
+
     @traced("sql.query")
     @metrics.timed("sql")
     def sql(self, call: Callable[[Any], T]) -> T:
@@ -141,6 +153,8 @@ class Store:
                 info = self.sql(lambda r: r.build_info())
                 if info is not None and self._generation is not None and info.generation < self._generation:
                     self._forget_ids(f"the index restarted at build generation {info.generation}")
+                elif info is not None and self._generation is not None and info.generation > self._generation:
+                    self._forget_retired(self._generation)
                 self._generation = info.generation if info is not None else None
                 # a rebuilt index starts counting generations again; with the commit the key is unique
                 self._build_key = (info.generation, info.commit) if info is not None else None
@@ -173,6 +187,7 @@ class Store:
     def schema(self, schema_id: int) -> Any:
         """The row of an ID (``id, schema_type, schema, references, rule_set``) or ``None``; served from
         cache even with SQL down."""
+        self.generation()   # a new build may have retired an ID (a permanent delete): see _forget_retired
         row = _counted_get(self._ids, schema_id)
         if row is not MISSING:
             return row
@@ -185,6 +200,7 @@ class Store:
         plain body (``variant`` None), what to make of the bytes Redis holds for it — they are what
         ``render`` would give, so a Redis hit is sent as stored, without decoding or rendering."""
         key = (schema_id, variant)
+        self.generation()   # as in schema(): cached answers of a retired ID are forgotten first
         body = _counted_get(self._bodies, key)
         if body is not MISSING:
             return body  # type: ignore[return-value]

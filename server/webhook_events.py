@@ -62,6 +62,10 @@ def commit_events(repo: pygit2.Repository, commit: pygit2.Commit) -> list[Event]
     before = _ledger(parent) if parent is not None else []
     after = _ledger(tree)
     for entry in after[len(before):]:
+        if entry.is_tombstone:   # a permanent delete: the version's ID stays reserved, it is served nowhere
+            out.append({"type": "version.deleted", "subject": entry.subject, "version": entry.version,
+                        "id": entry.id, "permanent": True, **common})
+            continue
         earlier = next((e.version for e in after if e.subject == entry.subject and e.version < entry.version
                         and e.fingerprint == entry.fingerprint), None)
         out.append({"type": "version.registered", "subject": entry.subject, "version": entry.version,

@@ -78,11 +78,11 @@ class WriteService:
                       author: str) -> LifecycleChanged:
         return self._write(lambda: self.writer.set_lifecycle(subject, version, state, sunset_date, author), author)
 
-    def delete_version(self, subject: str, version: int | str, author: str) -> VersionDeleted:
-        return self._write(lambda: self.writer.delete_version(subject, version, author), author)
+    def delete_version(self, subject: str, version: int | str, author: str, permanent: bool = False) -> VersionDeleted:
+        return self._write(lambda: self.writer.delete_version(subject, version, author, permanent), author)
 
-    def delete_subject(self, subject: str, author: str) -> SubjectDeleted:
-        return self._write(lambda: self.writer.delete_subject(subject, author), author)
+    def delete_subject(self, subject: str, author: str, permanent: bool = False) -> SubjectDeleted:
+        return self._write(lambda: self.writer.delete_subject(subject, author, permanent), author)
 
     def set_compatibility(self, subject: str | None, level: str | None, author: str) -> SettingChanged:
         return self._write(lambda: self.writer.set_compatibility(subject, level, author), author)

@@ -96,6 +96,13 @@ class Writer:
             "UPDATE versions SET state = ?, sunset_date = ?, deleted = ? WHERE subject = ? AND version = ?",
             [(state, sunset, int(deleted), subject, version) for subject, version, state, sunset, deleted in rows])
 
+    def remove(self, versions: Iterable[tuple[str, int]], ids: Iterable[int]) -> None:
+        """Drop permanently deleted versions and the schemas of retired IDs (tombstones in the ledger):
+        they are served by no read of this index any more."""
+        self.conn.executemany("DELETE FROM versions WHERE subject = ? AND version = ?", sorted(versions))
+        for table, column in (("schemas", "id"), ("schema_references", "schema_id"), ("fields", "schema_id")):
+            self.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in sorted(set(ids))])
+
     def record_build(self, *, commit: str, ledger_position: int, ledger_head: str, ledger_bytes: int,
                      ledger_sha: str, registry_blob: str | None, full: bool, added_versions: int,
                      changed_subjects: Iterable[str] = (), new_ids: Iterable[int] = ()) -> BuildInfo:

@@ -130,10 +130,9 @@ class SubjectWithWrites(Subject):
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
-        if params.boolean(req, "permanent"):
-            raise _permanent(f"subject '{subject}'")
-        _refuse_if_referenced(self.services, subject, None)
-        send(resp, list(service.delete_subject(subject, self.writer.author(req)).versions))
+        permanent = params.boolean(req, "permanent")
+        _refuse_if_referenced(self.services, subject, None, permanent)
+        send(resp, list(service.delete_subject(subject, self.writer.author(req), permanent).versions))
 
 
 class VersionsWithWrites(Versions):
@@ -173,13 +172,12 @@ class VersionWithWrites(Version):
     def on_delete(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         service = self.writer(req)
         number = params.version_id(version)
-        if params.boolean(req, "permanent"):
-            raise _permanent(f"version {version} of subject '{subject}'")
+        permanent = params.boolean(req, "permanent")
         latest = self.services.store.version(subject, "latest") if number == "latest" else None
         target = latest.version if latest is not None else number
         if target != "latest":
-            _refuse_if_referenced(self.services, subject, int(target))
-        send(resp, service.delete_version(subject, number, self.writer.author(req)).version)
+            _refuse_if_referenced(self.services, subject, int(target), permanent)
+        send(resp, service.delete_version(subject, number, self.writer.author(req), permanent).version)
 
 
 class Rollback:
@@ -286,22 +284,17 @@ class ModeWithWrites(ModeResource):
         send(resp, {"mode": service.set_mode(subject, None, self.writer.author(req)).previous})
 
 
-def _permanent(what: str) -> OperationNotPermitted:
-    return OperationNotPermitted(f"Permanent deletion of {what} is not supported: every registered version is a "
-                                "line of the registry's append-only ledger (registry.lock) and its ID must keep "
-                                "resolving in every clone. Soft-delete it (without permanent=true); it then leaves "
-                                "listings and 'latest' while its ID still resolves.")
-
-
-def _refuse_if_referenced(services: Services, subject: str, version: int | None) -> None:
-    """42206 when a live version of another subject references what is being deleted."""
+def _refuse_if_referenced(services: Services, subject: str, version: int | None, permanent: bool = False) -> None:
+    """42206 when a live version of another subject (any version of one, for a permanent delete, which
+    concerns soft-deleted versions) references what is being deleted."""
     store = services.store
-    versions = [version] if version is not None else (store.versions(subject, False) or [])
+    versions = [version] if version is not None else (store.versions(subject, permanent) or [])
     for number in versions:
         for schema_id in store.current(("referencedby", subject, number),
                                        lambda r, n=number: r.referenced_by(subject, n)):
-            users = [(s, v) for s, v in store.current(("usages", schema_id, False),
-                                                       lambda r, i=schema_id: r.id_usages(i, False)) if s != subject]
+            users = [(s, v) for s, v in store.current(("usages", schema_id, permanent),
+                                                       lambda r, i=schema_id: r.id_usages(i, permanent))
+                     if s != subject]
             if users:
                 s, v = users[0]
                 raise ReferenceExists(f"One or more references exist to the schema {{magic=1,keytype=SCHEMA,"

@@ -120,3 +120,30 @@ def test_a_pull_request_may_configure_a_subject_first_and_clones_agree(tmp_path)
     static_api.write(reader, out)
     assert json.loads((out / "config/payments/index.json").read_text()) == {"compatibilityLevel": "FULL"}
     assert "payments" not in json.loads((out / "subjects/index.json").read_text())
+
+
+@pytest.mark.parametrize("kind", ["json", "protobuf"])
+def test_json_and_protobuf_serializers_after_config_first(kind, writable_server):
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    client = SchemaRegistryClient({"url": writable_server.url})
+    subject = f"first-{kind}-value"
+    client.set_compatibility(subject_name=subject, level="FULL_TRANSITIVE")
+    ctx = SerializationContext(f"first-{kind}", MessageField.VALUE)
+    if kind == "json":
+        from confluent_kafka.schema_registry.json_schema import JSONSerializer
+        schema = json.dumps({"$schema": "http://json-schema.org/draft-07/schema#", "title": "First",
+                             "type": "object", "properties": {"a": {"type": "string"}}})
+        message = JSONSerializer(schema, client, conf={"auto.register.schemas": True})({"a": "x"}, ctx)
+    else:
+        from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+        from registry.formats import parse_schema
+        proto = 'syntax = "proto3";\npackage first;\nmessage First {\n  string a = 1;\n}\n'
+        first = parse_schema("PROTOBUF", proto).message_class("first.First")
+        message = ProtobufSerializer(first, client, {"auto.register.schemas": True,
+                                                     "use.deprecated.format": False})(first(a="x"), ctx)
+    schema_id = int.from_bytes(message[1:5], "big")
+    fresh = SchemaRegistryClient({"url": writable_server.url})
+    assert fresh.get_latest_version(subject).schema_id == schema_id
+    assert fresh.get_compatibility(subject) == "FULL_TRANSITIVE"

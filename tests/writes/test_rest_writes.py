@@ -66,7 +66,7 @@ def test_soft_delete_of_a_subject_and_registering_again(writable_server, registr
     assert "gone" in call(s, "GET", "/subjects?deleted=true").json()
     assert call(s, "GET", f"/schemas/ids/{old}").status_code == 200
     assert call(s, "DELETE", "/subjects/gone").json()["error_code"] == 40404
-    assert call(s, "DELETE", "/subjects/gone?permanent=true").json()["error_code"] == 42205
+    assert call(s, "DELETE", "/subjects/never-was?permanent=true").json()["error_code"] == 40401
     assert call(s, "DELETE", "/subjects/never-was").json()["error_code"] == 40401
     # Registering new content revives the subject with a new version; the old one stays deleted.
     r = call(s, "POST", "/subjects/gone/versions", avro("a", "b"))
