@@ -26,6 +26,9 @@ from jsonschema.exceptions import best_match
 
 from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.base import ParsedSchema
+from registry.formats.jsonschema_compat import read_issues as compat_read_issues
+from registry.formats.jsonschema_fields import list_fields
+from registry.formats.jsonschema_nodes import Builder
 from registry.formats.jsonschema_walk import Draft, draft_for, subschemas, without_annotations
 from registry.pointers import pointer
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
@@ -311,7 +314,6 @@ class JsonSchema(ParsedSchema):
     # --- catalog ---------------------------------------------------------------------------------
 
     def fields(self) -> list[Field]:
-        from registry.formats.jsonschema_fields import list_fields
         return list_fields(self)
 
     # --- compatibility ---------------------------------------------------------------------------
@@ -324,7 +326,6 @@ class JsonSchema(ParsedSchema):
     @cached_property
     def compat_root(self) -> Any:
         """The draft-independent model of this schema that compatibility checks walk (built once)."""
-        from registry.formats.jsonschema_nodes import Builder
         builder = Builder(self.draft, self._referenced_drafts())
         root = builder.node(self.document, self.resolver)
         looping = builder.self_reference()
@@ -337,8 +338,7 @@ class JsonSchema(ParsedSchema):
 
     def read_issues(self, writer: ParsedSchema,
                     policy: Policy = DEFAULT_POLICY) -> list["Incompatibility"]:  # noqa: F821
-        from registry.formats.jsonschema_compat import read_issues
-        return read_issues(self, writer, policy)  # type: ignore[arg-type]
+        return compat_read_issues(self, writer, policy)  # type: ignore[arg-type]
 
 
 # --- the fast engine ---------------------------------------------------------------------------------
