@@ -209,3 +209,14 @@ def test_postgres_and_redis_server_forgets_a_permanently_deleted_id(tmp_path):
             new = session.post(f"{server.url}/subjects/pg-gone/versions", data=json.dumps({"schema": schema}),
                                headers=headers, timeout=60).json()
             assert new["id"] != old and new["version"] == 2
+
+
+def test_reconcile_refuses_to_carry_a_tombstone(registry_repo):
+    from registry.id_space import IdSpaces
+    from registry.reconcile import ReconcileError, reconcile_ledgers
+
+    lines = main_ledger(registry_repo)
+    last_tombstone = max(n for n, e in enumerate(lines) if e.is_tombstone)
+    winner = lines[:last_tombstone]
+    with pytest.raises(ReconcileError, match="tombstone"):
+        reconcile_ledgers(winner, lines, IdSpaces(), None, by="Ada <ada@example.com>")
