@@ -34,6 +34,7 @@ POLICY = {
     ("POST", "/schemas/bulk"): "read",
     ("GET", "/schemas/ids/{schema_id}"): "read", ("GET", "/schemas/ids/{schema_id}/schema"): "read",
     ("GET", "/schemas/ids/{schema_id}/subjects"): "read", ("GET", "/schemas/ids/{schema_id}/versions"): "read",
+    ("GET", "/schemas/guids/{guid}"): "read", ("GET", "/v1/metadata/id"): "read",
     ("GET", "/subjects"): "read",
     ("POST", "/subjects/{subject}"): "read", ("DELETE", "/subjects/{subject}"): "write",
     ("GET", "/subjects/{subject}/versions"): "read", ("POST", "/subjects/{subject}/versions"): "write",
@@ -80,7 +81,8 @@ def route_table(repo: Path) -> list[tuple[str, str, bool]]:
 
 
 def concrete(template: str, method: str) -> str:
-    path = (template.replace("{subject}", SUBJECT).replace("{version}", "1").replace("{schema_id}", "1"))
+    path = (template.replace("{subject}", SUBJECT).replace("{version}", "1").replace("{schema_id}", "1")
+            .replace("{guid}", "00000000-0000-0000-0000-000000000000"))
     if method == "DELETE" and template.startswith("/subjects/"):
         path += "?permanent=true"   # refused after authorization: the matrix deletes nothing
     return path
