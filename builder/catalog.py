@@ -643,7 +643,7 @@ def fix_sitemap(site_dir: Path, model: CatalogModel, epoch: int | None) -> None:
     text = text.replace(entry, urls)
     path.write_text(text, encoding="utf-8")
     with open(site_dir / "sitemap.xml.gz", "wb") as raw, \
-            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=epoch or 0) as gz:
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=_gzip_mtime(epoch)) as gz:
         gz.write(text.encode("utf-8"))
 
 
@@ -810,6 +810,11 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         "commit": model.commit, "offline": offline, "key": key, "stats": recorded, "code": code,
         "subjects": digests}, indent=2) + "\n", encoding="utf-8")
     return stats
+
+
+def _gzip_mtime(epoch: int | None) -> int:
+    """The build date in the gzip header, as MkDocs takes it (see :func:`run_mkdocs`)."""
+    return int(os.environ.get("SOURCE_DATE_EPOCH") or epoch or 0)
 
 
 def _epoch(iso: str | None) -> int | None:

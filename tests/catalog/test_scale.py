@@ -3,6 +3,7 @@ the subject pages a merge changed and end byte-identical to a full build."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from pathlib import Path
 
@@ -89,3 +90,14 @@ def test_shared_shell_pages_carry_their_own_title_toc_and_search_entries(tmp_pat
     assert script == "var __index = " + (tmp_path / "site" / "search" / "search_index.json").read_text()
     entry = next(d for d in index["docs"] if d["location"] == "subjects/telemetry.usage.html#telemetryusage")
     assert "<code>usage.prompt_tokens</code>" in entry["text"] and "Breadcrumbs" not in entry["text"]
+
+
+def test_shared_shell_sitemap_lists_every_subject_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "NAV_MAX_SUBJECTS", 0)
+    model = dataclasses.replace(sample_model(), site_url="https://schemas.example.com/")
+    build_catalog(model, tmp_path / "site", work_dir=tmp_path)
+    sitemap = (tmp_path / "site" / "sitemap.xml").read_text()
+    assert "shell" not in sitemap
+    assert "<loc>https://schemas.example.com/subjects/telemetry.usage.html</loc>" in sitemap
+    assert sitemap.count("<loc>https://schemas.example.com/subjects/") == len(model.subjects)
+    assert gzip.decompress((tmp_path / "site" / "sitemap.xml.gz").read_bytes()).decode() == sitemap
