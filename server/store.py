@@ -13,6 +13,7 @@ everything already cached keeps being served.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -28,9 +29,11 @@ from registry.types import Reference, SchemaError, SchemaSource, SchemaType
 from server import index_status, metrics
 from server.cache import LRU, MISSING
 from server.redis_layer import RedisLayer
-from server.settings import Settings
+from server.settings import Settings, embedded_index_path
 
 log = logging.getLogger("server.store")
+# How often the ID path looks for new builds (permanent deletes); see Store._retirements.
+RETIREMENT_TTL = 1.0
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -55,6 +58,11 @@ class Store:
         self._generation: int | None = None
         self._build_key: tuple[int, str] | None = None
         self._generation_read_at = 0.0
+        # A writable server's workers tell each other of their index updates through this file's time
+        # (a stat per ID answer instead of a query): see _retirements.
+        self._updates = (embedded_index_path(settings.repo).with_name("index-updated")
+                         if settings.writable and settings.repo else None)
+        self._updates_seen: int | None = None
         self._generation_lock = threading.Lock()
         self.redis = _redis_layer(settings)
         self._status_path = index_status.path_for(settings.repo) if settings.repo else None
@@ -103,6 +111,36 @@ class Store:
         self._ids = LRU(self.settings.cache_entries)
         self._bodies = LRU(self.settings.cache_entries)
         self._parsed = LRU(min(self.settings.cache_entries, 2_000))
+
+    def _retirements(self) -> None:
+        """Before an answer about an ID: learn of new builds, which may have retired an ID (a permanent
+        delete, see :meth:`_forget_retired`). IDs are otherwise immutable, so the ID path reads the build
+        generation at most every :data:`RETIREMENT_TTL` seconds even where every other answer re-reads it
+        per request (a writable server): a cached ID hit costs no query. A write through any worker of
+        this server touches the ``index-updated`` file (:meth:`written`), which every worker stats here,
+        so a permanent delete is never answered from a cache after it was acknowledged."""
+        if self._updates is not None:
+            try:
+                stamp: int | None = self._updates.stat().st_mtime_ns
+            except OSError:
+                stamp = None
+            if stamp != self._updates_seen:
+                self._updates_seen = stamp
+                self._generation_read_at = 0.0
+        if time.monotonic() - self._generation_read_at >= max(self.settings.generation_ttl, RETIREMENT_TTL):
+            self.generation()
+
+    def written(self) -> None:
+        """This worker just updated the index (a write): every worker re-reads the build generation before
+        its next answer about an ID."""
+        self._generation_read_at = 0.0
+        if self._updates is not None:
+            try:
+                self._updates.touch()
+                now = time.time_ns()
+                os.utime(self._updates, ns=(now, now))
+            except OSError as exc:
+                log.warning("cannot signal the index update to the other workers (%s): %s", self._updates, exc)
 
     def _forget_retired(self, since: int) -> None:
         """After new builds: an ID they changed that the index no longer holds was permanently deleted (a
@@ -187,7 +225,7 @@ class Store:
     def schema(self, schema_id: int) -> Any:
         """The row of an ID (``id, schema_type, schema, references, rule_set``) or ``None``; served from
         cache even with SQL down."""
-        self.generation()   # a new build may have retired an ID (a permanent delete): see _forget_retired
+        self._retirements()
         row = _counted_get(self._ids, schema_id)
         if row is not MISSING:
             return row
@@ -200,7 +238,7 @@ class Store:
         plain body (``variant`` None), what to make of the bytes Redis holds for it — they are what
         ``render`` would give, so a Redis hit is sent as stored, without decoding or rendering."""
         key = (schema_id, variant)
-        self.generation()   # as in schema(): cached answers of a retired ID are forgotten first
+        self._retirements()
         body = _counted_get(self._bodies, key)
         if body is not MISSING:
             return body  # type: ignore[return-value]

@@ -51,7 +51,9 @@ class WriteService:
     author (``"Name <email>"``, the caller's identity) and returns the core's outcome; refusals are
     :mod:`registry.errors`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_update: Callable[[], None] | None = None) -> None:
+        """``on_update`` runs after each index update this service makes (the worker's store re-reads the
+        build at once: a permanent delete is never answered from this worker's cache afterwards)."""
         if not settings.repo:
             raise ValueError("the write API needs the registry repository (--repo)")
         self.settings = settings
@@ -62,6 +64,7 @@ class WriteService:
         self._thread_lock = threading.Lock()
         self._pipeline = IndexPipeline(Targets(settings.index_url or "", redis_url=settings.redis_url,
                                                redis_prefix=settings.redis_prefix))
+        self._on_update = on_update
 
     # -- the writes ---------------------------------------------------------------------------------------
 
@@ -133,5 +136,7 @@ class WriteService:
             self._pipeline.close()
             log.error("the index could not be updated after a write: %s", exc)
             return
+        if self._on_update is not None:
+            self._on_update()
         if update.redis_error:
             log.warning("the Redis index was not updated after a write: %s", update.redis_error)

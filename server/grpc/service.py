@@ -388,5 +388,5 @@ class RegistryService(pb_grpc.SchemaRegistryServiceServicer):
     def _write_service(self) -> WriteService:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = WriteService(self.services.settings)
+                self._writer = WriteService(self.services.settings, on_update=self.services.store.written)
         return self._writer

@@ -52,7 +52,7 @@ class Writer:
         """The service without a permission check (reading modes from git)."""
         with self._lock:
             if self._service is None:
-                self._service = WriteService(self.services.settings)
+                self._service = WriteService(self.services.settings, on_update=self.services.store.written)
         return self._service
 
     def author(self, req: falcon.Request) -> str:
