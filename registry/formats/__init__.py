@@ -25,9 +25,9 @@ def parse_schema(schema_type: SchemaType | str, text: str, references: Iterable[
         from registry.formats.avro import AvroSchema
         return AvroSchema(text, refs, resolver)
     if schema_type is SchemaType.JSON:
-        from registry.formats.jsonschema import JsonSchema
+        from registry.formats.jsonschema import JsonSchema   # on first use, as above
         return JsonSchema(text, refs, resolver)
-    from registry.formats.protobuf import ProtobufSchema
+    from registry.formats.protobuf import ProtobufSchema   # on first use, as above
     return ProtobufSchema(text, refs, resolver)
 
 
