@@ -12,35 +12,35 @@ the sidebar, so each subject gets its own shell. Field search has its own compac
 (``field-index.json``/``fields.js``) searched in the browser; raw schema files are written straight
 into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``). Rebuilding into an earlier catalog
 rewrites only the subject pages whose digest (recorded in the marker) changed.
+
+This module orchestrates; :mod:`builder.catalog_markup` holds the templates' environment, filters and
+links, :mod:`builder.catalog_subjects` writes the subject pages from their shells.
 """
 from __future__ import annotations
 
 import datetime
-import gzip
 import hashlib
 import json
 import logging
 import os
-import posixpath
 import re
 import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import markdown
 import yaml
-from markdown.extensions.toc import slugify
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from builder.catalog_document import catalog_document, registry_settings
-from builder.catalog_model import (FORMAT_LABELS, STATES, CatalogModel, SubjectView, iter_fields,
+from builder.catalog_markup import Links, environment
+from builder.catalog_model import (STATES, CatalogModel, SubjectView, iter_fields,
                                    model_from_index, examples_from_snapshot)
+from builder.catalog_subjects import (CatalogError, add_search_entries, fix_sitemap, shell_markdown, shell_pages,
+                                      subject_entries, write_subject_pages)
 from builder.site_paths import domain_page, raw_path, site_href, subject_page
 from registry.bundled import CATALOG_SITE
 from registry.timestamps import utc_iso
@@ -54,8 +54,6 @@ NAV_MAX_DOMAIN_SUBJECTS = 40  # a domain's subjects are listed in the sidebar on
 RECENT = 20
 
 
-class CatalogError(Exception):
-    """The catalog cannot be built (bad output directory, MkDocs failure); the message says why."""
 
 
 @dataclass
@@ -85,194 +83,6 @@ class CatalogStats:
     @property
     def seconds(self) -> float:
         return self.render_seconds + self.mkdocs_seconds + self.post_seconds
-
-
-# --------------------------------------------------------------------------------------------- links
-
-class Links:
-    """Relative URLs from one page to the others, for HTML written in templates.
-
-    Every page is built with ``use_directory_urls: false`` so that ``x.md`` is ``x.html`` both on a
-    web server and from ``file://``, and relative links are the same in both builds.
-    """
-
-    def __init__(self, page: str) -> None:
-        self.page_path = page
-        self._dir = posixpath.dirname(page)
-        self._tab_group = 0
-
-    def _rel(self, target: str) -> str:
-        return posixpath.relpath(target, self._dir or ".")
-
-    def md(self, target: str) -> str:
-        """A Markdown link target (MkDocs resolves and validates ``.md`` links itself)."""
-        return self._rel(target)
-
-    def page(self, target_md: str) -> str:
-        return site_href(self._rel(target_md[:-3] + ".html"))
-
-    def page_file(self, target: str) -> str:
-        return site_href(self._rel(target))
-
-    def subject(self, name: str, version: int | None = None) -> str:
-        url = self.page(subject_page(name))
-        return f"{url}#v{version}" if version else url
-
-    def domain(self, name: str) -> str:
-        return self.page(domain_page(name))
-
-    def tag(self, tag: str) -> str:
-        return f"{self.page('tags.md')}#tag-{anchor(tag)}"
-
-    def owner(self, owner: str) -> str:
-        return f"{self.page('owners.md')}#owner-{anchor(owner)}"
-
-    def raw(self, name: str, version: int, extension: str) -> str:
-        return site_href(self._rel(raw_path(name, version, extension)))
-
-    def raw_path(self, name: str, version: int, extension: str) -> str:
-        """The raw file's path from the site root (shown as its stable URL)."""
-        return site_href(raw_path(name, version, extension))
-
-    def next_tab_group(self) -> int:
-        self._tab_group += 1
-        return self._tab_group
-
-
-def anchor(text: str) -> str:
-    """An HTML id fragment for a tag or owner name (lower case, unsafe characters as ``-``)."""
-    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-") or "x"
-
-
-# ----------------------------------------------------------------------------------------- filters
-
-@lru_cache(maxsize=4096)
-def _lexer(language: str):
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-    try:
-        return get_lexer_by_name(language, stripnl=False)
-    except ClassNotFound:
-        return get_lexer_by_name("text", stripnl=False)
-
-
-_FORMATTER = None
-_JSON_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*)(:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b|([{}\[\],:])')
-_DIFF_CLASSES = (("+++", "gh"), ("---", "gh"), ("@@", "gu"), ("+", "gi"), ("-", "gd"))
-
-
-def _text(value: str) -> str:
-    """Text-node escaping (quotes need none): keeps highlighted schemas small."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _json_spans(text: str) -> str:
-    """JSON in Pygments' token classes (keys ``nt``, strings ``s2``, numbers ``mi``, ``kc``, ``p``).
-
-    One regular expression pass instead of Pygments' lexer: JSON is most of what a catalog shows
-    (Avro, JSON Schema, examples), and this is an order of magnitude faster at 10,000 subjects.
-    Anything that is not a token (whitespace, invalid input) is kept as escaped text."""
-    out: list[str] = []
-    pos = 0
-    for match in _JSON_TOKEN.finditer(text):
-        out.append(_text(text[pos:match.start()]))
-        string, space, colon, number, constant, punct = match.groups()
-        if string is not None:
-            out.append(f'<span class="{"nt" if colon else "s2"}">{_text(string)}</span>{space}')
-            if colon:
-                out.append('<span class="p">:</span>')
-        elif number is not None:
-            out.append(f'<span class="mi">{number}</span>')
-        elif constant is not None:
-            out.append(f'<span class="kc">{constant}</span>')
-        else:
-            out.append(f'<span class="p">{_text(punct)}</span>')
-        pos = match.end()
-    out.append(_text(text[pos:]))
-    return "".join(out)
-
-
-def _diff_spans(text: str) -> str:
-    """A unified diff with one class per line (``gi`` added, ``gd`` removed, ``gu`` hunk, ``gh`` files)."""
-    lines = []
-    for line in text.splitlines():
-        cls = next((c for prefix, c in _DIFF_CLASSES if line.startswith(prefix)), None)
-        lines.append(f'<span class="{cls}">{_text(line)}</span>' if cls else _text(line))
-    return "\n".join(lines) + "\n"
-
-
-def highlight(text: str, language: str) -> Markup:
-    """Highlighted code in the markup pymdownx.highlight writes, so the theme styles it and adds copy
-    buttons. JSON and diffs are tokenized here; other languages (Protobuf) go through Pygments."""
-    global _FORMATTER
-    if language == "json":
-        body = _json_spans(text)
-    elif language == "diff":
-        body = _diff_spans(text)
-    else:
-        from pygments import highlight as pyg_highlight
-        from pygments.formatters import HtmlFormatter
-        if _FORMATTER is None:
-            _FORMATTER = HtmlFormatter(nowrap=True)
-        body = pyg_highlight(text, _lexer(language), _FORMATTER)
-    return Markup(f'<div class="language-{language} highlight"><pre><span></span><code>{body}</code></pre></div>')
-
-
-def schema_code(text: str, language: str) -> Markup:
-    """A schema on a subject page: plain text, highlighted in the browser by ``catalog.js`` into the
-    token classes :func:`highlight` (JSON) and Pygments (Protobuf) use. The spans are three quarters of
-    a highlighted schema's bytes, schemas are most of a subject page (three versions of a schema on every
-    page of a 10,000-subject catalog), and Pygments was a tenth of the time spent writing pages."""
-    if language not in ("json", "protobuf"):
-        return highlight(text, language)
-    return Markup(f'<div class="language-{language} highlight lsr-hl"><pre><span></span><code>{_text(text)}</code>'
-                  '</pre></div>')
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|])")
-
-
-def md_inline(text: Any) -> Markup:
-    """Text for a Markdown line (a heading): HTML-escaped and Markdown-escaped."""
-    return Markup(_MD_SPECIAL.sub(r"\\\1", str(escape(text))))
-
-
-_SCRIPT_LINK = re.compile(r"\]\(\s*(?:javascript|vbscript|data):", re.IGNORECASE)
-
-
-def md_block(text: Any) -> Markup:
-    """A user's description as Markdown: HTML-escaped so that it cannot inject markup, and with script
-    URLs in Markdown links disarmed (a description is repository content, shown to every reader)."""
-    return Markup(_SCRIPT_LINK.sub("](#", str(escape(str(text).strip()))))
-
-
-def break_dots(text: Any) -> Markup:
-    """A dotted type name that may wrap after its dots (``llm.metrics.<wbr>Provider``), nowhere else."""
-    return Markup(str(escape(text)).replace(".", ".<wbr>"))
-
-
-def first_line(text: Any) -> str:
-    return str(text or "").strip().split("\n", 1)[0]
-
-
-def contact_href(contact: str) -> str:
-    """A link for a consumer's contact: URLs and e-mail addresses; empty for a chat channel or name."""
-    if contact.startswith(("http://", "https://", "mailto:")):
-        return contact
-    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", contact):
-        return "mailto:" + contact
-    return ""
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(CATALOG_SITE / "templates"), str(CATALOG_SITE)]),
-                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(highlight=highlight, schema_code=schema_code, md=md_inline, md_block=md_block, break_dots=break_dots,
-                       first_line=first_line, anchor=anchor, contact_href=contact_href,
-                       format_label=lambda t: FORMAT_LABELS.get(t, t))
-    return env
 
 
 # ------------------------------------------------------------------------------------------- pages
@@ -380,7 +190,7 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
                 ) -> tuple[Path, int, dict[str, list[str]]]:
     """Write ``docs/`` and ``mkdocs.yml`` into ``work_dir``; returns the config path, the page count and
     the deferred HTML of each page (see :func:`fill_deferred`)."""
-    env = _environment()
+    env = environment()
     deferred: dict[str, list[str]] = {}
     docs = work_dir / "docs"
     subjects = sorted(model.live_subjects(), key=lambda s: s.name)
@@ -409,10 +219,10 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     # their shells, with sentinel title and content. A large registry keeps subjects out of the sidebar,
     # so every subject page has the same navigation and one shared shell serves them all; a small one
     # lists them, and each gets its own shell (its sidebar marks it as the current page).
-    for page in _shell_pages(subjects, not_in_nav=_nav(domains)[1]):
+    for page in shell_pages(subjects, not_in_nav=_nav(domains)[1]):
         target = docs / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(_shell_markdown(model), encoding="utf-8")
+        target.write_text(shell_markdown(model), encoding="utf-8")
     pages += len(subjects)
     write("tags.md", "tags.md.j2", title="Tags", anchor_prefix="tag-", empty="No subject has tags yet.",
           groups=_grouped(subjects, lambda s: s.tags))
@@ -449,211 +259,6 @@ def fill_deferred(site_dir: Path, deferred: dict[str, list[str]]) -> None:
         path = site_dir / page
         html = _DEFERRED.sub(lambda match: parts[int(match.group(1))], path.read_text(encoding="utf-8"))
         path.write_text(html, encoding="utf-8")
-
-
-# ------------------------------------------------------------------------------ subject pages
-
-SHARED_SHELL = "subjects/lsr shell.md"   # a space: no subject's page name has one (encode_subject)
-_TITLE, _DESCRIPTION, _EDIT, _TOC = "LSRSHELLTITLE", "LSRSHELLDESCRIPTION", "LSRSHELLEDIT", "LSRSHELLTOC"
-_H2 = (("references", "References"), ("data-contract-rules", "Data-contract rules"),
-       ("examples", "Examples"), ("versions", "Versions"))
-
-
-def _shell_markdown(model: CatalogModel) -> str:
-    """A subject page's shell for MkDocs: sentinels where the title, description, edit URL and content go."""
-    edit = f"edit_url: {_EDIT}\n" if model.edit_url else ""
-    return f"---\ntitle: {_TITLE}\ndescription: {_DESCRIPTION}\n{edit}---\n\n# {_TITLE}\n\n## {_TOC}\n"
-
-
-def _shell_pages(subjects: list[SubjectView], *, not_in_nav: bool) -> list[str]:
-    return [SHARED_SHELL] if not_in_nav and subjects else [subject_page(s.name) for s in subjects]
-
-
-@dataclass
-class Shell:
-    """A built shell page cut at its sentinels: ``parts`` interleave with the values of ``holes``."""
-    parts: list[str]
-    holes: list[str]
-    toc_item: str          # one table-of-contents entry, with _TOC where its id and label go
-
-    _CUT = re.compile(f'<h1 id="{_TITLE.lower()}">.*?</h2>|{_TITLE}|{_DESCRIPTION}|{_EDIT}|'
-                      f'<li class="md-nav__item">\\s*<a href="#{_TOC.lower()}".*?</li>|#{_TITLE.lower()}"', re.S)
-
-    @classmethod
-    def parse(cls, html: str) -> "Shell":
-        # Whitespace runs with a line break become one line break: the theme's indentation is a third of
-        # a page's bytes, the rendering is the same (no <pre> in the shell) and scripts keep their lines.
-        html = re.sub(r"\s*\n\s*", "\n", html)
-        parts, holes, toc_item, pos = [], [], "", 0
-        for match in cls._CUT.finditer(html):
-            text = match.group(0)
-            parts.append(html[pos:match.start()])
-            if text.startswith("<h1"):
-                holes.append("content")
-            elif text.startswith("<li"):
-                holes.append("toc")
-                toc_item = text.replace(f"#{_TOC.lower()}", f"#{_TOC}")
-            elif text.startswith("#"):
-                holes.append("skip")   # the "Skip to content" link: the h1's id, and its closing quote
-            else:
-                holes.append({_TITLE: "title", _DESCRIPTION: "description", _EDIT: "edit"}[text])
-            pos = match.end()
-        parts.append(html[pos:])
-        if "content" not in holes or "toc" not in holes:
-            raise CatalogError("the subject page shell built by MkDocs has no content or table of contents "
-                               "where the catalog expects them (theme changed?)")
-        return cls(parts, holes, toc_item)
-
-    def fill(self, values: dict[str, str]) -> str:
-        out = [self.parts[0]]
-        for hole, part in zip(self.holes, self.parts[1:]):
-            out.append(values[hole])
-            out.append(part)
-        return "".join(out)
-
-
-_MD_SYNTAX = re.compile(r"[\\`*_{}\[\]<>#+!|~&]|^\s*[-=\d]|\n\s*\n|  \n")
-_markdown = None
-
-
-def description_html(text: str) -> str:
-    """A description as HTML: Markdown as MkDocs renders it (escaped first, see md_block); plain text,
-    the common case, skips the Markdown parser, which would cost seconds at 10,000 subjects."""
-    global _markdown
-    source = str(md_block(text))
-    if not _MD_SYNTAX.search(source):
-        return f"<p>{source}</p>"
-    if _markdown is None:
-        _markdown = markdown.Markdown(extensions=["attr_list", "admonition", "tables"])
-    _markdown.reset()
-    return _markdown.convert(source)
-
-
-def _h1_id(name: str) -> str:
-    return slugify(name, "-")   # Python-Markdown's, as the toc extension in MkDocs makes heading ids
-
-
-_SEARCH_EXCLUDED = re.compile(r'<(nav|tr|p)\b[^>]*data-search-exclude[^>]*>.*?</\1>', re.S)
-_TAG = re.compile(r"<(?!/?(?:p|code)>)[^>]*>")
-
-
-def _search_text(html: str) -> str:
-    """The search text of a page's first section, as the theme's search plugin keeps it (paragraphs and
-    code, no other markup, no ``data-search-exclude`` elements)."""
-    text = _TAG.sub("", re.sub(r"<(p|code)\b[^>]*>", r"<\1>", _SEARCH_EXCLUDED.sub("", html)))
-    return re.sub(r"\s+", " ", text.replace("&para;", "")).strip()
-
-
-def write_subject_pages(model: CatalogModel, shells_dir: Path, site_dir: Path, shared: bool, *,
-                        code: str, previous: dict[str, str], previous_entries: dict[str, list[dict]]
-                        ) -> tuple[dict[str, str], list[dict], int]:
-    """Write the subject pages into ``site_dir`` from their shells in ``shells_dir`` (what MkDocs built):
-    title, description, edit URL, table of contents and the whole content (``subject.html.j2`` with the
-    large parts of ``subject_slots.html.j2``), and their raw files.
-
-    A subject whose digest (:func:`_subject_digest`) equals ``previous[name]`` (the last build's, from
-    the site's marker) is not rendered or written again, and its search entries are taken over from
-    ``previous_entries``. Returns the digests, the search-index entries (the theme's search plugin saw
-    only the shells) and how many subjects were written."""
-    env = _environment()
-    content_template = env.get_template("subject.html.j2")
-    slots_template = env.get_template("subject_slots.html.j2")
-    shared_html = (shells_dir / (SHARED_SHELL[:-3] + ".html")).read_text(encoding="utf-8") if shared else None
-    shell = Shell.parse(shared_html) if shared_html is not None else None
-    model_digest = hashlib.sha256(f"{code}\0{model.repo_url}".encode()).hexdigest()
-    digests: dict[str, str] = {}
-    entries: list[dict] = []
-    written = 0
-    for s in sorted(model.live_subjects(), key=lambda s: s.name):
-        page = subject_page(s.name)
-        html_name = page[:-3] + ".html"
-        location = site_href(html_name)
-        shell_html = shared_html if shared_html is not None else (shells_dir / html_name).read_text(encoding="utf-8")
-        digest = hashlib.sha256(f"{model_digest}\0{repr(s)}".encode())
-        digest.update(shell_html.encode())
-        digests[s.name] = key = digest.hexdigest()[:32]
-        if previous.get(s.name) == key and location in previous_entries and (site_dir / html_name).exists():
-            entries += previous_entries[location]
-            continue
-        page_shell = shell or Shell.parse(shell_html)
-        link = Links(page)
-        context = {"model": model, "link": link, "s": s}
-        h1 = _h1_id(s.name)
-        content = content_template.render(**context, h1_id=h1, description_html=Markup(description_html(s.description)),
-                                           slots=slots_template.make_module(context))
-        h2s = [(hid, label) for hid, label in _H2 if f'<h2 id="{hid}">' in content]
-        toc = "".join(page_shell.toc_item.replace(f"#{_TOC}", f"#{hid}").replace(_TOC, label) for hid, label in h2s)
-        description = first_line(s.description) or s.name
-        target = site_dir / html_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page_shell.fill({
-            "title": str(escape(s.name)), "description": str(escape(description)),
-            "edit": str(escape(s.edit_url or "")), "toc": toc, "content": content,
-            "skip": f'#{h1}"'}), encoding="utf-8")
-        write_raw_files(s, site_dir)
-        written += 1
-        first = content[content.index("</h1>") + 5:content.index("<h2") if h2s else len(content)]
-        entries.append({"location": location, "title": s.name, "text": ""})
-        entries.append({"location": f"{location}#{h1}", "title": s.name, "text": _search_text(first)})
-        entries += [{"location": f"{location}#{hid}", "title": label, "text": ""} for hid, label in h2s]
-    return digests, entries, written
-
-
-def _subject_entries(site_dir: Path) -> dict[str, list[dict]]:
-    """The subject pages' entries of an earlier build's search index, by page."""
-    try:
-        docs = json.loads((site_dir / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    found: dict[str, list[dict]] = {}
-    for entry in docs:
-        page = entry["location"].split("#", 1)[0]
-        if page.startswith("subjects/"):
-            found.setdefault(page, []).append(entry)
-    return found
-
-
-def add_search_entries(site_dir: Path, entries: list[dict], shells: set[str]) -> None:
-    """Replace the shells' entries of the search index (and of its script form in the offline build)
-    by the subject pages' entries, after the other pages' entries, in name order."""
-    path = site_dir / "search" / "search_index.json"
-    if not path.exists():
-        return
-    index = json.loads(path.read_text(encoding="utf-8"))
-    index["docs"] = [d for d in index["docs"] if d["location"].split("#", 1)[0] not in shells] + entries
-    text = json.dumps(index, separators=(",", ":"))
-    path.write_text(text, encoding="utf-8")
-    script = site_dir / "search" / "search_index.js"
-    if script.exists():
-        script.write_text(f"var __index = {text}", encoding="utf-8")
-
-
-def fix_sitemap(site_dir: Path, model: CatalogModel, epoch: int | None) -> None:
-    """With a site URL, MkDocs lists the shared shell in the sitemap: list every subject page instead."""
-    path = site_dir / "sitemap.xml"
-    shell = site_href(SHARED_SHELL[:-3] + ".html")
-    if not path.exists() or shell not in path.read_text(encoding="utf-8"):
-        return
-    text = path.read_text(encoding="utf-8")
-    match = re.search(r"[ \t]*<url>\s*<loc>([^<]*)" + re.escape(shell) + r"</loc>.*?</url>\n?", text, re.S)
-    assert match is not None
-    entry, base = match.group(0), match.group(1)
-    urls = "".join(entry.replace(base + shell, base + site_href(subject_page(s.name)[:-3] + ".html"))
-                   for s in sorted(model.live_subjects(), key=lambda s: s.name))
-    text = text.replace(entry, urls)
-    path.write_text(text, encoding="utf-8")
-    with open(site_dir / "sitemap.xml.gz", "wb") as raw, \
-            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=_gzip_mtime(epoch)) as gz:
-        gz.write(text.encode("utf-8"))
-
-
-def write_raw_files(s: SubjectView, site_dir: Path) -> None:
-    """Raw schemas at stable URLs ``raw/<subject dir>/v<N>.<ext>``, byte for byte as registered."""
-    folder = site_dir / "raw" / s.dirname
-    folder.mkdir(parents=True, exist_ok=True)
-    for v in s.versions:
-        if not v.deleted:
-            (folder / f"v{v.version}.{v.extension}").write_text(v.schema, encoding="utf-8")
 
 
 def sync_tree(source: Path, target: Path, exclude: set[str], *, incremental: bool) -> None:
@@ -765,10 +370,10 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
     code = code_key(offline)
     reuse = incremental and previous.get("code") == code
     previous_digests = previous.get("subjects", {}) if reuse else {}
-    previous_entries = _subject_entries(out) if reuse else {}
+    previous_entries = subject_entries(out) if reuse else {}
     subjects = sorted(model.live_subjects(), key=lambda s: s.name)
     shared = _nav(_domains(subjects))[1] and bool(subjects)
-    shells = {p[:-3] + ".html" for p in _shell_pages(subjects, not_in_nav=shared)}
+    shells = {p[:-3] + ".html" for p in shell_pages(subjects, not_in_nav=shared)}
     with tempfile.TemporaryDirectory(prefix="lsr-catalog-", dir=work_dir) as tmp:
         started = time.perf_counter()
         built_dir = Path(tmp) / "site"
@@ -812,9 +417,6 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
     return stats
 
 
-def _gzip_mtime(epoch: int | None) -> int:
-    """The build date in the gzip header, as MkDocs takes it (see :func:`run_mkdocs`)."""
-    return int(os.environ.get("SOURCE_DATE_EPOCH") or epoch or 0)
 
 
 def _epoch(iso: str | None) -> int | None:

@@ -1,7 +1,8 @@
 """The view model's pieces that pages rely on: anchors, diffs, edit URLs, "latest", the field index."""
 from __future__ import annotations
 
-from builder.catalog import _json_spans, anchor, field_index, highlight, md_block
+from builder.catalog import field_index
+from builder.catalog_markup import _json_spans, anchor, highlight, md_block
 from builder.catalog_model import (FieldView, SubjectView, VersionView, edit_url_for, field_anchor, link_versions,
                                    unified_diff)
 from registry.types import Field
