@@ -156,10 +156,11 @@ class Postgres(Dialect):
         return statement.replace("%", "%%").replace("?", "%s")
 
     def begin(self, conn: Any) -> None:
-        # psycopg opens the transaction itself. One writer at a time, as SQLite's BEGIN IMMEDIATE
-        # gives: a second build waits, then sees that the index moved on (instead of failing on a
-        # duplicate build generation)
-        conn.execute("SELECT pg_advisory_xact_lock(7426002)")
+        # psycopg opens the transaction itself. One writer at a time per index, as SQLite's BEGIN
+        # IMMEDIATE gives: a second build waits, then sees that the index moved on (instead of failing on
+        # a duplicate build generation). The lock is keyed by the index's schema (its search_path), so
+        # indexes of other registries in the same database never wait for each other.
+        conn.execute("SELECT pg_advisory_xact_lock(7426002, hashtext(current_schema()))")
 
 
 def dialect_for(url: str, *, read_only: bool = False) -> Dialect:

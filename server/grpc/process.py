@@ -49,11 +49,23 @@ class GrpcProcess:
 
     def start(self) -> None:
         """Start the child and return; the supervisor thread waits until it listens, then keeps it running
-        (the REST workers boot meanwhile: both take seconds to import everything)."""
-        threading.Thread(target=self._supervise, name="grpc-supervisor", daemon=True).start()
+        (the REST workers boot meanwhile: both take seconds to import everything). The child is launched
+        here, in the master's main thread — the thread that forks the workers: a worker forked while
+        another thread is inside ``Popen`` inherits the pipe ``Popen`` waits on, and ``Popen`` then never
+        returns."""
+        try:
+            first = self._launch()
+        except GrpcStartError as exc:
+            self.on_failure(str(exc))
+            return
+        threading.Thread(target=self._supervise, args=(first,), name="grpc-supervisor", daemon=True).start()
 
     def _spawn(self) -> subprocess.Popen:
         """A started child that listens, or :class:`GrpcStartError`."""
+        return self._await_ready(*self._launch())
+
+    def _launch(self) -> tuple[subprocess.Popen, int]:
+        """The child, started with its settings; and the pipe it writes ``ready`` to."""
         read_fd, write_fd = os.pipe()
         try:
             with self._lock:   # either stop() sees this child, or no child starts after stop()
@@ -63,16 +75,23 @@ class GrpcProcess:
                 proc = self._proc = subprocess.Popen(
                     [sys.executable, "-m", "server.grpc", "--ready-fd", str(write_fd), "--parent-pid",
                      str(os.getpid())], stdin=subprocess.PIPE, pass_fds=(write_fd,), env=os.environ.copy())
-        finally:
+        except BaseException:
             os.close(write_fd)
-        ready = b""
+            raise
+        os.close(write_fd)
         try:
             assert proc.stdin is not None
-            proc.stdin.write(json.dumps(asdict(self.settings)).encode())
+            # One line, read as a line: a gunicorn worker forked meanwhile holds a copy of this pipe's
+            # write end, so the child would wait forever for an end of file.
+            proc.stdin.write(json.dumps(asdict(self.settings)).encode() + b"\n")
             proc.stdin.close()
-            ready = _read_line(read_fd, START_TIMEOUT)
         except BrokenPipeError:   # it died before reading its settings; the log says why
             pass
+        return proc, read_fd
+
+    def _await_ready(self, proc: subprocess.Popen, read_fd: int) -> subprocess.Popen:
+        try:
+            ready = _read_line(read_fd, START_TIMEOUT)
         finally:
             os.close(read_fd)
         if ready != b"ready\n":
@@ -84,9 +103,9 @@ class GrpcProcess:
         log.info("gRPC server on %s (pid %s)", self.settings.grpc_bind, proc.pid)
         return proc
 
-    def _supervise(self) -> None:
+    def _supervise(self, first: tuple[subprocess.Popen, int]) -> None:
         try:
-            proc = self._spawn()
+            proc = self._await_ready(*first)
         except GrpcStartError as exc:
             if not self._stopping.is_set():
                 self.on_failure(str(exc))

@@ -152,6 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         # polls too, where the kernel cannot do this. The signal is tied to the master's thread that
         # started this process: GrpcProcess's supervisor thread, which lives as long as this process.
         die_with_parent(args.parent_pid, signal.SIGTERM)
-    settings = settings_from_json(sys.stdin.read())
+    settings = settings_from_json(sys.stdin.readline())   # one line: see GrpcProcess._spawn
     logs.configure(settings.log_level)
     return serve(settings, args.ready_fd, args.parent_pid)
