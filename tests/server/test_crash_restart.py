@@ -12,28 +12,12 @@ import pytest
 import requests
 
 from tests.server.conftest import running
+from tests.server import procs
 from tests.server.sample import make_registry
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(p) for p in (task / "children").read_text().split()]
-    return out
-
-
-def _running(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-
-
 def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
-    except FileNotFoundError:
-        return "?"
+    return procs.command(pid).replace(b"\0", b" ").decode()[:200] or "?"
 
 
 def _index_descriptors(pid: int, index: str) -> list[str]:
@@ -58,16 +42,16 @@ def test_killed_master_takes_its_processes_along_and_a_damaged_index_is_rebuilt(
         expected = requests.get(f"{srv.url}/schemas/ids/1", timeout=10).json()
         # the master forks workers: it must hold no connection to the index (they would cross fork())
         assert _index_descriptors(srv.proc.pid, index) == []
-        children = _children(srv.proc.pid)
+        children = procs.children(srv.proc.pid)
         assert len(children) >= 3   # two workers and the index follower (and the gRPC server, when on)
         os.kill(srv.proc.pid, signal.SIGKILL)
         srv.proc.wait(timeout=10)
         # SIGTERM from the kernel: idle workers and the follower stop at once; gunicorn's graceful stop
         # gives requests in flight at most graceful_timeout (10 s)
         deadline = time.monotonic() + 15
-        while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+        while any(procs.running(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.05)
-        left = {pid: _command(pid) for pid in children if _running(pid)}
+        left = {pid: _command(pid) for pid in children if procs.running(pid)}
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         assert left == {}, "processes outlived their master"

@@ -9,58 +9,24 @@ import signal
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.server.conftest import running
+from tests.server.procs import children, command, descendants
+from tests.server.procs import running as alive
 from tests.writes.conftest import make_template_registry, serve_args
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 ROUNDS, WRITERS, LOAD_SECONDS = 4, 3, 1.5
 
 
-def _descendants(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return out
-    for task in tasks:
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-        for child in map(int, children):
-            out += [child, *_descendants(child)]
-    return out
-
-
-def _running(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-
-
 def _workers(master: int) -> list[int]:
     """The gunicorn workers: the master's children forked from it (same command line), not the follower
     or the gRPC process it started."""
-    try:
-        command = Path(f"/proc/{master}/cmdline").read_bytes()
-        children = [int(c) for task in Path(f"/proc/{master}/task").iterdir()
-                    for c in (task / "children").read_text().split()]
-    except FileNotFoundError:
-        return []
-    workers = []
-    for child in children:
-        try:
-            if Path(f"/proc/{child}/cmdline").read_bytes() == command:
-                workers.append(child)
-        except FileNotFoundError:
-            continue
-    return workers
+    own = command(master)
+    return [child for child in children(master) if own and command(child) == own]
 
 
 def _schema(name: str) -> str:
@@ -120,16 +86,16 @@ def test_kill_9_of_workers_and_master_under_write_load(tmp_path):
             with lock:
                 if len(acknowledged) < before + WRITERS:
                     wedged.append((round_, f"after a worker kill: {len(acknowledged) - before} writes in 30 s"))
-            family = _descendants(srv.proc.pid)
+            family = descendants(srv.proc.pid)
             os.kill(srv.proc.pid, signal.SIGKILL)
             srv.proc.wait(timeout=10)
             stop.set()
             for thread in writers:
                 thread.join(timeout=60)
             deadline = time.monotonic() + 20
-            while any(_running(pid) for pid in family) and time.monotonic() < deadline:
+            while any(alive(pid) for pid in family) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            left = [pid for pid in family if _running(pid)]
+            left = [pid for pid in family if alive(pid)]
             for pid in left:
                 os.kill(pid, signal.SIGKILL)
             assert not left, "processes outlived the killed master"
