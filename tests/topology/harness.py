@@ -36,7 +36,7 @@ import requests
 
 from registry.bootstrap import create_registry
 from tests.conftest import free_port
-from tests.server.conftest import ROOT, Server
+from tests.server.conftest import ROOT
 
 GIT_FOLLOW = ROOT / "deploy" / "image" / "git-follow"
 EDGE_CONF = ROOT / "deploy" / "nginx" / "edge.conf"
@@ -146,27 +146,77 @@ def git_clone_and_follow(origin: Path, clone: Path, log_path: Path) -> Iterator[
         follower.stop()
 
 
-@dataclass
 class Replica:
-    """One ``llm-registry serve --writable --push origin`` on its own clone, with its sidecar."""
+    """One ``llm-registry serve --writable --push origin`` on its own clone, with its sidecar. It keeps its
+    ports across :meth:`kill` and :meth:`start`, as a pod keeps its address behind the load balancer."""
 
-    name: str
-    clone: Path
-    server: Server
-    sidecar: Process
+    def __init__(self, name: str, clone: Path, sidecar: Process, env: dict[str, str], tmp: Path,
+                 workers: int) -> None:
+        self.name, self.clone, self.sidecar, self.env = name, clone, sidecar, env
+        self.log_path = tmp / f"{name}.log"
+        self.args = replica_args(clone, workers)
+        self.rest_port = self.ops_port = 0
+        self.server: Process | None = None
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return f"http://127.0.0.1:{self.rest_port}"
 
-    def ready(self) -> requests.Response:
-        return requests.get(f"{self.server.ops}/health/ready", timeout=5)
+    @property
+    def ops(self) -> str:
+        return f"http://127.0.0.1:{self.ops_port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the server (on new free ports the first time) and wait until it is ready. On a busy machine a
+        port found free may be taken before gunicorn binds it: then it starts again on other ports."""
+        fixed = self.rest_port != 0
+        for attempt in range(3):
+            if not fixed:
+                self.rest_port, self.ops_port = free_port(), free_port()
+            self.server = Process([sys.executable, "-m", "cli.main", "serve", *self.args,
+                                   "--bind", f"127.0.0.1:{self.rest_port}",
+                                   "--metrics-bind", f"127.0.0.1:{self.ops_port}"], self.log_path, self.env)
+            try:
+                self._wait_ready(timeout)
+                return
+            except RuntimeError:
+                self.server.stop()
+                if fixed or "Address already in use" not in self.log() or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.server.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.ops}/health/ready", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready after {timeout} s:\n{self.log()}")
+
+    def ready(self) -> int | None:
+        """The status of ``/health/ready`` (``None``: nothing answers)."""
+        try:
+            return requests.get(f"{self.ops}/health/ready", timeout=5).status_code
+        except requests.ConnectionError:
+            return None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
 
     def kill(self) -> None:
         """SIGKILL the whole replica (gunicorn master, workers, follower): a pod lost without warning."""
-        if self.server.proc.poll() is None:
+        if self.server is not None and self.server.proc.poll() is None:
             os.killpg(self.server.proc.pid, signal.SIGKILL)
             self.server.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
 
 
 def replica_args(clone: Path, workers: int = 2, threads: int = 4) -> list[str]:
@@ -183,26 +233,12 @@ def replica(name: str, origin: Path, services: Services, tmp: Path, workers: int
         env = {"DATABASE_URL": services.index_url, "LOG_LEVEL": "WARNING"}
         if services.redis_url:
             env.update(REDIS_URL=services.redis_url, REDIS_PREFIX=services.redis_prefix)
-        server = start_server(replica_args(clone, workers), tmp / f"{name}.log", env)
+        started = Replica(name, clone, sidecar, _clean_env(env), tmp, workers)
         try:
-            yield Replica(name, clone, server, sidecar)
+            started.start()
+            yield started
         finally:
-            server.stop()
-
-
-def start_server(args: list[str], log_path: Path, env: dict[str, str]) -> Server:
-    """A ready server; started again on other ports when another process took a free port first (on a
-    busy machine a port found free may be bound by someone else before gunicorn binds it)."""
-    for attempt in range(3):
-        server = Server(args, log_path, env)
-        try:
-            server.wait_ready()
-            return server
-        except RuntimeError:
-            server.stop()
-            if "Address already in use" not in server.log() or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+            started.stop()
 
 
 @dataclass
@@ -320,7 +356,7 @@ class Topology:
         return self.edge.url
 
     def logs(self) -> str:
-        parts = [f"--- {r.name}\n{r.server.log()}" for r in self.replicas]
+        parts = [f"--- {r.name}\n{r.log()}" for r in self.replicas]
         parts.append(f"--- publisher\n{self.publisher.follower.log()}")
         parts.append(f"--- nginx\n{self.edge.error_log()[-3000:]}")
         return "\n".join(parts)
