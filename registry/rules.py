@@ -262,9 +262,10 @@ class CompiledRules:
         :func:`_shallow`); otherwise cel-python answers, and says so."""
         if self._needs_message:
             return _shallow(record)
+        get = record.get
         for name in self._fields:
-            value = record.get(name)
-            if type(value) in (dict, list) and not _shallow(value):
+            value = get(name)
+            if (type(value) is dict or type(value) is list) and not _shallow(value):
                 return False
         return True
 
@@ -306,17 +307,18 @@ def _rust_variables(program: _Program, plain: dict[str, Any], record: dict[str, 
     return variables
 
 
-def _shallow(record: dict[str, Any], limit: int = 200) -> bool:
+def _shallow(record: dict[str, Any] | list[Any], limit: int = 200) -> bool:
     """Whether ``record`` nests at most ``limit`` levels: deeper, cel-python (which converts the record
-    recursively) may fail where the Rust engine does not, so cel-python answers."""
-    stack: list[tuple[Any, int]] = [(record, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return False
-        items = value.values() if type(value) is dict else value
-        stack.extend((item, depth + 1) for item in items if type(item) in (dict, list))
-    return True
+    recursively) may fail where the faster engines do not, so cel-python answers. Level by level, only
+    containers are kept (a flat record costs one pass over its values)."""
+    level = [record]
+    for _ in range(limit + 1):
+        deeper = [item for value in level for item in (value.values() if type(value) is dict else value)
+                  if type(item) is dict or type(item) is list]
+        if not deeper:
+            return True
+        level = deeper
+    return False
 
 
 def _judge(program: _Program, result: Any) -> DataError | None:

@@ -30,6 +30,7 @@ generated expressions and records, and the template's rules on its examples.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from typing import Any, Callable
 
@@ -99,7 +100,26 @@ def _close(a: float, b: float) -> bool:
     return a == b or math.isclose(a, b, rel_tol=_RELATIVE_TOLERANCE, abs_tol=0.0)
 
 
+def _int64(value: Any, kind: type) -> bool:
+    """Whether an int operand is one cel-python reads as an int (a literal always is)."""
+    return kind is _Int or _INT64_MIN <= value <= _INT64_MAX
+
+
+# Each operator first tries the kinds records hold most (ints and doubles of the record, literals,
+# strings) inline, and only otherwise classifies both operands (:func:`_kind`).
+
 def _eq(a: Any, b: Any) -> Any:
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is _Int) and (tb is int or tb is _Int) and _int64(a, ta) and _int64(b, tb):
+        return a == b
+    if ta is float and (tb is float or tb is _Double or tb is _Int):
+        return _close(a, float(b))
+    if ta is str and tb is str:
+        return a == b
+    return _eq_kinds(a, b)
+
+
+def _eq_kinds(a: Any, b: Any) -> Any:
     ka, kb = _kind(a), _kind(b)
     if ka == ERR or kb == ERR:
         return _ERR
@@ -124,7 +144,13 @@ def _ne(a: Any, b: Any) -> Any:
 
 def _order(a: Any, b: Any) -> tuple[bool, Any, Any] | None:
     """How two operands of ``<``, ``<=``, ``>``, ``>=`` compare: whether as doubles of the dialect
-    (with its tolerance), and the values; ``None`` for an error value; raises :class:`Unsure` for kinds cel-python orders otherwise."""
+    (with its tolerance), and the values; ``None`` for an error value; raises :class:`Unsure` for kinds
+    cel-python orders otherwise."""
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is _Int) and (tb is int or tb is _Int) and _int64(a, ta) and _int64(b, tb):
+        return False, a, b
+    if ta is float and (tb is float or tb is _Double or tb is _Int):
+        return True, a, float(b)
     ka, kb = _kind(a), _kind(b)
     if ka == ERR or kb == ERR:
         return None
@@ -168,43 +194,34 @@ def _ge(a: Any, b: Any) -> Any:
 
 
 def _arithmetic(a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
-    ka, kb = _kind(a), _kind(b)
-    if ka == ERR or kb == ERR:
-        return _ERR
-    if ka in _INTS and kb in _INTS:
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is _Int) and (tb is int or tb is _Int) and _int64(a, ta) and _int64(b, tb):
         result = op(int(a), int(b))
         if _INT64_MIN <= result <= _INT64_MAX:
             return _Int(result)
         raise Unsure  # overflow: cel-python's error, in its words
+    if ta is float and (tb is float or tb is _Double or tb is _Int):
+        return op(a, float(b))   # a JsonDouble
+    ka, kb = _kind(a), _kind(b)
+    if ka == ERR or kb == ERR:
+        return _ERR
     if (ka, kb) in _DIALECT_DOUBLES:
-        return op(float(a), float(b))   # a JsonDouble
+        return op(float(a), float(b))
     raise Unsure
 
 
 def _add(a: Any, b: Any) -> Any:
     if type(a) is str and type(b) is str:
         return a + b
-    return _arithmetic(a, b, _plus)
+    return _arithmetic(a, b, operator.add)
 
 
 def _sub(a: Any, b: Any) -> Any:
-    return _arithmetic(a, b, _minus)
+    return _arithmetic(a, b, operator.sub)
 
 
 def _mul(a: Any, b: Any) -> Any:
-    return _arithmetic(a, b, _times)
-
-
-def _plus(a: Any, b: Any) -> Any:
-    return a + b
-
-
-def _minus(a: Any, b: Any) -> Any:
-    return a - b
-
-
-def _times(a: Any, b: Any) -> Any:
-    return a * b
+    return _arithmetic(a, b, operator.mul)
 
 
 def _neg(a: Any) -> Any:
