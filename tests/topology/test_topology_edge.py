@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 
-from tests.topology.harness import Topology, origin_main, standalone_services, topology
+from tests.topology.harness import NGINX, Topology, edge_config, origin_main, require_nginx, standalone_services, topology
 
 JSON = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 CONFLUENT_ACCEPT = ("application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, "
@@ -121,8 +122,6 @@ def test_a_new_id_is_live_at_the_edge_before_its_file_is_published(topo: Topolog
 
 def test_the_shipped_edge_config_is_valid_nginx(tmp_path: Path):
     """nginx -t on deploy/nginx/edge.conf as shipped (replica names resolved only at start: use addresses)."""
-    from tests.topology.harness import NGINX, edge_config, require_nginx
-    import subprocess
     require_nginx()
     site = edge_config(tmp_path, ["127.0.0.1:1", "127.0.0.1:2"], 18081)
     (tmp_path / "site.conf").write_text(site)
