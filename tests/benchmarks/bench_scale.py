@@ -29,9 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tests.conftest import free_port  # noqa: E402
 from tests.server.procs import descendants  # noqa: E402
-from tests.topology.harness import Nginx, edge_config, standalone_services, topology  # noqa: E402
+from tests.topology.harness import standalone_services, start_edge, topology  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -106,9 +105,8 @@ def main() -> int:
         subjects = requests.get(f"{topo.url}/subjects", timeout=10).json()
         ids = sorted({v["id"] for s in subjects
                       for v in [requests.get(f"{topo.url}/subjects/{s}/versions/latest", timeout=10).json()]})
-        port = free_port()
-        one = Nginx(edge_config(topo.publisher.api, [topo.replicas[0].url.removeprefix("http://")], port), port,
-                    base / "nginx-one", workers=2)
+        one = start_edge(topo.publisher.api, [topo.replicas[0].url.removeprefix("http://")], base / "nginx-one",
+                         workers=2)
         stack.callback(one.stop)
         nginx_pids = lambda n: [n.proc.proc.pid, *descendants(n.proc.proc.pid)]   # noqa: E731
         groups = {"replicas": [p for r in topo.replicas for p in [r.server.proc.pid, *descendants(r.server.proc.pid)]],

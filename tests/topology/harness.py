@@ -341,6 +341,18 @@ http {{
         self.proc.stop()
 
 
+def start_edge(api: Path, upstreams: list[str], run: Path, workers: int = 1) -> Nginx:
+    """nginx with deploy/nginx/edge.conf on a free port (another one when someone took it first)."""
+    for attempt in range(3):
+        port = free_port()
+        try:
+            return Nginx(edge_config(api, upstreams, port), port, run, workers)
+        except RuntimeError as exc:
+            if "Address already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class Topology:
     origin: Path
@@ -372,8 +384,6 @@ def topology(tmp: Path, services: Services, replicas: int = 3, workers: int = 2,
         started = [stack.enter_context(replica(f"replica{i}", origin, services, tmp, workers))
                    for i in range(replicas)]
         pub = stack.enter_context(publisher(origin, tmp))
-        port = free_port()
-        edge = Nginx(edge_config(pub.api, [r.url.removeprefix("http://") for r in started], port), port,
-                     tmp / "nginx", nginx_workers)
+        edge = start_edge(pub.api, [r.url.removeprefix("http://") for r in started], tmp / "nginx", nginx_workers)
         stack.callback(edge.stop)
         yield Topology(origin, services, started, pub, edge, tmp)
