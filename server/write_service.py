@@ -51,9 +51,10 @@ class WriteService:
     author (``"Name <email>"``, the caller's identity) and returns the core's outcome; refusals are
     :mod:`registry.errors`."""
 
-    def __init__(self, settings: Settings, on_update: Callable[[], None] | None = None) -> None:
-        """``on_update`` runs after each index update this service makes (the worker's store re-reads the
-        build at once: a permanent delete is never answered from this worker's cache afterwards)."""
+    def __init__(self, settings: Settings, on_update: Callable[[int | None], None] | None = None) -> None:
+        """``on_update(generation)`` runs after each index update this service makes, with the build
+        generation the write is in (the worker's store re-reads the build at once: a permanent delete is
+        never answered from this worker's cache afterwards, nor a read replica that lags behind the write)."""
         if not settings.repo:
             raise ValueError("the write API needs the registry repository (--repo)")
         self.settings = settings
@@ -137,6 +138,6 @@ class WriteService:
             log.error("the index could not be updated after a write: %s", exc)
             return
         if self._on_update is not None:
-            self._on_update()
+            self._on_update(update.build.info.generation if update.build.info is not None else None)
         if update.redis_error:
             log.warning("the Redis index was not updated after a write: %s", update.redis_error)

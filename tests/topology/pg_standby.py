@@ -15,6 +15,7 @@ Use::
         pair.primary.url(), pair.standby.url(), pair.writer_url()   # the last: both hosts, read-write one
         pair.pause_replay(); pair.resume_replay(); pair.wait_replayed()
         pair.stop_standby(); pair.start_standby(); pair.kill_primary(); pair.promote_standby()
+        pair.standby.configure("recovery_min_apply_delay = '1h'")   # before a start: it comes back behind
 """
 from __future__ import annotations
 
@@ -78,6 +79,11 @@ class PgNode:
     def _ctl(self, *args: str, timeout: float = 60) -> None:
         subprocess.run([*_run_as(), str(self.bin / "pg_ctl"), *args, "-D", str(self.data_dir)],
                        check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def configure(self, *lines: str) -> None:
+        """Append settings to ``postgresql.conf`` (the last value of a setting wins); they apply at the next
+        start (``recovery_min_apply_delay = '1h'`` keeps a restarted standby behind, for instance)."""
+        _append_config(self, list(lines))
 
     def start(self) -> None:
         self._ctl("start", "-w", "-t", "60", "-l", str(self.log_path))
