@@ -249,6 +249,9 @@ def _serve(settings) -> int:
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     metrics_dir = tempfile.mkdtemp(prefix="llm-registry-metrics-", dir=shm)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # what the workers share about the index (server/generation_floor.py), gone with the server
+    run_dir = tempfile.mkdtemp(prefix="llm-registry-run-", dir=shm)
+    settings = dataclasses.replace(settings, run_dir=run_dir)
     from gunicorn.app.base import BaseApplication
 
     # start-up cost: loaded only when this command runs
@@ -276,4 +279,5 @@ def _serve(settings) -> int:
         # forked in): only the master may remove the directory the others still write to
         if os.getpid() == master:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
     return 0

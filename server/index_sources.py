@@ -65,6 +65,10 @@ class IndexSource:
                 self._reader = self._index = None
         return changed
 
+    def connected(self) -> bool:
+        """Whether this thread already has a connection to the index (see :meth:`SqlIndex.thread_connected`)."""
+        return self._index is not None and self._index.thread_connected()
+
     def close(self) -> None:
         """Close every thread's connection (each reconnects on its next call)."""
         if self._index is not None:

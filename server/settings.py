@@ -50,6 +50,7 @@ class Settings:
     redis_timeout: float = 0.25
     redis_retry_seconds: float = 2.0
     replica_retry_seconds: float = 2.0   # a failed read replica is skipped (the primary reads) this long
+    run_dir: str | None = None   # this server run's own directory, shared by its processes (generation_floor.py)
     writable: bool = False
     webhooks: str | None = None        # webhook config: a YAML/JSON file path or inline document (webhooks.md)
     state_dir: str | None = None       # server state (webhook claims and delivery log); default <git dir>/llm-registry

@@ -24,6 +24,7 @@ import os
 import sqlite3
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Hashable, TypeVar
 
 import psycopg
@@ -34,6 +35,7 @@ from registry.tracing import traced
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
 from server import index_status, metrics
 from server.cache import LRU, MISSING
+from server.generation_floor import GenerationFloor
 from server.index_sources import IndexSource, SourceMissing
 from server.redis_layer import RedisLayer
 from server.settings import Settings, embedded_index_path
@@ -62,9 +64,11 @@ class Store:
         self._use_replica = self._replica is not None   # the current generation is read from the replica
         self._replica_retry_at = 0.0   # a failed replica is skipped until then
         self.replica_error: str | None = None
-        # The newest build generation a write through this server was acknowledged at (any worker: see
-        # written()); with the generations this worker served, the floor no read may go below.
+        # The newest build generation a write through this worker was acknowledged at, and the newest any
+        # process of this server answered from or acknowledged (server/generation_floor.py): no read may
+        # go below either.
         self._acknowledged = 0
+        self._floor = GenerationFloor(Path(settings.run_dir) / "generation-floor" if settings.run_dir else None)
         self._ids: LRU[Any] = LRU(settings.cache_entries)
         self._bodies: LRU[Any] = LRU(settings.cache_entries)
         self._answers: LRU[Any] = LRU(settings.cache_entries)
@@ -116,7 +120,7 @@ class Store:
 
     def _learn_writes(self) -> None:
         """Learn of a write through another worker of this server (a stat of ``index-updated``): re-read
-        the build generation before the next answer, and never serve one older than the write's."""
+        the build generation before the next answer about an ID."""
         if self._updates is None:
             return
         try:
@@ -124,11 +128,6 @@ class Store:
         except OSError:
             stamp = None
         if stamp != self._updates_seen:
-            try:
-                text = self._updates.read_text().strip()
-                self._acknowledged = max(self._acknowledged, int(text) if text else 0)
-            except (OSError, ValueError):
-                pass
             self._updates_seen = stamp
             self._generation_read_at = 0.0
 
@@ -139,12 +138,12 @@ class Store:
         self._generation_read_at = 0.0
         if generation is not None:
             self._acknowledged = max(self._acknowledged, generation)
+            self._floor.raise_to(generation)
         if self._updates is not None:
             try:
-                # written whole, then renamed over: a worker never reads half a number
-                scratch = self._updates.with_name(f"{self._updates.name}.{os.getpid()}.{threading.get_ident()}")
-                scratch.write_text(str(self._acknowledged))
-                os.replace(scratch, self._updates)
+                self._updates.touch()
+                now = time.time_ns()
+                os.utime(self._updates, ns=(now, now))
             except OSError as exc:
                 log.warning("cannot signal the index update to the other workers (%s): %s", self._updates, exc)
 
@@ -170,7 +169,7 @@ class Store:
         if self._replica_usable() and self._use_replica:
             try:
                 reader = self._replica.reader()   # type: ignore[union-attr]
-                if reader.at_least(self._generation or 0):
+                if reader.at_least(self.floor):
                     result = call(reader)
                     self._set_replica(None)
                     return result
@@ -179,18 +178,25 @@ class Store:
         return self._on_primary(call)
 
     def _on_primary(self, call: Callable[[Any], T]) -> T:
-        try:
-            result = call(self._primary.reader())
-        except SourceMissing as exc:
-            self._set_sql(False)
-            raise StoreUnavailable(str(exc)) from None
-        except _SQL_ERRORS as exc:
-            self._primary.close()
-            self._set_sql(False)
-            log.warning("SQL index call failed: %s", exc)
-            raise StoreUnavailable(_describe(exc)) from exc
-        self._set_sql(True)
-        return result
+        """``call`` on the primary. A failure on a connection made earlier is retried once on a new one:
+        the node may have restarted, or a multi-host URL now leads to a promoted standby."""
+        retry = self._primary.connected()
+        while True:
+            try:
+                result = call(self._primary.reader())
+            except SourceMissing as exc:
+                self._set_sql(False)
+                raise StoreUnavailable(str(exc)) from None
+            except _SQL_ERRORS as exc:
+                self._primary.close()
+                if retry:
+                    retry = False
+                    continue
+                self._set_sql(False)
+                log.warning("SQL index call failed: %s", exc)
+                raise StoreUnavailable(_describe(exc)) from exc
+            self._set_sql(True)
+            return result
 
     def _replica_usable(self) -> bool:
         return self._replica is not None and time.monotonic() >= self._replica_retry_at
@@ -216,10 +222,9 @@ class Store:
             self.sql_ok = ok
             metrics.STORAGE_STATUS.labels("sql").set(1 if ok else 0)
 
-    def _newest_build(self) -> tuple[Any, bool]:
-        """``(build info, from the replica)``: the replica's build when it is at or past the floor (the
-        newest generation this worker served or this server acknowledged), else the primary's."""
-        floor = max(self._generation or 0, self._acknowledged)
+    def _newest_build(self, floor: int) -> tuple[Any, bool]:
+        """``(build info, from the replica)``: the replica's build when it is at or past ``floor`` (read
+        before: see :attr:`floor`), else the primary's."""
         if self._replica_usable():
             try:
                 info = self._replica.reader().build_info()   # type: ignore[union-attr]
@@ -234,6 +239,8 @@ class Store:
     def generation(self) -> int | None:
         """The build generation of the index; the last known one while the index is unreachable."""
         self._learn_writes()
+        if self._floor.read() > (self._generation or 0):
+            self._generation_read_at = 0.0   # another worker answered from a newer build: not this one's
         now = time.monotonic()
         if now - self._generation_read_at < self.settings.generation_ttl:
             return self._generation
@@ -242,17 +249,22 @@ class Store:
                 return self._generation
             self._check_file()
             try:
-                info, from_replica = self._newest_build()
+                floor = self.floor   # before the query: a build another worker saw since is not "older"
+                info, from_replica = self._newest_build(floor)
                 previous = self._generation
                 self._use_replica = from_replica
-                if info is not None and previous is not None and info.generation < previous:
+                if info is not None and info.generation < floor and not from_replica:
                     # even the primary is older (rebuilt, restored, or a failover lost builds)
-                    self._forget_ids(f"the index restarted at build generation {info.generation}")
                     self._acknowledged = 0
+                    self._floor.reset(info.generation)
+                    if previous is not None and info.generation < previous:
+                        self._forget_ids(f"the index restarted at build generation {info.generation}")
                     if self._replica is not None:
                         self._replica.close()   # its connections' seen generations belong to the old index
                 elif info is not None and previous is not None and info.generation > previous:
                     self._forget_retired(previous)
+                if info is not None:
+                    self._floor.raise_to(info.generation)
                 self._generation = info.generation if info is not None else None
                 # a rebuilt index starts counting generations again; with the commit the key is unique
                 self._build_key = (info.generation, info.commit) if info is not None else None
@@ -281,8 +293,9 @@ class Store:
 
     @property
     def floor(self) -> int:
-        """The oldest build generation this worker may still answer from."""
-        return max(self._generation or 0, self._acknowledged)
+        """The oldest build generation this worker may still answer from: the newest it answered from, or
+        any process of this server answered from or acknowledged a write in."""
+        return max(self._generation or 0, self._acknowledged, self._floor.read())
 
     def main_status(self) -> dict[str, Any] | None:
         """What the follower last did with main (``None`` without ``--repo``), re-read at most once a
