@@ -110,5 +110,5 @@ def _catalog_step(out: str, offline: bool):
         except (CatalogError, OSError) as exc:
             log.error("the catalog of %s could not be built: %s", snapshot.commit_id[:12], exc)
             return
-        log.info("catalog: %s", stats.summary())
+        log.info(stats.summary())
     return step
