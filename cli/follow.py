@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     import pygit2
 
     # start-up cost: loaded only when this command runs
+    from builder import redis_client
     from builder.pipeline import Targets
     from server import index_status, logs, tracing
     from server.index_refresh import Refresher, run as follow
@@ -63,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         return fail("nothing to follow: give --repo PATH or set REGISTRY_REPO")
     if args.poll <= 0:
         return fail("--poll must be a positive number of seconds")
+    if settings.redis_url:
+        try:
+            redis_client.check(settings.redis_url, settings.redis_prefix)
+        except redis_client.RedisConfigError as exc:
+            return fail(f"REDIS_URL: {exc}")
     try:
         index_url = settings.index_url or f"sqlite:///{embedded_index_path(settings.repo)}"
     except (pygit2.GitError, KeyError, OSError) as exc:
@@ -104,5 +110,5 @@ def _catalog_step(out: str, offline: bool):
         except (CatalogError, OSError) as exc:
             log.error("the catalog of %s could not be built: %s", snapshot.commit_id[:12], exc)
             return
-        log.info("catalog: %s", stats.summary())
+        log.info(stats.summary())
     return step

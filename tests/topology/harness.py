@@ -126,7 +126,7 @@ class Process:
         self._log.close()
 
 
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+def clean_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "REGISTRY_REPO", "PROMETHEUS_MULTIPROC_DIR")}
     env.update(extra)
@@ -136,7 +136,7 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
 @contextmanager
 def git_clone_and_follow(origin: Path, clone: Path, log_path: Path) -> Iterator[Process]:
     """The pod's clone: ``git-follow clone`` (init container), then ``git-follow follow`` (sidecar)."""
-    env = _clean_env({"REGISTRY_REPO": str(clone), "REGISTRY_GIT_URL": str(origin),
+    env = clean_env({"REGISTRY_REPO": str(clone), "REGISTRY_GIT_URL": str(origin),
                       "REGISTRY_FETCH_SECONDS": FETCH_SECONDS})
     subprocess.run(["sh", str(GIT_FOLLOW), "clone"], env=env, check=True, capture_output=True, timeout=60)
     follower = Process(["sh", str(GIT_FOLLOW), "follow"], log_path, env)
@@ -233,7 +233,7 @@ def replica(name: str, origin: Path, services: Services, tmp: Path, workers: int
         env = {"DATABASE_URL": services.index_url, "LOG_LEVEL": "WARNING"}
         if services.redis_url:
             env.update(REDIS_URL=services.redis_url, REDIS_PREFIX=services.redis_prefix)
-        started = Replica(name, clone, sidecar, _clean_env(env), tmp, workers)
+        started = Replica(name, clone, sidecar, clean_env(env), tmp, workers)
         try:
             started.start()
             yield started
@@ -271,7 +271,7 @@ def publisher(origin: Path, tmp: Path) -> Iterator[Publisher]:
     clone, api = tmp / "publisher.git", tmp / "api"
     with git_clone_and_follow(origin, clone, tmp / "publisher-git-follow.log") as sidecar:
         follower = Process([sys.executable, "-m", "cli.main", "follow", "--repo", str(clone), "--poll", "0.3",
-                            "--api-out", str(api)], tmp / "publisher.log", _clean_env({"LOG_LEVEL": "WARNING"}))
+                            "--api-out", str(api)], tmp / "publisher.log", clean_env({"LOG_LEVEL": "WARNING"}))
         try:
             result = Publisher(api, clone, follower, sidecar)
             result.wait_for(origin_main(origin))

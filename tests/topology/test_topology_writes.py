@@ -23,9 +23,9 @@ PER_WRITER = 4
 JSON = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
 
-@pytest.fixture
-def topo(tmp_path: Path) -> Iterator[Topology]:
-    with standalone_services() as services, topology(tmp_path, services) as running:
+@pytest.fixture(scope="module")
+def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    with standalone_services() as services, topology(tmp_path_factory.mktemp("writes"), services) as running:
         yield running
 
 
@@ -138,3 +138,26 @@ def _evolved(writer: int, n: int) -> str:
     fields = [{"name": "id", "type": "string"}] + [
         {"name": f"f{k}", "type": ["null", "int"], "default": None} for k in range(n)]
     return json.dumps({"type": "record", "name": f"W{writer}", "namespace": "topology", "fields": fields})
+
+
+@pytest.mark.slow
+def test_a_write_while_the_origin_is_unreachable_is_refused_clearly_and_acknowledged_nowhere(topo: Topology):
+    head = origin_main(topo.origin)
+    parked = topo.origin.with_name("origin-away.git")
+    topo.origin.rename(parked)   # the git host is gone
+    try:
+        answer = requests.post(f"{topo.url}/subjects/topo.offline-value/versions", headers=JSON, timeout=60,
+                               data=json.dumps({"schema": schema(99, 0)}))
+        assert answer.status_code == 500 and answer.json()["error_code"] == 50001, answer.text
+        assert "cannot fetch main from origin" in answer.json()["message"]
+        # reads do not need the origin
+        assert requests.get(f"{topo.url}/subjects", timeout=10).status_code == 200
+    finally:
+        parked.rename(topo.origin)
+    assert origin_main(topo.origin) == head, "nothing was written"
+    assert requests.get(f"{topo.url}/subjects/topo.offline-value/versions", timeout=10).status_code == 404
+    # the git host is back: the same request is accepted
+    again = requests.post(f"{topo.url}/subjects/topo.offline-value/versions", headers=JSON, timeout=60,
+                          data=json.dumps({"schema": schema(99, 0)}))
+    assert again.status_code == 200, again.text
+    assert origin_main(topo.origin) != head
