@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a read replica of --index (a PostgreSQL hot standby; a libpq multi-host URL for "
                              "several): reads go there, builds and writes to --index, which also answers while "
                              "the replica is down or behind (default: $DATABASE_REPLICA_URL; docs/indexes.md)")
-    parser.add_argument("--redis", metavar="URL", help="Redis index/cache (default: $REDIS_URL)")
+    parser.add_argument("--redis", metavar="URL", help="Redis index/cache: redis://host:port/db, or a Redis Cluster "
+                                                       "as redis+cluster://host:port[,host:port] (default: $REDIS_URL)")
     parser.add_argument("--redis-prefix", metavar="P", help="prefix of the Redis keys (default: $REDIS_PREFIX "
                                                            "or llmreg:, as llm-registry build)")
     parser.add_argument("--bind", metavar="HOST:PORT", default="127.0.0.1:8081",
@@ -103,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
     settings, problem = _security(settings, args)
     if problem:
         return fail(problem)
+    if settings.redis_url:
+        # start-up cost: loaded only when this command runs
+        from builder import redis_client
+        try:
+            redis_client.check(settings.redis_url, settings.redis_prefix)
+        except redis_client.RedisConfigError as exc:
+            return fail(str(exc))
     if settings.webhooks:
         # start-up cost: loaded only when this command runs
         from server.webhooks import WebhookConfigError, load_webhooks
