@@ -291,6 +291,18 @@ class Store:
         self._set_replica(None)
         return info
 
+    def serving_build_info(self) -> Any:
+        """The build reads are answered from now, read now (the gRPC health check): the replica's when it
+        answers and is not behind the floor, else the primary's; raises :class:`StoreUnavailable`."""
+        if self._replica is not None:
+            try:
+                info = self.replica_build_info()
+                if info is not None and info.generation >= self.floor:
+                    return info
+            except StoreUnavailable:
+                pass
+        return self.build_info()
+
     @property
     def floor(self) -> int:
         """The oldest build generation this worker may still answer from: the newest it answered from, or
