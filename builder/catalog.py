@@ -39,7 +39,7 @@ from builder.catalog_document import catalog_document, registry_settings
 from builder.catalog_markup import Links, environment
 from builder.catalog_model import (STATES, CatalogModel, SubjectView, iter_fields,
                                    model_from_index, examples_from_snapshot)
-from builder.catalog_subjects import (CatalogError, add_search_entries, fix_sitemap, shell_markdown, shell_pages,
+from builder.catalog_subjects import (SHELL_SCRIPT, CatalogError, add_search_entries, fix_sitemap, shell_markdown, shell_pages,
                                       subject_entries, write_subject_pages)
 from builder.site_paths import domain_page, raw_path, site_href, subject_page
 from registry.bundled import CATALOG_SITE
@@ -224,10 +224,11 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(shell_markdown(model), encoding="utf-8")
     pages += len(subjects)
+    compact = _nav(domains)[1]
     write("tags.md", "tags.md.j2", title="Tags", anchor_prefix="tag-", empty="No subject has tags yet.",
-          groups=_grouped(subjects, lambda s: s.tags))
+          groups=_grouped(subjects, lambda s: s.tags), compact=compact)
     write("owners.md", "tags.md.j2", title="Owners", anchor_prefix="owner-", empty="No subject names an owner yet.",
-          groups=_grouped(subjects, lambda s: [s.owner] if s.owner else []))
+          groups=_grouped(subjects, lambda s: [s.owner] if s.owner else []), compact=compact)
     index = field_index(model)
     write("fields.md", "fields.md.j2", n_fields=len(index["rows"]), n_subjects=len(index["subjects"]))
 
@@ -239,7 +240,9 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
 
     nav, not_in_nav = _nav(domains)
     config = env.get_template("mkdocs.yml.j2").render(
-        model=model, offline=offline, instant=bool(model.site_url) and not offline,
+        # Instant navigation swaps in the content of the page it fetches; the subject pages of a large
+        # registry take their chrome from a script (catalog_subjects.LiteShell), which it does not run.
+        model=model, offline=offline, instant=bool(model.site_url) and not offline and not not_in_nav,
         site_dir=str(site_dir), overrides_dir=str(CATALOG_SITE / "overrides"),
         nav_yaml=Markup(yaml.safe_dump({"nav": nav}, sort_keys=False, allow_unicode=True, width=1000)),
         not_in_nav=not_in_nav)
@@ -391,6 +394,8 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         sync_tree(built_dir, out, exclude=shells, incremental=reuse)
         digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
                                                         previous=previous_digests, previous_entries=previous_entries)
+    if shared:
+        keep.add(out / SHELL_SCRIPT)
     for s in subjects:
         keep.add(out / (subject_page(s.name)[:-3] + ".html"))
         keep.update(out / raw_path(s.name, v.version, v.extension) for v in s.versions if not v.deleted)
