@@ -127,8 +127,11 @@ def contact_href(contact: str) -> str:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
+    # No auto_reload: templates do not change during a build, and checking their mtimes on every
+    # `import … with context` (each subject page) was a tenth of a large build.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(CATALOG_SITE / "templates"), str(CATALOG_SITE)]),
-                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             auto_reload=False)
     env.filters.update(highlight=highlight, text_node=text_node, md=md_inline, md_block=md_block, break_dots=break_dots,
                        first_line=first_line, anchor=anchor, contact_href=contact_href,
                        format_label=lambda t: FORMAT_LABELS.get(t, t))
@@ -136,6 +139,12 @@ def environment() -> jinja2.Environment:
 
 
 # --------------------------------------------------------------------------------------------- links
+
+@lru_cache(maxsize=4096)
+def _relative_dir(folder: str, start: str) -> str:
+    """``relpath`` of a folder, cached: pages link to a few folders, a 10,000-subject build 100,000 times."""
+    return "" if folder == start else posixpath.relpath(folder or ".", start or ".")
+
 
 class Links:
     """Relative URLs from one page to the others, for HTML written in templates.
@@ -150,7 +159,8 @@ class Links:
         self._tab_group = 0
 
     def _rel(self, target: str) -> str:
-        return posixpath.relpath(target, self._dir or ".")
+        folder, name = posixpath.split(target)
+        return posixpath.join(_relative_dir(folder, self._dir), name)
 
     def md(self, target: str) -> str:
         """A Markdown link target (MkDocs resolves and validates ``.md`` links itself)."""

@@ -63,6 +63,7 @@
   })();
 
   /* ---- pieces (the markup of site/templates/_macros.md.j2) ---- */
+  versions.forEach(function (v) { v.type = v.type || data.type; });   // a version's format, when not the subject's
   function ext(v) { return EXT[v.type] || "txt"; }
   function rawHref(v) { return "../" + data.raw + "v" + v.n + "." + ext(v); }
   function stateBadge(v) {
@@ -216,6 +217,10 @@
   if (names && latest && latest.fields) {
     names.innerHTML = '<span class="lsr-label">Fields</span> ' + latest.fields.map(function (f) { return "<code>" + esc(f[0]) + "</code>"; }).join(" ");
   }
+  /* Permalinks of the page's own headings, as the toc extension writes them (5 of them were 4% of a page). */
+  script.parentNode.querySelectorAll("h1[id], h2[id]").forEach(function (h) {
+    if (!h.querySelector(".headerlink")) h.insertAdjacentHTML("beforeend", headerlink(h.id));
+  });
   newestText.remove();
   island.remove();
   script.insertAdjacentHTML("beforebegin", html);

@@ -37,7 +37,7 @@ class _Page(HTMLParser):
         for v in data["v"]:
             self.ids.add(f"v{v['n']}")
             self.ids.update(f"v{v['n']}-field-" + re.sub(r"[^A-Za-z0-9._-]", "_", f[0]) for f in v.get("fields", []))
-            self.links.append(("a", f"../{data['raw']}v{v['n']}.{_EXTENSIONS.get(v['type'], 'txt')}"))
+            self.links.append(("a", f"../{data['raw']}v{v['n']}.{_EXTENSIONS.get(v.get('type', data['type']), 'txt')}"))
             self.links += [("a", r["href"]) for r in v.get("refs", []) + v.get("by", [])]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

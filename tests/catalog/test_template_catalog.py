@@ -71,7 +71,7 @@ def test_references_link_both_ways(template_site):
 
 def test_version_view_has_fields_raw_schema_and_download(template_site):
     for name in SUBJECTS:
-        page = template_site.subject(name)
+        page = template_site.rendered(name)
         directory = TEMPLATE / layout.subject_dir(name)
         schema_file = next(directory / f for f in layout.SCHEMA_FILES if (directory / f).exists())
         extension = schema_file.suffix[1:]
