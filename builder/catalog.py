@@ -385,25 +385,29 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         run_mkdocs(config_path, _epoch(model.committed_at))
         fill_deferred(built_dir, deferred)
         built = time.perf_counter()
+        out.mkdir(parents=True, exist_ok=True)
+        digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
+                                                        previous=previous_digests, previous_entries=previous_entries)
+        # The search index and sitemap are completed before they are copied, so that an unchanged one
+        # is not rewritten.
+        add_search_entries(built_dir, entries, {site_href(p) for p in shells})
+        fix_sitemap(built_dir, model, _epoch(model.committed_at))
         keep = {out / MARKER}
         for path in built_dir.rglob("*"):
             relative = path.relative_to(built_dir).as_posix()
             if path.is_file() and relative not in shells:
                 keep.add(out / relative)
-        out.mkdir(parents=True, exist_ok=True)
         sync_tree(built_dir, out, exclude=shells, incremental=reuse)
-        digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
-                                                        previous=previous_digests, previous_entries=previous_entries)
     if shared:
         keep.add(out / SHELL_SCRIPT)
     for s in subjects:
         keep.add(out / (subject_page(s.name)[:-3] + ".html"))
         keep.update(out / raw_path(s.name, v.version, v.extension) for v in s.versions if not v.deleted)
-    add_search_entries(out, entries, {site_href(p) for p in shells})
-    fix_sitemap(out, model, _epoch(model.committed_at))
     if document is not None:
-        (out / "catalog.json").write_bytes(document)
-        keep.add(out / "catalog.json")
+        target = out / "catalog.json"
+        if not (reuse and target.is_file() and target.read_bytes() == document):
+            target.write_bytes(document)
+        keep.add(target)
     remove_stale(out, keep)
     finished = time.perf_counter()
     search = out / "search" / "search_index.json"

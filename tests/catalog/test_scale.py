@@ -120,3 +120,30 @@ def test_shared_shell_sitemap_lists_every_subject_page(tmp_path, monkeypatch):
     assert "<loc>https://schemas.example.com/subjects/telemetry.usage.html</loc>" in sitemap
     assert sitemap.count("<loc>https://schemas.example.com/subjects/") == len(model.subjects)
     assert gzip.decompress((tmp_path / "site" / "sitemap.xml.gz").read_bytes()).decode() == sitemap
+
+
+def test_a_merge_rewrites_only_the_pages_that_show_the_changed_subject(tmp_path, monkeypatch):
+    """A large registry (shared shell): after a merge that adds a version to one subject, only that
+    subject's page and new raw file, the index pages that list it (its domain, the home page's recent
+    merges), the search and field indexes and the marker have new bytes or times; every other file is
+    untouched."""
+    monkeypatch.setattr(catalog, "NAV_MAX_SUBJECTS", 0)
+    site = tmp_path / "site"
+    build_catalog(sample_model(), site, work_dir=tmp_path, offline=True)
+    before = {p.relative_to(site).as_posix(): (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+    model = dataclasses.replace(sample_model(), commit="3" * 40)
+    usage = next(s for s in model.subjects if s.name == "telemetry.usage")
+    last = usage.versions[-1]
+    usage.versions.append(dataclasses.replace(last, version=last.version + 1, id=99, state="ACTIVE",
+                                              merged_at="2026-12-01T10:00:00Z", fields=list(last.fields),
+                                              schema=last.schema.replace('"Usage"', '"Usage4"'),
+                                              diff_prev=None, prev_version=None))
+    link_versions(usage)
+    stats = build_catalog(model, site, work_dir=tmp_path, offline=True)
+    after = {p.relative_to(site).as_posix(): (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+    touched = {name for name in after if name not in before or after[name][0] != before[name][0]}
+    assert stats.written == 1
+    assert touched == {"subjects/telemetry.usage.html", "raw/telemetry.usage/v4.avsc", "index.html",
+                       "domains/telemetry/index.html", "assets/catalog/fields.js", "field-index.json",
+                       "search/search_index.json", "search/search_index.js", MARKER}
+    assert all(after[name][1] != before[name][1] for name in touched - {"raw/telemetry.usage/v4.avsc"})
