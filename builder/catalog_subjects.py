@@ -21,7 +21,7 @@ from markdown.extensions.toc import slugify
 from markupsafe import Markup, escape
 
 from builder.catalog_markup import Links, environment, first_line, md_block
-from builder.catalog_model import FORMAT_LABELS, CatalogModel, SubjectView
+from builder.catalog_model import FORMAT_LABELS, CatalogModel, FieldView, SubjectView
 from builder.site_paths import site_href, subject_page
 
 
@@ -145,9 +145,7 @@ def versions_data(s: SubjectView, link: Links, repo_url: str | None) -> Markup:
                     "compat": compat}
         item.update((key, value) for key, value in optional.items() if value)
         if latest is not None and v.version >= latest.version and v.fields:
-            item["fields"] = [[f.path, f.type, int(f.required),
-                               json.dumps(f.default, sort_keys=True, ensure_ascii=False) if f.has_default else None,
-                               f.doc] for f in v.fields]
+            item["fields"] = [_field_row(f) for f in v.fields]
         if v.references:
             item["refs"] = [{"name": r.name, "subject": r.subject, "version": r.version,
                              "href": link.subject(r.subject, r.version)} for r in v.references]
@@ -161,6 +159,17 @@ def versions_data(s: SubjectView, link: Links, repo_url: str | None) -> Markup:
             "latest": latest.version if latest else 0,
             "commits": f"{repo_url.rstrip('/')}/commit/" if repo_url else None, "v": versions}
     return script_json(data)
+
+
+def _field_row(f: FieldView) -> list:
+    """``[path, type, doc]``, then ``1`` when required and the default as JSON text when it has one
+    (most fields have neither: trailing values are left out)."""
+    row: list = [f.path, f.type, f.doc]
+    if f.has_default:
+        row += [int(f.required), json.dumps(f.default, sort_keys=True, ensure_ascii=False)]
+    elif f.required:
+        row.append(1)
+    return row
 
 
 def script_json(value: Any) -> Markup:
@@ -299,7 +308,7 @@ def write_subject_pages(model: CatalogModel, shells_dir: Path, site_dir: Path, s
         h1 = _h1_id(s.name)
         content = content_template.render(**context, h1_id=h1, description_html=Markup(description_html(s.description)),
                                           versions_data=versions_data(s, link, model.repo_url),
-                                          slots=slots_template.make_module(context))
+                                          slots=_Lazy(lambda context=context: slots_template.make_module(context)))
         h2s = [hid for hid, _ in _H2 if f'<h2 id="{hid}">' in content]
         title, description = str(escape(s.name)), str(escape(first_line(s.description) or s.name))
         if lite is not None:
@@ -320,6 +329,19 @@ def write_subject_pages(model: CatalogModel, shells_dir: Path, site_dir: Path, s
         # One entry per subject: its headings are the same on every page and would only crowd results.
         entries.append({"location": location, "title": s.name, "text": search_text(s)})
     return digests, entries, written
+
+
+class _Lazy:
+    """A template module made on first use: most subjects have no references, rules or examples, and
+    making the module of ``subject_slots.html.j2`` for each page was a tenth of the page's time."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._module = make, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._module is None:
+            self._module = self._make()
+        return getattr(self._module, name)
 
 
 def _pickled(value: Any) -> bytes:

@@ -107,13 +107,13 @@
       return "<p>" + v.nf + ' fields. The field table with types, defaults and descriptions is shown for the latest version, <a href="#v' +
         data.latest + '">v' + data.latest + "</a>; this version's are in its schema.</p>";
     }
-    var rows = v.fields.map(function (f) {     // [path, type, required, default as JSON or null, doc]
+    var rows = v.fields.map(function (f) {     // [path, type, doc, required (1), default as JSON text]
       var path = f[0], anchor = fieldAnchor(v.n, path), name = path.slice(path.lastIndexOf(".") + 1);
       var depth = path.replace(/\[\]/g, "").split(".").length - 1;
       return '\n<tr id="' + esc(anchor) + '" style="--lsr-depth:' + depth + '"><td class="lsr-field"><a class="lsr-anchor" href="#' +
         esc(anchor) + '" title="' + esc(path) + '">' + esc(name) + "</a></td><td><code>" + esc(f[1]).replace(/\./g, ".<wbr>") +
-        "</code></td><td>" + (f[2] ? '<span class="lsr-req">required</span>' : "optional") + "</td><td>" +
-        (f[3] === null ? "" : "<code>" + esc(f[3]) + "</code>") + "</td><td>" + esc(f[4]) + "</td></tr>";
+        "</code></td><td>" + (f[3] ? '<span class="lsr-req">required</span>' : "optional") + "</td><td>" +
+        (f.length > 4 ? "<code>" + esc(f[4]) + "</code>" : "") + "</td><td>" + esc(f[2]) + "</td></tr>";
     });
     return '<div class="lsr-table lsr-fields">\n<table>\n<thead><tr><th>Field</th><th>Type</th><th>Required</th><th>Default</th>' +
       "<th>Description</th></tr></thead>\n<tbody>" + rows.join("") + "\n</tbody>\n</table>\n</div>";

@@ -31,6 +31,13 @@ class Site:
         from registry.layout import encode_subject
         return rendered_dom(self.root / "subjects" / f"{encode_subject(name)}.html")
 
+    def field_index(self) -> dict:
+        """The compact field index the browser searches (``assets/catalog/fields.js``)."""
+        text = self.page("assets/catalog/fields.js")
+        prefix = "window.__lsrFields = "
+        assert text.startswith(prefix) and text.endswith(";\n")
+        return json.loads(text[len(prefix):-2])
+
     def versions(self, name: str) -> dict:
         """The data of a subject page's Versions section (site/assets/subject.js renders it)."""
         return versions_data(self.subject(name))

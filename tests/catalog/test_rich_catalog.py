@@ -100,7 +100,7 @@ def test_subject_names_that_need_encoding(rich_site):
 
 
 def test_field_index_lists_versions_per_field(rich_site):
-    index = json.loads(rich_site.page("field-index.json"))
+    index = rich_site.field_index()
     s = index["strings"]
     found: dict[tuple[str, str], list[int]] = {}
     for p, _type, n, versions in index["rows"]:     # one row per (path, type, subject): types may differ

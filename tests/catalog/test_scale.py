@@ -144,6 +144,6 @@ def test_a_merge_rewrites_only_the_pages_that_show_the_changed_subject(tmp_path,
     touched = {name for name in after if name not in before or after[name][0] != before[name][0]}
     assert stats.written == 1
     assert touched == {"subjects/telemetry.usage.html", "raw/telemetry.usage/v4.avsc", "index.html",
-                       "domains/telemetry/index.html", "assets/catalog/fields.js", "field-index.json",
+                       "domains/telemetry/index.html", "assets/catalog/fields.js",
                        "search/search_index.json", "search/search_index.js", MARKER}
     assert all(after[name][1] != before[name][1] for name in touched - {"raw/telemetry.usage/v4.avsc"})

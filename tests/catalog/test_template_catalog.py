@@ -125,7 +125,7 @@ def test_tags_and_owners_pages_list_every_subject(template_site):
 
 
 def test_field_index_answers_which_schemas_have_a_field(template_site):
-    index = json.loads(template_site.page("field-index.json"))
+    index = template_site.field_index()
     strings = index["strings"]
     by_leaf: dict[str, set[str]] = {}
     for path, _type, subject, versions in index["rows"]:
