@@ -7,7 +7,10 @@ that need the schema itself (validation, other formats).
 
 Redis is an accelerator, never a dependency: any failure marks it down for ``redis_retry_seconds``
 (so a dead Redis costs one failed call per worker per interval, not one per request) and the caller
-falls through to SQL.
+falls through to SQL. On a Redis Cluster (``redis+cluster://``) that is also what a master failing over
+looks like: its slots fail until the replica takes over, the reads go to SQL meanwhile, and the cluster
+client finds the new master on the first call after the interval. The client tries a failing command
+once more only (``READ_RETRIES``): a reader waits for SQL, not for the failover.
 """
 from __future__ import annotations
 
@@ -17,8 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-import redis
-
+from builder import redis_client
 from builder.redis_index import RedisIndex, RedisUnavailable
 from registry.tracing import traced
 from registry.types import Reference
@@ -27,6 +29,7 @@ from server.settings import Settings
 
 log = logging.getLogger("server.redis")
 T = TypeVar("T")
+READ_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class RedisSchema:
 
 class RedisLayer:
     def __init__(self, settings: Settings) -> None:
-        self.index = RedisIndex.from_url(settings.redis_url or "", settings.redis_prefix, settings.redis_timeout)
+        self.index = RedisIndex.from_url(settings.redis_url or "", settings.redis_prefix, settings.redis_timeout,
+                                         retries=READ_RETRIES)
         self.retry_seconds = settings.redis_retry_seconds
         self._down_until = 0.0
         metrics.STORAGE_STATUS.labels("redis").set(1)
@@ -54,7 +58,7 @@ class RedisLayer:
         try:
             if self.index.generation() is None:
                 return "empty"
-        except (RedisUnavailable, redis.RedisError, OSError):
+        except (RedisUnavailable, *redis_client.ERRORS):
             return "down"
         return "up"
 
