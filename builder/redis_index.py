@@ -139,6 +139,17 @@ class RedisIndex:
             return None
         return body, json.loads(contract) if contract else None
 
+    def master_of(self, schema_id: int) -> str:
+        """``host:port`` of the master an ID's keys live on, as the cluster client last knew it; ``""`` on
+        a standalone Redis, or while no cluster client is made or the slot is not known (no I/O)."""
+        client = self._client.made()
+        if not isinstance(client, redis_client.RedisCluster):
+            return ""
+        try:
+            return client.get_node_from_key(self._body(schema_id)).name
+        except (*redis_client.ERRORS, LookupError):
+            return ""
+
     def masters(self) -> str | None:
         """On a Redis Cluster, a digest of its masters (address and run id): it changes when a master
         fails over or restarts, either of which can lose the writes its replica had not received yet,

@@ -136,7 +136,9 @@ class Cluster:
         self.wait_ok(timeout)
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every live node reports ``cluster_state:ok`` and knows every live node."""
+        """Until every live node reports ``cluster_state:ok`` and knows every live node, and every live
+        replica has finished its sync with its master (before that, a failover would promote a replica
+        that holds nothing)."""
         deadline = time.monotonic() + timeout
         while not self._all_ok():
             if time.monotonic() > deadline:
@@ -186,6 +188,10 @@ class Cluster:
                     return False
                 known = self._parse_nodes(client)
                 if any(known.get(n.address, "fail") in ("fail", "handshake") for n in live):
+                    return False
+                replication = client.info("replication")
+                if replication.get("role") == "slave" and (replication.get("master_link_status") != "up"
+                                                           or replication.get("master_sync_in_progress")):
                     return False
         except redis.RedisError:
             return False

@@ -359,3 +359,38 @@ def test_rate_limits_are_shared_through_a_cluster(cluster):
     taken = [first.take("alice", limit)[0], second.take("alice", limit)[0], first.take("alice", limit)[0],
              second.take("alice", limit)[0]]
     assert taken == [True, True, True, False]
+
+
+@pytest.mark.slow
+def test_a_dead_master_sends_only_its_own_ids_to_sql(tmp_path):
+    """While a master is down, the server's Redis layer skips only that master: IDs on the other masters
+    are still answered from Redis (SQL takes a third of the reads, not all of them), and the IDs of the
+    dead master are read from Redis again once its replica has taken over."""
+    from server.redis_layer import RedisLayer
+    from server.settings import Settings
+
+    p = prefix()
+    make_registry(tmp_path / "repo")
+    index = SqlIndex.connect(f"sqlite:///{tmp_path / 'i.db'}")
+    build_index(Snapshot.open(tmp_path / "repo"), index)
+    with own_cluster(tmp_path / "cluster") as cluster:
+        RedisIndex.from_url(cluster.url, p).publish(index.reader())
+        layer = RedisLayer(Settings(redis_url=cluster.url, redis_prefix=p, redis_retry_seconds=2.0))
+        assert all(layer.body(n) is not None for n in range(1, 10))
+        owners = {n: layer.index.master_of(n) for n in range(1, 10)}
+        dead = cluster.node(owners[3])   # slot 1584: the first master's
+        others = [n for n, owner in owners.items() if owner != dead.address]
+        mine = [n for n, owner in owners.items() if owner == dead.address]
+        assert others and mine
+        replica = cluster.replica_of(dead)
+        dead.kill()
+        assert layer.body(mine[0]) is None, "read from SQL"
+        started = time.monotonic()
+        assert layer.body(mine[-1]) is None and time.monotonic() - started < 0.05, "not asked again"
+        assert all(layer.body(n) is not None for n in others), "the other masters still answer"
+        deadline = time.monotonic() + 30
+        while layer.body(mine[0]) is None:
+            assert time.monotonic() < deadline, replica.log()
+            time.sleep(0.2)
+        assert layer.index.master_of(mine[0]) == replica.address
+        assert all(layer.body(n) is not None for n in range(1, 10))
