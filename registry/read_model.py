@@ -71,6 +71,7 @@ class VersionRow:
     proposer: str = ""
     metadata: dict | None = None
     rule_set: dict | None = None
+    deprecated_at: int | None = None   # unix seconds: when git history first shows it DEPRECATED/ARCHIVED
 
 
 @dataclass(frozen=True)
