@@ -236,6 +236,7 @@ class Reader:
                 "SELECT subject, position, name, kind, expr, on_failure, doc FROM rules"):
             rules.setdefault(subject, []).append((position, name, kind, expr, on_failure, doc))
         config = dict(select("SELECT subject, compatibility FROM config"))
+        policies = dict(select("SELECT subject, policy FROM compatibility_policies"))
         out: dict[str, SubjectRow] = {}
         for subject, description, metadata, deleted in select(
                 "SELECT subject, description, metadata, deleted FROM subjects"):
@@ -247,7 +248,8 @@ class Reader:
                 compatibility=config.get(subject),
                 rules=[{"name": n, "kind": k, "expr": e, "on_failure": f, "doc": d}
                        for _, n, k, e, f, d in sorted(rules.get(subject, []))],
-                metadata=from_json(metadata) or {}, deleted=bool(deleted))
+                metadata=from_json(metadata) or {}, deleted=bool(deleted),
+                compatibility_policy=policies.get(subject))
         return dict(sorted(out.items()))
 
     def compatibility(self, subject: str | None = None) -> str | None:

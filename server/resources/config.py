@@ -10,16 +10,11 @@ import falcon
 
 from registry.compat.policy import DEFAULT_POLICY
 from registry.modes import DEFAULT_COMPATIBILITY, WriteMode
+from registry.read_model import config_body
 from server import params
 from server.errors import ApiError
 from server.media import send
 from server.resources import Services
-
-
-def config_body(level: str | None, policy: str | None) -> dict[str, str]:
-    """Confluent's config body: the fields that are set (Confluent leaves out empty ones)."""
-    return {name: value for name, value in (("compatibilityLevel", level), ("compatibilityPolicy", policy))
-            if value is not None}
 
 
 class ConfigResource:

@@ -19,6 +19,7 @@ from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.errors import ModeNotConfigured, OperationNotPermitted, ReferenceExists
 from registry.ledger import MAX_ID
 from registry.modes import DEFAULT_COMPATIBILITY, Mode, WriteMode
+from registry.read_model import config_body
 from registry.rules import Rule
 from registry.types import SchemaError, SchemaType
 from registry.writes import Registered, Registration
@@ -27,7 +28,7 @@ from server.access import ANONYMOUS, require_writable
 from server.errors import ApiError, invalid_schema, unprocessable
 from server.media import read_object, send
 from server.resources import Services, references_from
-from server.resources.config import ConfigResource, ModeResource, config_body
+from server.resources.config import ConfigResource, ModeResource
 from server.resources.subjects import Subject, Version, Versions
 from server.settings import Settings
 from server.write_service import DEFAULT_IDENTITY, WriteService

@@ -148,10 +148,11 @@ def test_compatibility_checks(server):
 
 
 def test_config_and_mode(server):
-    assert get(server, "/config").json() == {"compatibilityLevel": "BACKWARD"}
+    assert get(server, "/config").json() == {"compatibilityLevel": "BACKWARD", "compatibilityPolicy": "STRICT"}
     r = get(server, "/config/security.policy")
     assert (r.status_code, r.json()["error_code"]) == (404, 40408)
-    assert get(server, "/config/security.policy?defaultToGlobal=true").json() == {"compatibilityLevel": "BACKWARD"}
+    assert get(server, "/config/security.policy?defaultToGlobal=true").json() == \
+        {"compatibilityLevel": "BACKWARD", "compatibilityPolicy": "STRICT"}
     assert get(server, "/mode").json() == {"mode": "READONLY"}
 
 
