@@ -144,7 +144,9 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     plan = _Plan(snapshot, new, prior, prefix, registry_blob, position, progress,
                  jobs=default_jobs() if jobs is None else jobs, raw=raw)
     plan.prepare({} if full else reader.subject_trees())
-    plan.date_deprecations(None if full else last.commit, reader.deprecation_times)
+    # The history walk may stop at the commit this index holds unless asked to rebuild from nothing: the
+    # instants stored for it hold for any build whose first-parent history passes through it.
+    plan.date_deprecations(None if rebuild or last is None else last.commit, reader.deprecation_times)
     if progress:
         progress("writing", 0, 1)
     with index.writer() as writer:
@@ -295,8 +297,8 @@ class _Plan:
     def date_deprecations(self, built: str | None,
                           stored: Callable[[set[str]], dict[tuple[str, int], int]]) -> None:
         """Give each planned DEPRECATED or ARCHIVED version the instant git history shows it became so
-        (builder/deprecations.py); ``built``: the commit the index holds (``None``: a full build), whose
-        ``stored`` instants the walk stops at."""
+        (builder/deprecations.py); ``built``: the commit the index holds (``None``: rebuild from nothing),
+        whose ``stored`` instants the walk stops at."""
         wanted = {(r.subject, r.version) for r in self.version_records if r.state in DEPRECATED_STATES}
         wanted |= {(row[0], row[1]) for row in self.lifecycles if row[2] in DEPRECATED_STATES}
         since: dict[tuple[str, int], int] = {}

@@ -7,9 +7,11 @@ made the change, or the last one reachable (a root, a shallow boundary). Every c
 finds the same instant, so indexes stay byte-reproducible and rebuildable from git alone.
 
 Incremental builds agree with full builds: the walk stops at the commit the index was last built from and
-takes the instant stored then for a version still deprecated there — a full build's walk would continue
+takes the instant stored then for a version still deprecated there — a walk from nothing would continue
 from that commit exactly as the earlier build's walk did. A version not deprecated at that commit is
-resolved by the walk before it gets there.
+resolved by the walk before it gets there; when history was rewritten the commit is never reached and
+the walk goes on to the root. Only ``build --full`` (and a new index) walk all the way: cost grows with
+the deprecated versions times the commits since the oldest of their deprecations.
 """
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from tests.builder.conftest import PROMPT_JSON, USAGE_V1
-from tests.builder.repo_writer import RegistryWriter, avro_record
+from tests.builder.repo_writer import REGISTRY_YAML, RegistryWriter, avro_record
 
 from builder.build import BuildError, build_index
 from builder.sql_index import SqlIndex
@@ -133,6 +134,9 @@ def test_a_deprecation_is_dated_by_the_commit_that_made_it(registry, index_url, 
     registry.commit("describe usage")
     assert build(registry, index_url).full is False
     assert [reader.version("llm.usage-value", v).deprecated_at for v in (1, 2)] == [deprecated, second]
+    registry.put("registry.yaml", yaml.safe_dump({**REGISTRY_YAML, "name": "renamed"}, sort_keys=False))
+    registry.commit("registry.yaml changed: a full build, whose walk may still stop at the built commit")
+    assert build(registry, index_url).full is True
     incremental = reader.content_digest()
     build(registry, index_url, full=True)
     assert reader.content_digest() == incremental, "an incremental build must equal a full rebuild"
