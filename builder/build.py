@@ -87,9 +87,12 @@ class BuildResult:
     changed_subjects: set[str] = field(default_factory=set)
     new_ids: set[int] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    index_ahead: bool = False   # the index already holds a later commit of this main (another replica built it)
 
     def summary(self) -> str:
         short = self.commit[:12]
+        if self.index_ahead and self.info is not None:
+            return f"{short} is already in the index, which holds the later commit {self.info.commit[:12]}"
         if self.no_changes:
             return f"built {short} : no changes ({self.subjects} subjects, {self.versions} versions) " \
                    f"in {self.seconds:.2f} s"
@@ -111,16 +114,18 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     before = reader.statements
     last = reader.build_info()
 
-    def unchanged(info: BuildInfo) -> BuildResult:
+    def unchanged(info: BuildInfo, ahead: bool = False) -> BuildResult:
         subjects, versions = reader.counts()
         return BuildResult(commit=snapshot.commit_id, info=info, subjects=subjects, versions=versions,
                            added_versions=0, full=False, no_changes=True, seconds=time.monotonic() - started,
-                           statements=reader.statements - before)
+                           statements=reader.statements - before, index_ahead=ahead)
 
     if not full and last is not None and last.commit == snapshot.commit_id:
         return unchanged(last)
     registry_blob = snapshot.blob_id(layout.REGISTRY_YAML)
     raw = snapshot.read(LEDGER_PATH) or b""
+    if not full and last is not None and last.ledger_bytes > len(raw) and _index_ahead(snapshot, last, raw, reader):
+        return unchanged(last, ahead=True)
     if not full and not _continues(last, raw, registry_blob):
         full = True
     try:
@@ -179,6 +184,35 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
                        seconds=time.monotonic() - started, statements=statements + reader.statements - before,
                        changed_subjects=plan.changed_subjects(), new_ids=plan.new_ids(), warnings=plan.warnings,
                        parsed_schemas=plan.parses)
+
+
+def _index_ahead(snapshot: Snapshot, last: BuildInfo, raw: bytes, reader) -> bool:
+    """Whether the index already holds a later commit of the same main than ``snapshot`` — the normal state
+    of a clone that shares its index with other writers (N replicas pushing to one origin): another replica
+    built a commit this clone has not fetched yet. Then there is nothing to build, and nothing to refuse.
+
+    When this clone has the index's commit, git answers (it descends from ``snapshot``). When it has not
+    fetched it yet, the ledgers answer: every ID of ``snapshot``'s ledger is published with the same content,
+    and its last version line is the index's version of that subject. Anything else (a rewritten or diverged
+    main) is left to the full build's refusal."""
+    repo = snapshot.repo
+    try:
+        return repo.descendant_of(pygit2.Oid(hex=last.commit), snapshot.commit.id)
+    except (KeyError, ValueError, pygit2.GitError):
+        pass   # the index's commit is not in this clone (not fetched yet)
+    try:
+        entries = parse_ledger(raw.decode("utf-8"))
+    except (LedgerError, UnicodeDecodeError):
+        return False
+    lines = [e for e in entries if not e.is_tombstone]
+    if not lines:
+        return False
+    published = reader.schemas_by_ids(e.id for e in lines)
+    if any(e.id not in published or published[e.id].fingerprint != e.fingerprint for e in lines):
+        return False
+    newest = lines[-1]
+    row = reader.version(newest.subject, newest.version, deleted=True)
+    return row is not None and row.id == newest.id
 
 
 def _continues(last: BuildInfo | None, raw: bytes, registry_blob: str | None) -> bool:

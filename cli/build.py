@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="sqlite:///path.db or postgresql://... (default: $DATABASE_URL, else "
                              "sqlite:///<repo git dir>/llm-registry/index.db)")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL"), metavar="URL",
-                        help="also write the Redis index (default: $REDIS_URL)")
+                        help="also write the Redis index: redis://host:port/db, or a Redis Cluster as "
+                             "redis+cluster://host:port[,host:port] (default: $REDIS_URL)")
     parser.add_argument("--redis-prefix", default=os.environ.get("REDIS_PREFIX", "llmreg:"), metavar="P",
                         help="prefix of every Redis key (default: llmreg:)")
     parser.add_argument("--redis-optional", action="store_true",
@@ -87,6 +88,7 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     # imported here, as in every command (cli/main.py): the other commands do not pay for them
+    from builder import redis_client
     from builder.build import BuildError
     from builder.pipeline import IndexPipeline, Targets
     from builder.redis_index import RedisRebindError
@@ -102,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
         snapshot = Snapshot.open(args.repo, args.ref)
     except SnapshotError as exc:
         return fail(str(exc))
+    if args.redis:
+        try:
+            redis_client.check(args.redis, args.redis_prefix)
+        except redis_client.RedisConfigError as exc:
+            return fail(str(exc))
     targets = Targets(args.index or default_index_url(snapshot), redis_url=args.redis, redis_prefix=args.redis_prefix,
                       api_out=args.api_out)
     with IndexPipeline(targets, verify=True) as pipeline:

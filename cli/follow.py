@@ -28,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--once", action="store_true", help="update once and exit (exit 1 when it fails)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"),
                         help="DEBUG, INFO, WARNING, ERROR (default: $LOG_LEVEL or INFO)")
+    parser.add_argument("--api-out", metavar="DIR",
+                        help="also publish the static JSON API of each new commit into DIR (docs/static-api.md): "
+                             "the publisher of a topology with many replicas, one process per directory "
+                             "(docs/scale.md)")
+    parser.add_argument("--catalog-out", metavar="DIR",
+                        help="also build the static catalog of each new commit into DIR (docs/catalog.md)")
+    parser.add_argument("--offline", action="store_true", help="with --catalog-out: a catalog without external "
+                                                              "assets, as `llm-registry build --offline`")
     parser.add_argument("--parent-pid", type=int, metavar="PID",
                         help="stop when this process (the server that started the follower) is gone")
     parser.set_defaults(func=run)
@@ -40,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     import pygit2
 
     # start-up cost: loaded only when this command runs
+    from builder import redis_client
     from builder.pipeline import Targets
     from server import index_status, logs, tracing
     from server.index_refresh import Refresher, run as follow
@@ -55,13 +64,22 @@ def run(args: argparse.Namespace) -> int:
         return fail("nothing to follow: give --repo PATH or set REGISTRY_REPO")
     if args.poll <= 0:
         return fail("--poll must be a positive number of seconds")
+    if settings.redis_url:
+        try:
+            redis_client.check(settings.redis_url, settings.redis_prefix)
+        except redis_client.RedisConfigError as exc:
+            return fail(f"REDIS_URL: {exc}")
     try:
         index_url = settings.index_url or f"sqlite:///{embedded_index_path(settings.repo)}"
     except (pygit2.GitError, KeyError, OSError) as exc:
         return fail(f"--repo {settings.repo}: not a git repository ({exc})")
+    if args.offline and not args.catalog_out:
+        return fail("--offline needs --catalog-out")
     refresher = Refresher(settings.repo, Targets(index_url, redis_url=settings.redis_url,
-                                                 redis_prefix=settings.redis_prefix),
-                          status=index_status.path_for(settings.repo))
+                                                 redis_prefix=settings.redis_prefix,
+                                                 api_out=os.path.abspath(args.api_out) if args.api_out else None),
+                          status=index_status.path_for(settings.repo),
+                          catalog=_catalog_step(args.catalog_out, args.offline) if args.catalog_out else None)
     refresher.watch = MetricsWatch()
     tracing.install()   # the follower's builds are traced too when OTEL_* asks for it (server/tracing.py)
     stop_webhooks = None
@@ -74,3 +92,23 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if stop_webhooks is not None:
             stop_webhooks()
+
+
+def _catalog_step(out: str, offline: bool):
+    """The follower's catalog step: the catalog of the commit just indexed, from the index (as ``build
+    --catalog-out``). A catalog that cannot be built is logged; the next commit tries again."""
+    import logging
+    out = os.path.abspath(out)
+    log = logging.getLogger("cli.follow")
+
+    def step(snapshot, reader) -> None:
+        # jinja2 and MkDocs: loaded only by a follower that builds the catalog
+        from builder.catalog import CatalogError, build_catalog_from_index
+        try:
+            stats = build_catalog_from_index(reader, snapshot.registry_config, out, offline=offline,
+                                             snapshot=snapshot)
+        except (CatalogError, OSError) as exc:
+            log.error("the catalog of %s could not be built: %s", snapshot.commit_id[:12], exc)
+            return
+        log.info(stats.summary())
+    return step

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                        "re-indexed when it moves (default: $REGISTRY_REPO)")
     parser.add_argument("--index", metavar="URL", help="SQL index: sqlite:///path.db or postgresql://... "
                                                        "(default: $DATABASE_URL, else the repo's embedded index)")
-    parser.add_argument("--redis", metavar="URL", help="Redis index/cache (default: $REDIS_URL)")
+    parser.add_argument("--redis", metavar="URL", help="Redis index/cache: redis://host:port/db, or a Redis Cluster "
+                                                       "as redis+cluster://host:port[,host:port] (default: $REDIS_URL)")
     parser.add_argument("--redis-prefix", metavar="P", help="prefix of the Redis keys (default: $REDIS_PREFIX "
                                                            "or llmreg:, as llm-registry build)")
     parser.add_argument("--bind", metavar="HOST:PORT", default="127.0.0.1:8081",
@@ -98,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
     settings, problem = _security(settings, args)
     if problem:
         return fail(problem)
+    if settings.redis_url:
+        # start-up cost: loaded only when this command runs
+        from builder import redis_client
+        try:
+            redis_client.check(settings.redis_url, settings.redis_prefix)
+        except redis_client.RedisConfigError as exc:
+            return fail(str(exc))
     if settings.webhooks:
         # start-up cost: loaded only when this command runs
         from server.webhooks import WebhookConfigError, load_webhooks

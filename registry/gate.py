@@ -48,6 +48,7 @@ from registry.snapshot import Snapshot, SnapshotError, resolve_commit
 from registry.timestamps import utc_iso
 
 MAX_ATTEMPTS = 12
+FETCH_ATTEMPTS = 5   # a fetch that lost the tracking ref to a concurrent fetch into the same clone is repeated
 Changes = Mapping[str, "bytes | None"]
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>\s*$")
 
@@ -331,7 +332,13 @@ class _RemoteMain:
 
     def read(self) -> _Base:
         tracking = f"refs/remotes/{self.remote}/{self.branch}"
-        done = self._git("fetch", "--quiet", self.remote, f"+refs/heads/{self.branch}:{tracking}")
+        for attempt in range(FETCH_ATTEMPTS):
+            done = self._git("fetch", "--quiet", self.remote, f"+refs/heads/{self.branch}:{tracking}")
+            # Another fetch into this clone (a sidecar following the remote, another writer) moved the
+            # tracking ref under this one: the remote is fine, fetch again.
+            if done.returncode == 0 or "cannot lock ref" not in done.stderr:
+                break
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         if done.returncode != 0:
             raise GateError(f"cannot fetch {self.branch} from {self.remote}: {done.stderr.strip()}", usage=True)
         commit = self.repo.references[tracking].peel(pygit2.Commit)

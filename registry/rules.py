@@ -16,9 +16,11 @@ semantics; when a literal is the *left* operand of a mixed expression, write it 
 (``2.0 * unit_price``).
 
 Evaluation is on the server's hot path: :func:`compile_rules` parses and transpiles each expression
-to Python once (cel-python's ``CompiledRunner``) and compiles it for the Rust CEL engine
-(:mod:`registry.rules_fast`), and :meth:`CompiledRules.evaluate` only runs the compiled code: the Rust
-program where its answer is provably cel-python's, cel-python (the reference) for the rest.
+to Python once (cel-python's ``CompiledRunner``), translates it into a Python function over the plain
+record (:mod:`registry.rules_native`) and compiles it for the Rust CEL engine (:mod:`registry.rules_fast`);
+:meth:`CompiledRules.evaluate` only runs compiled code: the native function where it can tell
+cel-python's answer, else the Rust program where its answer is provably cel-python's, else cel-python
+(the reference), which also words every failure that could not be evaluated.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from celpy.evaluation import CELEvalError, base_functions
 from registry.cel_values import cel_type_name, to_cel
 from registry.pointers import escape
 from registry.rules_fast import FastRule, compile_fast
+from registry.rules_native import PASSED, NativeRule, compile_all, translate
 from registry.types import DataError
 
 ON_FAILURE = ("ERROR", "NONE", "DLQ")
@@ -175,6 +178,7 @@ class _Program:
     variables: frozenset[str]   # the CEL variables it names (only these are bound when it runs)
     pointer: str                # JSON pointer of the one field it reads, or ""
     fast: FastRule | None       # the Rust engine's program, when the rule can run there
+    native: NativeRule | None   # the rule as Python statements over the record (registry.rules_native)
 
 
 class CompiledRules:
@@ -188,6 +192,9 @@ class CompiledRules:
         self._fields = tuple(sorted(variables - {"message"}))
         self._all_rules = _all_rules_program(programs)
         self._fast = any(p.fast is not None for p in programs)
+        self._native = (compile_all([p.native for p in programs], None if self._needs_message else self._fields,
+                                    _shallow)
+                        if any(p.native is not None for p in programs) else None)
 
     def __len__(self) -> int:
         """How many rules the subject declares (NONE rules included)."""
@@ -206,14 +213,24 @@ class CompiledRules:
         if not self._programs:
             return []
         verdicts: list[bool | None] = [None] * len(self._programs)
-        if self._fast and type(record) is dict and (not self._needs_message or _shallow(record)):
-            plain = {name: record[name] for name in self._fields if name in record}
-            if self._needs_message:
-                plain["message"] = record
-            verdicts = [p.fast.verdict(_rust_variables(p, plain, record))
-                        if p.fast is not None and p.fast.enabled else None
-                        for p in self._programs]
-            self._fast = any(p.fast is not None and p.fast.enabled for p in self._programs)
+        if type(record) is dict:
+            if self._native is not None:
+                found = self._native(record)
+                if found is PASSED:
+                    return []
+                convertible = found is not None   # None: what the rules read is too deep for cel-python
+                if convertible:
+                    verdicts = found
+            else:
+                convertible = self._fast and self._convertible(record)
+            if convertible and self._fast and None in verdicts:
+                plain = {name: record[name] for name in self._fields if name in record}
+                if self._needs_message:
+                    plain["message"] = record
+                verdicts = [v if v is not None or p.fast is None or not p.fast.enabled
+                            else p.fast.verdict(_rust_variables(p, plain, record))
+                            for p, v in zip(self._programs, verdicts)]
+                self._fast = any(p.fast is not None and p.fast.enabled for p in self._programs)
             if None not in verdicts:
                 return [e for p, v in zip(self._programs, verdicts) if not v and (e := _judge(p, v)) is not None]
         try:
@@ -245,6 +262,18 @@ class CompiledRules:
             if error is not None:
                 errors.append(error)
         return errors
+
+    def _convertible(self, record: dict[str, Any]) -> bool:
+        """Whether cel-python converts what the rules read without running out of stack (see
+        :func:`_shallow`); otherwise cel-python answers, and says so."""
+        if self._needs_message:
+            return _shallow(record)
+        get = record.get
+        for name in self._fields:
+            value = get(name)
+            if (type(value) is dict or type(value) is list) and not _shallow(value):
+                return False
+        return True
 
     def _all_results(self, variables: dict[str, Any]) -> list[Any] | None:
         """Every rule's result from one evaluation (the usual case on the hot path), or None when a
@@ -284,17 +313,18 @@ def _rust_variables(program: _Program, plain: dict[str, Any], record: dict[str, 
     return variables
 
 
-def _shallow(record: dict[str, Any], limit: int = 200) -> bool:
+def _shallow(record: dict[str, Any] | list[Any], limit: int = 200) -> bool:
     """Whether ``record`` nests at most ``limit`` levels: deeper, cel-python (which converts the record
-    recursively) may fail where the Rust engine does not, so cel-python answers."""
-    stack: list[tuple[Any, int]] = [(record, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return False
-        items = value.values() if type(value) is dict else value
-        stack.extend((item, depth + 1) for item in items if type(item) in (dict, list))
-    return True
+    recursively) may fail where the faster engines do not, so cel-python answers. Level by level, only
+    containers are kept (a flat record costs one pass over its values)."""
+    level = [record]
+    for _ in range(limit + 1):
+        deeper = [item for value in level for item in (value.values() if type(value) is dict else value)
+                  if type(item) is dict or type(item) is list]
+        if not deeper:
+            return True
+        level = deeper
+    return False
 
 
 def _judge(program: _Program, result: Any) -> DataError | None:
@@ -319,7 +349,7 @@ def _all_rules_program(programs: tuple[_Program, ...]) -> Any:
         return None
 
 
-ENGINES = ("auto", "cel-python")
+ENGINES = ("auto", "native", "cel-python")
 
 
 def compile_rules(rules: Iterable[Rule], engine: str = "auto") -> CompiledRules:
@@ -328,7 +358,8 @@ def compile_rules(rules: Iterable[Rule], engine: str = "auto") -> CompiledRules:
     Rules with ``on_failure: NONE`` are checked for errors but not evaluated (they report nothing).
     The same rules compile to the same shared :class:`CompiledRules` (a process-wide LRU cache:
     the gate and the server meet the same rule sets again and again). ``engine="cel-python"`` leaves
-    the Rust engine out (the reference, for tests and benchmarks).
+    the faster engines out (the reference, for tests and benchmarks); ``engine="native"`` leaves only
+    the Rust engine out (to test the native functions against the reference).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
@@ -365,7 +396,8 @@ def _compile(rules: tuple[Rule, ...], engine: str) -> CompiledRules:
         if rule.on_failure != "NONE":
             fast = (compile_fast(rule.expr, ast, (name for name, _ in _called_functions(ast)))
                     if engine == "auto" else None)
-            programs.append(_Program(rule, runner, reads.variables, reads.pointer, fast))
+            native = translate(ast, f"p{len(programs)}_") if engine in ("auto", "native") else None
+            programs.append(_Program(rule, runner, reads.variables, reads.pointer, fast, native))
     return CompiledRules(rules, tuple(programs))
 
 

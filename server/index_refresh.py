@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Callable
 
 from builder.build import BuildError
 from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
@@ -37,12 +37,16 @@ class Refresher:
     """Updates the pipeline's targets to ``ref`` of ``repo``; Redis failures are warnings, as in
     ``llm-registry build --redis-optional``."""
 
-    def __init__(self, repo: str, targets: Targets, ref: str = "main", status: Path | None = None) -> None:
-        """``status``: where to record each outcome for the server's workers (:mod:`server.index_status`)."""
+    def __init__(self, repo: str, targets: Targets, ref: str = "main", status: Path | None = None,
+                 catalog: Callable[[Snapshot, Any], None] | None = None) -> None:
+        """``status``: where to record each outcome for the server's workers (:mod:`server.index_status`);
+        ``catalog``: a step run with the snapshot and the index reader after each new commit is indexed
+        (the publisher's static catalog, ``llm-registry follow --catalog-out``)."""
         self.repo = repo
         self.ref = ref
         self.pipeline = IndexPipeline(targets, verify=True)
         self.status = status
+        self.catalog = catalog
         self.refused: str | None = None   # why the last commit could not be built
         self._last_seen: str | None = None
         self._index_at_last: Any = None
@@ -82,6 +86,7 @@ class Refresher:
             self._last_seen = snapshot.commit_id
             log.error("the indexes could not be brought to %s: %s", snapshot.commit_id[:12], exc)
             return False
+        moved = snapshot.commit_id != self._last_seen
         self._last_seen = snapshot.commit_id
         self._record(snapshot.commit_id, None)
         self.watch.built(snapshot.commit_id, self.pipeline.index())
@@ -94,6 +99,8 @@ class Refresher:
         for note in update.notes:
             if note != "Redis up to date":
                 log.info(note)
+        if self.catalog is not None and moved:
+            self.catalog(snapshot, self.pipeline.index().reader())
         return True
 
     def _refill_redis(self) -> None:

@@ -8,7 +8,7 @@ type (HTTP/1.1 lets a client omit it), because refusing it helps nobody.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import falcon
 
@@ -25,8 +25,9 @@ def negotiate(req: falcon.Request) -> str:
     return req.client_prefers([RESPONSE_TYPE, PLAIN_JSON]) or RESPONSE_TYPE
 
 
-def read_json(req: falcon.Request, max_bytes: int) -> Any:
-    """The request body as JSON, or a Confluent-shaped 400/413/415 error."""
+def read_json(req: falcon.Request, max_bytes: int, loads: Callable[[bytes], Any] = json.loads) -> Any:
+    """The request body as JSON, or a Confluent-shaped 400/413/415 error. ``loads`` reads the bytes: a
+    faster reader must give what ``json.loads`` gives and raise its errors."""
     content_type = (req.content_type or "").split(";", 1)[0].strip().lower()
     if content_type and content_type not in REQUEST_TYPES:
         raise ApiError(415, 415, f"Unsupported media type {content_type!r}; send one of "
@@ -40,7 +41,7 @@ def read_json(req: falcon.Request, max_bytes: int) -> Any:
     if not raw.strip():
         raise bad_request("The request body is empty; a JSON object was expected")
     try:
-        return json.loads(raw)
+        return loads(raw)
     except UnicodeDecodeError:
         raise bad_request("The request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -67,9 +68,9 @@ def _body(req: falcon.Request, limit: int) -> bytes:
     return req.bounded_stream.read(limit)
 
 
-def read_object(req: falcon.Request, max_bytes: int) -> dict[str, Any]:
-    """The request body, which must be a JSON object."""
-    body = read_json(req, max_bytes)
+def read_object(req: falcon.Request, max_bytes: int, loads: Callable[[bytes], Any] = json.loads) -> dict[str, Any]:
+    """The request body, which must be a JSON object (read with ``loads``, see :func:`read_json`)."""
+    body = read_json(req, max_bytes, loads)
     if not isinstance(body, dict):
         raise unprocessable(f"The request body must be a JSON object, not {type(body).__name__}", 42201)
     return body

@@ -78,6 +78,9 @@ class RequestMiddleware:
         self.access = access
         self.limited = limited   # rate limits apply on the REST listener, not on health and metrics
         self.client_certificates = client_certificates
+        # With --auth and no anonymous reads, every answer was for one caller's credentials: ``public`` on
+        # immutable ID answers would let a shared cache serve them to callers without any.
+        self.private_answers = access.enabled and not access.anonymous_read
         # (method, route, status) -> request counter, duration histogram child, status code: binding
         # the metric children once keeps label look-ups off the hot path (the keys are bounded: known
         # methods, route templates, the statuses the app sets)
@@ -137,6 +140,11 @@ class RequestMiddleware:
                          req_succeeded: bool) -> None:
         if resp.content_type == RESPONSE_TYPE and req.env.get("HTTP_ACCEPT"):
             resp.content_type = negotiate(req)
+        if self.private_answers:
+            cache_control = resp.get_header("Cache-Control")
+            if cache_control and cache_control.startswith("public"):
+                # an answer that needed credentials: a shared cache (CDN, proxy) must not hand it to anyone else
+                resp.set_header("Cache-Control", "private" + cache_control[len("public"):])
         route = req.uri_template or "unmatched"
         method = req.method if req.method in _METHODS else "OTHER"  # bounded label values
         key = (method, route, resp.status)

@@ -7,9 +7,8 @@ would only repeat the error less clearly.
 """
 from __future__ import annotations
 
-import struct
 import time
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from registry.formats import ParsedSchema
 from registry.rules import CompiledRules, Rule, RuleError, compile_rules
@@ -53,16 +52,28 @@ class Engine:
         return errors
 
     def check_all(self, records: Iterable[Any]) -> list[list[DataError]]:
-        """:meth:`check` for a batch, counting once at the end. ``records`` is only iterated: a
-        generator of decoded records is validated without a list of them."""
+        """:meth:`check_each` as a list (for callers that need every answer before they reply)."""
+        return list(self.check_each(records))
+
+    def check_each(self, records: Iterable[Any]) -> Iterator[list[DataError]]:
+        """:meth:`check` for each of ``records`` as it is reached (a batch is answered while it is
+        validated, and nothing holds all its answers), counted once when the iteration ends or is
+        abandoned."""
         errors_of = self._errors
-        results = [errors_of(record) for record in records]
-        invalid = sum(1 for errors in results if errors)
-        if invalid:
-            self._invalid.inc(invalid)
-        if invalid < len(results):
-            self._valid.inc(len(results) - invalid)
-        return results
+        valid = invalid = 0
+        try:
+            for record in records:
+                errors = errors_of(record)
+                if errors:
+                    invalid += 1
+                else:
+                    valid += 1
+                yield errors
+        finally:
+            if invalid:
+                self._invalid.inc(invalid)
+            if valid:
+                self._valid.inc(valid)
 
 
 class Validators:
@@ -103,7 +114,7 @@ class Validators:
         """Why a Kafka message in Confluent's wire format fails the schema its ID names (empty: valid),
         and that ID. A message that is not in the wire format, was written with another schema than
         ``expected``, or does not decode is an invalid record; an unknown ID raises 40403 (as a request
-        naming it would)."""
+        naming it would). The body is decoded in place (no copy) into the record that is validated."""
         try:
             schema_id, body = split_wire_format(message)
         except SchemaError as exc:
@@ -128,12 +139,12 @@ def rules_of(rule_set: Any) -> list[Rule]:
             if str(entry.get("type", "CEL")).upper() == "CEL"]
 
 
-def split_wire_format(message: bytes) -> tuple[int, bytes]:
-    """Confluent's wire format: magic byte 0, a 4-byte big-endian schema ID, then the body."""
+def split_wire_format(message: bytes) -> tuple[int, memoryview]:
+    """Confluent's wire format: magic byte 0, a 4-byte big-endian schema ID, then the body (a view of
+    ``message``, not a copy)."""
     if len(message) < 5:
         raise SchemaError(f"the payload has {len(message)} bytes; Confluent's wire format needs at least 5 "
                           "(magic byte and a 4-byte schema ID)")
     if message[0] != MAGIC_BYTE:
         raise SchemaError(f"the payload starts with byte {message[0]}, not Confluent's magic byte 0")
-    (schema_id,) = struct.unpack(">I", message[1:5])
-    return schema_id, message[5:]
+    return int.from_bytes(message[1:5], "big"), memoryview(message)[5:]

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urljoin
 
 import jsonschema_rs
+import orjson
 import referencing
 import referencing.exceptions
 import referencing.jsonschema
@@ -64,6 +65,27 @@ def load_json(text: str, what: str = "the schema", floats: list[float] | None = 
         raise SchemaError(f"{what} is nested too deeply to be read") from None
 
 
+
+
+# A run of 19 digits: an integer orjson might read as a double (it reads integers only within
+# [-2**63, 2**64 - 1] exactly; json.loads reads any), or a long mantissa. Such texts go to json.loads.
+# Found by mapping every digit to "0" and everything else to " " and searching for 19 zeros: two passes
+# in C over the bytes (a regular expression takes ten times as long on a digit-rich batch).
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
+
+
+def load_record_json(raw: bytes | memoryview, slow: Callable[[Any], Any] = json.loads) -> Any:
+    """What ``slow(raw)`` gives, read by orjson (two to three times faster) whenever orjson reads ``raw``
+    exactly as ``json.loads`` does: a text orjson refuses (NaN, a byte-order mark, invalid UTF-8 or a
+    lone surrogate escape, deep nesting, a syntax error) or that holds a run of 19 digits is read by
+    ``slow``, which also raises the errors callers word. Keys repeat as in ``json.loads`` (the last wins)."""
+    if _LONG_DIGITS not in bytes(raw).translate(_DIGITS_AS_ZEROS):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return slow(raw)
 
 
 def _normalize_numbers(value: Any) -> Any:
@@ -301,10 +323,10 @@ class JsonSchema(ParsedSchema):
         return [DataError(path=pointer(e.absolute_path), message=e.message)
                 for e in errors]
 
-    def decode(self, payload: bytes) -> Any:
+    def decode(self, payload: bytes | memoryview) -> Any:
         """Confluent's JSON serializer writes UTF-8 JSON after the 5-byte header."""
         try:
-            return json.loads(bytes(payload).decode("utf-8"))
+            return load_record_json(payload, _load_utf8)
         except UnicodeDecodeError as exc:
             raise SchemaError(f"the message is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
         except json.JSONDecodeError as exc:
@@ -339,6 +361,10 @@ class JsonSchema(ParsedSchema):
     def read_issues(self, writer: ParsedSchema,
                     policy: Policy = DEFAULT_POLICY) -> list["Incompatibility"]:  # noqa: F821
         return compat_read_issues(self, writer, policy)  # type: ignore[arg-type]
+
+
+def _load_utf8(payload: bytes | memoryview) -> Any:
+    return json.loads(bytes(payload).decode("utf-8"))
 
 
 # --- the fast engine ---------------------------------------------------------------------------------
@@ -445,4 +471,4 @@ def fast_validator(document: Any, draft: Draft) -> Any | None:
         return None
 
 
-__all__ = ["JsonSchema", "fast_validator", "format_functions", "load_json", "pointer"]
+__all__ = ["JsonSchema", "fast_validator", "format_functions", "load_json", "load_record_json", "pointer"]

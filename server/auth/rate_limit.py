@@ -18,8 +18,10 @@ import threading
 import time
 from collections import OrderedDict
 
-import redis
+from redis.commands.core import Script
 
+from builder import redis_client
+from builder.redis_client import LazyClient
 from server.auth.config import Limit
 
 log = logging.getLogger("server.auth")
@@ -82,17 +84,19 @@ class RateLimiter:
         self.prefix = f"{prefix}ratelimit:"
         self.retry_seconds = retry_seconds
         self._local = _LocalBuckets()
-        self._client = redis.Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout) \
-            if redis_url else None
-        self._script = self._client.register_script(_SCRIPT) if self._client is not None else None
+        # a Redis Cluster (redis+cluster://) works too: the script touches one key; connected on first use
+        self._client = LazyClient(lambda: redis_client.connect(redis_url, timeout, retries=1)) if redis_url else None
+        self._script: Script | None = None
         self._down_until = 0.0
 
     def take(self, key: str, limit: Limit, cost: int = 1) -> tuple[bool, float]:
-        if self._script is not None and time.monotonic() >= self._down_until:
+        if self._client is not None and time.monotonic() >= self._down_until:
             try:
+                if self._script is None:
+                    self._script = self._client.get().register_script(_SCRIPT)
                 allowed, wait = self._script(keys=[self.prefix + key], args=[limit.rate, limit.burst, cost])
                 return bool(int(allowed)), float(wait)
-            except redis.RedisError as exc:
+            except redis_client.ERRORS as exc:
                 self._down_until = time.monotonic() + self.retry_seconds
                 log.warning("rate limits fall back to this worker: Redis did not answer (%s)", type(exc).__name__)
         return self._local.take(key, limit, cost)

@@ -4,25 +4,33 @@ The target is ``schema_id``, or ``subject`` (+ ``version``, default latest), or 
 messages — the ID inside a Confluent wire-format ``payload``. One record (``data`` or ``payload``)
 answers ``{"valid", "errors"}``; a batch (``records`` or ``payloads``) answers ``{"results": [...]}``
 in the same order. A record that fails is an answer (200), not a request error.
+
+The body is read once (orjson where it reads as ``json.loads`` would). A batch of records is answered
+while it is validated: the answer is streamed in chunks as the records are reached, so no list of
+results or whole answer is ever built. A batch of payloads is answered when complete, because a
+payload that is not base64, or names an unknown schema, fails the whole request (422/40403).
 """
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Iterator
 
 import falcon
 
+from registry.formats.jsonschema import load_record_json
 from registry.types import DataError
 from server import params
 from server.errors import unprocessable
-from server.media import read_object, send
+from server.media import RESPONSE_TYPE, dumps, read_object, send
 from server.resources import Services, require_version
 from server.validation import Engine
 
 _RECORD_KEYS = ("data", "records", "payload", "payloads")
 # The answer for a valid record, shared by every valid record of a batch (only serialized, never changed).
 _VALID: dict[str, Any] = {"valid": True, "errors": []}
+_VALID_JSON = dumps(_VALID)
+_CHUNK = 256   # records per streamed piece of a batch's answer
 
 
 class Validate:
@@ -31,17 +39,20 @@ class Validate:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         settings = self.services.settings
-        body = read_object(req, settings.max_body_bytes)
+        body = read_object(req, settings.max_body_bytes, load_record_json)
         given = [key for key in _RECORD_KEYS if key in body]
         if len(given) != 1:
             raise unprocessable("send exactly one of 'data' (a record), 'records' (a list of records), 'payload' "
                                 "(a base64 Kafka message in Confluent wire format) or 'payloads' (a list of them)")
         key = given[0]
-        if key in ("data", "records"):
-            records = [body["data"]] if key == "data" else self._batch(body["records"], "records")
+        if key == "data":
             engine = self._engine(self._target(body))
-            results = [_VALID if not errors else self._result(errors) for errors in engine.check_all(records)]
-            schema_id = engine.schema_id
+            send(resp, {**self._result(engine.check(body["data"])), "schema_id": engine.schema_id})
+        elif key == "records":
+            records = self._batch(body["records"], "records")
+            engine = self._engine(self._target(body))
+            resp.content_type = RESPONSE_TYPE
+            resp.stream = _streamed_answer(engine, records)
         else:
             payloads = [body["payload"]] if key == "payload" else self._batch(body["payloads"], "payloads")
             explicit = self._target(body, required=False)
@@ -51,12 +62,12 @@ class Validate:
                 results.append(result)
                 schema_ids.add(used)
             schema_id = schema_ids.pop() if len(schema_ids) == 1 else None
-        if key in ("data", "payload"):
-            send(resp, {**results[0], "schema_id": schema_id})
-        else:
-            valid = sum(1 for r in results if r["valid"])
-            send(resp, {"results": results, "schema_id": schema_id,
-                        "valid_count": valid, "invalid_count": len(results) - valid})
+            if key == "payload":
+                send(resp, {**results[0], "schema_id": schema_id})
+            else:
+                valid = sum(1 for r in results if r["valid"])
+                send(resp, {"results": results, "schema_id": schema_id,
+                            "valid_count": valid, "invalid_count": len(results) - valid})
 
     def _batch(self, value: Any, key: str) -> list[Any]:
         if not isinstance(value, list):
@@ -99,4 +110,25 @@ class Validate:
 
     @staticmethod
     def _result(errors: list[DataError]) -> dict[str, Any]:
-        return {"valid": not errors, "errors": [error.to_json() for error in errors]}
+        return _VALID if not errors else {"valid": False, "errors": [error.to_json() for error in errors]}
+
+
+def _streamed_answer(engine: Engine, records: list[Any]) -> Iterator[bytes]:
+    """``{"results": [...], "schema_id", "valid_count", "invalid_count"}`` in the bytes :func:`send` would
+    write, produced ``_CHUNK`` records at a time as they are validated."""
+    yield b'{"results":['
+    valid = 0
+    parts: list[bytes] = []
+    separator = b""
+    for errors in engine.check_each(records):
+        if errors:
+            parts.append(dumps({"valid": False, "errors": [error.to_json() for error in errors]}))
+        else:
+            valid += 1
+            parts.append(_VALID_JSON)
+        if len(parts) == _CHUNK:
+            yield separator + b",".join(parts)
+            separator, parts = b",", []
+    if parts:
+        yield separator + b",".join(parts)
+    yield b'],"schema_id":%d,"valid_count":%d,"invalid_count":%d}' % (engine.schema_id, valid, len(records) - valid)

@@ -234,3 +234,25 @@ def test_jwks_from_a_url_is_cached_and_refetched_for_a_new_key(tmp_path: Path) -
         assert verifier.claims(token)["sub"] == "g" and served["hits"] == 2
     finally:
         httpd.shutdown()
+
+
+def test_answers_that_needed_credentials_are_private_to_shared_caches(tmp_path: Path) -> None:
+    """An ID answer is immutable (cacheable for a year), but on a server that needs credentials a CDN or
+    proxy that stored it as ``public`` would hand it to callers without any."""
+    from builder.build import build_index
+    from builder.sql_index import SqlIndex
+    from registry.snapshot import Snapshot
+    from tests.server.sample import make_registry
+
+    make_registry(tmp_path / "repo")
+    index = SqlIndex.connect(f"sqlite:///{tmp_path / 'none.db'}")
+    build_index(Snapshot.open(tmp_path / "repo"), index)
+    index.close()
+    config = {"mtls": {"trusted_proxies": ["127.0.0.1/32"]}, "identities": {"collector": {"role": "viewer"}}}
+    xfcc = {"X-Forwarded-Client-Cert": 'Subject="CN=collector"'}
+    closed = _auth_client(tmp_path, config).simulate_get("/schemas/ids/1", headers=xfcc, remote_addr="127.0.0.1")
+    assert closed.status_code == 200
+    assert closed.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    for client in (_client(tmp_path), _auth_client(tmp_path, {**config, "anonymous_read": True})):
+        r = client.simulate_get("/schemas/ids/1", headers=xfcc, remote_addr="127.0.0.1")
+        assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"   # anyone may read it anyway

@@ -53,12 +53,12 @@ def test_redis_holds_the_served_bytes_and_switches_generations(registry, index_u
     new_id = reader.max_id()
     assert rx.get_schema_body(new_id) == dumps(schema_body(reader.schema_by_id(new_id))).encode()
     client = redis.Redis.from_url(url)
-    assert 0 < client.ttl(f"{prefix}g1:build") <= 300
-    assert client.ttl(f"{prefix}g2:build") == -1
+    assert 0 < client.ttl(f"{prefix}{{meta}}:g1:build") <= 300
+    assert client.ttl(f"{prefix}{{meta}}:g2:build") == -1
     assert rx.publish(reader) == "Redis up to date"
     # nothing but IDs and the build pointer: the server reads nothing else from Redis
-    kinds = {key.decode()[len(prefix):].split(":")[0] for key in client.scan_iter(f"{prefix}*")}
-    assert kinds <= {"id", "contract", "binding", "generation", "g1", "g2"}, kinds
+    kinds = {key.decode()[len(prefix):].rsplit(":", 1)[0] for key in client.scan_iter(f"{prefix}*")}
+    assert kinds <= {"id", "contract", "binding", "{meta}", "{meta}:g1", "{meta}:g2"}, kinds
 
 
 def test_the_data_contract_is_kept_beside_the_served_body(registry, tmp_path, redis_url):

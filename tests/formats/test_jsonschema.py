@@ -332,3 +332,22 @@ def test_a_pattern_the_validator_cannot_run_is_refused_with_its_location(schema,
     with pytest.raises(SchemaError, match=f"cannot be used") as info:
         js(schema)
     assert where in str(info.value)
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a": 1, "a": 2}', b"[18446744073709551616]", b"[18446744073709551615]", b"[-9223372036854775809]",
+    b"[9223372036854775808]", b"[NaN]", b"[-Infinity]", b"[1e400]", b"[-0.0]", b"[-0]", b"[1.0, 1E2, 0.1]",
+    b'["\\ud800"]', b"\xef\xbb\xbf[1]", b'{"\\u0000": "\\u00e9"}', b"[0.12345678901234567890]", b'"x"',
+    "[1]".encode("utf-16"),
+])
+def test_record_json_reads_as_json_loads(text):
+    """orjson reads records only where its reading is json.loads's (it reads integers beyond 64 bits as
+    doubles, refuses NaN and byte-order marks): the result is always json.loads's."""
+    import json
+
+    from registry.formats.jsonschema import load_record_json
+
+    expected = json.loads(text)
+    got = load_record_json(text)
+    assert repr(got) == repr(expected)
+    assert repr(load_record_json(memoryview(text), lambda view: json.loads(bytes(view)))) == repr(expected)

@@ -103,3 +103,32 @@ def test_schema_errors_carry_no_rule_name_only_cel_failures_do():
 
     schema = parse_schema("JSON", '{"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}')
     assert [e.to_json() for e in schema.validate({})] == [{"path": "", "message": "'a' is a required property"}]
+
+
+def test_large_batch_is_streamed_in_order_with_the_bytes_of_one_answer(server):
+    """A batch longer than one streamed chunk: chunked transfer, every answer in place, and exactly the
+    bytes the whole answer would serialize to (the same JSON as a non-streamed answer)."""
+    from server.media import dumps
+
+    records = [GOOD if n % 7 else {**GOOD, "total_tokens": -n} for n in range(1, 700)]
+    r = validate(server, {"schema_id": 3, "records": records})
+    assert r.status_code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+    answer = r.json()
+    assert [x["valid"] for x in answer["results"]] == [bool(n % 7) for n in range(1, 700)]
+    assert (answer["valid_count"], answer["invalid_count"]) == (600, 99)
+    assert r.content == dumps(answer)
+
+
+def test_json_wire_format_payload_is_read_as_json_loads_would(server):
+    """A JSON Schema payload is read straight from the message (orjson where it reads the text as
+    json.loads does): an integer beyond 64 bits stays exact, invalid UTF-8 is an invalid record."""
+    def wire(body: bytes) -> str:
+        return base64.b64encode(b"\0" + struct.pack(">I", 5) + body).decode()
+
+    ok = validate(server, {"payload": wire(b'{"allowed": true}')}).json()
+    assert ok == {"valid": True, "errors": [], "schema_id": 5}
+    huge = validate(server, {"payload": wire(b'{"allowed": true, "user": 18446744073709551616}')}).json()
+    plain = validate(server, {"schema_id": 5, "data": {"allowed": True, "user": 18446744073709551616}}).json()
+    assert huge["valid"] == plain["valid"] and huge["errors"] == plain["errors"]
+    bad = validate(server, {"payload": wire(b'{"allowed": "\xff"}')}).json()
+    assert bad["valid"] is False and "UTF-8" in bad["errors"][0]["message"]

@@ -1,0 +1,53 @@
+"""Moving a Redis written before the cluster layout (layout 2: keys without hash tags) to layout 3:
+it reads as empty, never misread; the next publish rewrites it in full, still bound by its old bindings."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from builder.build import build_index
+from builder.redis_index import LAYOUT, RedisIndex, RedisRebindError
+from builder.sql_index import SqlIndex
+from registry.snapshot import Snapshot
+from tests.server.sample import make_registry
+
+
+def layout2(client: redis.Redis, prefix: str, bodies: dict[int, tuple[bytes, str]]) -> None:
+    """What llm-registry wrote before layout 3: P:id:N, P:binding:N, P:generation, P:gN:build."""
+    for schema_id, (body, fingerprint) in bodies.items():
+        client.set(f"{prefix}id:{schema_id}", body)
+        client.set(f"{prefix}binding:{schema_id}", fingerprint)
+    client.set(f"{prefix}g1:build", json.dumps({"commit": "c" * 40, "generation": 1, "layout": 2}))
+    client.set(f"{prefix}generation", "1")
+
+
+@pytest.fixture
+def index(tmp_path):
+    make_registry(tmp_path / "repo")
+    sql = SqlIndex.connect(f"sqlite:///{tmp_path / 'i.db'}")
+    build_index(Snapshot.open(tmp_path / "repo"), sql)
+    return sql
+
+
+def test_an_old_layout_reads_as_empty_and_is_rewritten(index, redis_url):
+    url, prefix = redis_url
+    client = redis.Redis.from_url(url)
+    reader = index.reader()
+    layout2(client, prefix, {1: (b'{"schema": "old bytes"}', reader.schema_by_id(1).fingerprint)})
+    rx = RedisIndex.from_url(url, prefix)
+    assert rx.generation() is None and rx.get_schema_body(1) is None, "old keys are never read"
+    assert "(full)" in rx.publish(reader)
+    assert rx.build_info()["layout"] == LAYOUT == 3
+    assert json.loads(rx.get_schema_body(1))["schema"] == reader.schema_by_id(1).schema
+
+
+def test_an_old_layouts_binding_still_refuses_other_content(index, redis_url):
+    url, prefix = redis_url
+    client = redis.Redis.from_url(url)
+    layout2(client, prefix, {2: (b'{"schema": "other"}', "e" * 64)})
+    rx = RedisIndex.from_url(url, prefix)
+    with pytest.raises(RedisRebindError, match="already serves id 2"):
+        rx.publish(index.reader())
+    assert rx.generation() is None and rx.get_schema_body(1) is None, "nothing was written"
