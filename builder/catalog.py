@@ -38,7 +38,7 @@ from markupsafe import Markup
 
 from builder.catalog_document import catalog_document, registry_settings
 from builder.catalog_markup import Links, environment
-from builder.catalog_model import (STATES, CatalogModel, SubjectView, iter_fields,
+from builder.catalog_model import (STATES, CatalogModel, SubjectView,
                                    model_from_index, examples_from_snapshot)
 from builder.catalog_subjects import (SHELL_SCRIPT, CatalogError, add_search_entries, fix_sitemap, shell_markdown, shell_pages,
                                       subject_entries, write_subject_pages)
@@ -166,24 +166,30 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
     strings: dict[str, int] = {}
 
     def intern(value: str) -> int:
-        if value not in strings:
-            strings[value] = len(strings)
-        return strings[value]
+        return strings.setdefault(value, len(strings))
 
-    subject_no: dict[str, int] = {}
     subjects: list[int] = []
     dirs: dict[str, str] = {}
     latest: list[int] = []
     rows: dict[tuple[int, int, int], list[int]] = {}
-    for s, v, f in iter_fields(model):
-        if s.name not in subject_no:
-            subject_no[s.name] = len(subjects)
-            subjects.append(intern(s.name))
-            latest.append(s.latest.version if s.latest else 0)
-            if s.dirname != s.name:
-                dirs[str(subject_no[s.name])] = s.dirname
-        key = (intern(f.path), intern(f.type), subject_no[s.name])
-        rows.setdefault(key, []).append(v.version)
+    for s in model.live_subjects():     # every field of every live version: 450,000 at 10,000 subjects
+        no = None
+        for v in s.versions:
+            if v.deleted:
+                continue
+            for f in v.fields:
+                if no is None:
+                    no = len(subjects)
+                    subjects.append(intern(s.name))
+                    latest.append(s.latest.version if s.latest else 0)
+                    if s.dirname != s.name:
+                        dirs[str(no)] = s.dirname
+                key = (intern(f.path), intern(f.type), no)
+                found = rows.get(key)
+                if found is None:
+                    rows[key] = [v.version]
+                else:
+                    found.append(v.version)
     return {"strings": list(strings), "subjects": subjects, "dirs": dirs, "latest": latest,
             "rows": [[p, t, n, versions] for (p, t, n), versions in rows.items()]}
 

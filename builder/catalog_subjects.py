@@ -182,16 +182,22 @@ def _h1_id(name: str) -> str:
 
 
 def search_text(s: SubjectView) -> str:
-    """What the search box finds a subject page by (its one search entry): format, description, owner,
-    tags, consumers and the latest version's field paths (dotted paths split into parts by the search
-    plugin's separator, so ``usage.prompt_tokens`` is found by ``prompt_tokens``)."""
+    """What the search box finds a subject page by and shows under its name (its one search entry):
+    format and description, owner, tags and consumers, and the latest version's field paths (dotted
+    paths are split into parts by the search plugin's separator, so ``prompt_tokens`` finds
+    ``usage.prompt_tokens``). A paragraph each, as the results show them; the fields in one ``<code>``
+    (one per field was 4% of a large site)."""
     latest = s.latest
-    consumers = [c.name + (f" ({c.team})" if c.team else "") for c in s.consumers]
-    parts = [FORMAT_LABELS.get(s.schema_type, s.schema_type), s.description, s.owner, " ".join(s.tags),
-             ", ".join(consumers)]
-    text = " ".join(part for part in parts if part)
-    fields = " ".join(f.path for f in latest.fields) if latest else ""
-    return f"{escape(text)} Fields: {escape(fields)}" if fields else str(escape(text))
+    label = FORMAT_LABELS.get(s.schema_type, s.schema_type)
+    paragraphs = [f"{label} · {s.description}" if s.description else label]
+    facts = [("Owner", s.owner), ("Tags", " ".join(s.tags)),
+             ("Consumers", ", ".join(c.name + (f" ({c.team})" if c.team else "") for c in s.consumers))]
+    if any(value for _, value in facts):
+        paragraphs.append(" · ".join(f"{name} {value}" for name, value in facts if value))
+    text = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    if latest and latest.fields:
+        text += f"<p>Fields <code>{escape(' '.join(f.path for f in latest.fields))}</code></p>"
+    return text
 
 
 SHELL_SCRIPT = "assets/catalog/subject-shell.js"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from builder.catalog import build_catalog, run_mkdocs  # noqa: E402
 from builder.catalog_model import (CatalogModel, Consumer, FieldView, SubjectView, VersionRef,  # noqa: E402
-                                   VersionView, edit_url_for, link_versions)
+                                   VersionView, edit_url_for)
 from registry.types import Field  # noqa: E402
 from registry.rules import Rule  # noqa: E402
 
@@ -100,7 +100,6 @@ def generate(subjects: int, versions: int = 3, seed: int = 7) -> CatalogModel:
                 fields=[FieldView.of(v, Field(n, t, n.startswith("event"), d)) for n, t, d in fields])
             next_id += 1
             subject.versions.append(version)
-        link_versions(subject)
         subject.edit_url = edit_url_for(model.edit_url, name, fmt)
         model.subjects.append(subject)
     by_name = {s.name: s for s in model.subjects}
@@ -117,9 +116,8 @@ def merged(model: CatalogModel) -> CatalogModel:
     last = subject.versions[-1]
     subject.versions.append(dataclasses.replace(
         last, version=last.version + 1, id=last.id + 1_000_000, schema=last.schema.replace("Added in", "Added since"),
-        merged_at="2026-11-27T10:00:00Z", diff_prev=None, prev_version=None,
+        merged_at="2026-11-27T10:00:00Z",
         fields=[FieldView.of(last.version + 1, Field(f.path, f.type, f.required, f.doc)) for f in last.fields]))
-    link_versions(subject)
     return dataclasses.replace(model, commit="1" * 40)
 
 

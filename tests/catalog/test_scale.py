@@ -11,7 +11,6 @@ import pytest
 
 from builder import catalog
 from builder.catalog import MARKER, build_catalog
-from builder.catalog_model import link_versions
 from tests.catalog.browser import dump_dom, require_chromium
 from tests.catalog.sample import sample_model
 from tests.catalog.sites import versions_data
@@ -35,8 +34,7 @@ def _merged(model):
     last = usage.versions[-1]
     usage.versions.append(dataclasses.replace(last, version=last.version + 1, id=99,
                                               schema=last.schema.replace('"Usage"', '"Usage4"'),
-                                              fields=list(last.fields), diff_prev=None, prev_version=None))
-    link_versions(usage)
+                                              fields=list(last.fields)))
     return model
 
 
@@ -136,9 +134,7 @@ def test_a_merge_rewrites_only_the_pages_that_show_the_changed_subject(tmp_path,
     last = usage.versions[-1]
     usage.versions.append(dataclasses.replace(last, version=last.version + 1, id=99, state="ACTIVE",
                                               merged_at="2026-12-01T10:00:00Z", fields=list(last.fields),
-                                              schema=last.schema.replace('"Usage"', '"Usage4"'),
-                                              diff_prev=None, prev_version=None))
-    link_versions(usage)
+                                              schema=last.schema.replace('"Usage"', '"Usage4"')))
     stats = build_catalog(model, site, work_dir=tmp_path, offline=True)
     after = {p.relative_to(site).as_posix(): (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
     touched = {name for name in after if name not in before or after[name][0] != before[name][0]}
