@@ -233,6 +233,12 @@ class RedisIndex:
         if ids is None:   # a full write: find the served IDs the index no longer holds
             ids = list(self._stored_ids())
         gone = sorted(set(ids) - written)
+        if gone:
+            # Another publisher (a replica's follower, on a shared index) may have written IDs of a newer
+            # build since these rows were read; the SQL index commits a build before any publisher writes
+            # its IDs, so asking it again now keeps those, and drops only IDs it no longer holds at all.
+            still = reader.schemas_by_ids(gone)
+            gone = [i for i in gone if i not in still]
         for start in range(0, len(gone), _BATCH):
             chunk = gone[start:start + _BATCH]
             self.client.delete(*[self._body(i) for i in chunk], *[self._contract(i) for i in chunk])

@@ -210,14 +210,15 @@ class CompiledRules:
         A rule that cannot be evaluated for this record — a field it reads is missing, a value has
         the wrong type, the result is not a boolean — counts as broken, with a message saying why.
         """
+        native = self._native
+        found = native(record) if native is not None and type(record) is dict else None
+        if found is PASSED:   # the hot path: every rule answered natively, and held
+            return []
         if not self._programs:
             return []
         verdicts: list[bool | None] = [None] * len(self._programs)
         if type(record) is dict:
-            if self._native is not None:
-                found = self._native(record)
-                if found is PASSED:
-                    return []
+            if native is not None:
                 convertible = found is not None   # None: what the rules read is too deep for cel-python
                 if convertible:
                     verdicts = found

@@ -745,15 +745,17 @@ def compile_all(rules: list[NativeRule | None], reads: tuple[str, ...] | None,
     code was unsure; ``None`` for the whole record when cel-python could not convert what the rules read
     (``shallow`` fails on a value of a field in ``reads``, or on the record when ``reads`` is ``None``:
     the rules read ``message``). One call per record, no call per rule."""
-    constants: dict[str, Any] = {"_shallow": shallow}
+    constants: dict[str, Any] = {"_shallow": shallow, "_CONTAINERS": frozenset({dict, list})}
     lines = ["def verdicts(r):"]
     if reads is None:
         lines += ["    if not _shallow(r):", "        return None"]
     read = set(reads or ()).union(*(rule.fields for rule in rules if rule is not None))
     lines += ["    " + line for line in _reads(read)]
-    for name in sorted(reads or ()):
-        variable = _field(name)
-        lines += [f"    if type({variable}) in (dict, list) and not _shallow({variable}):", "        return None"]
+    if reads:   # one C-level pass over the fields' types; a container is then checked for depth
+        fields = ", ".join(_field(name) for name in sorted(reads))
+        lines += [f"    if not _CONTAINERS.isdisjoint(map(type, ({fields},))):",
+                  f"        if not all(_shallow(f) for f in ({fields},) if type(f) in _CONTAINERS):",
+                  "            return None"]
     for index, rule in enumerate(rules):
         if rule is None:
             lines.append(f"    v{index} = None")

@@ -87,8 +87,8 @@ class WriteService:
     def delete_subject(self, subject: str, author: str, permanent: bool = False) -> SubjectDeleted:
         return self._write(lambda: self.writer.delete_subject(subject, author, permanent), author)
 
-    def set_compatibility(self, subject: str | None, level: str | None, author: str) -> SettingChanged:
-        return self._write(lambda: self.writer.set_compatibility(subject, level, author), author)
+    def set_config(self, subject: str | None, settings: dict[str, str | None], author: str) -> SettingChanged:
+        return self._write(lambda: self.writer.set_config(subject, settings, author), author)
 
     def set_mode(self, subject: str | None, mode: str | None, author: str, force: bool = False) -> SettingChanged:
         return self._write(lambda: self.writer.set_mode(subject, mode, author, force), author)
