@@ -164,10 +164,7 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
     versions is a list of version numbers.
     """
     strings: dict[str, int] = {}
-
-    def intern(value: str) -> int:
-        return strings.setdefault(value, len(strings))
-
+    intern = strings.setdefault      # intern(value, len(strings)): a string's number, given on first sight
     subjects: list[int] = []
     dirs: dict[str, str] = {}
     latest: list[int] = []
@@ -180,11 +177,11 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
             for f in v.fields:
                 if no is None:
                     no = len(subjects)
-                    subjects.append(intern(s.name))
+                    subjects.append(intern(s.name, len(strings)))
                     latest.append(s.latest.version if s.latest else 0)
                     if s.dirname != s.name:
                         dirs[str(no)] = s.dirname
-                key = (intern(f.path), intern(f.type), no)
+                key = (intern(f.path, len(strings)), intern(f.type, len(strings)), no)
                 found = rows.get(key)
                 if found is None:
                     rows[key] = [v.version]
@@ -293,8 +290,7 @@ def remove_stale(site_dir: Path, keep: set[str]) -> int:
     size = 0
     root = str(site_dir)
     for folder, dirs, files in os.walk(root, topdown=False):
-        relative = os.path.relpath(folder, root)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        prefix = folder[len(root) + 1:].replace(os.sep, "/") + "/" if folder != root else ""
         for name in files:
             path = os.path.join(folder, name)
             if prefix + name not in keep:
@@ -431,7 +427,8 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         keep.add(SHELL_SCRIPT)
     for s in subjects:
         keep.add(subject_page(s.name)[:-3] + ".html")
-        keep.update(raw_path(s.name, v.version, v.extension) for v in s.versions if not v.deleted)
+        folder = raw_path(s.name, 1, "x").rsplit("/", 1)[0]       # encoded once per subject, not per version
+        keep.update(f"{folder}/v{v.version}.{v.extension}" for v in s.versions if not v.deleted)
     if document is not None:
         target = out / "catalog.json"
         if not (reuse and target.is_file() and target.read_bytes() == document):

@@ -237,6 +237,9 @@ class LiteShell:
         attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', body.group(1)))
         top = re.split(f"{_MARK}(\\w+){_MARK}", html[body.end():content])
         end = html[content + len(holes["content"]):html.index("</body>")]
+        if _MARK in end or _MARK in shared or "content" in top[1::2]:
+            raise CatalogError("the subject page shell built by MkDocs holds the page's title or description "
+                               "where the catalog does not expect them (theme changed?)")
         toc_item = shell.toc_item.replace(f"#{_TOC}", f"#{_MARK}id{_MARK}").replace(_TOC, f"{_MARK}label{_MARK}")
         script = ("/* The subject pages' chrome (mkdocs-material's stylesheets, scripts, header, navigation, table of\n"
                   "   contents, footer), cut from the page shell MkDocs built: builder/catalog_subjects.py LiteShell. */\n"
