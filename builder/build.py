@@ -22,11 +22,12 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 import pygit2
 
+from builder.deprecations import DEPRECATED_STATES, deprecation_times
 from builder.published import RebindError, check_published
 from builder.sql_index import BuildInfo, SchemaRecord, SqlIndex, SubjectRecord, VersionRecord
 from registry import layout, tracing
@@ -148,6 +149,9 @@ def build_index(snapshot: Snapshot, index: SqlIndex, *, full: bool = False,
     plan = _Plan(snapshot, new, prior, prefix, registry_blob, position, progress,
                  jobs=default_jobs() if jobs is None else jobs, raw=raw)
     plan.prepare({} if full else reader.subject_trees())
+    # The history walk may stop at the commit this index holds unless asked to rebuild from nothing: the
+    # instants stored for it hold for any build whose first-parent history passes through it.
+    plan.date_deprecations(None if rebuild or last is None else last.commit, reader.deprecation_times)
     if progress:
         progress("writing", 0, 1)
     with index.writer() as writer:
@@ -250,7 +254,8 @@ class _Plan:
         self.subject_records: list[SubjectRecord] = []
         self.schema_records: list[SchemaRecord] = []
         self.version_records: list[VersionRecord] = []
-        self.lifecycles: list[tuple[str, int, str, str | None, bool]] = []
+        # (subject, version, state, sunset_date, deleted), and the deprecation instant once dated
+        self.lifecycles: list[tuple] = []
         # Permanent deletes: versions a new tombstone buries, and IDs none of whose versions is served now.
         self.buried_now: set[tuple[str, int]] = {(e.subject, e.version) for _, e in new if e.is_tombstone}
         self.retired_now: set[int] = set()
@@ -322,6 +327,21 @@ class _Plan:
                 self._indexed_versions.setdefault(entry.subject, []).append(entry.version)
         self._plan_versions(new, commits)   # also the rows of the changed subjects that have new versions
         self._plan_subjects(sorted(changed - set(self._new)))   # a subject with only a tombstone too
+
+    def date_deprecations(self, built: str | None,
+                          stored: Callable[[set[str]], dict[tuple[str, int], int]]) -> None:
+        """Give each planned DEPRECATED or ARCHIVED version the instant git history shows it became so
+        (builder/deprecations.py); ``built``: the commit the index holds (``None``: rebuild from nothing),
+        whose ``stored`` instants the walk stops at."""
+        wanted = {(r.subject, r.version) for r in self.version_records if r.state in DEPRECATED_STATES}
+        wanted |= {(row[0], row[1]) for row in self.lifecycles if row[2] in DEPRECATED_STATES}
+        since: dict[tuple[str, int], int] = {}
+        if wanted:
+            known = stored({subject for subject, _ in wanted}) if built is not None else {}
+            since = deprecation_times(self.snapshot, sorted(wanted), built=built, known=known)
+        self.version_records = [replace(r, deprecated_at=since.get((r.subject, r.version)))
+                                for r in self.version_records]
+        self.lifecycles = [(*row[:5], since.get((row[0], row[1]))) for row in self.lifecycles]
 
     def _load(self, subjects: set[str]) -> None:
         """Make every applied ledger line of ``subjects`` known (a byte search of the prefix)."""

@@ -3,15 +3,16 @@ build`` → subject pages written from their shells.
 
 Entry point for ``llm-registry build --catalog-out DIR [--offline]``: :func:`build_catalog_from_index`
 (called from ``cli/build.py``). Why the pages are made the way they are (see docs/catalog.md, Scale):
-MkDocs builds are single-threaded and linear in pages and every page carries the theme's header and
-navigation, so MkDocs builds the index pages and, for a large registry whose subjects are not in the
-sidebar, ONE subject-page shell (all subject pages live in ``subjects/`` and have the same navigation);
-the builder writes every subject page from it (title, table of contents, content rendered from
-``subject.html.j2``) and adds their search-index entries itself. A small registry lists its subjects in
-the sidebar, so each subject gets its own shell. Field search has its own compact index
-(``field-index.json``/``fields.js``) searched in the browser; raw schema files are written straight
+the site must grow linearly and stay small (10,000 subjects in under 100 MB), and MkDocs builds are
+single-threaded and linear in pages. So MkDocs builds the index pages and, for a large registry whose
+subjects are not in the sidebar, ONE subject-page shell, whose theme chrome goes into one script that
+every subject page calls (:class:`builder.catalog_subjects.LiteShell`); a small registry lists its
+subjects in the sidebar, so each subject gets its own shell. A subject page's Versions section is
+data that ``site/assets/subject.js`` renders. Field search has its own compact index
+(``assets/catalog/fields.js``) searched in the browser; raw schema files are written straight
 into the site at stable URLs (``raw/<subject dir>/v<N>.<ext>``). Rebuilding into an earlier catalog
-rewrites only the subject pages whose digest (recorded in the marker) changed.
+rewrites only the subject pages whose digest (recorded in the marker) changed, and any other file only
+when its bytes changed.
 
 This module orchestrates; :mod:`builder.catalog_markup` holds the templates' environment, filters and
 links, :mod:`builder.catalog_subjects` writes the subject pages from their shells.
@@ -37,15 +38,16 @@ from markupsafe import Markup
 
 from builder.catalog_document import catalog_document, registry_settings
 from builder.catalog_markup import Links, environment
-from builder.catalog_model import (STATES, CatalogModel, SubjectView, iter_fields,
+from builder.catalog_model import (STATES, CatalogModel, SubjectView,
                                    model_from_index, examples_from_snapshot)
-from builder.catalog_subjects import (CatalogError, add_search_entries, fix_sitemap, shell_markdown, shell_pages,
+from builder.catalog_subjects import (SHELL_SCRIPT, CatalogError, add_search_entries, fix_sitemap, shell_markdown, shell_pages,
                                       subject_entries, write_subject_pages)
 from builder.site_paths import domain_page, raw_path, site_href, subject_page
 from registry.bundled import CATALOG_SITE
 from registry.timestamps import utc_iso
 
 MARKER = ".llm-registry-catalog"
+FIELDS_SCRIPT = "assets/catalog/fields.js"   # the field index, a script so that it loads from file:// too
 # Every page carries its navigation, and rendering it is most of the theme's cost per page. Small
 # registries list domains and subjects in the sidebar; large ones list only the index pages.
 NAV_MAX_DOMAINS = 40          # more domains, or more subjects than NAV_MAX_SUBJECTS: no domains in the nav
@@ -162,26 +164,29 @@ def field_index(model: CatalogModel) -> dict[str, Any]:
     versions is a list of version numbers.
     """
     strings: dict[str, int] = {}
-
-    def intern(value: str) -> int:
-        if value not in strings:
-            strings[value] = len(strings)
-        return strings[value]
-
-    subject_no: dict[str, int] = {}
+    intern = strings.setdefault      # intern(value, len(strings)): a string's number, given on first sight
     subjects: list[int] = []
     dirs: dict[str, str] = {}
     latest: list[int] = []
     rows: dict[tuple[int, int, int], list[int]] = {}
-    for s, v, f in iter_fields(model):
-        if s.name not in subject_no:
-            subject_no[s.name] = len(subjects)
-            subjects.append(intern(s.name))
-            latest.append(s.latest.version if s.latest else 0)
-            if s.dirname != s.name:
-                dirs[str(subject_no[s.name])] = s.dirname
-        key = (intern(f.path), intern(f.type), subject_no[s.name])
-        rows.setdefault(key, []).append(v.version)
+    for s in model.live_subjects():     # every field of every live version: 450,000 at 10,000 subjects
+        no = None
+        for v in s.versions:
+            if v.deleted:
+                continue
+            for f in v.fields:
+                if no is None:
+                    no = len(subjects)
+                    subjects.append(intern(s.name, len(strings)))
+                    latest.append(s.latest.version if s.latest else 0)
+                    if s.dirname != s.name:
+                        dirs[str(no)] = s.dirname
+                key = (intern(f.path, len(strings)), intern(f.type, len(strings)), no)
+                found = rows.get(key)
+                if found is None:
+                    rows[key] = [v.version]
+                else:
+                    found.append(v.version)
     return {"strings": list(strings), "subjects": subjects, "dirs": dirs, "latest": latest,
             "rows": [[p, t, n, versions] for (p, t, n), versions in rows.items()]}
 
@@ -224,10 +229,11 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(shell_markdown(model), encoding="utf-8")
     pages += len(subjects)
+    compact = _nav(domains)[1]
     write("tags.md", "tags.md.j2", title="Tags", anchor_prefix="tag-", empty="No subject has tags yet.",
-          groups=_grouped(subjects, lambda s: s.tags))
+          groups=_grouped(subjects, lambda s: s.tags), compact=compact)
     write("owners.md", "tags.md.j2", title="Owners", anchor_prefix="owner-", empty="No subject names an owner yet.",
-          groups=_grouped(subjects, lambda s: [s.owner] if s.owner else []))
+          groups=_grouped(subjects, lambda s: [s.owner] if s.owner else []), compact=compact)
     index = field_index(model)
     write("fields.md", "fields.md.j2", n_fields=len(index["rows"]), n_subjects=len(index["subjects"]))
 
@@ -235,11 +241,12 @@ def render_docs(model: CatalogModel, work_dir: Path, site_dir: Path, *, offline:
     shutil.copytree(CATALOG_SITE / "assets", assets, dirs_exist_ok=True)
     compact = json.dumps(index, separators=(",", ":"), ensure_ascii=False)
     (assets / "fields.js").write_text(f"window.__lsrFields = {compact};\n", encoding="utf-8")
-    (docs / "field-index.json").write_text(compact, encoding="utf-8")
 
     nav, not_in_nav = _nav(domains)
     config = env.get_template("mkdocs.yml.j2").render(
-        model=model, offline=offline, instant=bool(model.site_url) and not offline,
+        # Instant navigation swaps in the content of the page it fetches; the subject pages of a large
+        # registry take their chrome from a script (catalog_subjects.LiteShell), which it does not run.
+        model=model, offline=offline, instant=bool(model.site_url) and not offline and not not_in_nav,
         site_dir=str(site_dir), overrides_dir=str(CATALOG_SITE / "overrides"),
         nav_yaml=Markup(yaml.safe_dump({"nav": nav}, sort_keys=False, allow_unicode=True, width=1000)),
         not_in_nav=not_in_nav)
@@ -275,15 +282,35 @@ def sync_tree(source: Path, target: Path, exclude: set[str], *, incremental: boo
         dest.write_bytes(data)
 
 
-def remove_stale(site_dir: Path, keep: set[Path]) -> None:
+def remove_stale(site_dir: Path, keep: set[str]) -> int:
     """Delete what the site holds and a full build would not write (pages and raw files of subjects
-    that are gone, an earlier theme's assets), and the folders that leaves empty."""
-    for path in sorted(site_dir.rglob("*"), reverse=True):
-        if path.is_file() or path.is_symlink():
-            if path not in keep:
-                path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    that are gone, an earlier theme's assets), and the folders that leaves empty; ``keep`` holds paths
+    relative to ``site_dir``. Returns the bytes of what is left but the marker (the site's size).
+    Strings and ``os.walk``, not ``Path``: a 10,000-subject site has 40,000 files."""
+    size = 0
+    root = str(site_dir)
+    for folder, dirs, files in os.walk(root, topdown=False):
+        prefix = folder[len(root) + 1:].replace(os.sep, "/") + "/" if folder != root else ""
+        for name in files:
+            path = os.path.join(folder, name)
+            if prefix + name not in keep:
+                os.unlink(path)
+            elif name != MARKER:
+                size += os.stat(path).st_size
+        if folder != root and not os.listdir(folder):
+            os.rmdir(folder)
+    return size
+
+
+# What MkDocs copies of the theme and no catalog page uses: source maps (for the theme's developers),
+# and lunr's language packs (the catalog's search is English; the search worker loads none for it).
+_UNUSED_THEME_FILES = re.compile(r".*\.map$|assets/javascripts/lunr/.*")
+
+
+def prune_theme(built_dir: Path) -> None:
+    for path in list(built_dir.rglob("*")):
+        if path.is_file() and _UNUSED_THEME_FILES.fullmatch(path.relative_to(built_dir).as_posix()):
+            path.unlink()
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -361,9 +388,9 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
     MkDocs builds the index pages and the subject pages' shells into a temporary directory; they are
     copied into ``out_dir`` where they changed, the subject pages are written from the shells, and what a
     full build would not hold is deleted. With ``incremental`` and an earlier catalog of the same code
-    in ``out_dir``, subject pages whose digest (recorded in the marker) is unchanged are not rewritten:
-    the site ends byte-identical to a full build, and a merge that changes one subject rewrites one
-    subject page (and the index pages, which list every subject)."""
+    in ``out_dir``, subject pages whose digest (recorded in the marker) is unchanged are not rewritten,
+    nor is any other file whose bytes are unchanged: the site ends byte-identical to a full build, and
+    a merge that changes one subject rewrites its page and the few index files that show it."""
     out = Path(out_dir).resolve()
     _check_out_dir(out)
     previous = _marker(out)
@@ -380,34 +407,42 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
         config_path, pages, deferred = render_docs(model, Path(tmp), built_dir, offline=offline)
         rendered = time.perf_counter()
         run_mkdocs(config_path, _epoch(model.committed_at))
+        prune_theme(built_dir)
         fill_deferred(built_dir, deferred)
         built = time.perf_counter()
-        keep = {out / MARKER}
+        out.mkdir(parents=True, exist_ok=True)
+        digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
+                                                        previous=previous_digests, previous_entries=previous_entries)
+        # The search index and sitemap are completed before they are copied, so that an unchanged one
+        # is not rewritten.
+        add_search_entries(built_dir, entries, {site_href(p) for p in shells})
+        fix_sitemap(built_dir, model, _epoch(model.committed_at))
+        keep = {MARKER}
         for path in built_dir.rglob("*"):
             relative = path.relative_to(built_dir).as_posix()
             if path.is_file() and relative not in shells:
-                keep.add(out / relative)
-        out.mkdir(parents=True, exist_ok=True)
+                keep.add(relative)
         sync_tree(built_dir, out, exclude=shells, incremental=reuse)
-        digests, entries, written = write_subject_pages(model, built_dir, out, shared, code=code,
-                                                        previous=previous_digests, previous_entries=previous_entries)
+    if shared:
+        keep.add(SHELL_SCRIPT)
     for s in subjects:
-        keep.add(out / (subject_page(s.name)[:-3] + ".html"))
-        keep.update(out / raw_path(s.name, v.version, v.extension) for v in s.versions if not v.deleted)
-    add_search_entries(out, entries, {site_href(p) for p in shells})
-    fix_sitemap(out, model, _epoch(model.committed_at))
+        keep.add(subject_page(s.name)[:-3] + ".html")
+        folder = raw_path(s.name, 1, "x").rsplit("/", 1)[0]       # encoded once per subject, not per version
+        keep.update(f"{folder}/v{v.version}.{v.extension}" for v in s.versions if not v.deleted)
     if document is not None:
-        (out / "catalog.json").write_bytes(document)
-        keep.add(out / "catalog.json")
-    remove_stale(out, keep)
+        target = out / "catalog.json"
+        if not (reuse and target.is_file() and target.read_bytes() == document):
+            target.write_bytes(document)
+        keep.add("catalog.json")
+    site_bytes = remove_stale(out, keep)
     finished = time.perf_counter()
     search = out / "search" / "search_index.json"
     stats = CatalogStats(
         subjects=len(subjects), versions=sum(len(s.versions) for s in subjects),
         pages=pages, render_seconds=rendered - started, mkdocs_seconds=built - rendered,
         post_seconds=finished - built,
-        site_bytes=_tree_size(out), search_index_bytes=search.stat().st_size if search.exists() else 0,
-        fields_bytes=(out / "field-index.json").stat().st_size, written=written)
+        site_bytes=site_bytes, search_index_bytes=search.stat().st_size if search.exists() else 0,
+        fields_bytes=(out / FIELDS_SCRIPT).stat().st_size, written=written)
     # The marker is part of the site: no timings in it, so that builds of one commit stay byte-identical.
     recorded = {**stats.to_json(), "render_seconds": 0, "mkdocs_seconds": 0, "post_seconds": 0, "written": 0}
     (out / MARKER).write_text(json.dumps({
@@ -421,11 +456,6 @@ def build_catalog(model: CatalogModel, out_dir: str | Path, *, offline: bool = F
 
 def _epoch(iso: str | None) -> int | None:
     return int(datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()) if iso else None
-
-
-def _tree_size(path: Path) -> int:
-    """The site's bytes but the marker's (an earlier build's marker may still be there)."""
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != MARKER)
 
 
 def build_catalog_from_index(reader: Any, registry_config: dict, out_dir: str | Path, *, offline: bool = False,

@@ -1,5 +1,5 @@
 """What the catalog's templates write with: the jinja2 environment of ``site/`` and its filters — code
-highlighting (JSON and diffs tokenized here, other languages through Pygments), Markdown-safe text,
+highlighting (JSON tokenized here, other languages through Pygments), Markdown-safe text,
 anchors and contact links. Every value from the repository is text, escaped on the way in."""
 from __future__ import annotations
 
@@ -35,12 +35,17 @@ def _lexer(language: str):
 
 _FORMATTER = None
 _JSON_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*)(:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b|([{}\[\],:])')
-_DIFF_CLASSES = (("+++", "gh"), ("---", "gh"), ("@@", "gu"), ("+", "gi"), ("-", "gd"))
 
 
 def _text(value: str) -> str:
     """Text-node escaping (quotes need none): keeps highlighted schemas small."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def text_node(value: str) -> Markup:
+    """A text node's content (a schema text in ``<pre>``): escaped as markup needs, quotes left as they
+    are (a third of an Avro schema's escapes)."""
+    return Markup(_text(str(value)))
 
 
 def _json_spans(text: str) -> str:
@@ -69,23 +74,12 @@ def _json_spans(text: str) -> str:
     return "".join(out)
 
 
-def _diff_spans(text: str) -> str:
-    """A unified diff with one class per line (``gi`` added, ``gd`` removed, ``gu`` hunk, ``gh`` files)."""
-    lines = []
-    for line in text.splitlines():
-        cls = next((c for prefix, c in _DIFF_CLASSES if line.startswith(prefix)), None)
-        lines.append(f'<span class="{cls}">{_text(line)}</span>' if cls else _text(line))
-    return "\n".join(lines) + "\n"
-
-
 def highlight(text: str, language: str) -> Markup:
     """Highlighted code in the markup pymdownx.highlight writes, so the theme styles it and adds copy
-    buttons. JSON and diffs are tokenized here; other languages (Protobuf) go through Pygments."""
+    buttons (examples on subject pages). JSON is tokenized here; other languages go through Pygments."""
     global _FORMATTER
     if language == "json":
         body = _json_spans(text)
-    elif language == "diff":
-        body = _diff_spans(text)
     else:
         from pygments import highlight as pyg_highlight
         from pygments.formatters import HtmlFormatter
@@ -93,17 +87,6 @@ def highlight(text: str, language: str) -> Markup:
             _FORMATTER = HtmlFormatter(nowrap=True)
         body = pyg_highlight(text, _lexer(language), _FORMATTER)
     return Markup(f'<div class="language-{language} highlight"><pre><span></span><code>{body}</code></pre></div>')
-
-
-def schema_code(text: str, language: str) -> Markup:
-    """A schema on a subject page: plain text, highlighted in the browser by ``catalog.js`` into the
-    token classes :func:`highlight` (JSON) and Pygments (Protobuf) use. The spans are three quarters of
-    a highlighted schema's bytes, schemas are most of a subject page (three versions of a schema on every
-    page of a 10,000-subject catalog), and Pygments was a tenth of the time spent writing pages."""
-    if language not in ("json", "protobuf"):
-        return highlight(text, language)
-    return Markup(f'<div class="language-{language} highlight lsr-hl"><pre><span></span><code>{_text(text)}</code>'
-                  '</pre></div>')
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|])")
@@ -144,15 +127,24 @@ def contact_href(contact: str) -> str:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The templates of ``site/``, autoescaped: every value from the repository is text, not markup."""
+    # No auto_reload: templates do not change during a build, and checking their mtimes on every
+    # `import … with context` (each subject page) was a tenth of a large build.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(CATALOG_SITE / "templates"), str(CATALOG_SITE)]),
-                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(highlight=highlight, schema_code=schema_code, md=md_inline, md_block=md_block, break_dots=break_dots,
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             auto_reload=False)
+    env.filters.update(highlight=highlight, text_node=text_node, md=md_inline, md_block=md_block, break_dots=break_dots,
                        first_line=first_line, anchor=anchor, contact_href=contact_href,
                        format_label=lambda t: FORMAT_LABELS.get(t, t))
     return env
 
 
 # --------------------------------------------------------------------------------------------- links
+
+@lru_cache(maxsize=4096)
+def _relative_dir(folder: str, start: str) -> str:
+    """``relpath`` of a folder, cached: pages link to a few folders, a 10,000-subject build 100,000 times."""
+    return "" if folder == start else posixpath.relpath(folder or ".", start or ".")
+
 
 class Links:
     """Relative URLs from one page to the others, for HTML written in templates.
@@ -167,7 +159,8 @@ class Links:
         self._tab_group = 0
 
     def _rel(self, target: str) -> str:
-        return posixpath.relpath(target, self._dir or ".")
+        folder, name = posixpath.split(target)
+        return posixpath.join(_relative_dir(folder, self._dir), name)
 
     def md(self, target: str) -> str:
         """A Markdown link target (MkDocs resolves and validates ``.md`` links itself)."""

@@ -8,10 +8,9 @@ place that knows the index reader's API (``builder/sql_index.py``, see CONTRACTS
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from registry import layout
 from registry.rules import Rule
@@ -103,8 +102,6 @@ class VersionView:
     references: list[VersionRef] = field(default_factory=list)
     referenced_by: list[VersionRef] = field(default_factory=list)
     fields: list[FieldView] = field(default_factory=list)
-    diff_prev: str | None = None     # unified diff against the previous version, if any
-    prev_version: int | None = None
 
     @property
     def extension(self) -> str:
@@ -186,29 +183,6 @@ class CatalogModel:
         return [s for s in self.subjects if not s.deleted]
 
 
-def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
-    """A unified diff of two schema texts (empty when they are equal)."""
-    return "".join(difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), old_label, new_label, n=3,
-        lineterm="\n"))
-
-
-def link_versions(subject: SubjectView) -> None:
-    """Fill ``diff_prev``/``prev_version`` of every version from the one before it."""
-    previous: VersionView | None = None
-    for version in subject.versions:
-        if previous is not None:
-            version.prev_version = previous.version
-            diff = unified_diff(_ensure_newline(previous.schema), _ensure_newline(version.schema),
-                                f"v{previous.version}.{previous.extension}", f"v{version.version}.{version.extension}")
-            version.diff_prev = diff
-        previous = version
-
-
-def _ensure_newline(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
-
-
 def edit_url_for(template: str | None, subject: str, schema_type: str) -> str | None:
     """The git host's edit URL of the subject's schema file, from ``catalog.edit_url`` (``{path}``)."""
     if not template:
@@ -279,7 +253,6 @@ def _subject_view(name: str, info: Any, rows: list[Any], fields: dict[int, list[
             references=[VersionRef(subject=r.subject, version=r.version, name=r.name) for r in row.references or []],
             referenced_by=sorted(used_by.get((name, row.version), ()), key=lambda r: (r.subject, r.version)),
             fields=[FieldView.of(row.version, f) for f in fields.get(row.id, [])]))
-    link_versions(subject)
     subject.edit_url = edit_url_for(model.edit_url, name, subject.schema_type)
     return subject
 
@@ -314,12 +287,3 @@ def examples_from_snapshot(snapshot: Any) -> Callable[[str], list[Example]]:
                                      text=data.decode("utf-8", errors="replace")))
         return found
     return read
-
-
-def iter_fields(model: CatalogModel) -> Iterable[tuple[SubjectView, VersionView, FieldView]]:
-    for subject in model.live_subjects():
-        for version in subject.versions:
-            if version.deleted:
-                continue
-            for f in version.fields:
-                yield subject, version, f

@@ -106,6 +106,10 @@ class LazyClient:
         self._client: Client | None = None
         self._lock = threading.Lock()
 
+    def made(self) -> Client | None:
+        """The client if it was made already (never makes it)."""
+        return self._client
+
     def get(self) -> Client:
         """The client; raises one of :data:`ERRORS` while it cannot be made."""
         client = self._client

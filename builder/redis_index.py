@@ -139,6 +139,17 @@ class RedisIndex:
             return None
         return body, json.loads(contract) if contract else None
 
+    def master_of(self, schema_id: int) -> str:
+        """``host:port`` of the master an ID's keys live on, as the cluster client last knew it; ``""`` on
+        a standalone Redis, or while no cluster client is made or the slot is not known (no I/O)."""
+        client = self._client.made()
+        if not isinstance(client, redis_client.RedisCluster):
+            return ""
+        try:
+            return client.get_node_from_key(self._body(schema_id)).name
+        except (*redis_client.ERRORS, LookupError):
+            return ""
+
     def masters(self) -> str | None:
         """On a Redis Cluster, a digest of its masters (address and run id): it changes when a master
         fails over or restarts, either of which can lose the writes its replica had not received yet,
@@ -222,6 +233,12 @@ class RedisIndex:
         if ids is None:   # a full write: find the served IDs the index no longer holds
             ids = list(self._stored_ids())
         gone = sorted(set(ids) - written)
+        if gone:
+            # Another publisher (a replica's follower, on a shared index) may have written IDs of a newer
+            # build since these rows were read; the SQL index commits a build before any publisher writes
+            # its IDs, so asking it again now keeps those, and drops only IDs it no longer holds at all.
+            still = reader.schemas_by_ids(gone)
+            gone = [i for i in gone if i not in still]
         for start in range(0, len(gone), _BATCH):
             chunk = gone[start:start + _BATCH]
             self.client.delete(*[self._body(i) for i in chunk], *[self._contract(i) for i in chunk])

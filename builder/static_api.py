@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator
 from builder.catalog_document import FILENAME, catalog_document
 from builder.site_paths import encode_segment
 from builder.sql_index import Reader
-from registry.read_model import SCHEMA_TYPES, VersionRow, dumps, schema_body, version_body
+from registry.read_model import SCHEMA_TYPES, VersionRow, config_body, dumps, schema_body, version_body
 
 _IMMUTABLE = re.compile(r"^schemas/ids/(\d+)/(?:schema/)?index\.json$")
 MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")
@@ -58,7 +58,7 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
     lists and catalog files that span all subjects."""
     default_mode = reader.compatibility()
     yield "schemas/types/index.json", _json_file(SCHEMA_TYPES)
-    yield "config/index.json", _json_file({"compatibilityLevel": default_mode})
+    yield "config/index.json", _json_file(config_body(default_mode, reader.compatibility_policy()))
     live = reader.subjects()
     yield "subjects/index.json", _json_file(live)
     infos = reader.subject_infos()
@@ -85,18 +85,19 @@ def render(reader: Reader, registry: dict[str, Any] | None = None, subjects: set
         info = infos.get(subject)
         if subjects is None or subject in subjects:
             yield from _subject_files(subject, rows, latest)
-            if info is not None and info.compatibility:
+            if info is not None and (info.compatibility or info.compatibility_policy):
                 yield f"config/{encode_segment(subject)}/index.json", _json_file(
-                    {"compatibilityLevel": info.compatibility})
+                    config_body(info.compatibility, info.compatibility_policy))
         if latest is not None:
             field_rows += [{"subject": subject, "version": latest.version, "id": latest.id, **f.to_json()}
                            for f in fields.get(latest.id, [])]
     # Subjects configured before their first version: GET /config/{s} answers their setting (Confluent does).
     for subject in sorted(set(infos) - set(live) - set(by_subject)):
         info = infos[subject]
-        if info.compatibility and not reader.versions(subject, deleted=True) \
+        if (info.compatibility or info.compatibility_policy) and not reader.versions(subject, deleted=True) \
                 and (subjects is None or subject in subjects):
-            yield f"config/{encode_segment(subject)}/index.json", _json_file({"compatibilityLevel": info.compatibility})
+            yield f"config/{encode_segment(subject)}/index.json", _json_file(
+                config_body(info.compatibility, info.compatibility_policy))
     yield FILENAME, catalog_document(reader, registry or {}, by_subject)
     yield "fields.json", _sorted_json({"fields": field_rows})
 

@@ -71,6 +71,7 @@ class VersionRow:
     proposer: str = ""
     metadata: dict | None = None
     rule_set: dict | None = None
+    deprecated_at: int | None = None   # unix seconds: when git history first shows it DEPRECATED/ARCHIVED
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class SubjectRow:
     rules: list[dict]
     metadata: dict
     deleted: bool
+    compatibility_policy: str | None = None
 
 
 def dumps(body: Any) -> str:
@@ -113,6 +115,13 @@ def version_body(row: VersionRow, schema: str | None = None) -> dict[str, Any]:
     body = _common({"subject": row.subject, "version": row.version, "id": row.id}, row)
     body["schema"] = row.schema if schema is None else schema
     return body
+
+
+def config_body(level: str | None, policy: str | None) -> dict[str, str]:
+    """``GET /config[/{subject}]``: ``compatibilityLevel`` and ``compatibilityPolicy``, those that are set
+    (Confluent leaves out empty fields; a subject may set only one)."""
+    return {name: value for name, value in (("compatibilityLevel", level), ("compatibilityPolicy", policy))
+            if value is not None}
 
 
 def contract_body(row: SchemaRow | VersionRow) -> dict[str, Any] | None:

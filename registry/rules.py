@@ -38,7 +38,7 @@ from celpy.evaluation import CELEvalError, base_functions
 from registry.cel_values import cel_type_name, to_cel
 from registry.pointers import escape
 from registry.rules_fast import FastRule, compile_fast
-from registry.rules_native import compile_all, compile_native
+from registry.rules_native import PASSED, NativeRule, compile_all, translate
 from registry.types import DataError
 
 ON_FAILURE = ("ERROR", "NONE", "DLQ")
@@ -178,7 +178,7 @@ class _Program:
     variables: frozenset[str]   # the CEL variables it names (only these are bound when it runs)
     pointer: str                # JSON pointer of the one field it reads, or ""
     fast: FastRule | None       # the Rust engine's program, when the rule can run there
-    native: Any                 # the rule as a Python function of the record (registry.rules_native), or None
+    native: NativeRule | None   # the rule as Python statements over the record (registry.rules_native)
 
 
 class CompiledRules:
@@ -192,7 +192,8 @@ class CompiledRules:
         self._fields = tuple(sorted(variables - {"message"}))
         self._all_rules = _all_rules_program(programs)
         self._fast = any(p.fast is not None for p in programs)
-        self._native = (compile_all([p.native for p in programs])
+        self._native = (compile_all([p.native for p in programs], None if self._needs_message else self._fields,
+                                    _shallow)
                         if any(p.native is not None for p in programs) else None)
 
     def __len__(self) -> int:
@@ -209,15 +210,21 @@ class CompiledRules:
         A rule that cannot be evaluated for this record — a field it reads is missing, a value has
         the wrong type, the result is not a boolean — counts as broken, with a message saying why.
         """
+        native = self._native
+        found = native(record) if native is not None and type(record) is dict else None
+        if found is PASSED:   # the hot path: every rule answered natively, and held
+            return []
         if not self._programs:
             return []
         verdicts: list[bool | None] = [None] * len(self._programs)
-        if type(record) is dict and (self._native is not None or self._fast) and self._convertible(record):
-            if self._native is not None:
-                verdicts = self._native(record)
-                if None not in verdicts:
-                    return [e for p, v in zip(self._programs, verdicts) if not v and (e := _judge(p, v)) is not None]
-            if self._fast:
+        if type(record) is dict:
+            if native is not None:
+                convertible = found is not None   # None: what the rules read is too deep for cel-python
+                if convertible:
+                    verdicts = found
+            else:
+                convertible = self._fast and self._convertible(record)
+            if convertible and self._fast and None in verdicts:
                 plain = {name: record[name] for name in self._fields if name in record}
                 if self._needs_message:
                     plain["message"] = record
@@ -390,7 +397,7 @@ def _compile(rules: tuple[Rule, ...], engine: str) -> CompiledRules:
         if rule.on_failure != "NONE":
             fast = (compile_fast(rule.expr, ast, (name for name, _ in _called_functions(ast)))
                     if engine == "auto" else None)
-            native = compile_native(ast) if engine in ("auto", "native") else None
+            native = translate(ast, f"p{len(programs)}_") if engine in ("auto", "native") else None
             programs.append(_Program(rule, runner, reads.variables, reads.pointer, fast, native))
     return CompiledRules(rules, tuple(programs))
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import lark
@@ -365,10 +366,16 @@ _HELPERS: dict[str, Any] = {
     "_mul": _mul, "_neg": _neg, "_not": _not, "_or": _or, "_and": _and, "_cond": _cond, "_select": _select,
     "_has": _has, "_index": _index, "_size": _size, "_int": _int, "_in": _in, "_in_strings": _in_strings,
     "_in_ints": _in_ints, "_contains": _contains, "_starts": _string_method("startswith"),
-    "_ends": _string_method("endswith"), "_ERR": _ERR, "Unsure": Unsure,
+    "_ends": _string_method("endswith"), "_ERR": _ERR, "Unsure": Unsure, "_Int": _Int, "_close": _close,
 }
-_RELATIONS = {"relation_lt": "_lt", "relation_le": "_le", "relation_gt": "_gt", "relation_ge": "_ge",
-              "relation_eq": "_eq", "relation_ne": "_ne"}
+_RELATIONS = {"relation_lt": "lt", "relation_le": "le", "relation_gt": "gt", "relation_ge": "ge",
+              "relation_eq": "eq", "relation_ne": "ne"}
+_PYTHON_OPERATORS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=", "add": "+", "sub": "-",
+                     "mul": "*"}
+# The dialect's comparison of two doubles x, y (cel_values.JsonDouble): the tolerance decides near-equality.
+_TOLERANT = {"eq": "({x} == {y} or _close({x}, {y}))", "ne": "not ({x} == {y} or _close({x}, {y}))",
+             "lt": "({x} < {y} and not _close({x}, {y}))", "le": "({x} <= {y} or _close({x}, {y}))",
+             "gt": "({x} > {y} and not _close({x}, {y}))", "ge": "({x} >= {y} or _close({x}, {y}))"}
 _METHODS = {"startsWith": "_starts", "endsWith": "_ends", "contains": "_contains"}
 # Names cel-python resolves itself (types, functions): a rule naming one is left to it.
 _RESERVED = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type",
@@ -379,112 +386,242 @@ class _Refused(Exception):
     """A construct the native compiler does not translate."""
 
 
+@dataclass(frozen=True)
+class _Operand:
+    """A translated subexpression: the Python name (or constant) holding its value, the literal's kind
+    when it is a literal, and whether it is the raw result of integer arithmetic (then a plain ``int``
+    in it means cel-python's ``IntType``, not a record's ``JsonInt``)."""
+
+    name: str
+    literal: int | None = None
+    computed: bool = False
+
+
 class _Translator:
-    """One rule's lark tree (cel-python's parser) as a Python expression over the record ``r``."""
+    """One rule's lark tree (cel-python's parser) as straight-line Python over the record ``r``: one
+    assignment per node, children first (cel-python evaluates every operand too), each trying the
+    common kinds inline before calling the operator's helper."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
+        self.fields: set[str] = set()   # record fields read as bare names (see :func:`_field`)
 
-    def constant(self, value: Any) -> str:
-        name = f"_k{len(self.constants)}"
-        self.constants[name] = value
+    def _variable(self) -> str:
+        return f"{self.prefix}{len(self.lines)}"
+
+    def _emit(self, *lines: str) -> str:
+        """Add the statements computing a new variable (``{v}`` in ``lines``); return the variable."""
+        name = self._variable()
+        self.lines.extend(line.format(v=name) for line in lines)
         return name
 
-    def expr(self, node: Any) -> str:
+    def constant(self, value: Any) -> _Operand:
+        name = f"{self.prefix}k{len(self.constants)}"
+        self.constants[name] = value
+        kind = _kind(value) if not isinstance(value, frozenset) else OTHER
+        return _Operand(name, literal=kind)
+
+    def translate(self, ast: Any) -> str:
+        """The variable holding the rule's result, after the statements that compute it."""
+        return self.value(self.expr(ast))
+
+    def value(self, operand: _Operand) -> str:
+        """The operand as cel-python's kinds: raw arithmetic ints become :class:`_Int` again."""
+        if not operand.computed:
+            return operand.name
+        return self._emit(f"{{v}} = _Int({operand.name}) if type({operand.name}) is int else {operand.name}")
+
+    def expr(self, node: Any) -> _Operand:
         if not isinstance(node, lark.Tree):
             raise _Refused(repr(node))
         children = [child for child in node.children if child is not None]
         method = getattr(self, "t_" + str(node.data), None)
         if method is None:
             raise _Refused(str(node.data))
-        return method(children)
+        return method(children)  # type: ignore[no-any-return]
 
-    def t_expr(self, children: list[Any]) -> str:
+    @staticmethod
+    def _as_cel(operand: _Operand) -> str:
+        """:meth:`value` as an expression, for the rarely taken branch that calls a helper."""
+        name = operand.name
+        return f"(_Int({name}) if type({name}) is int else {name})" if operand.computed else name
+
+    def _call(self, helper: str, *operands: _Operand) -> _Operand:
+        arguments = ", ".join(self.value(operand) for operand in operands)
+        return _Operand(self._emit(f"{{v}} = {helper}({arguments})"))
+
+    # --- logic ---
+
+    def t_expr(self, children: list[Any]) -> _Operand:
         if len(children) == 1:
             return self.expr(children[0])
-        condition, yes, no = children
-        return f"_cond({self.expr(condition)}, {self.expr(yes)}, {self.expr(no)})"
+        return self._call("_cond", *(self.expr(child) for child in children))
 
-    def t_conditionalor(self, children: list[Any]) -> str:
-        return self._binary("_or", children)
-
-    def t_conditionaland(self, children: list[Any]) -> str:
-        return self._binary("_and", children)
-
-    def _binary(self, helper: str, children: list[Any]) -> str:
+    def t_conditionalor(self, children: list[Any]) -> _Operand:
         if len(children) == 1:
             return self.expr(children[0])
-        return f"{helper}({self.expr(children[0])}, {self.expr(children[1])})"
+        a, b = self.value(self.expr(children[0])), self.value(self.expr(children[1]))
+        return _Operand(self._emit(f"if {a} is True:", "    {v} = True", f"elif {a} is False:", f"    {{v}} = {b}",
+                                   "else:", f"    {{v}} = _or({a}, {b})"))
 
-    def t_relation(self, children: list[Any]) -> str:
+    def t_conditionaland(self, children: list[Any]) -> _Operand:
         if len(children) == 1:
             return self.expr(children[0])
-        operator, right = children
-        left = operator.children[0]
-        if operator.data == "relation_in":
+        a, b = self.value(self.expr(children[0])), self.value(self.expr(children[1]))
+        return _Operand(self._emit(f"if {a} is False:", "    {v} = False", f"elif {a} is True:", f"    {{v}} = {b}",
+                                   "else:", f"    {{v}} = _and({a}, {b})"))
+
+    def t_unary(self, children: list[Any]) -> _Operand:
+        if len(children) == 1:
+            return self.expr(children[0])
+        operator_node, operand = children
+        if operator_node.data == "unary_not":
+            a = self.value(self.expr(operand))
+            return _Operand(self._emit(f"{{v}} = (not {a}) if {a} is True or {a} is False else _ERR"))
+        return self._call("_neg", self.expr(operand))
+
+    # --- relations and arithmetic ---
+
+    def t_relation(self, children: list[Any]) -> _Operand:
+        if len(children) == 1:
+            return self.expr(children[0])
+        operator_node, right = children
+        left = operator_node.children[0]
+        if operator_node.data == "relation_in":
             return self._in(left, right)
-        return f"{_RELATIONS[str(operator.data)]}({self.expr(left)}, {self.expr(right)})"
+        return self._compare(_RELATIONS[str(operator_node.data)], self.expr(left), self.expr(right))
 
-    def _in(self, left: Any, right: Any) -> str:
+    def _int_guard(self, operand: _Operand) -> str | None:
+        """A test that the operand is an int cel-python reads as an int (``None``: it cannot be)."""
+        if operand.literal is not None:
+            return "True" if operand.literal == I else None
+        name = operand.name
+        return f"(type({name}) is int and {_INT64_MIN} <= {name} <= {_INT64_MAX} or type({name}) is _Int)"
+
+    def _double_pair(self, a: _Operand, b: _Operand) -> tuple[str, str, str] | None:
+        """A test that the operands form one of the dialect's double pairs that are cheap to test (a
+        record's double with a record's number or a number literal, a record's int or a double literal
+        with a record's double), with the two values as floats; ``None`` when no such pair can occur. A
+        raw arithmetic int is ``IntType``: beside a record's double only on the right."""
+        if a.literal is None and b.literal is None:
+            a_int = f"type({a.name}) is int and {_INT64_MIN} <= {a.name} <= {_INT64_MAX}"
+            b_int = f"type({b.name}) is int and {_INT64_MIN} <= {b.name} <= {_INT64_MAX}"
+            test = f"type({a.name}) is float and (type({b.name}) is float or {b_int} or type({b.name}) is _Int)"
+            if not a.computed:
+                test = f"({test}) or ({a_int} and type({b.name}) is float)"
+            return test, f"float({a.name})", f"float({b.name})"
+        if a.literal is None and b.literal in (I, D):
+            return f"type({a.name}) is float", a.name, self.constant(float(self.constants[b.name])).name
+        if a.literal == D and b.literal is None:
+            return f"type({b.name}) is float", a.name, b.name
+        return None
+
+    def _string_guard(self, a: _Operand, b: _Operand) -> str | None:
+        if any(o.literal is not None and o.literal != S for o in (a, b)):
+            return None
+        return _all_of([f"type({o.name}) is str" for o in (a, b) if o.literal is None])
+
+    def _compare(self, op: str, a: _Operand, b: _Operand) -> _Operand:
+        symbol = _PYTHON_OPERATORS[op]
+        branches: list[tuple[str, str]] = []
+        ints = (self._int_guard(a), self._int_guard(b))
+        if None not in ints:
+            branches.append((_all_of(ints), f"{a.name} {symbol} {b.name}"))  # type: ignore[arg-type]
+        doubles = self._double_pair(a, b)
+        if doubles is not None:
+            test, x, y = doubles
+            branches.append((test, _TOLERANT[op].format(x=x, y=y)))
+        strings = self._string_guard(a, b)
+        if strings is not None:
+            branches.append((strings, f"{a.name} {symbol} {b.name}"))
+        return self._branches(branches, f"_{op}({self._as_cel(a)}, {self._as_cel(b)})")
+
+    def _branches(self, branches: list[tuple[str, str]], otherwise: str, computed: bool = False,
+                  checks: tuple[str, ...] = ()) -> _Operand:
+        lines: list[str] = []
+        for index, (test, value) in enumerate(branches):
+            lines += [f"{'if' if index == 0 else 'elif'} {test}:", f"    {{v}} = {value}",
+                      *(f"    {check}" for check in (checks if index == 0 else ()))]
+        if lines:
+            lines += ["else:", f"    {{v}} = {otherwise}"]
+        else:
+            lines = [f"{{v}} = {otherwise}"]
+        return _Operand(self._emit(*lines), computed=computed)
+
+    def _arithmetic(self, op: str, a: _Operand, b: _Operand) -> _Operand:
+        symbol = _PYTHON_OPERATORS[op]
+        branches: list[tuple[str, str]] = []
+        ints = (self._int_guard(a), self._int_guard(b))
+        if None not in ints:
+            branches.append((_all_of(ints), f"{a.name} {symbol} {b.name}"))  # type: ignore[arg-type]
+        doubles = self._double_pair(a, b)
+        if doubles is not None and a.literal is None:   # a record's double on the left: a JsonDouble result
+            test, x, y = doubles
+            branches.append((test, f"{x} {symbol} {y}"))
+        check = f"if not {_INT64_MIN} <= {{v}} <= {_INT64_MAX}: raise Unsure" if None not in ints else ""
+        return self._branches(branches, f"_{op}({self._as_cel(a)}, {self._as_cel(b)})", computed=None not in ints,
+                              checks=(check,) if check else ())
+
+    def _in(self, left: Any, right: Any) -> _Operand:
         literal = _only_child(right, "list_lit")
         if literal is None:
-            return f"_in({self.expr(left)}, {self.expr(right)})"
+            return self._call("_in", self.expr(left), self.expr(right))
         items = [_literal_value(item) for item in (literal.children[0].children if literal.children
                                                    and literal.children[0] is not None else [])]
         if items and all(type(item) is str for item in items):
-            return f"_in_strings({self.expr(left)}, {self.constant(frozenset(items))})"
+            return self._call("_in_strings", self.expr(left), self.constant(frozenset(items)))
         if items and all(type(item) is _Int for item in items):
-            return f"_in_ints({self.expr(left)}, {self.constant(frozenset(int(i) for i in items))})"
+            return self._call("_in_ints", self.expr(left), self.constant(frozenset(int(i) for i in items)))
         raise _Refused("in a list literal of mixed kinds")
 
-    def t_addition(self, children: list[Any]) -> str:
+    def t_addition(self, children: list[Any]) -> _Operand:
         if len(children) == 1:
             return self.expr(children[0])
-        operator, right = children
-        helper = {"addition_add": "_add", "addition_sub": "_sub"}[str(operator.data)]
-        return f"{helper}({self.expr(operator.children[0])}, {self.expr(right)})"
+        operator_node, right = children
+        op = {"addition_add": "add", "addition_sub": "sub"}[str(operator_node.data)]
+        return self._arithmetic(op, self.expr(operator_node.children[0]), self.expr(right))
 
-    def t_multiplication(self, children: list[Any]) -> str:
+    def t_multiplication(self, children: list[Any]) -> _Operand:
         if len(children) == 1:
             return self.expr(children[0])
-        operator, right = children
-        if operator.data != "multiplication_mul":
-            raise _Refused(str(operator.data))
-        return f"_mul({self.expr(operator.children[0])}, {self.expr(right)})"
+        operator_node, right = children
+        if operator_node.data != "multiplication_mul":
+            raise _Refused(str(operator_node.data))
+        return self._arithmetic("mul", self.expr(operator_node.children[0]), self.expr(right))
 
-    def t_unary(self, children: list[Any]) -> str:
-        if len(children) == 1:
-            return self.expr(children[0])
-        operator, operand = children
-        return f"{'_not' if operator.data == 'unary_not' else '_neg'}({self.expr(operand)})"
+    # --- members, calls, names, literals ---
 
-    def t_member(self, children: list[Any]) -> str:
+    def t_member(self, children: list[Any]) -> _Operand:
         return self.expr(children[0])
 
-    def t_primary(self, children: list[Any]) -> str:
+    def t_primary(self, children: list[Any]) -> _Operand:
         return self.expr(children[0])
 
-    def t_paren_expr(self, children: list[Any]) -> str:
+    def t_paren_expr(self, children: list[Any]) -> _Operand:
         return self.expr(children[0])
 
-    def t_member_dot(self, children: list[Any]) -> str:
-        base, name = children
-        return f"_select({self.expr(base)}, {str(name)!r})"
+    def t_member_dot(self, children: list[Any]) -> _Operand:
+        base, name = self.value(self.expr(children[0])), str(children[1])
+        if base == "r":   # message.name: the record is a dict
+            return _Operand(self._emit(f"{{v}} = r.get({name!r}, _ERR)"))
+        return _Operand(self._emit(f"{{v}} = {base}.get({name!r}, _ERR) if type({base}) is dict "
+                                   f"else _select({base}, {name!r})"))
 
-    def t_member_index(self, children: list[Any]) -> str:
-        base, key = children
-        return f"_index({self.expr(base)}, {self.expr(key)})"
+    def t_member_index(self, children: list[Any]) -> _Operand:
+        return self._call("_index", self.expr(children[0]), self.expr(children[1]))
 
-    def t_member_dot_arg(self, children: list[Any]) -> str:
+    def t_member_dot_arg(self, children: list[Any]) -> _Operand:
         base, name = children[0], str(children[1])
         arguments = children[2].children if len(children) > 2 else []
         if name == "size" and not arguments:
-            return f"_size({self.expr(base)})"
+            return self._call("_size", self.expr(base))
         if name in _METHODS and len(arguments) == 1:
-            return f"{_METHODS[name]}({self.expr(base)}, {self.expr(arguments[0])})"
+            return self._call(_METHODS[name], self.expr(base), self.expr(arguments[0]))
         raise _Refused(name)
 
-    def t_ident_arg(self, children: list[Any]) -> str:
+    def t_ident_arg(self, children: list[Any]) -> _Operand:
         name = str(children[0])
         arguments = children[1].children if len(children) > 1 else []
         if len(arguments) != 1:
@@ -493,24 +630,50 @@ class _Translator:
             selection = _only_child(arguments[0], "member_dot")
             if selection is None:
                 raise _Refused("has() of anything but a field selection")
-            base, field = selection.children
-            return f"_has({self.expr(base)}, {str(field)!r})"
+            base, field = self.value(self.expr(selection.children[0])), str(selection.children[1])
+            return _Operand(self._emit(f"{{v}} = {field!r} in {base} if type({base}) is dict "
+                                       f"else _has({base}, {field!r})"))
         if name == "size":
-            return f"_size({self.expr(arguments[0])})"
+            return self._call("_size", self.expr(arguments[0]))
         if name == "int":
-            return f"_int({self.expr(arguments[0])})"
+            return self._call("_int", self.expr(arguments[0]))
         raise _Refused(name)
 
-    def t_ident(self, children: list[Any]) -> str:
+    def t_ident(self, children: list[Any]) -> _Operand:
         name = str(children[0])
         if name == "message":
-            return "r"
+            return _Operand("r")
         if name in _RESERVED:
             raise _Refused(name)
-        return f"r.get({name!r}, _ERR)"
+        self.fields.add(name)
+        return _Operand(_field(name))
 
-    def t_literal(self, children: list[Any]) -> str:
+    def t_literal(self, children: list[Any]) -> _Operand:
         return self.constant(_literal_value(lark.Tree("literal", children)))
+
+
+@dataclass(frozen=True)
+class NativeRule:
+    """A rule translated to Python statements: ``lines`` compute ``result`` from the record ``r``."""
+
+    lines: tuple[str, ...]
+    result: str
+    constants: dict[str, Any]
+    fields: frozenset[str]   # bare names read: the code expects ``_field(name)`` to hold each
+
+
+def _field(name: str) -> str:
+    """The variable holding the record's field ``name`` (read once per record for all rules)."""
+    return f"_field_{name}"
+
+
+def _reads(fields: Any) -> list[str]:
+    return [f"{_field(name)} = r.get({name!r}, _ERR)" for name in sorted(fields)]
+
+
+def _all_of(tests: Any) -> str:
+    """The conjunction of ``tests`` (``"True"`` stands for a test known to pass)."""
+    return " and ".join(test for test in tests if test != "True") or "True"
 
 
 def _only_child(node: Any, data: str) -> Any:
@@ -550,36 +713,64 @@ def _literal_value(node: Any) -> Any:
     raise _Refused(text)   # uint, bytes, raw or escaped strings
 
 
-def compile_native(ast: lark.Tree) -> Callable[[dict[str, Any]], Any] | None:
-    """The rule (cel-python's parse tree) as a function of a record (a dict) that returns the rule's
-    boolean result or raises :class:`Unsure`; ``None`` when the rule uses a construct not translated."""
-    translator = _Translator()
+def translate(ast: lark.Tree, prefix: str = "v") -> NativeRule | None:
+    """The rule (cel-python's parse tree) as Python statements, or ``None`` when it uses a construct not
+    translated."""
+    translator = _Translator(prefix)
     try:
-        source = translator.expr(ast)
+        result = translator.translate(ast)
     except (_Refused, RecursionError):
         return None
-    namespace = {**_HELPERS, **translator.constants}
-    code = f"def rule(r):\n    result = {source}\n    if type(result) is not bool:\n        raise Unsure\n" \
-           "    return result\n"
-    try:
-        exec(compile(code, "<cel-native>", "exec"), namespace)  # noqa: S102 - our own translation
-    except (SyntaxError, RecursionError, MemoryError):
+    return NativeRule(tuple(translator.lines), result, translator.constants, frozenset(translator.fields))
+
+
+def compile_native(ast: lark.Tree) -> Callable[[dict[str, Any]], bool] | None:
+    """The rule as a function of a record (a dict) that returns the rule's boolean result or raises
+    :class:`Unsure`; ``None`` when the rule uses a construct not translated."""
+    rule = translate(ast)
+    if rule is None:
         return None
-    return namespace["rule"]  # type: ignore[no-any-return]
+    body = [*_reads(rule.fields), *rule.lines, f"if {rule.result} is True or {rule.result} is False:", f"    return {rule.result}",
+            "raise Unsure"]
+    return _define("rule", ["def rule(r):", *("    " + line for line in body)], rule.constants)
 
 
-def compile_all(rules: list[Callable[[dict[str, Any]], Any] | None]) -> Callable[[dict[str, Any]], list[Any]]:
-    """One function giving every rule's verdict for a record: ``True``/``False``, or ``None`` where the
-    rule has no native function or its function was unsure (one call per record instead of one per rule)."""
-    namespace: dict[str, Any] = {"Unsure": Unsure, "RecursionError": RecursionError}
+PASSED = _Marker("passed")   # what compile_all's function returns when every rule holds
+
+
+def compile_all(rules: list[NativeRule | None], reads: tuple[str, ...] | None,
+                shallow: Callable[[Any], bool]) -> Callable[[dict[str, Any]], Any]:
+    """One function giving every rule's verdict for a record: :data:`PASSED` when every rule holds,
+    else a list with ``True``/``False`` per rule, or ``None`` where the rule has no translation or its
+    code was unsure; ``None`` for the whole record when cel-python could not convert what the rules read
+    (``shallow`` fails on a value of a field in ``reads``, or on the record when ``reads`` is ``None``:
+    the rules read ``message``). One call per record, no call per rule."""
+    constants: dict[str, Any] = {"_shallow": shallow, "_CONTAINERS": frozenset({dict, list})}
     lines = ["def verdicts(r):"]
+    if reads is None:
+        lines += ["    if not _shallow(r):", "        return None"]
+    read = set(reads or ()).union(*(rule.fields for rule in rules if rule is not None))
+    lines += ["    " + line for line in _reads(read)]
+    if reads:   # one C-level pass over the fields' types; a container is then checked for depth
+        fields = ", ".join(_field(name) for name in sorted(reads))
+        lines += [f"    if not _CONTAINERS.isdisjoint(map(type, ({fields},))):",
+                  f"        if not all(_shallow(f) for f in ({fields},) if type(f) in _CONTAINERS):",
+                  "            return None"]
     for index, rule in enumerate(rules):
         if rule is None:
             lines.append(f"    v{index} = None")
             continue
-        namespace[f"rule{index}"] = rule
-        lines += ["    try:", f"        v{index} = rule{index}(r)", "    except (Unsure, RecursionError):",
-                  f"        v{index} = None"]
-    lines.append("    return [" + ", ".join(f"v{index}" for index in range(len(rules))) + "]")
-    exec(compile("\n".join(lines) + "\n", "<cel-native-all>", "exec"), namespace)  # noqa: S102
-    return namespace["verdicts"]  # type: ignore[no-any-return]
+        constants.update(rule.constants)
+        lines += ["    try:", *("        " + line for line in rule.lines),
+                  f"        v{index} = {rule.result} if {rule.result} is True or {rule.result} is False else None",
+                  "    except (Unsure, RecursionError):", f"        v{index} = None"]
+    names = [f"v{index}" for index in range(len(rules))]
+    lines += ["    if " + " and ".join(f"{name} is True" for name in names) + ":", "        return PASSED",
+              "    return [" + ", ".join(names) + "]"]
+    return _define("verdicts", lines, constants)
+
+
+def _define(name: str, lines: list[str], constants: dict[str, Any]) -> Any:
+    namespace = {**_HELPERS, **constants, "PASSED": PASSED}
+    exec(compile("\n".join(lines) + "\n", f"<cel-native-{name}>", "exec"), namespace)  # noqa: S102 - our code
+    return namespace[name]

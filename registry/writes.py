@@ -25,6 +25,7 @@ import pygit2
 
 from registry import layout
 from registry.compat import Mode
+from registry.compat.policy import Policy
 from registry.errors import (CompatibilityNotConfigured, IdConflict, Incompatible, InvalidCompatibilityLevel,
                              InvalidMode, InvalidSchema, InvalidSubject, InvalidVersion, MainMoved, ModeNotConfigured,
                              OperationNotPermitted, RegistryError, RepositoryError, SubjectNotFound,
@@ -126,17 +127,23 @@ class SubjectDeleted:
 
 @dataclass(frozen=True)
 class SettingChanged:
-    """A compatibility (``key="compatibility"``) or mode (``key="mode"``) set or removed (``value=None``)."""
+    """A compatibility (``key="compatibility"``) or mode (``key="mode"``) set or removed (``value=None``).
+    A compatibility write may set or remove the compatibility policy in the same commit (``policy``)."""
 
     subject: str | None                   # None: the registry-wide setting
     key: str
     value: str | None
     previous: str | None                  # the explicit setting before the write (None: there was none)
     commit: str | None
+    policy: str | None = None             # the policy the write set (None: it set none, or removed it)
+    previous_policy: str | None = None    # the explicit policy before the write
 
     def event(self) -> dict[str, Any]:
-        return {"type": "config.changed" if self.key == "compatibility" else "mode.changed",
+        body = {"type": "config.changed" if self.key == "compatibility" else "mode.changed",
                 "subject": self.subject, "version": None, "id": None, self.key: self.value}
+        if self.policy is not None:
+            body["compatibility_policy"] = self.policy
+        return body
 
 
 Outcome = Registered | LifecycleChanged | VersionDeleted | SubjectDeleted | SettingChanged
@@ -395,14 +402,37 @@ class RegistryWriter:
         """Set (``level``, one of :class:`registry.compat.Mode`) or remove (``None``) a compatibility mode of
         ``subject`` (``None``: the registry's). Removing a subject's setting it does not have raises
         :class:`CompatibilityNotConfigured`."""
+        return self.set_config(subject, {"compatibility": level}, author)
+
+    def set_config(self, subject: str | None, settings: Mapping[str, str | None], author: str) -> SettingChanged:
+        """Set or remove (``None``) a subject's (``None``: the registry's) ``compatibility`` mode and/or
+        ``compatibility_policy`` (:class:`registry.compat.policy.Policy`), in one commit: Confluent's config
+        carries both. Removing settings the subject does not have raises :class:`CompatibilityNotConfigured`."""
+        unknown = set(settings) - {"compatibility", "compatibility_policy"}
+        if not settings or unknown:
+            raise ValueError(f"set_config sets compatibility and/or compatibility_policy, not {sorted(unknown)}")
+        settings = dict(settings)
+        level = settings.get("compatibility")
         if level is not None and level not in Mode.__members__:
             raise InvalidCompatibilityLevel(f"Invalid compatibility level {level!r}; valid levels are "
                                             f"{', '.join(m.value for m in Mode)}")
+        if settings.get("compatibility_policy") is not None:
+            try:
+                settings["compatibility_policy"] = Policy.parse(settings["compatibility_policy"]).value
+            except ValueError as exc:
+                raise InvalidCompatibilityLevel(f"Invalid compatibility policy: {exc}") from None
 
-        def previous(state: _State) -> str | None:
-            return state.subject.compatibility if state.subject else state.registry.compatibility
+        def previous(state: _State) -> tuple[str | None, str | None]:
+            if state.subject is not None:
+                return state.subject.compatibility, state.subject.compatibility_policy
+            if subject is not None:
+                return None, None
+            return state.registry.compatibility, state.registry.compatibility_policy
 
-        return self._set_setting(subject, "compatibility", level, author, previous, CompatibilityNotConfigured)
+        seen, commit = self._set_settings(subject, settings, author, previous, CompatibilityNotConfigured)
+        was_level, was_policy = seen if seen is not None else (None, None)
+        return SettingChanged(subject, "compatibility", settings.get("compatibility", was_level), was_level, commit,
+                              policy=settings.get("compatibility_policy"), previous_policy=was_policy)
 
     def set_mode(self, subject: str | None, mode: str | None, author: str, force: bool = False) -> SettingChanged:
         """Set (``mode``, one of :class:`registry.modes.WriteMode`) or remove (``None``) a write mode.
@@ -418,38 +448,43 @@ class RegistryWriter:
                                             "versions; set force=true to switch to IMPORT anyway")
             return state.subject.write_mode if state.subject else state.registry.write_mode
 
-        return self._set_setting(subject, "mode", mode, author, previous, ModeNotConfigured)
+        seen, commit = self._set_settings(subject, {"mode": mode}, author, previous, ModeNotConfigured)
+        return SettingChanged(subject, "mode", mode, seen, commit)
 
     def modes(self, subject: str | None) -> tuple[str, str | None]:
         """``(registry mode, subject's own mode or None)`` on main now."""
         state = self._current(subject)
         return state.registry.write_mode, state.subject.write_mode if state.subject else None
 
-    def _set_setting(self, subject: str | None, key: str, value: str | None, author: str,
-                     previous: Callable[[_State], str | None],
-                     not_configured: Callable[[str], RegistryError]) -> SettingChanged:
-        seen: list[str | None] = []
-        if subject is not None and value is not None:
+    def _set_settings(self, subject: str | None, values: dict[str, str | None], author: str,
+                      previous: Callable[[_State], Any],
+                      not_configured: Callable[[str], RegistryError]) -> tuple[Any, str | None]:
+        """Write ``values`` (``None``: remove the key) into subject.yaml (registry.yaml for ``subject=None``)
+        in one commit; returns what ``previous`` read on the main it was written on, and the commit."""
+        seen: list[Any] = []
+        removing = all(value is None for value in values.values())
+        if subject is not None and not removing:
             subject = _subject_name(subject)   # the write may create the subject's directory
 
         def changes(snapshot: Snapshot) -> Changes:
             state = read_state(snapshot, subject)
-            if subject is not None and state.subject is None and value is None:
+            if subject is not None and state.subject is None and removing:
                 raise SubjectNotFound(subject)
             seen[:] = [previous(state)]
-            if subject is not None and value is None and seen[0] is None:
+            if subject is not None and removing and not any(_tuple(seen[0])):
                 raise not_configured(subject)   # nothing to remove: write nothing
             if subject is None:
-                return {layout.REGISTRY_YAML: _edited(snapshot.read(layout.REGISTRY_YAML), {key: value},
+                return {layout.REGISTRY_YAML: _edited(snapshot.read(layout.REGISTRY_YAML), values,
                                                       layout.REGISTRY_YAML)}
             # A subject without a directory yet gets one holding only subject.yaml (Confluent accepts a
             # subject's config and mode before its first registration; pipelines set them first).
-            return _subject_yaml(state, subject, {**_new_subject_keys(state, author), key: value})
+            return _subject_yaml(state, subject, {**_new_subject_keys(state, author), **values})
 
         where = subject or "the registry"
-        message = f"{where}: {key} {value}" if value is not None else f"{where}: remove the {key} setting"
+        message = f"{where}: " + ", ".join(f"{key} {value}" if value is not None else f"remove the {key} setting"
+                                           for key, value in values.items())
         result = self._commit(author, message, changes)
-        return SettingChanged(subject, key, value, seen[0] if seen else None, result.commit)
+        return (seen[0] if seen else None), result.commit
 
     # -- the gate ---------------------------------------------------------------------------------------------
 
@@ -495,6 +530,10 @@ def _subject_name(subject: str) -> str:
         return layout.validate_subject(subject)
     except layout.SubjectNameError as exc:
         raise InvalidSubject(str(exc)) from None
+
+
+def _tuple(value: Any) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _edited(text: bytes | None, keys: dict[str, Any], path: str) -> bytes:

@@ -3,7 +3,8 @@
 A schema ID names the same content forever, so its answers carry
 ``Cache-Control: public, max-age=31536000, immutable``. Answers about subjects change when a new
 build lands; their ETag includes the build generation and they must be revalidated (``no-cache``),
-which costs a client one 304 per build. Deprecated versions carry ``Deprecation`` and ``Sunset``
+which costs a client one 304 per build. Deprecated versions carry ``Deprecation`` (RFC 9745: the
+instant the version became deprecated, as a structured-field date ``@<unix seconds>``) and ``Sunset``
 (RFC 8594) headers so that HTTP-level tooling notices before the sunset date.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from email.utils import format_datetime
 
 import falcon
 
+from registry.read_model import VersionRow
 from server.media_types import RESPONSE_TYPE
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -48,11 +50,14 @@ def send(req: falcon.Request, resp: falcon.Response, rendered: Rendered, cache_c
     resp.data = rendered.body
 
 
-def lifecycle_headers(resp: falcon.Response, state: str, sunset_date: str | None) -> None:
-    """``Deprecation``/``Sunset`` for DEPRECATED and ARCHIVED versions."""
-    if state not in ("DEPRECATED", "ARCHIVED"):
+def lifecycle_headers(resp: falcon.Response, row: VersionRow) -> None:
+    """``Deprecation``/``Sunset`` for DEPRECATED and ARCHIVED versions. The deprecation instant is the
+    commit time of the change that deprecated the version (builder/deprecations.py)."""
+    if row.state not in ("DEPRECATED", "ARCHIVED"):
         return
-    resp.set_header("Deprecation", "true")
+    if row.deprecated_at is not None:
+        resp.set_header("Deprecation", f"@{row.deprecated_at}")
+    sunset_date = row.sunset_date
     if sunset_date:
         try:
             day = date.fromisoformat(str(sunset_date)[:10])

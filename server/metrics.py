@@ -39,8 +39,11 @@ CACHE_HITS = Counter("schema_registry_cache_hits_total", "Cache look-ups that fo
 COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
                                "Compatibility checks answered, by result (pass, fail)", ["result"])
 STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
-                       "1 when the backend answered its last call, 0 when it failed (sql, redis)",
+                       "1 when the backend answered its last call, 0 when it failed (sql, sql_replica, redis)",
                        ["backend"], multiprocess_mode="livemin")
+REPLICA_BEHIND = Counter("schema_registry_sql_replica_behind_total",
+                         "Reads of the build generation that found the read replica behind a build this worker "
+                         "served or this server acknowledged a write in (the primary answered instead)")
 AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
                         "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
                         "xfcc, unknown)", ["method"])
@@ -127,6 +130,23 @@ class MetricsBuffer:
                     self._start()
             pending.total += amount
             pending.counts[bisect_left(pending.bounds, amount)] += 1
+
+    def observe_many(self, child: Any, amounts: list[float]) -> None:
+        """:meth:`observe` for each of ``amounts`` under one acquisition of the lock (a batch of records
+        observes its per-record durations at once)."""
+        if not amounts:
+            return
+        with self._lock:
+            pending = self._observed.get(child)
+            if pending is None:
+                pending = self._observed[child] = _Observations(child)
+                if self._thread is None:
+                    self._start()
+            bounds, counts, total = pending.bounds, pending.counts, pending.total
+            for amount in amounts:
+                counts[bisect_left(bounds, amount)] += 1
+                total += amount   # added one by one, as observe() would: the same sum to the last bit
+            pending.total = total
 
     def flush(self) -> None:
         """Write everything buffered so far."""

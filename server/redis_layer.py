@@ -7,10 +7,11 @@ that need the schema itself (validation, other formats).
 
 Redis is an accelerator, never a dependency: any failure marks it down for ``redis_retry_seconds``
 (so a dead Redis costs one failed call per worker per interval, not one per request) and the caller
-falls through to SQL. On a Redis Cluster (``redis+cluster://``) that is also what a master failing over
-looks like: its slots fail until the replica takes over, the reads go to SQL meanwhile, and the cluster
-client finds the new master on the first call after the interval. The client tries a failing command
-once more only (``READ_RETRIES``): a reader waits for SQL, not for the failover.
+falls through to SQL. On a Redis Cluster (``redis+cluster://``) only the master that failed is marked
+down: while it fails over, the IDs in its slots are read from SQL and the others still from Redis, so
+SQL takes a third of the reads of a 3-master cluster, not all of them. The client tries a failing
+command once more only (``READ_RETRIES``): a reader waits for SQL, not for the failover. Once the
+client has learnt the new master (its slot map is refreshed after the failure), reads go to it.
 """
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ class RedisLayer:
         self.index = RedisIndex.from_url(settings.redis_url or "", settings.redis_prefix, settings.redis_timeout,
                                          retries=READ_RETRIES)
         self.retry_seconds = settings.redis_retry_seconds
-        self._down_until = 0.0
+        # until when each master is not asked ("" : the whole Redis — a standalone one, or a cluster
+        # client that could not be made)
+        self._down_until: dict[str, float] = {}
         metrics.STORAGE_STATUS.labels("redis").set(1)
 
     def status(self) -> str:
@@ -63,35 +66,45 @@ class RedisLayer:
         return "up"
 
     @traced("redis.get")
-    def _get(self, call: Callable[[], T]) -> T | None:
-        """``call()`` unless Redis is marked down; a failure marks it down for ``retry_seconds``."""
+    def _get(self, schema_id: int, call: Callable[[], T]) -> T | None:
+        """``call()`` unless the master of ``schema_id`` (or all Redis) is marked down; a failure marks
+        it down for ``retry_seconds``."""
         now = time.monotonic()
-        if now < self._down_until:
+        down = self._down_until
+        where = self.index.master_of(schema_id) if down else None   # the hot path skips this while all is up
+        if down and (now < down.get(where, 0.0) or now < down.get("", 0.0)):
             return None
         metrics.CACHE_REQUESTS.labels("redis").inc()
         try:
             value = call()
         except RedisUnavailable as exc:
-            if self._down_until == 0.0:
-                log.warning("Redis is unavailable, reading from SQL: %s", exc)
+            if where is None:
+                where = self.index.master_of(schema_id)
+            if not down:
                 metrics.STORAGE_STATUS.labels("redis").set(0)
-            self._down_until = now + self.retry_seconds
+            if where not in down:
+                log.warning("Redis%s is unavailable, reading from SQL: %s", f" master {where}" if where else "", exc)
+            down[where] = now + self.retry_seconds
             return None
-        if self._down_until:
-            log.info("Redis is back")
-            metrics.STORAGE_STATUS.labels("redis").set(1)
-            self._down_until = 0.0
+        if down:
+            back = [key for key in (where, "") if down.pop(key, None) is not None]
+            if back:
+                log.info("Redis%s is back", f" master {where}" if where else "")
+            for key in [key for key, until in down.items() if until <= now]:
+                down.pop(key, None)   # a master that failed over is never asked again under its name
+            if not down:
+                metrics.STORAGE_STATUS.labels("redis").set(1)
         if value is not None:
             metrics.CACHE_HITS.labels("redis").inc()
         return value
 
     def body(self, schema_id: int) -> bytes | None:
         """The stored bytes of ``GET /schemas/ids/{id}``, or ``None`` on a miss or while Redis is down."""
-        return self._get(lambda: self.index.get_schema_body(schema_id))
+        return self._get(schema_id, lambda: self.index.get_schema_body(schema_id))
 
     def schema(self, schema_id: int) -> RedisSchema | None:
         """The schema of an ID with its data contract, or ``None`` on a miss or while Redis is down."""
-        found = self._get(lambda: self.index.get_schema(schema_id))
+        found = self._get(schema_id, lambda: self.index.get_schema(schema_id))
         if found is None:
             return None
         body, contract = json.loads(found[0]), found[1] or {}

@@ -26,6 +26,7 @@ class Route:
 
 def rest_routes(services: Services) -> list[Route]:
     by_id = schemas.SchemaById(services)
+    by_guid = schemas.SchemaByGuid(services)
     # Write responders (POST/PUT/DELETE) extend the read resources of their templates and check
     # Permission.WRITE themselves (server/resources/writes.py); the permission below is the read one.
     writer = writes.Writer(services)
@@ -42,7 +43,8 @@ def rest_routes(services: Services) -> list[Route]:
         Route("/v1/metadata/id", ops.ServerMetadata(), R),
         Route("/schemas/bulk", schemas.BulkSchemas(services), R),
         Route("/schemas/ids/{schema_id}", by_id, R),
-        Route("/schemas/guids/{guid}", schemas.SchemaByGuid(services), R),
+        Route("/schemas/guids/{guid}", by_guid, R),
+        Route("/schemas/guids/{guid}/ids", by_guid, R, "ids"),
         Route("/schemas/ids/{schema_id}/schema", by_id, R, "schema"),
         Route("/schemas/ids/{schema_id}/subjects", by_id, R, "subjects"),
         Route("/schemas/ids/{schema_id}/versions", by_id, R, "versions"),

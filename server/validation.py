@@ -57,21 +57,25 @@ class Engine:
 
     def check_each(self, records: Iterable[Any]) -> Iterator[list[DataError]]:
         """:meth:`check` for each of ``records`` as it is reached (a batch is answered while it is
-        validated, and nothing holds all its answers), counted once when the iteration ends or is
-        abandoned."""
-        errors_of = self._errors
-        valid = invalid = 0
+        validated, and nothing holds all its answers), timed and counted once when the iteration ends
+        or is abandoned."""
+        validate, rules, clock = self._validate, self._rules, time.perf_counter
+        durations: list[float] = []
+        valid = 0
         try:
             for record in records:
-                errors = errors_of(record)
-                if errors:
-                    invalid += 1
-                else:
+                started = clock()
+                errors = validate(record)
+                if not errors and rules is not None:
+                    errors = rules(record)
+                durations.append(clock() - started)
+                if not errors:
                     valid += 1
                 yield errors
         finally:
-            if invalid:
-                self._invalid.inc(invalid)
+            metrics.BUFFER.observe_many(self._duration, durations)
+            if len(durations) > valid:
+                self._invalid.inc(len(durations) - valid)
             if valid:
                 self._valid.inc(valid)
 

@@ -121,6 +121,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             subject TEXT PRIMARY KEY,
             policy TEXT NOT NULL)""",
     )),
+    (4, "when each deprecated version became deprecated", (
+        # unix seconds, from git history (builder/deprecations.py); NULL for versions never deprecated
+        "ALTER TABLE versions ADD COLUMN deprecated_at BIGINT",
+        # the next build is a full one, even of the same commit: versions already indexed get their instant too
+        "UPDATE builds SET commit_id = '', ledger_sha = ''",
+    )),
 )
 CHANGES_KEPT = 100   # generations whose changes are kept for outputs catching up (Redis, static API)
 

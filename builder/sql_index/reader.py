@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _VERSION_COLUMNS = ("v.subject, v.version, v.schema_id, s.schema_type, s.schema_text, v.state, v.sunset_date, "
                     "v.deleted, v.merged_at, v.commit_id, s.fingerprint, v.compat, v.proposer, s.metadata, "
-                    "s.rule_set")
+                    "s.rule_set, v.deprecated_at")
 _VERSIONS_FROM = "FROM versions v JOIN schemas s ON s.id = v.schema_id JOIN subjects j ON j.subject = v.subject"
 _SCHEMA_COLUMNS = "id, schema_type, schema_text, fingerprint, canonical, metadata, rule_set"
 
@@ -47,9 +47,24 @@ class Reader:
     def build_info(self, generation: int | None = None) -> BuildInfo | None:
         """The current build, or the build that made ``generation``."""
         if generation is None:
-            return last_build(self._conn)
+            conn = self._conn
+            info = last_build(conn)
+            if info is not None:
+                conn.seen_generation = max(conn.seen_generation, info.generation)
+            return info
         row = self._conn.one(f"SELECT {BUILD_COLUMNS} FROM builds WHERE generation = ?", (generation,))
         return BuildInfo(*row) if row else None
+
+    def at_least(self, generation: int) -> bool:
+        """Whether this thread's connection answers from build ``generation`` or a later one — on a
+        streaming replica it may lag behind the primary. Replay only moves forward, so once the
+        connection has seen a build every later statement on it sees that one or newer: this costs a
+        query only when ``generation`` is newer than what the connection saw last."""
+        conn = self._conn
+        if conn.seen_generation >= generation:
+            return True
+        self.build_info()
+        return conn.seen_generation >= generation
 
     def changes_since(self, generation: int) -> tuple[set[str], set[int]] | None:
         """Subjects and IDs changed by the builds after ``generation`` (to bring an output written for
@@ -73,6 +88,16 @@ class Reader:
     def subject_trees(self) -> dict[str, str | None]:
         """Subject → git tree id of the directory it was indexed from (``None``: no directory)."""
         return dict(self._conn.all("SELECT subject, dir_tree FROM subjects"))
+
+    def deprecation_times(self, subjects: Iterable[str]) -> dict[tuple[str, int], int]:
+        """(subject, version) → stored deprecation instant, for the versions of ``subjects`` that have one
+        (what an incremental build's history walk stops at: builder/deprecations.py)."""
+        out: dict[tuple[str, int], int] = {}
+        for chunk in _chunks(sorted(set(subjects))):
+            rows = self._conn.all(f"SELECT subject, version, deprecated_at FROM versions WHERE deprecated_at IS NOT "
+                                  f"NULL AND subject IN ({', '.join('?' * len(chunk))})", chunk)
+            out.update({(subject, version): int(since) for subject, version, since in rows})
+        return out
 
     # -- schemas by id
     def _references(self, ids: Iterable[int]) -> dict[int, list[Reference]]:
@@ -163,7 +188,7 @@ class Reader:
         return [VersionRow(subject=r[0], version=r[1], id=r[2], schema_type=r[3], schema=r[4],
                            references=refs[r[2]], state=r[5], sunset_date=r[6], deleted=bool(r[7]),
                            merged_at=r[8], commit=r[9], fingerprint=r[10], compat=from_json(r[11]), proposer=r[12],
-                           metadata=from_json(r[13]), rule_set=from_json(r[14])) for r in rows]
+                           metadata=from_json(r[13]), rule_set=from_json(r[14]), deprecated_at=r[15]) for r in rows]
 
     def version(self, subject: str, version: int | str, deleted: bool = False) -> VersionRow | None:
         """One version; ``'latest'`` (or -1) is the highest version that is neither DRAFT nor deleted."""
@@ -226,6 +251,7 @@ class Reader:
                 "SELECT subject, position, name, kind, expr, on_failure, doc FROM rules"):
             rules.setdefault(subject, []).append((position, name, kind, expr, on_failure, doc))
         config = dict(select("SELECT subject, compatibility FROM config"))
+        policies = dict(select("SELECT subject, policy FROM compatibility_policies"))
         out: dict[str, SubjectRow] = {}
         for subject, description, metadata, deleted in select(
                 "SELECT subject, description, metadata, deleted FROM subjects"):
@@ -237,7 +263,8 @@ class Reader:
                 compatibility=config.get(subject),
                 rules=[{"name": n, "kind": k, "expr": e, "on_failure": f, "doc": d}
                        for _, n, k, e, f, d in sorted(rules.get(subject, []))],
-                metadata=from_json(metadata) or {}, deleted=bool(deleted))
+                metadata=from_json(metadata) or {}, deleted=bool(deleted),
+                compatibility_policy=policies.get(subject))
         return dict(sorted(out.items()))
 
     def compatibility(self, subject: str | None = None) -> str | None:

@@ -37,6 +37,7 @@ class VersionRecord:
     ledger_line: int
     subject_blob: str
     compat: dict | None
+    deprecated_at: int | None = None   # unix seconds (builder/deprecations.py)
 
 
 @dataclass(frozen=True)

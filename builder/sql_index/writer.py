@@ -86,15 +86,18 @@ class Writer:
     def add_versions(self, records: Sequence[VersionRecord]) -> None:
         self.conn.executemany(
             "INSERT INTO versions (subject, version, schema_id, state, sunset_date, deleted, merged_at, commit_id, "
-            "proposer, ledger_line, subject_blob, compat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "proposer, ledger_line, subject_blob, compat, deprecated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(r.subject, r.version, r.id, r.state, r.sunset_date, int(r.deleted), r.merged_at, r.commit,
-              r.proposer, r.ledger_line, r.subject_blob, to_json(r.compat)) for r in records])
+              r.proposer, r.ledger_line, r.subject_blob, to_json(r.compat), r.deprecated_at) for r in records])
 
-    def set_lifecycles(self, rows: Sequence[tuple[str, int, str, str | None, bool]]) -> None:
-        """Update (subject, version, state, sunset_date, deleted) of existing versions."""
+    def set_lifecycles(self, rows: Sequence[tuple[str, int, str, str | None, bool, int | None]]) -> None:
+        """Update (subject, version, state, sunset_date, deleted, deprecated_at) of existing versions."""
         self.conn.executemany(
-            "UPDATE versions SET state = ?, sunset_date = ?, deleted = ? WHERE subject = ? AND version = ?",
-            [(state, sunset, int(deleted), subject, version) for subject, version, state, sunset, deleted in rows])
+            "UPDATE versions SET state = ?, sunset_date = ?, deleted = ?, deprecated_at = ? "
+            "WHERE subject = ? AND version = ?",
+            [(state, sunset, int(deleted), since, subject, version)
+             for subject, version, state, sunset, deleted, since in rows])
 
     def remove(self, versions: Iterable[tuple[str, int]], ids: Iterable[int]) -> None:
         """Drop permanently deleted versions and the schemas of retired IDs (tombstones in the ledger):

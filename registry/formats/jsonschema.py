@@ -69,7 +69,10 @@ def load_json(text: str, what: str = "the schema", floats: list[float] | None = 
 
 # A run of 19 digits: an integer orjson might read as a double (it reads integers only within
 # [-2**63, 2**64 - 1] exactly; json.loads reads any), or a long mantissa. Such texts go to json.loads.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Found by mapping every digit to "0" and everything else to " " and searching for 19 zeros: two passes
+# in C over the bytes (a regular expression takes ten times as long on a digit-rich batch).
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def load_record_json(raw: bytes | memoryview, slow: Callable[[Any], Any] = json.loads) -> Any:
@@ -77,7 +80,7 @@ def load_record_json(raw: bytes | memoryview, slow: Callable[[Any], Any] = json.
     exactly as ``json.loads`` does: a text orjson refuses (NaN, a byte-order mark, invalid UTF-8 or a
     lone surrogate escape, deep nesting, a syntax error) or that holds a run of 19 digits is read by
     ``slow``, which also raises the errors callers word. Keys repeat as in ``json.loads`` (the last wins)."""
-    if not _LONG_DIGITS.search(raw):
+    if _LONG_DIGITS not in bytes(raw).translate(_DIGITS_AS_ZEROS):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -83,22 +83,44 @@ def guid_of(row: Any) -> str:
     return str(uuid.UUID(bytes=digest.digest()))
 
 
+DEFAULT_CONTEXT = "."   # Confluent's name of the default context, the only one this registry has
+
+
 class SchemaByGuid:
-    """``GET /schemas/guids/{guid}``: the schema with that content GUID (:func:`guid_of`), 40403 if none."""
+    """``GET /schemas/guids/{guid}``: the schema with that content GUID (:func:`guid_of`), 40403 if none;
+    ``/schemas/guids/{guid}/ids``: the IDs that GUID maps to, one per context as Confluent lists them
+    (``[{"context": ".", "id": N}]``), an empty list for an unknown GUID (Confluent answers so too)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def _id(self, guid: str) -> int | None:
+        """The served ID of a GUID: a GUID names content (text and references), so IDs that differ only in
+        their data contract share one; the highest of them answers, on both routes."""
+        def collect(reader: Any) -> dict[str, int]:
+            ids: dict[str, int] = {}
+            for row in reader.iter_versions(None, True):
+                key = guid_of(row)
+                ids[key] = max(row.id, ids.get(key, 0))
+            return ids
+
+        return self.services.store.current(("guids",), collect).get(guid.lower())
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, guid: str) -> None:
         store = self.services.store
-        ids = store.current(("guids",), lambda r: {guid_of(row): row.id for row in r.iter_versions(None, True)})
-        schema_id = ids.get(guid.lower())
+        schema_id = self._id(guid)
         row = store.schema(schema_id) if schema_id is not None else None
         if row is None:
             raise schema_not_found(f"Schema with GUID {guid} not found")
         schema = served_schema(self.services, row, req.get_param("format"))
         http_cache.send(req, resp, http_cache.render(dumps({**schema_body(row, schema), "guid": guid.lower()})),
                         IMMUTABLE)
+
+    def on_get_ids(self, req: falcon.Request, resp: falcon.Response, guid: str) -> None:
+        schema_id = self._id(guid)
+        body = [] if schema_id is None else [{"context": DEFAULT_CONTEXT, "id": schema_id}]
+        # not immutable: an unknown GUID may be registered by the next build
+        http_cache.send(req, resp, http_cache.render(dumps(body), self.services.store.generation()), REVALIDATE)
 
 
 class SchemaTypes:

@@ -149,7 +149,7 @@ class Version:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
-        http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
+        http_cache.lifecycle_headers(resp, row)
         schema = served_schema(self.services, row, req.get_param("format"))
         body = version_body(row, schema)
         if params.boolean(req, "includeContract"):
@@ -160,7 +160,7 @@ class Version:
 
     def on_get_schema(self, req: falcon.Request, resp: falcon.Response, subject: str, version: str) -> None:
         row = self._row(req, subject, version)
-        http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
+        http_cache.lifecycle_headers(resp, row)
         schema = served_schema(self.services, row, req.get_param("format"))
         http_cache.send(req, resp, http_cache.render(schema.encode("utf-8"), self.services.store.generation()),
                         REVALIDATE, raw_schema_type(row))
@@ -240,7 +240,7 @@ class Metadata:
                 continue
             properties = (row.metadata or {}).get("properties") or {}
             if all(str(properties.get(k)) == v for k, v in wanted.items()):
-                http_cache.lifecycle_headers(resp, row.state, row.sunset_date)
+                http_cache.lifecycle_headers(resp, row)
                 return send(resp, version_body(row))
         raise ApiError(404, 40403, f"No version of subject '{subject}' has metadata {wanted}")
 

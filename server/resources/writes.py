@@ -15,9 +15,11 @@ from typing import Any
 
 import falcon
 
+from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.errors import ModeNotConfigured, OperationNotPermitted, ReferenceExists
 from registry.ledger import MAX_ID
 from registry.modes import DEFAULT_COMPATIBILITY, Mode, WriteMode
+from registry.read_model import config_body
 from registry.rules import Rule
 from registry.types import SchemaError, SchemaType
 from registry.writes import Registered, Registration
@@ -197,40 +199,60 @@ class Rollback:
         send(resp, {"subject": done.subject, "version": done.version, "id": done.id, "rollback_of": done.rollback_of})
 
 
+_REMOVE_CONFIG = {"compatibility": None, "compatibility_policy": None}
+
+
 class ConfigWithWrites(ConfigResource):
-    """``PUT /config``, ``PUT``/``DELETE /config/{subject}``: the PUT body says ``compatibility``."""
+    """``PUT /config``, ``PUT``/``DELETE /config/{subject}``. As in Confluent, the PUT body says
+    ``compatibility`` and/or ``compatibilityPolicy`` (a field left out keeps its setting) and is echoed;
+    a DELETE removes both and answers the previous config as a GET shows it."""
 
     def __init__(self, services: Services, writer: Writer) -> None:
         super().__init__(services)
         self.writer = writer
 
-    def _level(self, req: falcon.Request) -> str:
+    def _settings(self, req: falcon.Request) -> dict[str, str | None]:
         body = read_object(req, self.services.settings.max_body_bytes)
-        level = body.get("compatibility", body.get("compatibilityLevel"))
-        if not isinstance(level, str):
-            raise ApiError(422, 42203, f"the body needs 'compatibility': one of {', '.join(m.value for m in Mode)}")
-        return level.upper()
+        settings: dict[str, str | None] = {}
+        for field, key in (("compatibility", "compatibility"), ("compatibilityLevel", "compatibility"),
+                           ("compatibilityPolicy", "compatibility_policy")):
+            value = body.get(field)
+            if value is None or key in settings:
+                continue
+            if not isinstance(value, str):
+                raise ApiError(422, 42203, f"'{field}' must be a string")
+            settings[key] = value.upper()
+        if not settings:
+            raise ApiError(422, 42203, f"the body needs 'compatibility' (one of {', '.join(m.value for m in Mode)}) "
+                                       f"and/or 'compatibilityPolicy' (one of {', '.join(p.value for p in Policy)})")
+        return settings
+
+    @staticmethod
+    def _echo(settings: dict[str, str | None]) -> dict[str, str | None]:
+        names = {"compatibility": "compatibility", "compatibility_policy": "compatibilityPolicy"}
+        return {names[key]: value for key, value in settings.items()}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         service = self.writer(req)
-        level = self._level(req)
-        service.set_compatibility(None, level, self.writer.author(req))
-        send(resp, {"compatibility": level})
+        settings = self._settings(req)
+        service.set_config(None, settings, self.writer.author(req))
+        send(resp, self._echo(settings))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
         service = self.writer(req)
-        previous = service.set_compatibility(None, None, self.writer.author(req)).previous
-        send(resp, {"compatibilityLevel": previous or DEFAULT_COMPATIBILITY})
+        done = service.set_config(None, _REMOVE_CONFIG, self.writer.author(req))
+        send(resp, config_body(done.previous or DEFAULT_COMPATIBILITY, done.previous_policy or DEFAULT_POLICY.value))
 
     def on_put_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
-        level = self._level(req)
-        service.set_compatibility(subject, level, self.writer.author(req))
-        send(resp, {"compatibility": level})
+        settings = self._settings(req)
+        service.set_config(subject, settings, self.writer.author(req))
+        send(resp, self._echo(settings))
 
     def on_delete_subject(self, req: falcon.Request, resp: falcon.Response, subject: str) -> None:
         service = self.writer(req)
-        send(resp, {"compatibilityLevel": service.set_compatibility(subject, None, self.writer.author(req)).previous})
+        done = service.set_config(subject, _REMOVE_CONFIG, self.writer.author(req))
+        send(resp, config_body(done.previous, done.previous_policy))
 
 
 class ModeWithWrites(ModeResource):

@@ -1,29 +1,8 @@
 /* Schema catalog behaviour: the version diff picker and the field search. No dependencies, no network:
-   the diff reads the raw schemas already on the page, and the field index is a script file, so both
+   the diff reads the schemas already on the page (subject.js rebuilds them from the page's data), and the field index is a script file, so both
    work from file:// as well as from a web server. */
 (function () {
   "use strict";
-
-  /* ---- line diff (longest common subsequence; schemas are small) ---- */
-  function diffLines(a, b) {
-    var n = a.length, m = b.length;
-    if (n * m > 4e6) return null;                      // too large to diff in the browser
-    var lcs = new Array(n + 1);
-    for (var i = 0; i <= n; i++) lcs[i] = new Uint16Array(m + 1);
-    for (i = n - 1; i >= 0; i--)
-      for (var j = m - 1; j >= 0; j--)
-        lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-    var out = [];
-    i = 0; j = 0;
-    while (i < n && j < m) {
-      if (a[i] === b[j]) { out.push([" ", a[i]]); i++; j++; }
-      else if (lcs[i + 1][j] >= lcs[i][j + 1]) { out.push(["-", a[i]]); i++; }
-      else { out.push(["+", b[j]]); j++; }
-    }
-    while (i < n) out.push(["-", a[i++]]);
-    while (j < m) out.push(["+", b[j++]]);
-    return out;
-  }
 
   /* Keep 3 lines of context around changes, like `diff -u`. */
   function hunks(ops) {
@@ -76,7 +55,7 @@
         var a = rawText(root, from), b = rawText(root, to);
         out.hidden = false;
         if (a === null || b === null) { out.textContent = "Schema text not found on this page."; return; }
-        renderDiff(out, from, to, diffLines(a.split("\n"), b.split("\n")));
+        renderDiff(out, from, to, window.lsrDiffLines(a.split("\n"), b.split("\n")));
         if (share && history.replaceState) history.replaceState(null, "", "#diff-v" + from + "-v" + to);
       }
       picker.querySelector(".lsr-diff-run").addEventListener("click", function () { run(true); });

@@ -4,12 +4,14 @@
 
 Subjects are generated straight into the catalog's view model (the SQL index is benchmarked by the
 builder's own benchmark), so the figures are the catalog's cost alone: ``mkdocs build`` with
-mkdocs-material of the index pages and the subject pages' shell, and the subject pages written from it.
+mkdocs-material of the index pages and the subject pages' shell, and the subject pages written from it
+(with their raw files).
 Each subject has 3 versions of an Avro, JSON Schema or Protobuf schema with ~12 fields (some nested),
 rules, tags, owners and references. The baseline, measured in the same run, is ``mkdocs build`` of a
 trivial one-page mkdocs-material site: the fixed cost of the theme. After each full build, one subject
 gets a new version (a merge) and the catalog is rebuilt incrementally into the same directory
-("merge" column, with the number of subject pages it rewrote). Peak RSS is the process's, so far.
+("merge" column, with the number of subject pages it rewrote and "files", how many files of the site
+got new bytes or times). Peak RSS is the process's, so far (generated models included).
 Target (issue 18): 10,000 subjects in <= 45 s on an idle machine and <= 100 MB of site.
 """
 from __future__ import annotations
@@ -29,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from builder.catalog import build_catalog, run_mkdocs  # noqa: E402
 from builder.catalog_model import (CatalogModel, Consumer, FieldView, SubjectView, VersionRef,  # noqa: E402
-                                   VersionView, edit_url_for, link_versions)
+                                   VersionView, edit_url_for)
 from registry.types import Field  # noqa: E402
 from registry.rules import Rule  # noqa: E402
 
@@ -98,7 +100,6 @@ def generate(subjects: int, versions: int = 3, seed: int = 7) -> CatalogModel:
                 fields=[FieldView.of(v, Field(n, t, n.startswith("event"), d)) for n, t, d in fields])
             next_id += 1
             subject.versions.append(version)
-        link_versions(subject)
         subject.edit_url = edit_url_for(model.edit_url, name, fmt)
         model.subjects.append(subject)
     by_name = {s.name: s for s in model.subjects}
@@ -115,9 +116,8 @@ def merged(model: CatalogModel) -> CatalogModel:
     last = subject.versions[-1]
     subject.versions.append(dataclasses.replace(
         last, version=last.version + 1, id=last.id + 1_000_000, schema=last.schema.replace("Added in", "Added since"),
-        merged_at="2026-11-27T10:00:00Z", diff_prev=None, prev_version=None,
+        merged_at="2026-11-27T10:00:00Z",
         fields=[FieldView.of(last.version + 1, Field(f.path, f.type, f.required, f.doc)) for f in last.fields]))
-    link_versions(subject)
     return dataclasses.replace(model, commit="1" * 40)
 
 
@@ -129,6 +129,11 @@ def baseline(work: Path) -> float:
     started = time.perf_counter()
     run_mkdocs(work / "mkdocs.yml")
     return time.perf_counter() - started
+
+
+def _times(site: Path) -> dict[str, tuple[int, int]]:
+    """Each file's modification time and size: what a merge's rebuild touched."""
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in site.rglob("*") if p.is_file()}
 
 
 def main() -> int:
@@ -147,7 +152,7 @@ def main() -> int:
         print("(wall-clock times; 'cpu' is this process's CPU time, which other load on the machine does not inflate)")
         print(f"{'subjects':>8} {'versions':>8} {'pages':>6} {'generate':>9} {'render':>8} {'mkdocs':>8} "
               f"{'post':>6} {'total':>8} {'cpu':>7} {'x base':>7} {'ms/page':>8} {'site MB':>8} {'search kB':>9} "
-              f"{'fields kB':>9} {'merge':>7} {'cpu':>6} {'written':>7} {'peak RSS':>9}")
+              f"{'fields kB':>9} {'merge':>7} {'cpu':>6} {'written':>7} {'files':>5} {'peak RSS':>9}")
         for count in args.subjects:
             started = time.perf_counter()
             model = generate(count, args.versions)
@@ -156,15 +161,19 @@ def main() -> int:
             stats = build_catalog(model, work / f"site-{count}", offline=args.offline, work_dir=work)
             cpu = time.process_time() - cpu
             total = stats.seconds
+            site = work / f"site-{count}"
+            before = _times(site)
             merge_cpu = time.process_time()
-            merge = build_catalog(merged(model), work / f"site-{count}", offline=args.offline, work_dir=work)
+            merge = build_catalog(merged(model), site, offline=args.offline, work_dir=work)
             merge_cpu = time.process_time() - merge_cpu
+            after = _times(site)
+            touched = sum(1 for name, stamp in after.items() if before.get(name) != stamp)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"{count:>8} {stats.versions:>8} {stats.pages:>6} {generated:>8.1f}s {stats.render_seconds:>7.1f}s "
                   f"{stats.mkdocs_seconds:>7.1f}s {stats.post_seconds:>5.1f}s {total:>7.1f}s {cpu:>6.1f}s {total / base:>7.0f} "
                   f"{1000 * total / stats.pages:>8.1f} {stats.site_bytes / 1e6:>8.1f} "
                   f"{stats.search_index_bytes / 1e3:>9.0f} {stats.fields_bytes / 1e3:>9.0f} {merge.seconds:>6.1f}s "
-                  f"{merge_cpu:>5.1f}s {merge.written:>7} {rss:>6.0f} MB", flush=True)
+                  f"{merge_cpu:>5.1f}s {merge.written:>7} {touched:>5} {rss:>6.0f} MB", flush=True)
     return 0
 
 

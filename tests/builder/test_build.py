@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from tests.builder.conftest import PROMPT_JSON, USAGE_V1
-from tests.builder.repo_writer import RegistryWriter, avro_record
+from tests.builder.repo_writer import REGISTRY_YAML, RegistryWriter, avro_record
 
 from builder.build import BuildError, build_index
 from builder.sql_index import SqlIndex
@@ -106,6 +107,55 @@ def test_lifecycle_change_updates_state_without_a_new_version(registry, index_ur
     # a DRAFT is never "latest"
     assert reader.version("llm.usage-value", "latest").version == 1
     assert reader.subject_info("llm.usage-value").tags == ["llm"]
+
+
+def test_a_deprecation_is_dated_by_the_commit_that_made_it(registry, index_url, tmp_path):
+    """RFC 9745's Deprecation date comes from git history: the commit time of the change that made the version
+    DEPRECATED (or ARCHIVED), whatever commits follow and however the builds are spaced; incremental builds
+    write what a full build writes."""
+    build(registry, index_url)
+    usage = {"description": "Token usage per request", "owner": "observatory-team", "tags": ["llm"]}
+    registry.set_config("llm.usage-value", {**usage, "versions": {1: {"state": "DEPRECATED",
+                                                                       "sunset_date": "2026-12-31"}}})
+    deprecated = registry.repo[registry.commit("deprecate usage v1")].commit_time
+    build(registry, index_url)
+    reader = SqlIndex.connect(index_url).reader()
+    assert reader.version("llm.usage-value", 1).deprecated_at == deprecated
+    assert reader.version("llm.usage-value", 2).deprecated_at is None
+    registry.set_config("llm.usage-value", {**usage, "description": "edited", "versions": {
+        1: {"state": "ARCHIVED", "sunset_date": "2026-12-31"}}})
+    registry.commit("archive usage v1: still deprecated since the same commit")
+    build(registry, index_url)
+    registry.set_config("llm.usage-value", {**usage, "description": "edited", "versions": {
+        1: {"state": "ARCHIVED", "sunset_date": "2026-12-31"}, 2: {"state": "DEPRECATED", "sunset_date": "2027-06-30"}}})
+    second = registry.repo[registry.commit("deprecate usage v2")].commit_time
+    registry.set_config("llm.usage-value", {**usage, "description": "edited again", "versions": {
+        1: {"state": "ARCHIVED", "sunset_date": "2026-12-31"}, 2: {"state": "DEPRECATED", "sunset_date": "2027-06-30"}}})
+    registry.commit("describe usage")
+    assert build(registry, index_url).full is False
+    assert [reader.version("llm.usage-value", v).deprecated_at for v in (1, 2)] == [deprecated, second]
+    registry.put("registry.yaml", yaml.safe_dump({**REGISTRY_YAML, "name": "renamed"}, sort_keys=False))
+    registry.commit("registry.yaml changed: a full build, whose walk may still stop at the built commit")
+    assert build(registry, index_url).full is True
+    incremental = reader.content_digest()
+    build(registry, index_url, full=True)
+    assert reader.content_digest() == incremental, "an incremental build must equal a full rebuild"
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    build(registry, fresh)
+    assert SqlIndex.connect(fresh).reader().content_digest() == incremental, "any index, any engine, same rows"
+
+
+def test_an_index_from_before_deprecation_dates_gets_them_at_its_next_build(registry, tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    registry.set_config("llm.usage-value", {"versions": {1: {"state": "DEPRECATED", "sunset_date": "2026-12-31"}}})
+    deprecated = registry.repo[registry.commit("deprecate usage v1")].commit_time
+    build(registry, url)
+    with SqlIndex.connect(url).writer() as writer:   # the index as layout 3 left it
+        writer.conn.execute("ALTER TABLE versions DROP COLUMN deprecated_at")
+        writer.conn.execute("DELETE FROM schema_migrations WHERE version = 4")
+    result = build(registry, url)   # the same commit: migrated, then rebuilt in full
+    assert result.full and result.no_changes is False
+    assert SqlIndex.connect(url).reader().version("llm.usage-value", 1).deprecated_at == deprecated
 
 
 def test_soft_deletes_hide_versions_and_subjects(registry, index_url):

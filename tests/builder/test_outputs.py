@@ -22,6 +22,7 @@ from builder.sql_index import SqlIndex
 from registry.read_model import dumps, schema_body
 from registry.snapshot import Snapshot
 from tests.conftest import free_port
+from tests.server.conftest import running
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -140,6 +141,10 @@ def test_static_api_and_catalog_site_write_the_same_catalog_json(registry, tmp_p
         tmp_path / "api" / "subjects/llm.usage-value/versions/2/schema/index.json").read_bytes()
 
 
+# Subjects whose names hold '%' (alone, before hex digits, beside '/' and ' ') -> their record's name
+PERCENT_SUBJECTS = {"50%off": "Discount", "odd%2Fname": "Odd", "a/b%c d": "Mixed", "%%/%": "Signs"}
+
+
 @pytest.fixture
 def nginx_api(registry, tmp_path, cli):
     """Real nginx serving the static API with the shipped configuration, on a free port."""
@@ -150,6 +155,8 @@ def nginx_api(registry, tmp_path, cli):
                                                      default_last=True))
     registry.set_config("llm.usage-value", {"versions": {3: {"state": "DRAFT"}}})
     registry.register("orders:value", avro_record("Order", [("order_id", "string")]))
+    for subject, record in PERCENT_SUBJECTS.items():
+        registry.register(subject, avro_record(record, [("id", "string")]), config={"compatibility": "FULL"})
     registry.commit()
     api = tmp_path / "api"
     out = cli("--repo", registry.path, "--index", f"sqlite:///{tmp_path / 'i.db'}", "--api-out", str(api))
@@ -211,7 +218,10 @@ def test_confluent_client_reads_schemas_from_nginx(nginx_api):
     assert (latest.version, latest.schema_id) == (2, 2), "the DRAFT version 3 is not latest"
     v1 = client.get_version("team/a b", 1)
     assert (v1.subject, v1.version, v1.schema_id) == ("team/a b", 1, 1)
-    assert client.get_subjects() == ["llm.prompt-value", "llm.usage-value", "orders:value", "team/a b"]
+    assert client.get_subjects() == sorted(["llm.prompt-value", "llm.usage-value", "orders:value", "team/a b",
+                                            *PERCENT_SUBJECTS])
+    assert client.get_latest_version("a/b%c d").subject == "a/b%c d", "the client percent-encodes '%' and '/'"
+    assert client.get_compatibility("50%off") == "FULL"
     assert client.get_versions("llm.usage-value") == [1, 2, 3]
     assert client.get_subjects_by_schema_id(1) == ["llm.usage-value", "team/a b"]
     assert [(v.subject, v.version) for v in client.get_schema_versions(1)] == [("llm.usage-value", 1),
@@ -237,7 +247,7 @@ def test_nginx_answers_like_confluent(nginx_api):
         assert (answer.status_code, answer.json()["error_code"]) == (status, code), path
         assert answer.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
     assert requests.post(nginx_api + "/subjects/x/versions", json={}).json()["error_code"] == 405
-    assert requests.get(nginx_api + "/config").json() == {"compatibilityLevel": "BACKWARD"}
+    assert requests.get(nginx_api + "/config").json() == {"compatibilityLevel": "BACKWARD", "compatibilityPolicy": "STRICT"}
     assert requests.get(nginx_api + "/schemas/ids/3/subjects").json() == ["llm.prompt-value"]
 
 
@@ -255,6 +265,36 @@ def test_nginx_finds_a_subject_however_the_client_spells_it(nginx_api):
     assert (missing.status_code, missing.json()["error_code"]) == (404, 40401)
     wrong = requests.get(f"{nginx_api}/subjects/orders:value/versions/7")
     assert (wrong.status_code, wrong.json()["error_code"]) == (404, 40402)
+
+
+@pytest.mark.slow
+def test_nginx_and_the_server_resolve_every_spelling_of_a_subject_alike(nginx_api, registry, tmp_path):
+    """Subjects holding '%' (and ':', '/', ' '), percent-encoded as a client library encodes them, or with
+    only '%' and '/' encoded, or hex digits in either case: nginx serving the static API answers exactly
+    what the server answers — the same subject, never another one's files (issue 13)."""
+    spellings = {"50%off": ["50%25off"], "odd%2Fname": ["odd%252Fname", "odd%252fname"],
+                 "a/b%c d": ["a%2Fb%25c%20d", "a%2fb%25c d".replace(" ", "%20")], "%%/%": ["%25%25%2F%25"],
+                 "orders:value": ["orders:value", "orders%3Avalue", "orders%3avalue"]}
+    paths = ["/subjects/{}/versions", "/subjects/{}/versions/latest", "/subjects/{}/versions/1",
+             "/subjects/{}/versions/1/schema", "/subjects/{}/versions/2", "/config/{}"]
+    with running(["--repo", registry.path, "--workers", "1", "--grpc-bind", "off"],
+                 tmp_path / "server.log") as server:
+        for subject, spelled in spellings.items():
+            for spelling in spelled:
+                for path in paths:
+                    url = path.format(spelling)
+                    ours, theirs = requests.get(nginx_api + url), requests.get(server.url + url)
+                    assert ours.status_code == theirs.status_code, (subject, url)
+                    if theirs.status_code == 200:
+                        assert ours.json() == theirs.json(), (subject, url)
+                    else:   # the messages differ (nginx cannot name the subject); the codes do not
+                        assert ours.json()["error_code"] == theirs.json()["error_code"], (subject, url)
+            body = requests.get(f"{nginx_api}/subjects/{spelled[0]}/versions/1").json()
+            assert body["subject"] == subject
+            if subject in PERCENT_SUBJECTS:
+                assert json.loads(body["schema"])["name"] == PERCENT_SUBJECTS[subject]
+        # '%' followed by hex digits is still the subject's own: 'odd%2Fname' is not the subject 'odd/name'
+        assert requests.get(nginx_api + "/subjects/odd%2Fname/versions").json()["error_code"] == 40401
 
 
 def test_redis_is_rewritten_for_a_rebuilt_index(registry, tmp_path, redis_url):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from builder.catalog_model import (CatalogModel, Consumer, Example, FieldView, SubjectView, VersionRef,
-                                   VersionView, edit_url_for, link_versions)
+                                   VersionView, edit_url_for)
 from registry.rules import Rule
 from registry.types import Field
 
@@ -76,7 +76,6 @@ def sample_model() -> CatalogModel:
                       owner="orders", versions=[_version(1, 7, "AVRO", '"string"', [], merged_at="2026-02-03T10:00:00Z")])
     subjects = [usage, timestamp, policy, invoice, odd]
     for s in subjects:
-        link_versions(s)
         s.edit_url = edit_url_for(EDIT_URL, s.name, s.schema_type)
     return CatalogModel(title="LLM Platform Schema Catalog", description="Schemas of the LLM platform's events",
                         name="llm-platform", repo_url="https://git.example.com/acme/schemas", edit_url=EDIT_URL,

@@ -1,10 +1,10 @@
-"""The view model's pieces that pages rely on: anchors, diffs, edit URLs, "latest", the field index."""
+"""The view model's pieces that pages rely on: anchors, version patches, edit URLs, "latest", the field index."""
 from __future__ import annotations
 
 from builder.catalog import field_index
 from builder.catalog_markup import _json_spans, anchor, highlight, md_block
-from builder.catalog_model import (FieldView, SubjectView, VersionView, edit_url_for, field_anchor, link_versions,
-                                   unified_diff)
+from builder.catalog_model import FieldView, SubjectView, VersionView, edit_url_for, field_anchor
+from builder.catalog_subjects import line_patch
 from registry.types import Field
 from tests.catalog.sample import sample_model
 
@@ -17,15 +17,19 @@ def test_field_anchors_are_stable_and_url_safe():
     assert (view.name, view.depth) == ("prompt", 2)
 
 
-def test_diff_against_previous_version():
-    subject = SubjectView(name="s", versions=[VersionView(1, 1, "AVRO", '"string"'),
-                                              VersionView(2, 2, "AVRO", '"string"'),
-                                              VersionView(3, 3, "AVRO", '"long"')])
-    link_versions(subject)
-    assert subject.versions[0].diff_prev is None
-    assert subject.versions[1].diff_prev == "" and subject.versions[1].prev_version == 1
-    assert subject.versions[2].diff_prev.splitlines()[:2] == ["--- v2.avsc", "+++ v3.avsc"]
-    assert unified_diff("a\n", "a\n", "x", "y") == ""
+def test_line_patches_make_every_older_schema_from_the_newer_one():
+    """A page holds the newest schema text and a patch per older version (site/assets/subject.js)."""
+    def apply(newer: str, patch: list) -> str:
+        lines = newer.split("\n")
+        for start, deleted, inserted in reversed(patch):
+            lines[start:start + deleted] = inserted
+        return "\n".join(lines)
+
+    newer = '{\n  "a": 1,\n  "b": 2,\n  "c": 3\n}\n'
+    for older in ('{\n  "a": 1,\n  "c": 3\n}\n', "", newer, '{\n  "z": 0,\n  "a": 1,\n  "b": 2,\n  "c": 4\n}', "x\r\ny"):
+        assert apply(newer, line_patch(newer, older)) == older
+    assert line_patch(newer, newer) == []
+    assert line_patch(newer, '{\n  "a": 1,\n  "c": 3\n}\n') == [[2, 1, []]]
 
 
 def test_latest_skips_drafts_and_deleted_versions():

@@ -23,7 +23,7 @@ EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(?:h
 
 
 def test_subject_pages_list_field_names_for_search(template_site):
-    page = template_site.subject("telemetry.inference")
+    page = template_site.rendered("telemetry.inference")
     names = re.search(r'<p class="lsr-field-names">(.*?)</p>', page, re.S)
     assert names and "<code>latency_ms</code>" in names.group(1)
     index = (template_site.root / "search" / "search_index.json").read_text(encoding="utf-8")

@@ -71,7 +71,7 @@ def test_references_link_both_ways(template_site):
 
 def test_version_view_has_fields_raw_schema_and_download(template_site):
     for name in SUBJECTS:
-        page = template_site.subject(name)
+        page = template_site.rendered(name)
         directory = TEMPLATE / layout.subject_dir(name)
         schema_file = next(directory / f for f in layout.SCHEMA_FILES if (directory / f).exists())
         extension = schema_file.suffix[1:]
@@ -125,7 +125,7 @@ def test_tags_and_owners_pages_list_every_subject(template_site):
 
 
 def test_field_index_answers_which_schemas_have_a_field(template_site):
-    index = json.loads(template_site.page("field-index.json"))
+    index = template_site.field_index()
     strings = index["strings"]
     by_leaf: dict[str, set[str]] = {}
     for path, _type, subject, versions in index["rows"]:

@@ -121,6 +121,11 @@ def test_schema_by_guid(server) -> None:
     assert requests.get(f"{server.url}/schemas/guids/{guid.upper()}", timeout=10).status_code == 200
     missing = requests.get(server.url + "/schemas/guids/00000000-0000-0000-0000-000000000000", timeout=10)
     assert missing.status_code == 404 and missing.json()["error_code"] == 40403
+    ids = requests.get(f"{server.url}/schemas/guids/{guid}/ids", timeout=10)
+    assert ids.status_code == 200 and ids.json() == [{"context": ".", "id": 1}]
+    assert requests.head(f"{server.url}/schemas/guids/{guid}/ids", timeout=10).status_code == 200
+    assert requests.get(server.url + "/schemas/guids/00000000-0000-0000-0000-000000000000/ids",
+                        timeout=10).json() == []
 
 
 def test_server_metadata(server) -> None:

@@ -22,6 +22,21 @@ def _samples(registry: CollectorRegistry, name: str) -> dict[tuple[str, tuple], 
             if not s.name.endswith("_created")}
 
 
+def test_observe_many_writes_what_one_observe_each_writes():
+    """A batch of records observes its durations at once: the same buckets and sum as one by one."""
+    one_registry, many_registry = CollectorRegistry(), CollectorRegistry()
+    one = Histogram("latency_seconds", "o", ["route"], buckets=BOUNDS, registry=one_registry)
+    many = Histogram("latency_seconds", "m", ["route"], buckets=BOUNDS, registry=many_registry)
+    buffer = MetricsBuffer(interval=3600)
+    for value in VALUES:
+        buffer.observe(one.labels("a"), value)
+    buffer.observe_many(many.labels("a"), VALUES[:4])
+    buffer.observe_many(many.labels("a"), VALUES[4:])
+    buffer.observe_many(many.labels("a"), [])
+    buffer.flush()
+    assert _samples(many_registry, "latency_seconds") == _samples(one_registry, "latency_seconds")
+
+
 def test_buffered_observations_write_what_observe_writes():
     """The flush adds per-bucket counts and sums through prometheus_client's histogram internals
     (``server.metrics.histogram_values``); if a prometheus_client release changes them, this fails."""

@@ -45,6 +45,13 @@ def test_every_route_is_documented_and_every_documented_route_exists():
     assert spec - routes == set(), "docs/openapi.yaml documents routes the app does not have"
 
 
+def test_every_get_route_answers_head():
+    """HEAD on every GET route (issue 13): load balancers and HTTP tooling probe with HEAD."""
+    routes = _router_operations()
+    gets, heads = {p for m, p in routes if m == "get"}, {p for m, p in routes if m == "head"}
+    assert gets and gets - heads == set()
+
+
 @pytest.mark.slow
 def test_generated_requests_never_get_a_server_error(any_server):
     """schemathesis generates bounded examples for every REST operation of the spec (health and

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import pygit2
 import pytest
 import requests
 
@@ -90,9 +91,11 @@ def test_version_body_is_exactly_confluent(server):
     assert get(server, "/subjects/security.policy/versions/1/schema").text == POLICY
 
 
-def test_deprecated_version_carries_deprecation_and_sunset(server):
+def test_deprecated_version_carries_deprecation_and_sunset(server, sample_repo):
     r = get(server, "/subjects/telemetry.inference/versions/1")
-    assert r.headers["Deprecation"] == "true"
+    # RFC 9745: a structured-field date, the commit time of the commit that deprecated the version
+    deprecated = pygit2.Repository(str(sample_repo)).head.peel(pygit2.Commit).commit_time
+    assert r.headers["Deprecation"] == f"@{deprecated}"
     assert r.headers["Sunset"] == "Thu, 31 Dec 2026 00:00:00 GMT"
     assert "Deprecation" not in get(server, "/subjects/telemetry.inference/versions/2").headers
 
@@ -145,10 +148,11 @@ def test_compatibility_checks(server):
 
 
 def test_config_and_mode(server):
-    assert get(server, "/config").json() == {"compatibilityLevel": "BACKWARD"}
+    assert get(server, "/config").json() == {"compatibilityLevel": "BACKWARD", "compatibilityPolicy": "STRICT"}
     r = get(server, "/config/security.policy")
     assert (r.status_code, r.json()["error_code"]) == (404, 40408)
-    assert get(server, "/config/security.policy?defaultToGlobal=true").json() == {"compatibilityLevel": "BACKWARD"}
+    assert get(server, "/config/security.policy?defaultToGlobal=true").json() == \
+        {"compatibilityLevel": "BACKWARD", "compatibilityPolicy": "STRICT"}
     assert get(server, "/mode").json() == {"mode": "READONLY"}
 
 

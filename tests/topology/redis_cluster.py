@@ -40,6 +40,7 @@ class Node:
     port: int
     bus_port: int
     dir: Path
+    password: str | None = field(default=None, repr=False)
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -52,7 +53,8 @@ class Node:
 
     def client(self, timeout: float = 2.0) -> redis.Redis:
         """A plain client of this node alone (for CLUSTER/INFO commands and for inspecting its keys)."""
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_timeout=timeout,
+                           socket_connect_timeout=timeout)
 
     def start(self, node_timeout_ms: int) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +64,8 @@ class Node:
             "cluster-enabled yes", "cluster-config-file nodes.conf", f"cluster-node-timeout {node_timeout_ms}",
             "cluster-replica-validity-factor 0",   # a replica may always take over, however long it was cut off
             f"dir {self.dir}", "save \"\"", "appendonly no", "daemonize no",
-            f"logfile {self.dir / 'redis.log'}", ""]))
+            f"logfile {self.dir / 'redis.log'}",
+            *([f"requirepass {self.password}", f"masterauth {self.password}"] if self.password else []), ""]))
         self.proc = subprocess.Popen([REDIS_SERVER, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
@@ -81,11 +84,14 @@ class Node:
 class Cluster:
     """A running cluster of :class:`Node`; see the module docstring."""
 
-    def __init__(self, root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000) -> None:
+    def __init__(self, root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000,
+                 password: str | None = None) -> None:
         self.root = Path(root)
         self.node_timeout_ms = node_timeout_ms
         self.replicas = replicas
-        self.nodes = [Node(free_port(), free_port(), self.root / f"node{i}") for i in range(masters * (1 + replicas))]
+        self.password = password
+        self.nodes = [Node(free_port(), free_port(), self.root / f"node{i}", password)
+                      for i in range(masters * (1 + replicas))]
 
     # -- what tests use ------------------------------------------------------------------------------
     @property
@@ -95,8 +101,8 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        """``redis+cluster://`` naming every node (``--redis``, ``REDIS_URL``)."""
-        return "redis+cluster://" + ",".join(self.addresses)
+        """``redis+cluster://`` naming every node (``--redis``, ``REDIS_URL``), with the password if any."""
+        return "redis+cluster://" + (f":{self.password}@" if self.password else "") + ",".join(self.addresses)
 
     def node(self, address: str) -> Node:
         return next(n for n in self.nodes if n.address == address)
@@ -136,7 +142,9 @@ class Cluster:
         self.wait_ok(timeout)
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every live node reports ``cluster_state:ok`` and knows every live node."""
+        """Until every live node reports ``cluster_state:ok`` and knows every live node, and every live
+        replica has finished its sync with its master (before that, a failover would promote a replica
+        that holds nothing)."""
         deadline = time.monotonic() + timeout
         while not self._all_ok():
             if time.monotonic() > deadline:
@@ -156,7 +164,8 @@ class Cluster:
             node.start(self.node_timeout_ms)
         for node in self.nodes:
             self._wait_answers(node, timeout)
-        create = subprocess.run([REDIS_CLI, "--cluster", "create", *self.addresses, "--cluster-replicas",
+        auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        create = subprocess.run([REDIS_CLI, *auth, "--cluster", "create", *self.addresses, "--cluster-replicas",
                                  str(self.replicas), "--cluster-yes"], capture_output=True, text=True, timeout=timeout)
         if create.returncode != 0:
             raise ClusterError(f"redis-cli --cluster create failed:\n{create.stdout}\n{create.stderr}")
@@ -186,6 +195,10 @@ class Cluster:
                     return False
                 known = self._parse_nodes(client)
                 if any(known.get(n.address, "fail") in ("fail", "handshake") for n in live):
+                    return False
+                replication = client.info("replication")
+                if replication.get("role") == "slave" and (replication.get("master_link_status") != "up"
+                                                           or replication.get("master_sync_in_progress")):
                     return False
         except redis.RedisError:
             return False
@@ -223,12 +236,14 @@ class Cluster:
         return seen
 
 
-def start_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000) -> Cluster:
-    """Start a cluster in ``root`` (the caller stops it; prefer :func:`redis_cluster`). Raises
-    :class:`ClusterError` — after killing what it started — when it does not come up."""
+def start_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000,
+                  password: str | None = None) -> Cluster:
+    """Start a cluster in ``root`` (the caller stops it; prefer :func:`redis_cluster`); with ``password``
+    every node requires it (``requirepass``, ``masterauth``). Raises :class:`ClusterError` — after
+    killing what it started — when it does not come up."""
     if shutil.which(REDIS_SERVER) is None or shutil.which(REDIS_CLI) is None:
         raise ClusterError("redis-server and redis-cli are not installed (Debian: apt-get install redis-server)")
-    cluster = Cluster(root, masters, replicas, node_timeout_ms)
+    cluster = Cluster(root, masters, replicas, node_timeout_ms, password)
     try:
         return cluster.start()
     except BaseException:
@@ -237,9 +252,10 @@ def start_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_
 
 
 @contextmanager
-def redis_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000) -> Iterator[Cluster]:
+def redis_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000,
+                  password: str | None = None) -> Iterator[Cluster]:
     """A started cluster in ``root``, stopped on exit."""
-    cluster = start_cluster(root, masters, replicas, node_timeout_ms)
+    cluster = start_cluster(root, masters, replicas, node_timeout_ms, password)
     try:
         yield cluster
     finally:

@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def own_cluster(root: Path) -> Iterator[Cluster]:
-    """A cluster for one test that breaks it (failover, outage)."""
+def own_cluster(root: Path, password: str | None = None) -> Iterator[Cluster]:
+    """A cluster for one test that breaks it (failover, outage) or needs its own settings."""
     try:
-        cluster = start_cluster(root)
+        cluster = start_cluster(root, password=password)
     except ClusterError as exc:
         if IN_CI:
             raise
@@ -72,21 +72,30 @@ def prefix() -> str:
 
 
 def test_a_cluster_url_that_cannot_work_is_refused_before_anything_is_written(tmp_path):
-    make_registry(tmp_path / "repo")
-    index = f"sqlite:///{tmp_path / 'i.db'}"
     for url, prefix_, says in (("redis+cluster://", "llmreg:", "names no node"),
                                ("redis+cluster://127.0.0.1:7000/3", "llmreg:", "only database 0"),
                                ("redis+cluster://127.0.0.1:x", "llmreg:", "is not host:port"),
                                ("redis+cluster://127.0.0.1:7000", "a{b}:", "has a brace"),
                                ("http://127.0.0.1:7000", "llmreg:", "the scheme must be")):
-        run = cli("build", "--repo", str(tmp_path / "repo"), "--index", index, "--redis", url,
-                  "--redis-prefix", prefix_)
-        assert run.returncode == 2 and says in run.stderr and "Traceback" not in run.stderr, run.stderr
-        assert not (tmp_path / "i.db").exists()
+        with pytest.raises(redis_client.RedisConfigError, match=says):
+            redis_client.check(url, prefix_)
+    make_registry(tmp_path / "repo")
+    run = cli("build", "--repo", str(tmp_path / "repo"), "--index", f"sqlite:///{tmp_path / 'i.db'}",
+              "--redis", "redis+cluster://127.0.0.1:7000", "--redis-prefix", "a{b}:")
+    assert run.returncode == 2 and "has a brace" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert not (tmp_path / "i.db").exists()
     # a password never reaches an error message
     with pytest.raises(redis_client.RedisConfigError) as refused:
         redis_client.check("redis+cluster://user:s3cret@127.0.0.1:1,oops")
     assert "s3cret" not in str(refused.value) and "user:***@" in str(refused.value)
+
+
+def test_a_cluster_url_names_its_seed_nodes_credentials_and_options():
+    seed, others = redis_client._cluster_nodes("rediss+cluster://app:pw@a.example:7000,[::1]:7001, b:7002/0"
+                                               "?ssl_cert_reqs=none")
+    assert seed == "rediss://app:pw@a.example:7000?ssl_cert_reqs=none"   # credentials and options reach every node
+    assert [(n.host, n.port) for n in others] == [("::1", 7001), ("b", 7002)]
+    assert redis_client.is_cluster("REDIS+CLUSTER://a:1") and not redis_client.is_cluster("redis://a:1/0")
 
 
 def test_a_cluster_that_is_down_fails_a_call_not_a_start():
@@ -262,6 +271,13 @@ def test_a_master_failover_under_read_load_fails_no_read(tmp_path):
             assert during > 20 and answered[0] - during > 20, (during, answered[0])
             assert hits_before > 0
             assert redis_hits(srv) > hits_after_failover >= hits_before, "Redis answers again after the failover"
+            # and the storage gauge says so in every worker once each has asked Redis again
+            deadline, unknown = time.monotonic() + 15, 10_000_000
+            while ('schema_registry_storage_connection_status{backend="redis"} 1.0'
+                   not in requests.get(f"{srv.ops}/metrics", timeout=10).text):
+                assert time.monotonic() < deadline, srv.log()
+                unknown += 1   # an ID no one has: every worker asks Redis (a miss), then SQL
+                assert requests.get(f"{srv.url}/schemas/ids/{unknown}", timeout=10).status_code == 404
             # the follower saw the masters change and wrote every ID again
             deadline = time.monotonic() + 30
             while rx.build_info()["masters"] == before["masters"]:
@@ -359,3 +375,56 @@ def test_rate_limits_are_shared_through_a_cluster(cluster):
     taken = [first.take("alice", limit)[0], second.take("alice", limit)[0], first.take("alice", limit)[0],
              second.take("alice", limit)[0]]
     assert taken == [True, True, True, False]
+
+
+@pytest.mark.slow
+def test_a_dead_master_sends_only_its_own_ids_to_sql(tmp_path):
+    """While a master is down, the server's Redis layer skips only that master: IDs on the other masters
+    are still answered from Redis (SQL takes a third of the reads, not all of them), and the IDs of the
+    dead master are read from Redis again once its replica has taken over."""
+    from server.redis_layer import RedisLayer
+    from server.settings import Settings
+
+    p = prefix()
+    make_registry(tmp_path / "repo")
+    index = SqlIndex.connect(f"sqlite:///{tmp_path / 'i.db'}")
+    build_index(Snapshot.open(tmp_path / "repo"), index)
+    with own_cluster(tmp_path / "cluster") as cluster:
+        RedisIndex.from_url(cluster.url, p).publish(index.reader())
+        layer = RedisLayer(Settings(redis_url=cluster.url, redis_prefix=p, redis_retry_seconds=2.0))
+        assert all(layer.body(n) is not None for n in range(1, 10))
+        owners = {n: layer.index.master_of(n) for n in range(1, 10)}
+        dead = cluster.node(owners[3])   # slot 1584: the first master's
+        others = [n for n, owner in owners.items() if owner != dead.address]
+        mine = [n for n, owner in owners.items() if owner == dead.address]
+        assert others and mine
+        replica = cluster.replica_of(dead)
+        dead.kill()
+        assert layer.body(mine[0]) is None, "read from SQL"
+        started = time.monotonic()
+        assert layer.body(mine[-1]) is None and time.monotonic() - started < 0.05, "not asked again"
+        assert all(layer.body(n) is not None for n in others), "the other masters still answer"
+        deadline = time.monotonic() + 30
+        while layer.body(mine[0]) is None:
+            assert time.monotonic() < deadline, replica.log()
+            time.sleep(0.2)
+        assert layer.index.master_of(mine[0]) == replica.address
+        assert all(layer.body(n) is not None for n in range(1, 10))
+
+
+@pytest.mark.slow
+def test_a_cluster_with_a_password(tmp_path):
+    """The password of the URL reaches every node the client is redirected to, not only the seed."""
+    p = prefix()
+    make_registry(tmp_path / "repo")
+    index = f"sqlite:///{tmp_path / 'i.db'}"
+    with own_cluster(tmp_path / "cluster", password="s3cret-pw") as cluster:
+        built = cli("build", "--repo", str(tmp_path / "repo"), "--index", index, "--redis", cluster.url,
+                    "--redis-prefix", p)
+        assert built.returncode == 0, built.stderr
+        rx = RedisIndex.from_url(cluster.url, p)
+        assert all(rx.get_schema_body(n) is not None for n in range(1, 10))
+        wrong = cli("build", "--repo", str(tmp_path / "repo"), "--index", index, "--redis",
+                    cluster.url.replace("s3cret-pw", "n0t-the-pw"), "--redis-prefix", p)
+        assert wrong.returncode == 1 and "Redis is unreachable or refused" in wrong.stderr
+        assert "n0t-the-pw" not in wrong.stderr and "Traceback" not in wrong.stderr, wrong.stderr

@@ -1,5 +1,7 @@
-"""Moving a Redis written before the cluster layout (layout 2: keys without hash tags) to layout 3:
-it reads as empty, never misread; the next publish rewrites it in full, still bound by its old bindings."""
+"""The Redis index's writes beyond one cluster: moving a Redis written before the cluster layout (layout
+2: keys without hash tags) to layout 3 — it reads as empty, never misread, and the next publish rewrites
+it in full, still bound by its old bindings — and a full write racing another publisher of the same
+index (the replicas of a scaled-out registry)."""
 from __future__ import annotations
 
 import json
@@ -51,3 +53,37 @@ def test_an_old_layouts_binding_still_refuses_other_content(index, redis_url):
     with pytest.raises(RedisRebindError, match="already serves id 2"):
         rx.publish(index.reader())
     assert rx.generation() is None and rx.get_schema_body(1) is None, "nothing was written"
+
+
+def test_a_full_write_keeps_ids_another_publisher_wrote_meanwhile(tmp_path, redis_url):
+    """Two followers publish one shared index: A reads its rows at build 1 and writes every ID (a full
+    write, e.g. after a failover); meanwhile build 2 commits and B publishes its new ID. A's clean-up of
+    IDs the index no longer holds must not delete B's ID (its binding would keep it from coming back
+    until the next full write)."""
+    from tests.server.sample import make_registry as sample
+    url, prefix = redis_url
+    writer = sample(tmp_path / "repo")
+    sql = SqlIndex.connect(f"sqlite:///{tmp_path / 'i.db'}")
+    build_index(Snapshot.open(tmp_path / "repo"), sql)
+    a, b = RedisIndex.from_url(url, prefix), RedisIndex.from_url(url, prefix)
+    a.publish(sql.reader())
+    writer.register("late.subject", json.dumps({"type": "record", "name": "Late", "fields": []}))
+    writer.commit("build 2")
+    rows_at_build_1 = list(sql.reader().iter_schemas())
+
+    class AtBuild1:
+        """A's reader as it was when A read its rows (the race, made deterministic)."""
+
+        def __init__(self, reader):
+            self.reader = reader
+
+        def __getattr__(self, name):
+            return getattr(self.reader, name)
+
+        def iter_schemas(self):
+            return iter(rows_at_build_1)
+
+    build_index(Snapshot.open(tmp_path / "repo"), sql)
+    assert "(+1 ids)" in b.publish(sql.reader())          # B: build 2, id 10
+    a.publish(AtBuild1(sql.reader()), full=True)           # A: every id of build 1, then the clean-up
+    assert a.get_schema_body(10) is not None

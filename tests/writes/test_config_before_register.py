@@ -44,7 +44,8 @@ def test_config_and_mode_before_the_first_version(writable_server, registry_repo
     s = writable_server
     commits = commit_count(registry_repo)
     assert call(s, "GET", "/config/pipeline-value").json()["error_code"] == 40408
-    assert call(s, "GET", "/config/pipeline-value?defaultToGlobal=true").json() == {"compatibilityLevel": "BACKWARD"}
+    assert call(s, "GET", "/config/pipeline-value?defaultToGlobal=true").json() == \
+        {"compatibilityLevel": "BACKWARD", "compatibilityPolicy": "STRICT"}
     assert call(s, "PUT", "/config/pipeline-value", {"compatibility": "NONE"}).json() == {"compatibility": "NONE"}
     assert commit_count(registry_repo) == commits + 1
     assert call(s, "GET", "/config/pipeline-value").json() == {"compatibilityLevel": "NONE"}
