@@ -353,7 +353,12 @@ class _RemoteMain:
                 raise _Moved(output.strip())
             raise GateError(f"pushing to {self.remote} failed: {output.strip()}", usage=True)
         tracking = f"refs/remotes/{self.remote}/{self.branch}"
-        self.repo.references.create(tracking, new, force=True)
+        try:
+            self.repo.references.create(tracking, new, force=True)
+        except (pygit2.GitError, OSError):
+            # A fetch into this clone (the sidecar following the remote) holds the tracking ref right now.
+            # The write is published; the tracking ref is only a copy, and every attempt fetches it again.
+            pass
         # The local branch follows the remote when it can do so by fast-forward (it is only a copy).
         local = self.repo.references.get(self.local.name)
         if local is None or self.repo.descendant_of(new, local.target):
@@ -363,7 +368,7 @@ class _RemoteMain:
             except _Moved:
                 self.notes.append(f"{self.branch} moved locally meanwhile and was not fast-forwarded to "
                                   f"{self.remote}/{self.branch}; run: git merge --ff-only {self.remote}/{self.branch}")
-        elif local.target != new:
+        elif local.target != new and not self.repo.descendant_of(local.target, new):
             ahead, behind = self.repo.ahead_behind(local.target, new)
             self.notes.append(f"published on {self.remote}, but the local {self.branch} has diverged from "
                               f"{self.remote}/{self.branch} (ahead {ahead}, behind {behind}) and was not moved: "

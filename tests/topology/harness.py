@@ -37,6 +37,8 @@ import requests
 from registry.bootstrap import create_registry
 from tests.conftest import free_port
 from tests.server.conftest import ROOT
+from tests.topology.pg_standby import PgStandbyPair, pg_standby_pair
+from tests.topology.redis_cluster import Cluster, redis_cluster
 
 GIT_FOLLOW = ROOT / "deploy" / "image" / "git-follow"
 EDGE_CONF = ROOT / "deploy" / "nginx" / "edge.conf"
@@ -55,11 +57,13 @@ def require_nginx() -> None:
 
 @dataclass(frozen=True)
 class Services:
-    """Where the replicas keep their shared state: the SQL index and Redis."""
+    """Where the replicas keep their shared state: the SQL index they build and write (``index_url``), the
+one they read (``reader_url``: a hot standby; ``None``: the same), and Redis."""
 
     index_url: str
     redis_url: str | None
     redis_prefix: str = "llmreg:"
+    reader_url: str | None = None
 
 
 @contextmanager
@@ -86,6 +90,19 @@ def standalone_services() -> Iterator[Services]:
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
         client.close()
+
+
+@contextmanager
+def standby_and_cluster(tmp: Path) -> Iterator[tuple[Services, PgStandbyPair, Cluster]]:
+    """The production shape of the shared state: a PostgreSQL primary with a streaming hot standby (the
+    replicas build and write through a multi-host URL that follows a promotion, and read the standby), and
+    a 3-master, 3-replica Redis Cluster."""
+    schema = f"topo_{uuid.uuid4().hex[:10]}"
+    with pg_standby_pair() as pair, redis_cluster(tmp / "redis") as cluster:
+        pair.create_schema(schema)
+        pair.wait_replayed()
+        yield (Services(pair.writer_url(schema), cluster.url, "llmreg:", reader_url=pair.standby.url(schema)),
+               pair, cluster)
 
 
 def bare_origin(tmp: Path) -> Path:
@@ -231,6 +248,8 @@ def replica(name: str, origin: Path, services: Services, tmp: Path, workers: int
     clone = tmp / f"{name}.git"
     with git_clone_and_follow(origin, clone, tmp / f"{name}-git-follow.log") as sidecar:
         env = {"DATABASE_URL": services.index_url, "LOG_LEVEL": "WARNING"}
+        if services.reader_url:
+            env["DATABASE_REPLICA_URL"] = services.reader_url
         if services.redis_url:
             env.update(REDIS_URL=services.redis_url, REDIS_PREFIX=services.redis_prefix)
         started = Replica(name, clone, sidecar, clean_env(env), tmp, workers)

@@ -1,8 +1,10 @@
 """Issue 16's done-means: mixed read load through nginx while parts of the topology fail — a replica killed and
-brought back, a Redis Cluster master failed over — with 0 failed reads a client would see, and each replica's
-readiness telling the truth in every phase."""
+brought back, a Redis Cluster master failed over, the PostgreSQL standby stopped and started, then the primary
+killed and the standby promoted — with 0 failed reads a client would see, and each replica's readiness telling
+the truth in every phase (tests/topology/harness.py composes the standby pair and the cluster)."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,8 +14,9 @@ from typing import Iterator
 import pytest
 import requests
 
-from tests.topology.harness import Services, Topology, standalone_services, topology
-from tests.topology.redis_cluster import Cluster, redis_cluster
+from tests.topology.harness import Topology, standby_and_cluster, topology
+from tests.topology.pg_standby import PgStandbyPair
+from tests.topology.redis_cluster import Cluster
 
 READERS = 4
 
@@ -94,16 +97,19 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 
 @pytest.fixture
-def topo(tmp_path: Path) -> Iterator[tuple[Topology, Cluster]]:
-    with standalone_services() as shared, redis_cluster(tmp_path / "redis") as cluster:
-        services = Services(shared.index_url, cluster.url, shared.redis_prefix)
+def topo(tmp_path: Path) -> Iterator[tuple[Topology, PgStandbyPair, Cluster]]:
+    with standby_and_cluster(tmp_path) as (services, pair, cluster):
         with topology(tmp_path / "t", services) as running:
-            yield running, cluster
+            yield running, pair, cluster
+
+
+def readiness(topo: Topology) -> list[dict]:
+    return [requests.get(f"{r.ops}/health/ready", timeout=5).json() for r in topo.replicas]
 
 
 @pytest.mark.slow
-def test_reads_never_fail_while_a_replica_dies_and_a_redis_master_fails_over(topo):
-    topo, cluster = topo
+def test_reads_never_fail_while_a_replica_dies_a_redis_master_fails_over_and_the_standby_stops_and_is_promoted(topo):
+    topo, pair, cluster = topo
     load = ReadLoad(topo.url, mixed_paths(topo.url))
     load.start()
     try:
@@ -131,9 +137,50 @@ def test_reads_never_fail_while_a_replica_dies_and_a_redis_master_fails_over(top
         cluster.restart(killed)   # it rejoins as a replica of the promoted node
         progress(1.5)
         assert ready_all(topo) == [200, 200, 200]
+
+        # 3. the PostgreSQL standby stops: the primary answers, readiness says degraded (and still 200)
+        assert {b["index"]["serving"] for b in readiness(topo)} == {"replica"}
+        pair.stop_standby()
+        progress(2.0)
+        wait_until(lambda: all(b["index"]["serving"] == "primary" for b in readiness(topo)), 30,
+                   "readiness never said the primary answers")
+        assert ready_all(topo) == [200, 200, 200]
+        assert {b["status"] for b in readiness(topo)} == {"degraded"}
+        pair.start_standby()
+        wait_until(lambda: all(b["status"] == "ready" and b["index"]["serving"] == "replica"
+                               for b in readiness(topo)), 60, "the standby was never read again")
+        progress(1.5)
+
+        # 4. the primary dies and the standby is promoted: reads carry on, writes follow the promotion
+        pair.wait_replayed()
+        pair.kill_primary()
+        not_ready = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for r in topo.replicas:
+                answer = requests.get(f"{r.ops}/health/ready", timeout=10)
+                if answer.status_code != 200:
+                    not_ready.append((r.name, answer.status_code, answer.text))
+            time.sleep(0.2)
+        assert not not_ready, not_ready
+        assert ready_all(topo) == [200, 200, 200], readiness(topo)
+        wait_until(lambda: all(b["status"] == "degraded" and b["index"]["serving"] == "replica"
+                               for b in readiness(topo)), 30, "readiness never said the primary is down")
+        pair.promote_standby()
+        progress(1.5)
+        assert ready_all(topo) == [200, 200, 200]
+        wait_until(lambda: all(b["status"] == "ready" for b in readiness(topo)), 60,
+                   "readiness never recovered after the promotion")
     finally:
         load.stop()
     assert not load.failed, f"{len(load.failed)} failed reads of {load.ok + len(load.failed)}:\n" + \
         "\n".join(load.failed[:20]) + "\n" + topo.logs()
     assert load.ok > 100
+    # writes follow the promotion without a restart (after the load: a new version changes the listings it reads)
+    written = requests.post(f"{topo.url}/subjects/failover.after-value/versions", timeout=60,
+                            headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
+                            data=json.dumps({"schema": json.dumps({"type": "record", "name": "After", "fields": [
+                                {"name": "id", "type": "string"}]})}))
+    assert written.status_code == 200, written.text
+    assert requests.get(f"{topo.url}/schemas/ids/{written.json()['id']}", timeout=10).status_code == 200
     print(f"{load.ok} reads, 0 failed")

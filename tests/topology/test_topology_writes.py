@@ -16,7 +16,7 @@ import requests
 from builder.redis_index import RedisIndex
 from builder.sql_index import SqlIndex
 from registry.ledger import LEDGER_PATH, parse_ledger
-from tests.topology.harness import Topology, origin_main, standalone_services, topology
+from tests.topology.harness import Topology, origin_main, standby_and_cluster, topology
 
 WRITERS = 8
 PER_WRITER = 4
@@ -25,7 +25,9 @@ JSON = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
 @pytest.fixture(scope="module")
 def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    with standalone_services() as services, topology(tmp_path_factory.mktemp("writes"), services) as running:
+    """The production shape: a PostgreSQL primary with a hot standby the replicas read, and a Redis Cluster."""
+    tmp = tmp_path_factory.mktemp("writes")
+    with standby_and_cluster(tmp) as (services, _, _), topology(tmp / "t", services) as running:
         yield running
 
 
@@ -159,5 +161,5 @@ def test_a_write_while_the_origin_is_unreachable_is_refused_clearly_and_acknowle
     # the git host is back: the same request is accepted
     again = requests.post(f"{topo.url}/subjects/topo.offline-value/versions", headers=JSON, timeout=60,
                           data=json.dumps({"schema": schema(99, 0)}))
-    assert again.status_code == 200, again.text
+    assert again.status_code == 200, again.text + topo.logs()
     assert origin_main(topo.origin) != head
