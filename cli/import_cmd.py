@@ -16,7 +16,7 @@ from cli._common import fail
 from registry.bootstrap import DEFAULT_AUTHOR
 from registry.gate import GateError
 from registry.importer import (GAP_POLICIES, ImportRefused, SourceRegistry, SourceVersion, compatibility_level,
-                               plan_import, source_version, subjects_from, write_repository)
+                               compatibility_policy, plan_import, source_version, subjects_from, write_repository)
 from registry.timestamps import utc_iso
 
 FETCH_THREADS = 8
@@ -102,19 +102,21 @@ def fetch(source: _Source, prefix: str | None) -> SourceRegistry:
     wanted = sorted(s for s in every if prefix is None or s.startswith(prefix))
     versions: dict[str, list[SourceVersion]] = {}
     compatibility: dict[str, str | None] = {}
+    policies: dict[str, str | None] = {}
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
         while wanted:
-            for name, (found, level) in zip(wanted, pool.map(lambda s: _fetch_subject(source, s), wanted)):
+            for name, (found, level, policy) in zip(wanted, pool.map(lambda s: _fetch_subject(source, s), wanted)):
                 versions[name] = found
-                compatibility[name] = level
+                compatibility[name], policies[name] = level, policy
             referenced = {r.subject for vs in versions.values() for v in vs for r in v.references}
             wanted = sorted(referenced - set(versions))
-    global_level = compatibility_level(source.get("/config"), "GET /config")
-    subjects = subjects_from([v for vs in versions.values() for v in vs], compatibility, live)
-    return SourceRegistry(url=source.base, compatibility=global_level, subjects=subjects)
+    config = source.get("/config")
+    subjects = subjects_from([v for vs in versions.values() for v in vs], compatibility, live, policies)
+    return SourceRegistry(url=source.base, compatibility=compatibility_level(config, "GET /config"), subjects=subjects,
+                          compatibility_policy=compatibility_policy(config, "GET /config"))
 
 
-def _fetch_subject(source: _Source, name: str) -> tuple[list[SourceVersion], str | None]:
+def _fetch_subject(source: _Source, name: str) -> tuple[list[SourceVersion], str | None, str | None]:
     path = f"/subjects/{quote(name, safe='')}"
     every = _int_list(source.get(f"{path}/versions", {"deleted": "true"}), f"GET {path}/versions")
     live = source.get(f"{path}/versions", missing_ok=(40401,)) or []
@@ -126,8 +128,12 @@ def _fetch_subject(source: _Source, name: str) -> tuple[list[SourceVersion], str
                             number not in live)
              for number in every]
     config = source.get(f"/config/{quote(name, safe='')}", missing_ok=(40401, 40408))
-    level = compatibility_level(config, f"GET /config/{name}") if config is not None else None
-    return found, level
+    if config is None:
+        return found, None, None
+    # a subject may set only its policy (no compatibilityLevel in the answer)
+    level = compatibility_level(config, f"GET /config/{name}") if "compatibilityLevel" in config or \
+        "compatibility" in config or not isinstance(config, dict) else None
+    return found, level, compatibility_policy(config, f"GET /config/{name}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ import yaml
 
 from registry import layout
 from registry.bootstrap import new_repository
-from registry.compat import Mode
+from registry.compat import Mode, Policy
 from registry.formats import parse_schema
 from registry.gate import parse_author
 from registry.identity import content_fingerprint
@@ -79,6 +79,7 @@ class SourceSubject:
     versions: tuple[SourceVersion, ...]
     compatibility: str | None = None
     deleted: bool = False
+    compatibility_policy: str | None = None   # as the source names it (SOURCE_POLICIES)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class SourceRegistry:
     url: str
     compatibility: str | None
     subjects: tuple[SourceSubject, ...]
+    compatibility_policy: str | None = None
 
 
 def _where(subject: str, version: Any = None) -> str:
@@ -127,6 +129,26 @@ def compatibility_level(data: Any, what: str) -> str:
         return Mode.parse(level).value
     except (ValueError, AttributeError, TypeError):
         raise ImportRefused(f"{what}: expected {{\"compatibilityLevel\": MODE}}, got {str(data)[:200]!r}") from None
+
+
+SOURCE_POLICIES = ("STRICT", "LENIENT", "LOGICAL", "SEMANTIC")   # Confluent's three, and ours
+
+
+def compatibility_policy(data: Any, what: str) -> str | None:
+    """The ``compatibilityPolicy`` of a ``/config`` answer (``None`` when it names none): a subject's policy
+    decides its verdicts, so an import keeps it (Confluent's LENIENT, or an llm-registry source's)."""
+    value = data.get("compatibilityPolicy") if isinstance(data, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, str) and value.upper() in SOURCE_POLICIES:
+        return value.upper()
+    raise ImportRefused(f"{what}: 'compatibilityPolicy' {str(value)[:100]!r} is not one of {', '.join(SOURCE_POLICIES)}")
+
+
+def _written_policy(policy: str | None) -> str | None:
+    """The policy written for the source's: LOGICAL (Confluent's native verdicts plus its Flink/Iceberg
+    logical-type checks, which this registry does not have) is written STRICT, with a note."""
+    return Policy.STRICT.value if policy == "LOGICAL" else policy
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -259,6 +281,11 @@ def plan_import(source: SourceRegistry, on_gap: str = "renumber") -> ImportPlan:
     notes: list[str] = []
     mappings: dict[str, dict[int, int]] = {}
     versions: list[ImportedVersion] = []
+    for where, policy in [("the registry", source.compatibility_policy),
+                          *((_where(s.name), s.compatibility_policy) for s in source.subjects)]:
+        if policy == "LOGICAL":
+            notes.append(f"{where}: compatibilityPolicy LOGICAL is not supported; imported as STRICT (Confluent's "
+                         "native verdicts, without its logical-type checks)")
     for subject in source.subjects:
         try:
             layout.validate_subject(subject.name)
@@ -328,6 +355,8 @@ def registry_yaml(name: str, source: SourceRegistry) -> bytes:
     data: dict[str, Any] = {"name": name, "description": f"Imported from {source.url}"}
     if source.compatibility:
         data["compatibility"] = source.compatibility
+    if source.compatibility_policy:
+        data["compatibility_policy"] = _written_policy(source.compatibility_policy)
     return _dump(data, f"Imported by llm-registry import from {source.url}.")
 
 
@@ -338,6 +367,8 @@ def subject_yaml(subject: SourceSubject, version: ImportedVersion | None,
     data: dict[str, Any] = {}
     if subject.compatibility:
         data["compatibility"] = subject.compatibility
+    if subject.compatibility_policy:
+        data["compatibility_policy"] = _written_policy(subject.compatibility_policy)
     if version is not None:
         if version.references:
             data["references"] = [r.to_json() for r in version.references]
@@ -486,11 +517,14 @@ def _commit_all(repo: pygit2.Repository, plan: ImportPlan, name: str, sig: pygit
 
 
 def subjects_from(versions: Iterable[SourceVersion], compatibility: Mapping[str, str | None],
-                  live_subjects: set[str]) -> tuple[SourceSubject, ...]:
+                  live_subjects: set[str], policies: Mapping[str, str | None] | None = None
+                  ) -> tuple[SourceSubject, ...]:
     """Group versions by subject; a subject not in ``live_subjects`` (the non-deleted listing) is deleted."""
     grouped: dict[str, list[SourceVersion]] = {}
     for v in versions:
         grouped.setdefault(v.subject, []).append(v)
+    policies = policies or {}
     return tuple(SourceSubject(name=name, versions=tuple(sorted(vs, key=lambda v: v.version)),
-                               compatibility=compatibility.get(name), deleted=name not in live_subjects)
+                               compatibility=compatibility.get(name), deleted=name not in live_subjects,
+                               compatibility_policy=policies.get(name))
                  for name, vs in sorted(grouped.items()))

@@ -70,24 +70,28 @@ class RedisLayer:
         """``call()`` unless the master of ``schema_id`` (or all Redis) is marked down; a failure marks
         it down for ``retry_seconds``."""
         now = time.monotonic()
-        where = self.index.master_of(schema_id)
         down = self._down_until
+        where = self.index.master_of(schema_id) if down else None   # the hot path skips this while all is up
         if down and (now < down.get(where, 0.0) or now < down.get("", 0.0)):
             return None
         metrics.CACHE_REQUESTS.labels("redis").inc()
         try:
             value = call()
         except RedisUnavailable as exc:
+            if where is None:
+                where = self.index.master_of(schema_id)
             if not down:
                 metrics.STORAGE_STATUS.labels("redis").set(0)
             if where not in down:
                 log.warning("Redis%s is unavailable, reading from SQL: %s", f" master {where}" if where else "", exc)
             down[where] = now + self.retry_seconds
             return None
-        if down and (where in down or "" in down):
-            down.pop(where, None)
-            down.pop("", None)
-            log.info("Redis%s is back", f" master {where}" if where else "")
+        if down:
+            back = [key for key in (where, "") if down.pop(key, None) is not None]
+            if back:
+                log.info("Redis%s is back", f" master {where}" if where else "")
+            for key in [key for key, until in down.items() if until <= now]:
+                down.pop(key, None)   # a master that failed over is never asked again under its name
             if not down:
                 metrics.STORAGE_STATUS.labels("redis").set(1)
         if value is not None:

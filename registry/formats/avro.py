@@ -7,6 +7,7 @@ rules in :mod:`registry.formats.avro_resolution`, record validation in :mod:`reg
 from __future__ import annotations
 
 import io
+import json
 from functools import cached_property
 from typing import Any
 
@@ -103,6 +104,14 @@ class AvroSchema(ParsedSchema):
         return errors
 
     @cached_property
+    def _decodes_plain(self) -> bool:
+        """Whether fastavro's decoding of this schema is already the record's JSON form: with no
+        ``bytes`` or ``fixed`` type anywhere (decimals are one of those), it holds no bytes and no
+        ``Decimal`` values, so :meth:`decode` returns it without a second pass over the record."""
+        text = json.dumps(to_json(self.root, set(), inline_external=True, logical="decimal"))
+        return '"bytes"' not in text and '"fixed"' not in text
+
+    @cached_property
     def _decoder_schema(self) -> Any:
         import fastavro
         try:
@@ -131,7 +140,7 @@ class AvroSchema(ParsedSchema):
         if left:
             raise SchemaError(f"the payload has {left} byte(s) left after the record; it was written with "
                               f"a different schema")
-        return _jsonable(value)
+        return value if self._decodes_plain else _jsonable(value)
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,7 +24,8 @@ TS_DIR = "subjects/common.timestamp"
 
 
 def _source_repo(path: Path) -> Path:
-    """The template registry plus: common.timestamp v2 and v3 (v2 soft-deleted), metrics.llm deleted."""
+    """The template registry plus: common.timestamp v2 and v3 (v2 soft-deleted), metrics.llm deleted;
+    compatibility policies: SEMANTIC for the registry, LENIENT for common.timestamp."""
     repo, _ = create_registry(path)
     schema = Snapshot(repo, repo.head.peel()).read(f"{TS_DIR}/schema.avsc").decode()
     for n in (2, 3):
@@ -33,9 +34,12 @@ def _source_repo(path: Path) -> Path:
         apply_change(repo, {f"{TS_DIR}/schema.avsc": schema.encode()}, AUTHOR, f"timestamp v{n}")
 
     def deletes(snapshot: Snapshot) -> dict[str, bytes]:
-        ts = snapshot.read(f"{TS_DIR}/subject.yaml").decode() + "versions:\n  2: {state: ACTIVE, deleted: true}\n"
+        ts = snapshot.read(f"{TS_DIR}/subject.yaml").decode() + "versions:\n  2: {state: ACTIVE, deleted: true}\n" \
+            "compatibility_policy: LENIENT\n"
         metrics = snapshot.read("subjects/metrics.llm/subject.yaml").decode() + "deleted: true\n"
-        return {f"{TS_DIR}/subject.yaml": ts.encode(), "subjects/metrics.llm/subject.yaml": metrics.encode()}
+        registry = snapshot.read("registry.yaml").decode().rstrip("\n") + "\ncompatibility_policy: SEMANTIC\n"
+        return {f"{TS_DIR}/subject.yaml": ts.encode(), "subjects/metrics.llm/subject.yaml": metrics.encode(),
+                "registry.yaml": registry.encode()}
     apply_change(repo, deletes, AUTHOR, "soft deletes")
     return path
 
@@ -93,6 +97,9 @@ def test_import_from_a_live_registry_keeps_every_subject_version_and_id(tmp_path
     # rules and metadata come along (an llm-registry source serves them with includeContract=true)
     assert any(c["ruleSet"] for k, c in before.items() if k.endswith(" contract"))
     assert any(c["metadata"] for k, c in before.items() if k.endswith(" contract"))
+    # so do compatibility policies, the registry's and a subject's (they decide the verdicts)
+    assert before["config"]["compatibilityPolicy"] == "SEMANTIC"
+    assert before["common.timestamp config"]["compatibilityPolicy"] == "LENIENT"
     imported = Snapshot.open(tmp_path / "imported")
     assert len(imported.ledger) == 9
     build = subprocess.run([sys.executable, "-m", "cli.main", "build", "--repo", str(tmp_path / "imported")],

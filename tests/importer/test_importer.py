@@ -11,8 +11,8 @@ from builder.build import build_index
 from builder.sql_index import SqlIndex
 from registry.check import check
 from registry.gate import assign
-from registry.importer import (IMPORT_ID_PROPERTY, ImportRefused, SourceRegistry, plan_import, source_version,
-                               subjects_from, write_repository)
+from registry.importer import (IMPORT_ID_PROPERTY, ImportRefused, SourceRegistry, compatibility_policy, plan_import,
+                               source_version, subjects_from, write_repository)
 from registry.snapshot import Snapshot
 from registry.subject_config import SubjectConfig
 
@@ -157,3 +157,23 @@ def test_a_non_empty_destination_is_refused_and_left_alone(tmp_path: Path) -> No
     with pytest.raises(ImportRefused, match="not empty"):
         write_repository(plan_import(sample()), tmp_path, name="x", author=AUTHOR, when=WHEN)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_compatibility_policies_come_along_and_logical_becomes_strict_with_a_note(tmp_path: Path) -> None:
+    """A subject's ``compatibilityPolicy`` decides its verdicts: Confluent's LENIENT (and our SEMANTIC) are
+    kept; LOGICAL, which this registry lacks, is written STRICT (Confluent's native verdicts) and said so."""
+    assert compatibility_policy({"compatibilityLevel": "FULL"}, "GET /config/x") is None
+    assert compatibility_policy({"compatibilityPolicy": "lenient"}, "GET /config/x") == "LENIENT"
+    with pytest.raises(ImportRefused, match="GET /config/x: 'compatibilityPolicy' 'LAX' is not one of"):
+        compatibility_policy({"compatibilityPolicy": "LAX"}, "GET /config/x")
+    parsed = [source_version("a", body("a", 1, 1, USER), False), source_version("b", body("b", 1, 2, TS), False)]
+    registry = SourceRegistry(url="http://old-registry:8081", compatibility="BACKWARD", compatibility_policy="LOGICAL",
+                              subjects=subjects_from(parsed, {}, {"a", "b"}, {"a": "LENIENT"}))
+    plan = plan_import(registry)
+    assert plan.notes == ["the registry: compatibilityPolicy LOGICAL is not supported; imported as STRICT (Confluent's "
+                          "native verdicts, without its logical-type checks)"]
+    write_repository(plan, tmp_path / "repo", name="imported", author=AUTHOR, when=WHEN)
+    snapshot = Snapshot.open(tmp_path / "repo")
+    assert SubjectConfig.parse(snapshot.read("subjects/a/subject.yaml")).compatibility_policy == "LENIENT"
+    assert SubjectConfig.parse(snapshot.read("subjects/b/subject.yaml")).compatibility_policy is None
+    assert "compatibility_policy: STRICT" in snapshot.read("registry.yaml").decode()

@@ -271,6 +271,13 @@ def test_a_master_failover_under_read_load_fails_no_read(tmp_path):
             assert during > 20 and answered[0] - during > 20, (during, answered[0])
             assert hits_before > 0
             assert redis_hits(srv) > hits_after_failover >= hits_before, "Redis answers again after the failover"
+            # and the storage gauge says so in every worker once each has asked Redis again
+            deadline, unknown = time.monotonic() + 15, 10_000_000
+            while ('schema_registry_storage_connection_status{backend="redis"} 1.0'
+                   not in requests.get(f"{srv.ops}/metrics", timeout=10).text):
+                assert time.monotonic() < deadline, srv.log()
+                unknown += 1   # an ID no one has: every worker asks Redis (a miss), then SQL
+                assert requests.get(f"{srv.url}/schemas/ids/{unknown}", timeout=10).status_code == 404
             # the follower saw the masters change and wrote every ID again
             deadline = time.monotonic() + 30
             while rx.build_info()["masters"] == before["masters"]:
