@@ -29,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                        "re-indexed when it moves (default: $REGISTRY_REPO)")
     parser.add_argument("--index", metavar="URL", help="SQL index: sqlite:///path.db or postgresql://... "
                                                        "(default: $DATABASE_URL, else the repo's embedded index)")
+    parser.add_argument("--index-replica", metavar="URL",
+                        help="a read replica of --index (a PostgreSQL hot standby; a libpq multi-host URL for "
+                             "several): reads go there, builds and writes to --index, which also answers while "
+                             "the replica is down or behind (default: $DATABASE_REPLICA_URL; docs/indexes.md)")
     parser.add_argument("--redis", metavar="URL", help="Redis index/cache: redis://host:port/db, or a Redis Cluster "
                                                        "as redis+cluster://host:port[,host:port] (default: $REDIS_URL)")
     parser.add_argument("--redis-prefix", metavar="P", help="prefix of the Redis keys (default: $REDIS_PREFIX "
@@ -88,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from server.settings import Settings, grpc_bind_of, port_of
 
     settings = Settings.from_env(
-        index_url=args.index, redis_url=args.redis, redis_prefix=args.redis_prefix, repo=args.repo,
+        index_url=args.index, index_replica_url=args.index_replica, redis_url=args.redis,
+        redis_prefix=args.redis_prefix, repo=args.repo,
         bind=args.bind, metrics_bind=args.metrics_bind, workers=args.workers, threads=args.threads,
         poll_seconds=args.poll, catalog_dir=args.catalog,
         log_level=args.log_level.upper() if args.log_level else None,
@@ -143,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--catalog {settings.catalog_dir}: not a directory")
     if not settings.index_url and not settings.repo:
         return fail("nothing to serve: give --repo PATH (a registry repository) or --index URL (a built index)")
+    if settings.index_replica_url and not settings.index_url:
+        return fail("--index-replica needs --index (or $DATABASE_URL): the primary it replicates, which builds "
+                    "and writes go to and which answers while the replica is down or behind")
     if settings.repo:
         code = _initial_build(settings)
         if code:
@@ -189,7 +197,9 @@ def _security(settings, args: argparse.Namespace):
 def _check_index(url: str) -> int:
     """Without --repo the server only reads the index, which may be a read replica: it is opened
     read-only and must already be built at this program's layout. An unreachable index is not fatal
-    (the server answers 50001 until it comes back); an unbuilt or mismatched one is."""
+    (the server answers 50001 until it comes back); an unbuilt or mismatched one is. An --index-replica
+    is not checked here: while it is unreachable, or has not yet replayed the layout, --index answers
+    (readiness says why)."""
     from builder.sql_index import IndexLayoutError, IndexUnavailable, SqlIndex  # here, as in every command (cli/main.py)
     try:
         SqlIndex.open_reader(url).close()
@@ -247,6 +257,9 @@ def _serve(settings) -> int:
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     metrics_dir = tempfile.mkdtemp(prefix="llm-registry-metrics-", dir=shm)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # what the workers share about the index (server/generation_floor.py), gone with the server
+    run_dir = tempfile.mkdtemp(prefix="llm-registry-run-", dir=shm)
+    settings = dataclasses.replace(settings, run_dir=run_dir)
     from gunicorn.app.base import BaseApplication
 
     # start-up cost: loaded only when this command runs
@@ -274,4 +287,5 @@ def _serve(settings) -> int:
         # forked in): only the master may remove the directory the others still write to
         if os.getpid() == master:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
     return 0

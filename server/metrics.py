@@ -39,8 +39,11 @@ CACHE_HITS = Counter("schema_registry_cache_hits_total", "Cache look-ups that fo
 COMPATIBILITY_CHECKS = Counter("schema_registry_compatibility_checks_total",
                                "Compatibility checks answered, by result (pass, fail)", ["result"])
 STORAGE_STATUS = Gauge("schema_registry_storage_connection_status",
-                       "1 when the backend answered its last call, 0 when it failed (sql, redis)",
+                       "1 when the backend answered its last call, 0 when it failed (sql, sql_replica, redis)",
                        ["backend"], multiprocess_mode="livemin")
+REPLICA_BEHIND = Counter("schema_registry_sql_replica_behind_total",
+                         "Reads of the build generation that found the read replica behind a build this worker "
+                         "served or this server acknowledged a write in (the primary answered instead)")
 AUTH_FAILURES = Counter("schema_registry_auth_failures_total",
                         "Requests refused for missing or wrong credentials, by method (api-key, basic, jwt, mtls, "
                         "xfcc, unknown)", ["method"])

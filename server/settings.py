@@ -20,12 +20,15 @@ GRPC_OFF = "off"
 class Settings:
     """Everything the app and its launcher need; immutable so workers share it safely.
 
-    ``index_url`` is the SQL index (``sqlite:///path`` or ``postgresql://…``); ``repo`` the registry
+    ``index_url`` is the SQL index (``sqlite:///path`` or ``postgresql://…``), which builds and writes go
+    to; ``index_replica_url`` a read replica of it (a PostgreSQL hot standby) that serves the reads, with
+    ``index_url`` as the fallback and the source of the newest build (server/store.py); ``repo`` the registry
     repository whose main the embedded index follows (only when the server builds its own index).
     ``redis_prefix`` namespaces the Redis keys so several registries (or tests) can share one Redis.
     """
 
     index_url: str | None = None
+    index_replica_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "llmreg:"
     repo: str | None = None
@@ -46,6 +49,8 @@ class Settings:
     generation_ttl: float = 1.0
     redis_timeout: float = 0.25
     redis_retry_seconds: float = 2.0
+    replica_retry_seconds: float = 2.0   # a failed read replica is skipped (the primary reads) this long
+    run_dir: str | None = None   # this server run's own directory, shared by its processes (generation_floor.py)
     writable: bool = False
     webhooks: str | None = None        # webhook config: a YAML/JSON file path or inline document (webhooks.md)
     state_dir: str | None = None       # server state (webhook claims and delivery log); default <git dir>/llm-registry
@@ -66,6 +71,7 @@ class Settings:
         env = os.environ if env is None else env
         base = cls(
             index_url=env.get("DATABASE_URL") or None,
+            index_replica_url=env.get("DATABASE_REPLICA_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=env.get("REDIS_PREFIX") or "llmreg:",
             repo=env.get("REGISTRY_REPO") or None,

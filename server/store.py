@@ -9,6 +9,13 @@ old answers unreachable instead of stale. The generation is re-read at most ever
 Failure policy: a lost Redis is skipped (and retried after ``redis_retry_seconds``) and never fails
 a request; a lost SQL index makes uncached reads fail with 50001 (:class:`StoreUnavailable`) while
 everything already cached keeps being served.
+
+With a read replica (``--index-replica``, a PostgreSQL streaming standby) the SQL reads go to the replica
+and the primary (``--index``) is the fallback. Replication is asynchronous, so the replica may answer an
+older build than this worker already served, or than a write this server acknowledged: the worker keeps
+that generation as a floor, and while the replica is below it the primary answers — a client never sees
+the registry go back, and a server always reads its own writes. A replica that fails is skipped for
+``replica_retry_seconds`` (the primary answers meanwhile) and readiness reports it (degraded).
 """
 from __future__ import annotations
 
@@ -17,23 +24,27 @@ import os
 import sqlite3
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Hashable, TypeVar
 
 import psycopg
 
-from builder import index_file
-from builder.sql_index import IndexUnavailable, SqlIndex
+from builder.sql_index import IndexUnavailable
 from registry.formats import ParsedSchema, parse_schema
 from registry.tracing import traced
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
 from server import index_status, metrics
 from server.cache import LRU, MISSING
+from server.generation_floor import GenerationFloor
+from server.index_sources import IndexSource, SourceMissing
 from server.redis_layer import RedisLayer
 from server.settings import Settings, embedded_index_path
 
 log = logging.getLogger("server.store")
 # How often the ID path looks for new builds (permanent deletes); see Store._retirements.
 RETIREMENT_TTL = 1.0
+# What a failing replica's reads raise: they are retried on the primary.
+_SQL_ERRORS = (SourceMissing, IndexUnavailable, sqlite3.Error, psycopg.Error, OSError)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -47,10 +58,17 @@ class Store:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._index: SqlIndex | None = None
-        self._reader_obj: Any = None
-        self._watch: index_file.Watch | None = None
-        self._connect_lock = threading.Lock()
+        self._primary = IndexSource(settings.index_url, migrate=bool(settings.repo), role="primary")
+        self._replica = (IndexSource(settings.index_replica_url, migrate=False, role="replica")
+                         if settings.index_replica_url else None)
+        self._use_replica = self._replica is not None   # the current generation is read from the replica
+        self._replica_retry_at = 0.0   # a failed replica is skipped until then
+        self.replica_error: str | None = None
+        # The newest build generation a write through this worker was acknowledged at, and the newest any
+        # process of this server answered from or acknowledged (server/generation_floor.py): no read may
+        # go below either.
+        self._acknowledged = 0
+        self._floor = GenerationFloor(Path(settings.run_dir) / "generation-floor" if settings.run_dir else None)
         self._ids: LRU[Any] = LRU(settings.cache_entries)
         self._bodies: LRU[Any] = LRU(settings.cache_entries)
         self._answers: LRU[Any] = LRU(settings.cache_entries)
@@ -69,37 +87,14 @@ class Store:
         self._status: tuple[float, dict[str, Any] | None] = (-1.0, None)
         self.sql_ok = True
         metrics.STORAGE_STATUS.labels("sql").set(1)
+        if self._replica is not None:
+            metrics.STORAGE_STATUS.labels("sql_replica").set(1)
 
     # -- SQL --------------------------------------------------------------------------------------------
 
-    def _reader(self) -> Any:
-        reader = self._reader_obj
-        if reader is None:
-            url = self.settings.index_url
-            if not url:
-                raise StoreUnavailable("no SQL index is configured (DATABASE_URL, --index or --repo)")
-            if index_file.identity(url) == index_file.GONE:  # never create an empty index in its place
-                raise StoreUnavailable(f"the SQLite index {index_file.sqlite_path(url)} does not exist")
-            with self._connect_lock:
-                if self._reader_obj is None:
-                    # Only a server that builds its own index (--repo) may migrate it; otherwise the
-                    # index may be a read replica or a SELECT-only role, and a reader must not write
-                    self._index = SqlIndex.connect(url) if self.settings.repo else SqlIndex.open_reader(url)
-                    self._watch = index_file.Watch(url)
-                    self._reader_obj = self._index.reader()
-                reader = self._reader_obj
-        return reader
-
     def _check_file(self) -> None:
-        """Reconnect when the SQLite file was deleted or replaced (connections would keep reading the
-        old one); every thread's connection goes with the old :class:`SqlIndex`."""
-        if self._watch is None or self._reader_obj is None:
-            return
-        changed = self._watch.changed()
-        if changed:
-            log.warning("the SQLite index file was %s; reconnecting", changed)
-            with self._connect_lock:
-                self._reader_obj = self._index = None
+        """Reconnect when a SQLite file was deleted or replaced: a new index has promised nothing."""
+        if any([source.replaced() for source in (self._primary, self._replica) if source is not None]):
             self._forget_ids("the index was replaced")
 
     def _forget_ids(self, why: str) -> None:
@@ -119,21 +114,31 @@ class Store:
         per request (a writable server): a cached ID hit costs no query. A write through any worker of
         this server touches the ``index-updated`` file (:meth:`written`), which every worker stats here,
         so a permanent delete is never answered from a cache after it was acknowledged."""
-        if self._updates is not None:
-            try:
-                stamp: int | None = self._updates.stat().st_mtime_ns
-            except OSError:
-                stamp = None
-            if stamp != self._updates_seen:
-                self._updates_seen = stamp
-                self._generation_read_at = 0.0
+        self._learn_writes()
         if time.monotonic() - self._generation_read_at >= max(self.settings.generation_ttl, RETIREMENT_TTL):
             self.generation()
 
-    def written(self) -> None:
-        """This worker just updated the index (a write): every worker re-reads the build generation before
-        its next answer about an ID."""
+    def _learn_writes(self) -> None:
+        """Learn of a write through another worker of this server (a stat of ``index-updated``): re-read
+        the build generation before the next answer about an ID."""
+        if self._updates is None:
+            return
+        try:
+            stamp: int | None = self._updates.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        if stamp != self._updates_seen:
+            self._updates_seen = stamp
+            self._generation_read_at = 0.0
+
+    def written(self, generation: int | None = None) -> None:
+        """This worker just updated the index (a write, acknowledged at build ``generation``): every worker
+        re-reads the build generation before its next answer about an ID, and none answers from an older
+        build than ``generation`` (a read replica that lags is passed over for the primary)."""
         self._generation_read_at = 0.0
+        if generation is not None:
+            self._acknowledged = max(self._acknowledged, generation)
+            self._floor.raise_to(generation)
         if self._updates is not None:
             try:
                 self._updates.touch()
@@ -157,29 +162,85 @@ class Store:
     @traced("sql.query")
     @metrics.timed("sql")
     def sql(self, call: Callable[[Any], T]) -> T:
-        """Run ``call(reader)``; any database failure becomes :class:`StoreUnavailable` and this
-        thread's connection is closed so that its next call reconnects."""
-        try:
-            result = call(self._reader())
-        except StoreUnavailable:
-            self._set_sql(False)
-            raise
-        except (IndexUnavailable, sqlite3.Error, psycopg.Error, OSError) as exc:
-            if self._index is not None:
-                self._index.close()
-            self._set_sql(False)
-            log.warning("SQL index call failed: %s", exc)
-            raise StoreUnavailable(_describe(exc)) from exc
-        self._set_sql(True)
-        return result
+        """Run ``call(reader)`` on the replica when it serves the current generation (and this thread's
+        connection to it has replayed that far), else on the primary. A replica failure is retried on the
+        primary; a primary failure becomes :class:`StoreUnavailable` and closes the connections so that
+        the next call reconnects."""
+        if self._replica_usable() and self._use_replica:
+            try:
+                reader = self._replica.reader()   # type: ignore[union-attr]
+                if reader.at_least(self.floor):
+                    result = call(reader)
+                    self._set_replica(None)
+                    return result
+            except _SQL_ERRORS as exc:
+                self._set_replica(exc)
+        return self._on_primary(call)
+
+    def _on_primary(self, call: Callable[[Any], T]) -> T:
+        """``call`` on the primary. A failure on a connection made earlier is retried once on a new one:
+        the node may have restarted, or a multi-host URL now leads to a promoted standby."""
+        retry = self._primary.connected()
+        while True:
+            try:
+                result = call(self._primary.reader())
+            except SourceMissing as exc:
+                self._set_sql(False)
+                raise StoreUnavailable(str(exc)) from None
+            except _SQL_ERRORS as exc:
+                self._primary.close()
+                if retry:
+                    retry = False
+                    continue
+                self._set_sql(False)
+                log.warning("SQL index call failed: %s", exc)
+                raise StoreUnavailable(_describe(exc)) from exc
+            self._set_sql(True)
+            return result
+
+    def _replica_usable(self) -> bool:
+        return self._replica is not None and time.monotonic() >= self._replica_retry_at
+
+    def _set_replica(self, exc: BaseException | None) -> None:
+        """Record the replica's last outcome; after a failure it is skipped for ``replica_retry_seconds``
+        (reads go to the primary) and its connections are closed."""
+        if exc is None:
+            if self.replica_error is not None:
+                log.warning("the read replica answers again")
+                self.replica_error = None
+                metrics.STORAGE_STATUS.labels("sql_replica").set(1)
+            return
+        if self.replica_error is None:
+            log.warning("the read replica failed; reading the primary: %s", exc)
+        self.replica_error = _describe(exc) if not isinstance(exc, SourceMissing) else str(exc)
+        self._replica_retry_at = time.monotonic() + self.settings.replica_retry_seconds
+        self._replica.close()   # type: ignore[union-attr]
+        metrics.STORAGE_STATUS.labels("sql_replica").set(0)
 
     def _set_sql(self, ok: bool) -> None:
         if ok != self.sql_ok:
             self.sql_ok = ok
             metrics.STORAGE_STATUS.labels("sql").set(1 if ok else 0)
 
+    def _newest_build(self, floor: int) -> tuple[Any, bool]:
+        """``(build info, from the replica)``: the replica's build when it is at or past ``floor`` (read
+        before: see :attr:`floor`), else the primary's."""
+        if self._replica_usable():
+            try:
+                info = self._replica.reader().build_info()   # type: ignore[union-attr]
+                self._set_replica(None)
+                if info is not None and info.generation >= floor:
+                    return info, True
+                metrics.REPLICA_BEHIND.inc()
+            except _SQL_ERRORS as exc:
+                self._set_replica(exc)
+        return self._on_primary(lambda r: r.build_info()), False
+
     def generation(self) -> int | None:
         """The build generation of the index; the last known one while the index is unreachable."""
+        self._learn_writes()
+        if self._floor.read() > (self._generation or 0):
+            self._generation_read_at = 0.0   # another worker answered from a newer build: not this one's
         now = time.monotonic()
         if now - self._generation_read_at < self.settings.generation_ttl:
             return self._generation
@@ -188,11 +249,22 @@ class Store:
                 return self._generation
             self._check_file()
             try:
-                info = self.sql(lambda r: r.build_info())
-                if info is not None and self._generation is not None and info.generation < self._generation:
-                    self._forget_ids(f"the index restarted at build generation {info.generation}")
-                elif info is not None and self._generation is not None and info.generation > self._generation:
-                    self._forget_retired(self._generation)
+                floor = self.floor   # before the query: a build another worker saw since is not "older"
+                info, from_replica = self._newest_build(floor)
+                previous = self._generation
+                self._use_replica = from_replica
+                if info is not None and info.generation < floor and not from_replica:
+                    # even the primary is older (rebuilt, restored, or a failover lost builds)
+                    self._acknowledged = 0
+                    self._floor.reset(info.generation)
+                    if previous is not None and info.generation < previous:
+                        self._forget_ids(f"the index restarted at build generation {info.generation}")
+                    if self._replica is not None:
+                        self._replica.close()   # its connections' seen generations belong to the old index
+                elif info is not None and previous is not None and info.generation > previous:
+                    self._forget_retired(previous)
+                if info is not None:
+                    self._floor.raise_to(info.generation)
                 self._generation = info.generation if info is not None else None
                 # a rebuilt index starts counting generations again; with the commit the key is unique
                 self._build_key = (info.generation, info.commit) if info is not None else None
@@ -202,9 +274,40 @@ class Store:
         return self._generation
 
     def build_info(self) -> Any:
-        """The index's build information, read now (for readiness); raises when unreachable."""
+        """The primary index's build information, read now (for readiness); raises when unreachable."""
         self._check_file()
-        return self.sql(lambda r: r.build_info())
+        return self._on_primary(lambda r: r.build_info())
+
+    def replica_build_info(self) -> Any:
+        """The read replica's build information, read now (for readiness; ``None`` when it holds no
+        build); raises :class:`StoreUnavailable` when it does not answer."""
+        if self._replica is None:
+            raise StoreUnavailable("no read replica is configured")
+        try:
+            info = self._replica.reader().build_info()
+        except _SQL_ERRORS as exc:
+            self._set_replica(exc)
+            raise StoreUnavailable(self.replica_error or _describe(exc)) from None
+        self._set_replica(None)
+        return info
+
+    def serving_build_info(self) -> Any:
+        """The build reads are answered from now, read now (the gRPC health check): the replica's when it
+        answers and is not behind the floor, else the primary's; raises :class:`StoreUnavailable`."""
+        if self._replica is not None:
+            try:
+                info = self.replica_build_info()
+                if info is not None and info.generation >= self.floor:
+                    return info
+            except StoreUnavailable:
+                pass
+        return self.build_info()
+
+    @property
+    def floor(self) -> int:
+        """The oldest build generation this worker may still answer from: the newest it answered from, or
+        any process of this server answered from or acknowledged a write in."""
+        return max(self._generation or 0, self._acknowledged, self._floor.read())
 
     def main_status(self) -> dict[str, Any] | None:
         """What the follower last did with main (``None`` without ``--repo``), re-read at most once a

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from builder.pipeline import UPDATE_ERRORS, IndexPipeline, Targets
+from builder.sql_index import IndexUnavailable
 from registry.snapshot import Snapshot, SnapshotError
 from registry.timestamps import utc_iso
 from registry.writes import (LifecycleChanged, Outcome, Registered, Registration, RegistryWriter, SettingChanged,
@@ -51,9 +52,10 @@ class WriteService:
     author (``"Name <email>"``, the caller's identity) and returns the core's outcome; refusals are
     :mod:`registry.errors`."""
 
-    def __init__(self, settings: Settings, on_update: Callable[[], None] | None = None) -> None:
-        """``on_update`` runs after each index update this service makes (the worker's store re-reads the
-        build at once: a permanent delete is never answered from this worker's cache afterwards)."""
+    def __init__(self, settings: Settings, on_update: Callable[[int | None], None] | None = None) -> None:
+        """``on_update(generation)`` runs after each index update this service makes, with the build
+        generation the write is in (the worker's store re-reads the build at once: a permanent delete is
+        never answered from this worker's cache afterwards, nor a read replica that lags behind the write)."""
         if not settings.repo:
             raise ValueError("the write API needs the registry repository (--repo)")
         self.settings = settings
@@ -130,13 +132,19 @@ class WriteService:
     def _catch_up(self) -> None:
         """Bring the indexes to main (:class:`IndexPipeline`, incremental). A failure is logged, not
         raised: the write is committed and the index follower (or the next start) builds it."""
-        try:
-            update = self._pipeline.update(Snapshot.open(self.repo_path, "main"))
-        except (*UPDATE_ERRORS, SnapshotError) as exc:
-            self._pipeline.close()
-            log.error("the index could not be updated after a write: %s", exc)
-            return
+        for attempt in (1, 2):
+            try:
+                update = self._pipeline.update(Snapshot.open(self.repo_path, "main"))
+                break
+            except (*UPDATE_ERRORS, SnapshotError) as exc:
+                self._pipeline.close()
+                if attempt == 1 and isinstance(exc, IndexUnavailable):
+                    # once more on new connections: the ones kept since the last write may lead to a
+                    # primary that died since (a multi-host --index URL now reaches the promoted standby)
+                    continue
+                log.error("the index could not be updated after a write: %s", exc)
+                return
         if self._on_update is not None:
-            self._on_update()
+            self._on_update(update.build.info.generation if update.build.info is not None else None)
         if update.redis_error:
             log.warning("the Redis index was not updated after a write: %s", update.redis_error)

@@ -146,11 +146,21 @@ class Postgres(Dialect):
         try:
             return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=5)
         except psycopg.Error as exc:
-            where = urlparse(self.url)
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise IndexUnavailable(
-                f"cannot connect to PostgreSQL at {where.hostname or 'localhost'}:{where.port or 5432}: "
-                f"{reason}") from None
+            raise IndexUnavailable(f"cannot connect to PostgreSQL at {self.where()}: {reason}") from None
+
+    def where(self) -> str:
+        """``host:port`` of the URL — every host of a libpq multi-host URL (``postgresql://a:5432,b:5433/db
+        ?target_session_attrs=read-write``, how a writer follows a promoted standby) — without credentials."""
+        from psycopg.conninfo import conninfo_to_dict   # here: see __init__
+        try:
+            params = conninfo_to_dict(self.url)
+        except Exception:   # psycopg.ProgrammingError on a malformed URL: the connect error says more
+            return "an unparsable URL"
+        hosts = str(params.get("host") or "localhost").split(",")
+        ports = str(params.get("port") or "5432").split(",")
+        ports += [ports[-1]] * (len(hosts) - len(ports))
+        return ",".join(f"{host}:{port}" for host, port in zip(hosts, ports))
 
     def sql(self, statement: str) -> str:
         return statement.replace("%", "%%").replace("?", "%s")
@@ -225,6 +235,9 @@ class Connection:
         self.raw = conn
         self.statements = 0
         self.inherited = False
+        # The newest build generation a statement on this connection has seen. A standby's replay only
+        # moves forward, so every later statement sees that build or a newer one (Reader.at_least).
+        self.seen_generation = 0
         _LIVE.add(self)
 
     def _check(self) -> None:

@@ -92,6 +92,12 @@ class SqlIndex:
             self._threads.add(conn)
         return conn
 
+    def thread_connected(self) -> bool:
+        """Whether this thread holds an open connection (made by an earlier call). A failure on one may
+        only mean the server behind it restarted or failed over since: worth one retry on a new one."""
+        conn = getattr(self._local, "conn", None)
+        return conn is not None and not conn.inherited
+
     @contextmanager
     def writer(self) -> Iterator["Writer"]:
         """One transaction: everything written inside is visible to readers at once, or not at all.

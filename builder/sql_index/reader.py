@@ -47,9 +47,24 @@ class Reader:
     def build_info(self, generation: int | None = None) -> BuildInfo | None:
         """The current build, or the build that made ``generation``."""
         if generation is None:
-            return last_build(self._conn)
+            conn = self._conn
+            info = last_build(conn)
+            if info is not None:
+                conn.seen_generation = max(conn.seen_generation, info.generation)
+            return info
         row = self._conn.one(f"SELECT {BUILD_COLUMNS} FROM builds WHERE generation = ?", (generation,))
         return BuildInfo(*row) if row else None
+
+    def at_least(self, generation: int) -> bool:
+        """Whether this thread's connection answers from build ``generation`` or a later one — on a
+        streaming replica it may lag behind the primary. Replay only moves forward, so once the
+        connection has seen a build every later statement on it sees that one or newer: this costs a
+        query only when ``generation`` is newer than what the connection saw last."""
+        conn = self._conn
+        if conn.seen_generation >= generation:
+            return True
+        self.build_info()
+        return conn.seen_generation >= generation
 
     def changes_since(self, generation: int) -> tuple[set[str], set[int]] | None:
         """Subjects and IDs changed by the builds after ``generation`` (to bring an output written for

@@ -89,7 +89,7 @@ def _watch_health(store: Store, servicer: health.HealthServicer, stop: threading
     """SERVING while the index answers and holds a build (what ``/health/ready`` says), else NOT_SERVING."""
     while not stop.is_set():
         try:
-            ready = store.build_info() is not None
+            ready = store.serving_build_info() is not None
         except StoreUnavailable:
             ready = False
         state = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING

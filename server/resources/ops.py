@@ -41,28 +41,69 @@ class Live:
 
 
 class Ready:
-    """Ready when the SQL index answers and holds a build; the body says what each backend does."""
+    """Ready when the SQL index answers and holds a build; the body says what each backend does.
+
+    With a read replica, ``index`` describes the build reads are served from, ``index.primary`` and
+    ``index.replica`` each node, and ``status`` is ``degraded`` (still 200: every read is answered)
+    while one of them is down or the replica is behind — ``degraded`` lists why."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         store = self.services.store
-        index: dict[str, object] = {"configured": bool(self.services.settings.index_url)}
-        try:
-            info = store.build_info()
-            index.update(reachable=True, built=info is not None)
-            if info is not None:
-                index.update(generation=info.generation, commit=info.commit, built_at=info.built_at)
-        except StoreUnavailable as exc:
-            index.update(reachable=False, built=False, error=str(exc))
+        primary = _probe(store.build_info)
+        index: dict[str, object] = {"configured": bool(self.services.settings.index_url), **primary}
+        degraded: list[str] = []
+        if self.services.settings.index_replica_url:
+            replica = _probe(store.replica_build_info)
+            newest = max(store.floor, int(primary.get("generation") or 0))
+            serving, reasons = _replica_roles(primary, replica, newest)
+            degraded += reasons
+            served = replica if serving == "replica" else primary if serving == "primary" else \
+                {"reachable": False, "built": False, "error": "neither the primary nor an up-to-date replica answers"}
+            index = {"configured": True, **served, "serving": serving, "primary": primary, "replica": replica}
         main = store.main_status()
         if main is not None:   # with --repo: is main indexed, or refused (and an older build served)?
             index["main"] = main
         cache = {"memory": "up", "redis": store.redis.status() if store.redis else "disabled"}
         ready = bool(index.get("reachable") and index.get("built"))
-        send(resp, {"status": "ready" if ready else "not ready", "index": index, "cache": cache},
-             status=200 if ready else 503)
+        body: dict[str, object] = {"status": "not ready" if not ready else "degraded" if degraded else "ready",
+                                   "index": index, "cache": cache}
+        if degraded and ready:
+            body["degraded"] = degraded
+        send(resp, body, status=200 if ready else 503)
+
+
+def _probe(read: object) -> dict[str, object]:
+    """What one index node answers now: reachable, built, and its build."""
+    try:
+        info = read()   # type: ignore[operator]
+    except StoreUnavailable as exc:
+        return {"reachable": False, "built": False, "error": str(exc)}
+    out: dict[str, object] = {"reachable": True, "built": info is not None}
+    if info is not None:
+        out.update(generation=info.generation, commit=info.commit, built_at=info.built_at)
+    return out
+
+
+def _replica_roles(primary: dict[str, object], replica: dict[str, object],
+                   newest: int) -> tuple[str | None, list[str]]:
+    """Which node serves reads now ("replica", "primary", or ``None``: neither can — a replica behind a
+    build already served must not answer) and why the pair is degraded, if it is."""
+    replica_ok = bool(replica["reachable"] and replica["built"])
+    primary_ok = bool(primary["reachable"] and primary["built"])
+    behind = replica_ok and int(replica.get("generation") or 0) < newest
+    reasons = []
+    if not replica["reachable"]:
+        reasons.append("read replica down: reads go to the primary")
+    elif behind:
+        replica["behind"] = newest - int(replica.get("generation") or 0)
+        reasons.append("read replica behind the newest build: reads go to the primary until it catches up")
+    if not primary["reachable"]:
+        reasons.append("primary down: reads come from the replica; writes and new builds wait for it")
+    serving = "replica" if replica_ok and not behind else "primary" if primary_ok else None
+    return serving, reasons
 
 
 class Metrics:

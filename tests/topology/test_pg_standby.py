@@ -1,0 +1,188 @@
+"""Servers reading a PostgreSQL streaming hot standby (``--index-replica``) with the primary as ``--index``.
+
+Real clusters (tests/topology/pg_standby.py), the real server under gunicorn. What a user must see: reads
+answer from the standby; a lagging standby never makes an answer go back, and a write is readable at once
+from the server that acknowledged it; a stopped standby costs no read, and readiness says degraded; a
+promoted standby takes the writes with no server restart.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import requests
+
+from builder.build import build_index
+from builder.sql_index import SqlIndex
+from registry.snapshot import Snapshot
+from registry.writes import RegistryWriter
+from tests.conftest import _missing
+from tests.server.conftest import running
+from tests.server.sample import make_registry
+from tests.topology.pg_standby import PgStandbyPair, PgUnavailable, start_pair
+from tests.writes.conftest import make_template_registry, serve_args
+
+pytestmark = pytest.mark.slow
+CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+SCHEMA = "reg"
+
+
+@pytest.fixture
+def pair() -> Iterator[PgStandbyPair]:
+    try:
+        pg = start_pair()
+    except PgUnavailable as exc:
+        _missing("the PostgreSQL server binaries", exc)
+    try:
+        pg.create_schema(SCHEMA)
+        yield pg
+    finally:
+        pg.teardown()
+
+
+def built_sample(pair: PgStandbyPair, repo: Path) -> RegistryWriter:
+    """The sample registry built into the primary and replayed by the standby."""
+    writer = make_registry(repo)
+    index = SqlIndex.connect(pair.primary.url(SCHEMA))
+    build_index(Snapshot.open(str(repo)), index)
+    index.close()
+    pair.wait_replayed()
+    return writer
+
+
+def add_version(writer: RegistryWriter, pair: PgStandbyPair, repo: Path) -> None:
+    """A new version of common.timestamp committed and built into the primary (not waited for)."""
+    writer.register("common.timestamp", json.dumps({"type": "long", "logicalType": "timestamp-micros"}))
+    writer.commit("timestamp in microseconds")
+    index = SqlIndex.connect(pair.primary.url(SCHEMA))
+    build_index(Snapshot.open(str(repo)), index)
+    index.close()
+
+
+def ready(server: Any) -> tuple[int, dict]:
+    answer = requests.get(f"{server.ops}/health/ready", timeout=10)
+    return answer.status_code, answer.json()
+
+
+def eventually(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def latest(server: Any, subject: str) -> int:
+    answer = requests.get(f"{server.url}/subjects/{subject}/versions/latest", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["version"]
+
+
+def test_reads_come_from_the_standby(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """Built on the primary, served from the standby: with the primary dead every read still answers."""
+    built_sample(pair, tmp_path / "repo")
+    args = ["--index", pair.primary.url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA), "--workers", "2",
+            "--grpc-bind", "off"]
+    with running(args, tmp_path / "server.log") as server:
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "ready", "replica")
+        assert body["index"]["replica"]["generation"] == body["index"]["primary"]["generation"] == 1
+        pair.kill_primary()
+        # uncached answers, through both workers: the standby gives them
+        for _ in range(3):
+            assert requests.get(f"{server.url}/subjects", timeout=10).json()[0] == "common.timestamp"
+            assert latest(server, "security.policy") == 1
+            assert requests.get(f"{server.url}/schemas/ids/6", timeout=10).status_code == 200
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "replica")
+        assert any("primary down" in reason for reason in body["degraded"])
+
+
+def test_stopped_standby_falls_back_and_a_lagging_one_never_goes_back(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """Standby stopped: the primary answers (readiness: degraded). It comes back behind a build the server
+    already served: the server keeps answering from the primary instead of going back."""
+    repo = tmp_path / "repo"
+    writer = built_sample(pair, repo)
+    args = ["--index", pair.primary.url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA), "--workers", "2",
+            "--grpc-bind", "off"]
+    with running(args, tmp_path / "server.log") as server:
+        assert latest(server, "common.timestamp") == 1
+        pair.stop_standby()
+        add_version(writer, pair, repo)
+        # the primary answers the new build (every worker, within the generation's 1 s)
+        assert eventually(lambda: all(latest(server, "common.timestamp") == 2 for _ in range(4)))
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "primary")
+        assert body["index"]["replica"]["reachable"] is False
+        assert any("replica down" in reason for reason in body["degraded"])
+        # the standby comes back, but holding back replay: it answers the build before
+        pair.standby.configure("recovery_min_apply_delay = '1h'")
+        pair.start_standby()
+        assert pair.standby.sql(f"SELECT max(generation) FROM {SCHEMA}.builds")[0][0] == 1
+        deadline = time.monotonic() + 4   # past the replica's 2 s retry: the server reads it again
+        while time.monotonic() < deadline:
+            assert latest(server, "common.timestamp") == 2
+            assert requests.get(f"{server.url}/subjects/common.timestamp/versions", timeout=10).json() == [1, 2]
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "primary")
+        assert body["index"]["replica"]["behind"] == 1
+
+
+def test_lagging_standby_still_reads_your_writes(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """Replay paused on the standby: a write acknowledged by the server is read back at once through every
+    worker (from the primary), and once replay resumes the standby serves again."""
+    repo = make_template_registry(tmp_path / "registry")
+    args = serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
+                      "--grpc-bind", "off")
+    with running(args, tmp_path / "server.log") as server:
+        assert eventually(lambda: ready(server)[1]["index"].get("serving") == "replica")
+        pair.pause_replay()
+        for n in range(3):
+            schema = json.dumps({"type": "record", "name": "Lag", "fields": [
+                {"name": f"f{k}", "type": "string", "default": ""} for k in range(n + 1)]})
+            answer = requests.post(f"{server.url}/subjects/lag-subject/versions", data=json.dumps({"schema": schema}),
+                                   headers=CT, timeout=60)
+            assert answer.status_code == 200, answer.text
+            for _ in range(6):   # both workers
+                assert latest(server, "lag-subject") == n + 1
+                assert requests.get(f"{server.url}/schemas/ids/{answer.json()['id']}", timeout=10).status_code == 200
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "primary")
+        assert body["index"]["replica"]["behind"] >= 3
+        pair.resume_replay()
+        assert eventually(lambda: ready(server)[1]["status"] == "ready")
+        assert ready(server)[1]["index"]["serving"] == "replica"
+        assert latest(server, "lag-subject") == 3
+
+
+def test_promoted_standby_takes_over_without_a_restart(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """The primary dies and the standby is promoted: reads never stop, and writes resume against the
+    promoted node through the multi-host --index URL (target_session_attrs=read-write)."""
+    repo = make_template_registry(tmp_path / "registry")
+    args = serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
+                      "--grpc-bind", "off")
+
+    def register(n: int) -> requests.Response:
+        schema = json.dumps({"type": "record", "name": "Promo", "fields": [
+            {"name": f"f{k}", "type": "string", "default": ""} for k in range(n)]})
+        return requests.post(f"{server.url}/subjects/promo/versions", data=json.dumps({"schema": schema}),
+                             headers=CT, timeout=60)
+
+    with running(args, tmp_path / "server.log") as server:
+        assert register(1).status_code == 200
+        pair.wait_replayed()
+        pair.kill_primary()
+        for _ in range(4):
+            assert latest(server, "promo") == 1
+        pair.promote_standby()
+        answer = register(2)
+        assert answer.status_code == 200, answer.text
+        for _ in range(4):
+            assert latest(server, "promo") == 2
+        code, body = eventually(lambda: (lambda r: r if r[1]["status"] == "ready" else None)(ready(server)))
+        assert (code, body["index"]["serving"]) == (200, "replica")
+        assert body["index"]["primary"]["generation"] == body["index"]["replica"]["generation"]
