@@ -117,6 +117,10 @@ def test_shared_shell_sitemap_lists_every_subject_page(tmp_path, monkeypatch):
     assert "shell" not in sitemap
     assert "<loc>https://schemas.example.com/subjects/telemetry.usage.html</loc>" in sitemap
     assert sitemap.count("<loc>https://schemas.example.com/subjects/") == len(model.subjects)
+    page = (tmp_path / "site" / "subjects" / "telemetry.usage.html").read_text()
+    assert '<link rel="canonical" href="https://schemas.example.com/subjects/telemetry.usage.html">' in page
+    # instant navigation would swap in subject pages without running the script that draws their chrome
+    assert "navigation.instant" not in (tmp_path / "site" / "assets" / "catalog" / "subject-shell.js").read_text()
     assert gzip.decompress((tmp_path / "site" / "sitemap.xml.gz").read_bytes()).decode() == sitemap
 
 

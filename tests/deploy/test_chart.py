@@ -39,6 +39,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "networkPolicy": {"apiFrom": [{"podSelector": {"matchLabels": {"role": "kafka-client"}}}]},
         "staticSite": {"persistence": {"existingClaim": "static-api", "storageClass": "fast"}},
     },
+    "postgresql standby, redis cluster": {
+        **REQUIRED, "database": {"enabled": True, "replica": True},
+        "secrets": {**REQUIRED["secrets"], "redisUrl": "redis+cluster://redis-cluster:6379",
+                    "databaseUrl": "postgresql://registry:pw@pg-0:5432,pg-1:5432/registry?target_session_attrs=read-write",
+                    "databaseReplicaUrl": "postgresql://registry:pw@pg-replica:5432/registry"},
+    },
     "existing secret, no operator, no static site": {
         "repository": {"url": "https://git.example.com/platform/schemas.git"},
         "secrets": {"existingSecret": "registry-secrets"},
@@ -164,6 +170,19 @@ def test_selectors_and_named_ports_resolve(rendered: tuple[str, list[dict[str, A
 def test_prometheus_rule_is_the_tested_alert_file() -> None:
     rule, = by_kind(render(REQUIRED), "PrometheusRule")
     assert rule["spec"] == yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yaml").read_text())
+
+
+def test_a_standby_serves_the_reads_by_reference() -> None:
+    objects = render(VARIANTS["postgresql standby, redis cluster"])
+    deployment, = by_kind(objects, "Deployment")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_REPLICA_URL"]["valueFrom"]["secretKeyRef"]["key"] == "database-replica-url"
+    secret, = by_kind(objects, "Secret")
+    assert secret["stringData"]["database-replica-url"] == "postgresql://registry:pw@pg-replica:5432/registry"
+    assert "pw@" not in str(deployment)
+    assert "DATABASE_REPLICA_URL" not in str(render(VARIANTS["defaults"]))   # only when asked for
+    with pytest.raises(helm_python.HelmError, match="secrets.databaseReplicaUrl"):
+        render({**REQUIRED, "database": {"replica": True}})
 
 
 def test_missing_required_values_are_named() -> None:

@@ -8,6 +8,8 @@ promoted standby takes the writes with no server restart.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -20,12 +22,11 @@ from builder.sql_index import SqlIndex
 from registry.snapshot import Snapshot
 from registry.writes import RegistryWriter
 from tests.conftest import _missing
-from tests.server.conftest import running
+from tests.server.conftest import ROOT, running
 from tests.server.sample import make_registry
 from tests.topology.pg_standby import PgStandbyPair, PgUnavailable, start_pair
 from tests.writes.conftest import make_template_registry, serve_args
 
-pytestmark = pytest.mark.slow
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 SCHEMA = "reg"
 
@@ -82,6 +83,18 @@ def latest(server: Any, subject: str) -> int:
     return answer.json()["version"]
 
 
+def test_replica_without_primary_is_refused(tmp_path: Path) -> None:
+    """--index-replica alone is refused before anything starts: the primary is the fallback and the
+    source of the newest build, and a server that cannot tell its replica lags must not pretend to."""
+    done = subprocess.run([sys.executable, "-m", "cli.main", "serve", "--index-replica",
+                           "postgresql://reader@127.0.0.1:1/registry", "--repo", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2, done.stderr
+    assert "--index-replica needs --index" in done.stderr
+
+
+@pytest.mark.slow
 def test_reads_come_from_the_standby(pair: PgStandbyPair, tmp_path: Path) -> None:
     """Built on the primary, served from the standby: with the primary dead every read still answers."""
     built_sample(pair, tmp_path / "repo")
@@ -102,6 +115,7 @@ def test_reads_come_from_the_standby(pair: PgStandbyPair, tmp_path: Path) -> Non
         assert any("primary down" in reason for reason in body["degraded"])
 
 
+@pytest.mark.slow
 def test_stopped_standby_falls_back_and_a_lagging_one_never_goes_back(pair: PgStandbyPair, tmp_path: Path) -> None:
     """Standby stopped: the primary answers (readiness: degraded). It comes back behind a build the server
     already served: the server keeps answering from the primary instead of going back."""
@@ -132,6 +146,7 @@ def test_stopped_standby_falls_back_and_a_lagging_one_never_goes_back(pair: PgSt
         assert body["index"]["replica"]["behind"] == 1
 
 
+@pytest.mark.slow
 def test_lagging_standby_still_reads_your_writes(pair: PgStandbyPair, tmp_path: Path) -> None:
     """Replay paused on the standby: a write acknowledged by the server is read back at once through every
     worker (from the primary), and once replay resumes the standby serves again."""
@@ -159,6 +174,7 @@ def test_lagging_standby_still_reads_your_writes(pair: PgStandbyPair, tmp_path: 
         assert latest(server, "lag-subject") == 3
 
 
+@pytest.mark.slow
 def test_promoted_standby_takes_over_without_a_restart(pair: PgStandbyPair, tmp_path: Path) -> None:
     """The primary dies and the standby is promoted: reads never stop, and writes resume against the
     promoted node through the multi-host --index URL (target_session_attrs=read-write)."""
