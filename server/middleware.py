@@ -35,6 +35,12 @@ log = logging.getLogger("server.request")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+@functools.lru_cache(maxsize=64)
+def _environ_key(name: str) -> str:
+    """``x-api-key`` -> ``HTTP_X_API_KEY``; the authenticator asks for the same few names on every request."""
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
 class EnvironHeaders(Mapping[str, str]):
     """The request headers of a WSGI environ by lower-case name (what :class:`AccessControl` reads)."""
 
@@ -44,13 +50,13 @@ class EnvironHeaders(Mapping[str, str]):
         self.env = env
 
     def __getitem__(self, name: str) -> str:
-        value = self.env.get("HTTP_" + name.upper().replace("-", "_"))
+        value = self.env.get(_environ_key(name))
         if value is None:
             raise KeyError(name)
         return value
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self.env.get("HTTP_" + name.upper().replace("-", "_"), default)
+        return self.env.get(_environ_key(name), default)
 
     def __iter__(self) -> Iterator[str]:
         return (k[5:].lower().replace("_", "-") for k in self.env if k.startswith("HTTP_"))
