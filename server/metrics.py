@@ -123,11 +123,7 @@ class MetricsBuffer:
     def observe(self, child: Any, amount: float) -> None:
         """``child.observe(amount)`` for a histogram child, buffered."""
         with self._lock:
-            pending = self._observed.get(child)
-            if pending is None:
-                pending = self._observed[child] = _Observations(child)
-                if self._thread is None:
-                    self._start()
+            pending = self._pending(child)
             pending.total += amount
             pending.counts[bisect_left(pending.bounds, amount)] += 1
 
@@ -137,16 +133,21 @@ class MetricsBuffer:
         if not amounts:
             return
         with self._lock:
-            pending = self._observed.get(child)
-            if pending is None:
-                pending = self._observed[child] = _Observations(child)
-                if self._thread is None:
-                    self._start()
+            pending = self._pending(child)
             bounds, counts, total = pending.bounds, pending.counts, pending.total
             for amount in amounts:
                 counts[bisect_left(bounds, amount)] += 1
                 total += amount   # added one by one, as observe() would: the same sum to the last bit
             pending.total = total
+
+    def _pending(self, child: Any) -> "_Observations":
+        """The buffered observations of ``child`` (made, and the flusher started, on first use); under the lock."""
+        pending = self._observed.get(child)
+        if pending is None:
+            pending = self._observed[child] = _Observations(child)
+            if self._thread is None:
+                self._start()
+        return pending
 
     def flush(self) -> None:
         """Write everything buffered so far."""

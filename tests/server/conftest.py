@@ -6,8 +6,6 @@ the index refresher), SIGKILL to the process group it leads if it does not exit 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -19,12 +17,12 @@ import pytest
 import requests
 
 from tests.conftest import free_port
+from tests.server.procs import ROOT, LoggedProcess  # noqa: F401 (ROOT: tests import it from here)
 from tests.server.sample import make_registry
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
-class Server:
+class Server(LoggedProcess):
     """A running ``llm-registry serve``: ``url`` is the REST listener, ``ops`` health and metrics, ``grpc``
     the gRPC listener's address."""
 
@@ -33,15 +31,12 @@ class Server:
         self.url = f"http://127.0.0.1:{self.rest_port}"
         self.ops = f"http://127.0.0.1:{self.ops_port}"
         self.grpc = f"127.0.0.1:{free_port()}"   # gRPC target (tests/grpc); ``args`` may say --grpc-bind off
-        self.log_path = log_path
         command = [sys.executable, "-m", "cli.main", "serve", "--grpc-bind", self.grpc, *args,
                    "--bind", f"127.0.0.1:{self.rest_port}", "--metrics-bind", f"127.0.0.1:{self.ops_port}"]
         environment = {k: v for k, v in os.environ.items()
                        if k not in ("DATABASE_URL", "REDIS_URL", "REGISTRY_REPO", "PROMETHEUS_MULTIPROC_DIR")}
         environment.update(env or {})
-        self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        super().__init__(command, log_path, environment)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -55,19 +50,6 @@ class Server:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"server not ready after {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()
 
 
 @contextmanager

@@ -36,7 +36,7 @@ import requests
 
 from registry.bootstrap import create_registry
 from tests.conftest import free_port
-from tests.server.conftest import ROOT
+from tests.server.procs import ROOT, LoggedProcess
 from tests.topology.pg_standby import PgStandbyPair, pg_standby_pair
 from tests.topology.redis_cluster import Cluster, redis_cluster
 
@@ -120,29 +120,6 @@ def origin_main(origin: Path) -> str:
     return str(repo.references["refs/heads/main"].target)
 
 
-class Process:
-    """A child process with its output in a log file, stopped by SIGTERM (then SIGKILL of its group)."""
-
-    def __init__(self, command: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "REGISTRY_REPO", "PROMETHEUS_MULTIPROC_DIR")}
@@ -151,12 +128,12 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def git_clone_and_follow(origin: Path, clone: Path, log_path: Path) -> Iterator[Process]:
+def git_clone_and_follow(origin: Path, clone: Path, log_path: Path) -> Iterator[LoggedProcess]:
     """The pod's clone: ``git-follow clone`` (init container), then ``git-follow follow`` (sidecar)."""
     env = clean_env({"REGISTRY_REPO": str(clone), "REGISTRY_GIT_URL": str(origin),
                       "REGISTRY_FETCH_SECONDS": FETCH_SECONDS})
     subprocess.run(["sh", str(GIT_FOLLOW), "clone"], env=env, check=True, capture_output=True, timeout=60)
-    follower = Process(["sh", str(GIT_FOLLOW), "follow"], log_path, env)
+    follower = LoggedProcess(["sh", str(GIT_FOLLOW), "follow"], log_path, env)
     try:
         yield follower
     finally:
@@ -167,13 +144,13 @@ class Replica:
     """One ``llm-registry serve --writable --push origin`` on its own clone, with its sidecar. It keeps its
     ports across :meth:`kill` and :meth:`start`, as a pod keeps its address behind the load balancer."""
 
-    def __init__(self, name: str, clone: Path, sidecar: Process, env: dict[str, str], tmp: Path,
+    def __init__(self, name: str, clone: Path, sidecar: LoggedProcess, env: dict[str, str], tmp: Path,
                  workers: int) -> None:
         self.name, self.clone, self.sidecar, self.env = name, clone, sidecar, env
         self.log_path = tmp / f"{name}.log"
         self.args = replica_args(clone, workers)
         self.rest_port = self.ops_port = 0
-        self.server: Process | None = None
+        self.server: LoggedProcess | None = None
 
     @property
     def url(self) -> str:
@@ -190,7 +167,7 @@ class Replica:
         for attempt in range(3):
             if not fixed:
                 self.rest_port, self.ops_port = free_port(), free_port()
-            self.server = Process([sys.executable, "-m", "cli.main", "serve", *self.args,
+            self.server = LoggedProcess([sys.executable, "-m", "cli.main", "serve", *self.args,
                                    "--bind", f"127.0.0.1:{self.rest_port}",
                                    "--metrics-bind", f"127.0.0.1:{self.ops_port}"], self.log_path, self.env)
             try:
@@ -267,8 +244,8 @@ class Publisher:
 
     api: Path
     clone: Path
-    follower: Process
-    sidecar: Process
+    follower: LoggedProcess
+    sidecar: LoggedProcess
 
     def published_commit(self) -> str | None:
         """The commit whose static API is on disk (what the follower last indexed and published)."""
@@ -289,7 +266,7 @@ class Publisher:
 def publisher(origin: Path, tmp: Path) -> Iterator[Publisher]:
     clone, api = tmp / "publisher.git", tmp / "api"
     with git_clone_and_follow(origin, clone, tmp / "publisher-git-follow.log") as sidecar:
-        follower = Process([sys.executable, "-m", "cli.main", "follow", "--repo", str(clone), "--poll", "0.3",
+        follower = LoggedProcess([sys.executable, "-m", "cli.main", "follow", "--repo", str(clone), "--poll", "0.3",
                             "--api-out", str(api)], tmp / "publisher.log", clean_env({"LOG_LEVEL": "WARNING"}))
         try:
             result = Publisher(api, clone, follower, sidecar)
@@ -341,7 +318,7 @@ http {{
     include {run}/site.conf;
 }}
 """)
-        self.proc = Process([NGINX, "-p", str(run), "-c", str(run / "nginx.conf")], run / "stderr.log")
+        self.proc = LoggedProcess([NGINX, "-p", str(run), "-c", str(run / "nginx.conf")], run / "stderr.log")
         for _ in range(200):
             try:
                 requests.get(self.url + "/schemas/types", timeout=1)
