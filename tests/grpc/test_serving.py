@@ -10,11 +10,9 @@ import re
 import signal
 import socket
 import time
-import uuid
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -26,7 +24,7 @@ from builder.sql_index import SqlIndex
 from registry.snapshot import Snapshot
 from server.grpc import registry_pb2 as pb
 from server.grpc import registry_pb2_grpc as pb_grpc
-from tests.conftest import POSTGRES_URL, _missing
+from tests.conftest import fresh_postgres_schema
 from tests.grpc.calls import failure
 from tests.grpc.conftest import wait_serving
 from tests.server.conftest import Server, running
@@ -200,14 +198,7 @@ def test_a_crashed_grpc_server_is_restarted_and_shutdown_is_graceful(plain_repo,
 def test_an_unreachable_index_is_unavailable_and_not_serving(plain_repo, tmp_path):
     """The gRPC server's store fails as the workers' does: cached IDs keep answering, an uncached one is
     UNAVAILABLE with Confluent's 50001, health turns NOT_SERVING — and all recover with the index."""
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        _missing("PostgreSQL", exc)
-    schema = f"grpc_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with fresh_postgres_schema("grpc") as (url, admin, schema):
         index = SqlIndex.connect(url)
         build_index(Snapshot.open(plain_repo), index)
         index.close()
@@ -236,7 +227,3 @@ def test_an_unreachable_index_is_unavailable_and_not_serving(plain_repo, tmp_pat
                     assert time.monotonic() < deadline, "health never came back to SERVING"
                     time.sleep(0.3)
                 assert stub.GetSchemaById(pb.GetSchemaByIdRequest(id=5)).schema.id == 5
-    finally:
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}_away" CASCADE')
-        admin.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -89,36 +88,18 @@ def server(sqlite_server: Server) -> Server:
 def built_in_postgres_and_redis(repo: Path) -> Iterator[tuple[str, str, str]]:
     """``repo``'s main built into a fresh PostgreSQL schema and published to Redis under a fresh prefix:
     ``(postgres url, redis url, redis prefix)``; both are removed afterwards."""
-    import psycopg
-    import redis
-
     from builder.build import build_index
     from builder.redis_index import RedisIndex
     from builder.sql_index import SqlIndex
     from registry.snapshot import Snapshot
-    from tests.conftest import POSTGRES_URL, REDIS_URL, _missing
+    from tests.conftest import REDIS_URL, fresh_postgres_schema, fresh_redis_prefix
 
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        client.ping()
-    except (psycopg.OperationalError, redis.RedisError) as exc:
-        _missing("PostgreSQL and Redis", exc)
-    schema, prefix = f"srv_{uuid.uuid4().hex[:10]}", f"test:{uuid.uuid4().hex[:8]}:"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with fresh_postgres_schema("srv") as (url, _, _), fresh_redis_prefix() as (client, prefix):
         index = SqlIndex.connect(url)
         build_index(Snapshot.open(repo), index)
         RedisIndex(client, prefix).publish(index.reader(), full=True)
         index.close()
         yield url, REDIS_URL, prefix
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
-        client.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from builder.build import build_index
 from builder.redis_index import RedisIndex
 from builder.sql_index import SqlIndex
 from registry.snapshot import Snapshot
-from tests.conftest import free_port
+from tests.conftest import free_port, fresh_postgres_schema
 from tests.server.conftest import running
 
 pytestmark = pytest.mark.slow  # each test runs its own server through a failure and a recovery
@@ -101,17 +100,7 @@ def test_redis_stopped_mid_load_fails_no_request(sample_repo, own_redis, tmp_pat
 
 
 def test_sql_index_unreachable_serves_cached_ids_and_recovers(sample_repo, tmp_path):
-    import psycopg
-
-    from tests.conftest import POSTGRES_URL, _missing
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        _missing("PostgreSQL", exc)
-    schema = f"srv_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with fresh_postgres_schema("srv") as (url, admin, schema):
         index = SqlIndex.connect(url)
         build_index(Snapshot.open(sample_repo), index)
         index.close()
@@ -135,10 +124,6 @@ def test_sql_index_unreachable_serves_cached_ids_and_recovers(sample_repo, tmp_p
                 assert time.monotonic() < deadline, "the server did not recover when the index came back"
                 time.sleep(0.2)
             assert requests.get(f"{srv.url}/schemas/ids/5", timeout=10).status_code == 200
-    finally:
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}_away" CASCADE')
-        admin.close()
 
 
 def test_deleted_sqlite_index_is_rebuilt_and_followed(tmp_path):

@@ -35,7 +35,7 @@ import pytest
 import requests
 
 from registry.bootstrap import create_registry
-from tests.conftest import free_port
+from tests.conftest import REDIS_URL, free_port, fresh_postgres_schema, fresh_redis_prefix
 from tests.server.procs import ROOT, LoggedProcess
 from tests.topology.pg_standby import PgStandbyPair, pg_standby_pair
 from tests.topology.redis_cluster import Cluster, redis_cluster
@@ -69,27 +69,8 @@ one they read (``reader_url``: a hot standby; ``None``: the same), and Redis."""
 @contextmanager
 def standalone_services() -> Iterator[Services]:
     """The machine's PostgreSQL and Redis: a fresh schema and key prefix, dropped afterwards."""
-    import psycopg
-    import redis
-
-    from tests.conftest import POSTGRES_URL, REDIS_URL, _missing
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        client.ping()
-    except (psycopg.OperationalError, redis.RedisError) as exc:
-        _missing("PostgreSQL and Redis", exc)
-    schema, prefix = f"topo_{uuid.uuid4().hex[:10]}", f"test:{uuid.uuid4().hex[:8]}:"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield Services(f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}",
-                       REDIS_URL, prefix)
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
-        client.close()
+    with fresh_postgres_schema("topo") as (url, _, _), fresh_redis_prefix() as (_, prefix):
+        yield Services(url, REDIS_URL, prefix)
 
 
 @contextmanager
