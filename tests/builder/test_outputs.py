@@ -3,10 +3,7 @@ server does, and through real nginx with confluent-kafka's SchemaRegistryClient.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -22,10 +19,10 @@ from builder.sql_index import SqlIndex
 from registry.read_model import dumps, schema_body
 from registry.snapshot import Snapshot
 from tests.conftest import free_port
+from tests.nginx import Nginx
 from tests.server.conftest import running
 
 ROOT = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def test_redis_holds_the_served_bytes_and_switches_generations(registry, index_url, redis_url):
@@ -148,8 +145,6 @@ PERCENT_SUBJECTS = {"50%off": "Discount", "odd%2Fname": "Odd", "a/b%c d": "Mixed
 @pytest.fixture
 def nginx_api(registry, tmp_path, cli):
     """Real nginx serving the static API with the shipped configuration, on a free port."""
-    if not os.path.exists(NGINX):
-        pytest.skip("nginx is not installed")
     registry.register("llm.usage-value", avro_record("Usage", [("request_id", "string"), ("total_tokens", "int"),
                                                                ("model", "string"), ("x", "string")],
                                                      default_last=True))
@@ -165,47 +160,11 @@ def nginx_api(registry, tmp_path, cli):
     shipped = (ROOT / "deploy/nginx/static-api.conf").read_text()
     site = shipped.replace("listen 8081;", f"listen 127.0.0.1:{port};").replace(
         "root /srv/llm-registry/api;", f"root {api};")
-    run = tmp_path / "nginx"
-    run.mkdir()
-    (run / "site.conf").write_text(site)
-    (run / "nginx.conf").write_text(f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {run}/nginx.pid;
-error_log {run}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    include {run}/site.conf;
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-p", str(run), "-c", str(run / "nginx.conf")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    nginx = Nginx(site, port, tmp_path / "nginx")
     try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/schemas/types", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, proc.stderr.read().decode() + (run / "error.log").read_text()
-                time.sleep(0.05)
-        yield base
+        yield nginx.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        proc.stdout.close()
-        proc.stderr.close()
+        nginx.stop()
 
 
 def test_confluent_client_reads_schemas_from_nginx(nginx_api):

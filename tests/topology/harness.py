@@ -18,7 +18,6 @@ primary + standby and a Redis Cluster (tests/topology/pg_standby.py, tests/topol
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -31,28 +30,19 @@ from pathlib import Path
 from typing import Iterator
 
 import pygit2
-import pytest
 import requests
 
 from registry.bootstrap import create_registry
 from tests.conftest import REDIS_URL, free_port, fresh_postgres_schema, fresh_redis_prefix
+from tests.nginx import Nginx, require_nginx
 from tests.server.procs import ROOT, LoggedProcess
 from tests.topology.pg_standby import PgStandbyPair, pg_standby_pair
 from tests.topology.redis_cluster import Cluster, redis_cluster
 
 GIT_FOLLOW = ROOT / "deploy" / "image" / "git-follow"
 EDGE_CONF = ROOT / "deploy" / "nginx" / "edge.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 IDENTITY = "Topology Writer <topology@example.com>"
 FETCH_SECONDS = "0.3"   # git-follow's period: how long a replica may lag the origin
-
-
-def require_nginx() -> None:
-    if not os.path.exists(NGINX):
-        message = "nginx is not installed (Debian nginx-light; .ci/run installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @dataclass(frozen=True)
@@ -269,53 +259,6 @@ def edge_config(api: Path, upstreams: list[str], port: int) -> str:
         assert old in site, f"{EDGE_CONF} no longer holds {old!r}"
         site = site.replace(old, new)
     return site
-
-
-class Nginx:
-    """Real nginx (Debian's) running one site configuration, on a free port."""
-
-    def __init__(self, site: str, port: int, run: Path, workers: int = 1) -> None:
-        require_nginx()
-        self.url = f"http://127.0.0.1:{port}"
-        self.run = run
-        run.mkdir(parents=True, exist_ok=True)
-        (run / "site.conf").write_text(site)
-        # workers run as this user: a root master would otherwise drop them to `nobody`, who cannot read a
-        # static API directory under a private tmp dir
-        (run / "nginx.conf").write_text(f"""
-daemon off;
-{"user " + pwd.getpwuid(os.geteuid()).pw_name + ";" if os.geteuid() == 0 else ""}
-worker_processes {workers};
-pid {run}/nginx.pid;
-error_log {run}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    include {run}/site.conf;
-}}
-""")
-        self.proc = LoggedProcess([NGINX, "-p", str(run), "-c", str(run / "nginx.conf")], run / "stderr.log")
-        for _ in range(200):
-            try:
-                requests.get(self.url + "/schemas/types", timeout=1)
-                return
-            except requests.ConnectionError:
-                if self.proc.proc.poll() is not None:
-                    raise RuntimeError(self.proc.log() + (run / "error.log").read_text(errors="replace"))
-                time.sleep(0.05)
-        raise RuntimeError("nginx did not start")
-
-    def error_log(self) -> str:
-        path = self.run / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop(self) -> None:
-        self.proc.stop()
 
 
 def start_edge(api: Path, upstreams: list[str], run: Path, workers: int = 1) -> Nginx:

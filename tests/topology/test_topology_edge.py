@@ -12,7 +12,8 @@ from typing import Iterator
 import pytest
 import requests
 
-from tests.topology.harness import NGINX, Topology, edge_config, origin_main, require_nginx, standalone_services, topology
+from tests.nginx import NGINX, require_nginx
+from tests.topology.harness import Topology, edge_config, origin_main, standalone_services, topology
 
 JSON = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 CONFLUENT_ACCEPT = ("application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, "
