@@ -236,6 +236,9 @@ class Cluster:
         return seen
 
 
+PORT_ATTEMPTS = 3
+
+
 def start_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000,
                   password: str | None = None) -> Cluster:
     """Start a cluster in ``root`` (the caller stops it; prefer :func:`redis_cluster`); with ``password``
@@ -243,12 +246,21 @@ def start_cluster(root: Path, masters: int = 3, replicas: int = 1, node_timeout_
     killing what it started — when it does not come up."""
     if shutil.which(REDIS_SERVER) is None or shutil.which(REDIS_CLI) is None:
         raise ClusterError("redis-server and redis-cli are not installed (Debian: apt-get install redis-server)")
-    cluster = Cluster(root, masters, replicas, node_timeout_ms, password)
-    try:
-        return cluster.start()
-    except BaseException:
-        cluster.stop()
-        raise
+    attempt = 1
+    while True:
+        cluster = Cluster(root, masters, replicas, node_timeout_ms, password)
+        try:
+            return cluster.start()
+        except ClusterError as exc:
+            cluster.stop()
+            # a free port chosen for a node was taken by another process before the node bound it: new ports
+            if attempt == PORT_ATTEMPTS or "Failed listening on port" not in str(exc):
+                raise
+            attempt += 1
+            shutil.rmtree(root, ignore_errors=True)
+        except BaseException:
+            cluster.stop()
+            raise
 
 
 @contextmanager

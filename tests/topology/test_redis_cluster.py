@@ -61,6 +61,14 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+def wait_published(rx: RedisIndex, srv) -> None:
+    """Until the server's follower has published its first build to the cluster (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while rx.generation() is None:
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.1)
+
+
 def redis_hits(server) -> float:
     metrics = requests.get(f"{server.ops}/metrics", timeout=10).text
     found = re.search(r'^schema_registry_cache_hits_total\{layer="redis"\} ([0-9.]+)$', metrics, re.M)
@@ -227,10 +235,7 @@ def test_a_master_failover_under_read_load_fails_no_read(tmp_path):
                 "--redis-prefix", p, "--grpc-bind", "off"]
         with running(args, tmp_path / "server.log") as srv:
             rx = RedisIndex.from_url(cluster.url, p)
-            deadline = time.monotonic() + 30
-            while rx.generation() is None:
-                assert time.monotonic() < deadline, srv.log()
-                time.sleep(0.1)
+            wait_published(rx, srv)
             before = rx.build_info()
             top = SqlIndex.connect(f"sqlite:///{tmp_path / 'repo' / '.git' / 'llm-registry' / 'index.db'}").reader().max_id()
             failures: list[str] = []
@@ -300,10 +305,7 @@ def test_writes_a_dead_master_took_with_it_are_written_again(tmp_path):
         with running(args, tmp_path / "server.log") as srv:
             rx = RedisIndex.from_url(cluster.url, p)
             client = RedisCluster.from_url(f"redis://{cluster.addresses[0]}")
-            deadline = time.monotonic() + 30
-            while rx.generation() is None:
-                assert time.monotonic() < deadline, srv.log()
-                time.sleep(0.1)
+            wait_published(rx, srv)
             new_id = 10   # the next ID the sample registry assigns
             owner = cluster.node(client.get_node_from_key(rx._body(new_id)).name)
             assert client.get_node_from_key(rx._pointer()).name != owner.address, \
@@ -348,10 +350,7 @@ def test_a_cluster_that_is_down_leaves_sql_answering(tmp_path):
                 "--redis-prefix", p, "--grpc-bind", "off"]
         with running(args, tmp_path / "server.log") as srv:
             rx = RedisIndex.from_url(cluster.url, p)
-            deadline = time.monotonic() + 30
-            while rx.generation() is None:
-                assert time.monotonic() < deadline, srv.log()
-                time.sleep(0.1)
+            wait_published(rx, srv)
             assert requests.get(f"{srv.url}/schemas/ids/1", timeout=10).status_code == 200
             cluster.stop()
             started = time.monotonic()
