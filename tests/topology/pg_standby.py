@@ -191,9 +191,28 @@ def pg_standby_pair() -> Iterator[PgStandbyPair]:
         pair.teardown()
 
 
+PORT_ATTEMPTS = 3
+
+
 def start_pair() -> PgStandbyPair:
     """A primary on a free port and a streaming hot standby of it on another, replaying; the caller
-    calls :meth:`PgStandbyPair.teardown`."""
+    calls :meth:`PgStandbyPair.teardown`. A free port can be taken by another process between choosing
+    it and the postmaster binding it (a full test run starts many servers): then it starts again on new
+    ports, up to :data:`PORT_ATTEMPTS` times."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return _start_pair()
+        except _PortTaken:
+            if attempt == PORT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    """A postmaster could not bind the port chosen for it."""
+
+
+def _start_pair() -> PgStandbyPair:
     binaries = bin_dir()
     base = Path(tempfile.mkdtemp(prefix="pg-standby-"))
     if os.geteuid() == 0:
@@ -221,10 +240,21 @@ def start_pair() -> PgStandbyPair:
         standby.start()
         _wait(lambda: standby.in_recovery(), 30, "the standby to start in recovery")
         pair.wait_replayed()
-    except BaseException:
+    except BaseException as exc:
+        taken = isinstance(exc, subprocess.CalledProcessError) and any(
+            "Address already in use" in _read(node.log_path) for node in (primary, standby))
         pair.teardown()
+        if taken:
+            raise _PortTaken(str(exc)) from exc
         raise
     return pair
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def _append_config(node: PgNode, lines: list[str]) -> None:

@@ -123,6 +123,7 @@ class Cluster:
         and the cluster is ``ok`` again. Returns ``(killed, promoted)``."""
         master = master or self.masters()[0]
         replica = self.replica_of(master)
+        self.wait_replicated()
         master.kill()
         deadline = time.monotonic() + timeout
         while True:
@@ -151,6 +152,30 @@ class Cluster:
                 raise ClusterError(f"cluster not ok after {timeout} s:\n" + "\n".join(
                     f"--- {n.address}\n{n.log()}" for n in self.nodes))
             time.sleep(0.1)
+
+    def wait_replicated(self, timeout: float = 30.0) -> None:
+        """Until every live replica has applied everything its master had written when this was called.
+
+        Replication is asynchronous: a master killed right after a write can take the write with it,
+        and the promoted replica then answers without it. Tests that kill a master to see the cluster
+        fail over (rather than to see a write lost) call this first."""
+        deadline = time.monotonic() + timeout
+        for address, of in self._topology().items():
+            if of is not None:
+                continue
+            master = self.node(address)
+            target = master.client().info("replication")["master_repl_offset"]
+            for replica in (self.node(a) for a, m in self._topology().items() if m == address):
+                if not replica.alive:
+                    continue
+                while True:
+                    info = replica.client().info("replication")
+                    if info.get("master_link_status") == "up" and info.get("slave_repl_offset", -1) >= target:
+                        break
+                    if time.monotonic() > deadline:
+                        raise ClusterError(f"{replica.address} did not catch up with {address} (offset {target}) "
+                                           f"in {timeout} s:\n{replica.log()}")
+                    time.sleep(0.05)
 
     def stop(self) -> None:
         """Kill every node this cluster started (and nothing else)."""

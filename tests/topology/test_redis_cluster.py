@@ -398,6 +398,7 @@ def test_a_dead_master_sends_only_its_own_ids_to_sql(tmp_path):
         mine = [n for n, owner in owners.items() if owner == dead.address]
         assert others and mine
         replica = cluster.replica_of(dead)
+        cluster.wait_replicated()   # the replica must hold the published IDs when it takes over
         dead.kill()
         assert layer.body(mine[0]) is None, "read from SQL"
         started = time.monotonic()
