@@ -39,8 +39,9 @@ class JwksSource:
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._version: Any = None
-        self._fetched = 0.0
-        self._last_forced = 0.0
+        # "never": time.monotonic() counts from boot, so 0.0 is not "long ago" on a machine up for a minute
+        self._fetched = float("-inf")
+        self._last_forced = float("-inf")
 
     @property
     def remote(self) -> bool:

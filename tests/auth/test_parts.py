@@ -230,7 +230,7 @@ def test_jwks_from_a_url_is_cached_and_refetched_for_a_new_key(tmp_path: Path) -
         with pytest.raises(TokenError):
             verifier.claims(second.token("f"))           # a cached key does not verify the new signature
         token = second.token("g")
-        verifier.jwks._fetched = 0.0                    # the cache period is over
+        verifier.jwks._fetched = float("-inf")          # the cache period is over
         assert verifier.claims(token)["sub"] == "g" and served["hits"] == 2
     finally:
         httpd.shutdown()
