@@ -14,6 +14,7 @@ from typing import Any
 from registry.compat import Incompatibility
 from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.avro_data import compile_validator
+from registry.formats.avro_predicate import Predicate, compile_predicate
 from registry.formats.avro_model import (Named, Node, Parser, SchemaPointerError, dumps, render, to_json,
                                          walk_fields)
 from registry.formats.avro_resolution import resolution_issues
@@ -87,6 +88,10 @@ class AvroSchema(ParsedSchema):
     def _validator(self):  # type: ignore[no-untyped-def]
         return compile_validator(self.root)
 
+    @cached_property
+    def _valid(self) -> Predicate:
+        return compile_predicate(self.root)
+
     def validate(self, data: Any) -> list[DataError]:
         """Check the JSON form of a record: the form :meth:`decode` returns and that Avro tools print.
 
@@ -95,9 +100,14 @@ class AvroSchema(ParsedSchema):
         number, a decimal a number or a numeric string). A missing field is accepted when it has a
         default or its type allows null (writers fill those in); a key that is not a field is an error,
         because Avro writers would silently drop it.
+
+        A yes/no predicate answers first (see :mod:`registry.formats.avro_predicate`); only a record it
+        refuses is walked again to say what is wrong where.
         """
         errors: list[DataError] = []
         try:
+            if self._valid(data):
+                return errors
             self._validator(data, "", errors)
         except RecursionError:
             errors.append(DataError(path="", message="the record is nested too deeply to validate"))
