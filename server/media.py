@@ -35,7 +35,7 @@ def read_json(req: falcon.Request, max_bytes: int, loads: Callable[[bytes], Any]
     length = req.content_length
     if length is not None and length > max_bytes:
         raise ApiError(413, 413, f"Request body of {length} bytes is over the limit of {max_bytes} bytes")
-    raw = _body(req, max_bytes + 1)
+    raw = _body(req, length, max_bytes + 1)
     if len(raw) > max_bytes:
         raise ApiError(413, 413, f"Request body is over the limit of {max_bytes} bytes")
     if not raw.strip():
@@ -51,12 +51,16 @@ def read_json(req: falcon.Request, max_bytes: int, loads: Callable[[bytes], Any]
         raise bad_request("The request body nests too deeply") from None
 
 
-def _body(req: falcon.Request, limit: int) -> bytes:
-    """At most ``limit`` bytes of the body. ``bounded_stream`` reads nothing without a
-    ``Content-Length``, which would make a chunked body look empty: when the server marks its input
-    as ending where the body ends (``wsgi.input_terminated``, as gunicorn does for chunked bodies),
-    read the stream itself up to the limit."""
-    if req.content_length is None and req.env.get("wsgi.input_terminated"):
+def _body(req: falcon.Request, length: int | None, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, whose ``Content-Length`` is ``length``. With a length
+    (already checked against the limit) the server's input is read directly: exactly that many bytes,
+    as WSGI allows, without the wrapper ``bounded_stream`` builds per request. ``bounded_stream`` reads
+    nothing without a ``Content-Length``, which would make a chunked body look empty: when the server
+    marks its input as ending where the body ends (``wsgi.input_terminated``, as gunicorn does for
+    chunked bodies), read the stream itself up to the limit."""
+    if length is not None:
+        return req.stream.read(length) if length else b""
+    if req.env.get("wsgi.input_terminated"):
         chunks, size = [], 0
         while size < limit:
             chunk = req.stream.read(limit - size)

@@ -7,7 +7,7 @@ would only repeat the error less clearly.
 """
 from __future__ import annotations
 
-import time
+from time import perf_counter
 from typing import Any, Iterable, Iterator
 
 from registry.formats import ParsedSchema
@@ -36,18 +36,14 @@ class Engine:
         self._valid = metrics.VALIDATIONS.labels(str(schema_id), "valid")
         self._invalid = metrics.VALIDATIONS.labels(str(schema_id), "invalid")
 
-    def _errors(self, record: Any) -> list[DataError]:
-        started = time.perf_counter()
-        errors = self._validate(record)
-        if not errors and self._rules is not None:
-            errors = self._rules(record)
-        metrics.BUFFER.observe(self._duration, time.perf_counter() - started)
-        return errors
-
     def check(self, record: Any) -> list[DataError]:
         """Why ``record`` fails the schema or a rule (empty: valid); timed and counted. The count is
         written at once, not buffered: the subject's metadata document reads it back right after."""
-        errors = self._errors(record)
+        started = perf_counter()
+        errors = self._validate(record)
+        if not errors and self._rules is not None:
+            errors = self._rules(record)
+        metrics.BUFFER.observe(self._duration, perf_counter() - started)
         (self._invalid if errors else self._valid).inc()
         return errors
 
@@ -59,7 +55,7 @@ class Engine:
         """:meth:`check` for each of ``records`` as it is reached (a batch is answered while it is
         validated, and nothing holds all its answers), timed and counted once when the iteration ends
         or is abandoned."""
-        validate, rules, clock = self._validate, self._rules, time.perf_counter
+        validate, rules, clock = self._validate, self._rules, perf_counter
         durations: list[float] = []
         valid = 0
         try:

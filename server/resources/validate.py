@@ -85,8 +85,10 @@ class Validate:
 
     def _target(self, body: dict[str, Any], required: bool = True) -> int | None:
         """The schema ID the body names (``schema_id`` or ``subject`` + ``version``)."""
-        if "schema_id" in body and body["schema_id"] is not None:
-            raw = body["schema_id"]
+        raw = body.get("schema_id")
+        if type(raw) is int and 0 < raw <= params.MAX_INT:   # the usual case, without a detour through text
+            return raw
+        if raw is not None:
             if isinstance(raw, bool) or not isinstance(raw, (int, str)):
                 raise unprocessable("'schema_id' must be an integer")
             return params.schema_id(str(raw))
