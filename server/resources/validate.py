@@ -26,7 +26,7 @@ from server.media import RESPONSE_TYPE, dumps, read_object, send
 from server.resources import Services, require_version
 from server.validation import Engine
 
-_RECORD_KEYS = ("data", "records", "payload", "payloads")
+_RECORD_KEYS = frozenset({"data", "records", "payload", "payloads"})
 # The answer for a valid record, shared by every valid record of a batch (only serialized, never changed).
 _VALID: dict[str, Any] = {"valid": True, "errors": []}
 _VALID_JSON = dumps(_VALID)
@@ -37,15 +37,16 @@ _CHUNK = 256   # records per streamed piece of a batch's answer
 class Validate:
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.validators = services.validators
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         settings = self.services.settings
         body = read_object(req, settings.max_body_bytes, load_record_json)
-        given = [key for key in _RECORD_KEYS if key in body]
+        given = body.keys() & _RECORD_KEYS
         if len(given) != 1:
             raise unprocessable("send exactly one of 'data' (a record), 'records' (a list of records), 'payload' "
                                 "(a base64 Kafka message in Confluent wire format) or 'payloads' (a list of them)")
-        key = given[0]
+        key = given.pop()
         if key == "data":
             engine = self._engine(self._target(body))
             errors = engine.check(body["data"])
@@ -104,7 +105,7 @@ class Validate:
         return None
 
     def _engine(self, schema_id: int) -> Engine:
-        return self.services.validators.require(schema_id)
+        return self.validators.require(schema_id)
 
     def _check_payload(self, payload: Any, explicit: int | None) -> tuple[dict[str, Any], int | None]:
         if not isinstance(payload, str):
