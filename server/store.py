@@ -76,6 +76,7 @@ class Store:
         self._generation: int | None = None
         self._build_key: tuple[int, str] | None = None
         self._generation_read_at = 0.0
+        self._id_epoch = 0   # counts the times the answers cached per ID were dropped (see id_epoch)
         # A writable server's workers tell each other of their index updates through this file's time
         # (a stat per ID answer instead of a query): see _retirements.
         self._updates = (embedded_index_path(settings.repo).with_name("index-updated")
@@ -106,6 +107,15 @@ class Store:
         self._ids = LRU(self.settings.cache_entries)
         self._bodies = LRU(self.settings.cache_entries)
         self._parsed = LRU(min(self.settings.cache_entries, 2_000))
+        self._id_epoch += 1
+
+    def id_epoch(self) -> int:
+        """A number that changes whenever the answers cached per ID are dropped (a permanent delete, a
+        replaced index), after learning of new builds as every answer about an ID does. What a worker
+        derives from an ID and keeps (the compiled validators) is dropped when it changes, so a
+        permanently deleted schema validates nothing either."""
+        self._retirements()
+        return self._id_epoch
 
     def _retirements(self) -> None:
         """Before an answer about an ID: learn of new builds, which may have retired an ID (a permanent

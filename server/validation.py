@@ -77,17 +77,23 @@ class Engine:
 
 
 class Validators:
-    """Per-worker cache of :class:`Engine` by schema ID (IDs never change, so entries never expire)."""
+    """Per-worker cache of :class:`Engine` by schema ID. IDs never change meaning, so entries do not expire;
+    all are dropped when the store drops its answers cached per ID (:meth:`Store.id_epoch`)."""
 
     def __init__(self, store: Store, size: int = 1_000) -> None:
         self.store = store
+        self.size = size
         self._engines: LRU[Engine] = LRU(size)
+        self._epoch = store.id_epoch()
 
     def engine(self, schema_id: int) -> Engine | None:
         """The engine for ``schema_id``, or ``None`` when no such schema is registered.
 
         Raises :class:`SchemaError` or :class:`registry.rules.RuleError` when the stored schema or
         rules cannot be compiled (an index built by a newer version, say)."""
+        epoch = self.store.id_epoch()
+        if epoch != self._epoch:   # an ID was retired (or the index replaced): compile again from the index
+            self._engines, self._epoch = LRU(self.size), epoch
         engine = self._engines.get(schema_id)
         if engine is not MISSING:
             return engine  # type: ignore[return-value]

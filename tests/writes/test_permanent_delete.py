@@ -198,13 +198,18 @@ def test_postgres_and_redis_server_forgets_a_permanently_deleted_id(tmp_path):
             schema = json.dumps({"type": "record", "name": "Pg", "fields": [{"name": "a", "type": "string"}]})
             old = session.post(f"{server.url}/subjects/pg-gone/versions", data=json.dumps({"schema": schema}),
                                headers=headers, timeout=60).json()["id"]
-            for _ in range(6):   # both workers cache the answer
+            record = json.dumps({"schema_id": old, "data": {"a": "x"}})
+            for _ in range(6):   # both workers cache the answer and the validator
                 assert session.get(f"{server.url}/schemas/ids/{old}", timeout=10).status_code == 200
+                assert session.post(f"{server.url}/validate", data=record, headers=headers,
+                                    timeout=10).json()["valid"] is True
             assert session.delete(f"{server.url}/subjects/pg-gone", timeout=60).json() == [1]
             assert session.delete(f"{server.url}/subjects/pg-gone?permanent=true", timeout=60).json() == [1]
             for _ in range(6):
                 r = session.get(f"{server.url}/schemas/ids/{old}", timeout=10)
                 assert r.status_code == 404 and r.json()["error_code"] == 40403
+                r = session.post(f"{server.url}/validate", data=record, headers=headers, timeout=10)
+                assert r.status_code == 404 and r.json()["error_code"] == 40403, "no record validates against it"
             assert RedisIndex.from_url(redis_url, prefix).get_schema_body(old) is None
             new = session.post(f"{server.url}/subjects/pg-gone/versions", data=json.dumps({"schema": schema}),
                                headers=headers, timeout=60).json()
