@@ -116,6 +116,18 @@ class Validators:
             raise schema_not_found(f"Schema {schema_id} not found")
         return engine
 
+    def message_schema(self, message: bytes, expected: int | None = None) -> int | None:
+        """The schema ID :meth:`check_message` would report for ``message``, raising the same 40403 or
+        42201 for an unknown or uncompilable schema, without decoding or validating it: a batch asks this
+        of every message before its streamed answer starts, so that no request error is found halfway."""
+        try:
+            schema_id, _ = split_wire_format(message)
+        except SchemaError:
+            return expected
+        if expected is None or expected == schema_id:
+            self.require(schema_id)
+        return schema_id
+
     def check_message(self, message: bytes, expected: int | None = None) -> tuple[list[DataError], int | None]:
         """Why a Kafka message in Confluent's wire format fails the schema its ID names (empty: valid),
         and that ID. A message that is not in the wire format, was written with another schema than

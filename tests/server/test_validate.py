@@ -119,6 +119,31 @@ def test_large_batch_is_streamed_in_order_with_the_bytes_of_one_answer(server):
     assert r.content == dumps(answer)
 
 
+def test_payload_batches_are_streamed_after_every_payload_was_checked(server):
+    """A payloads batch is streamed like a records batch, but a payload that is not base64 or names an
+    unknown schema still fails the whole request, wherever it is in the batch."""
+    from server.media import dumps
+
+    timestamp = json.loads(TIMESTAMP)
+    full = json.loads(INFERENCE_V2)
+    full["fields"][2]["type"] = timestamp
+    good, broken = _wire(3, full, GOOD), _wire(3, full, {**GOOD, "total_tokens": 0})
+    foreign = base64.b64encode(b"\x01abcd").decode()
+    payloads = [good if n % 5 else broken for n in range(1, 600)] + [foreign]
+    r = validate(server, {"payloads": payloads})
+    assert r.status_code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+    answer = r.json()
+    assert [x["valid"] for x in answer["results"]] == [bool(n % 5) for n in range(1, 600)] + [False]
+    assert (answer["valid_count"], answer["invalid_count"], answer["schema_id"]) == (480, 120, None)
+    assert r.content == dumps(answer)
+    late_garbage = validate(server, {"payloads": [good] * 500 + ["not base64!"]})
+    assert late_garbage.status_code == 422 and "base64" in late_garbage.json()["message"]
+    unknown = base64.b64encode(b"\0" + struct.pack(">I", 999_999) + b"\x02").decode()
+    late_unknown = validate(server, {"payloads": [good] * 500 + [unknown]})
+    assert late_unknown.status_code == 404 and late_unknown.json()["error_code"] == 40403
+    assert validate(server, {"payloads": [good, broken]}).json()["schema_id"] == 3
+
+
 def test_json_wire_format_payload_is_read_as_json_loads_would(server):
     """A JSON Schema payload is read straight from the message (orjson where it reads the text as
     json.loads does): an integer beyond 64 bits stays exact, invalid UTF-8 is an invalid record."""
