@@ -91,8 +91,14 @@ def test_validation_counts_add_up_across_workers(server):
         for _ in range(sent):  # new connections spread over the workers
             session.post(f"{server.url}/validate", json={"schema_id": 5, "data": {"allowed": True}},
                          headers={"Connection": "close"}, timeout=10)
-    after = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
-    assert after["usage_stats"]["validation_count"] - before["usage_stats"]["validation_count"] == sent
+    deadline = time.monotonic() + 3   # the other workers' counts are written every 0.5 s
+    while True:
+        after = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
+        counted = after["usage_stats"]["validation_count"] - before["usage_stats"]["validation_count"]
+        if counted == sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert counted == sent
     assert _metric_reaches(server, "schema_registry_validations_total", 'result="valid",schema_id="5"', sent)
     assert _metric_reaches(server, "schema_registry_requests_total",
                            'method="POST",route="/validate",status="200"', sent)
