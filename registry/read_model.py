@@ -138,6 +138,12 @@ def version_body(row: VersionRow, schema: str | None = None) -> dict[str, Any]:
     return body
 
 
+def deprecated_since(row: VersionRow) -> int | None:
+    """When a DEPRECATED or ARCHIVED version became so (unix seconds, from git history), ``None`` in other
+    states: REST sends it as RFC 9745's ``Deprecation`` header, gRPC as ``SubjectVersion.deprecated_at``."""
+    return row.deprecated_at if row.state in ("DEPRECATED", "ARCHIVED") else None
+
+
 def config_body(level: str | None, policy: str | None) -> dict[str, str]:
     """``GET /config[/{subject}]``: ``compatibilityLevel`` and ``compatibilityPolicy``, those that are set
     (Confluent leaves out empty fields; a subject may set only one)."""
