@@ -6,12 +6,12 @@ server does not depend on the builder to read, and every place that serves a bod
 definition (:func:`schema_body`, :func:`version_body`, :func:`dumps`) — equal rows give equal bytes.
 
 Field order follows Confluent's responses; ``schemaType`` is omitted for AVRO and ``references`` when
-empty, as Confluent does. Every schema body carries the content's ``guid`` (:func:`guid_of`), as Confluent 8
-does: confluent-kafka's serializers put it in a message's header instead of the ID when asked to. The data contract (``metadata``, ``ruleSet``) is left out of what clients are
-served: the registry enforces its CEL rules itself (merge gate, ``/validate``), while confluent-kafka's
-serializers refuse a schema whose ruleSet names an executor the application did not register ("Could
-not find rule executor of type CEL"). :func:`contract_body` is that part alone, for the server's
-validation.
+empty, as Confluent does. Every schema body carries the content's ``guid`` (:func:`guid_of`), as
+Confluent 8 does: confluent-kafka's serializers put it in a message's header instead of the ID when asked
+to. The data contract (``metadata``, ``ruleSet``) is left out of what clients are served: the registry
+enforces its CEL rules itself (merge gate, ``/validate``), while confluent-kafka's serializers refuse a
+schema whose ruleSet names an executor the application did not register ("Could not find rule executor
+of type CEL"). :func:`contract_body` is that part alone, for the server's validation.
 """
 from __future__ import annotations
 
