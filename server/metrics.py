@@ -127,6 +127,15 @@ class MetricsBuffer:
             pending.total += amount
             pending.counts[bisect_left(pending.bounds, amount)] += 1
 
+    def observe_counted(self, child: Any, amount: float, counter: Any) -> None:
+        """:meth:`observe` and ``counter.inc()`` under one acquisition of the lock (one validated record:
+        its duration and its verdict's count)."""
+        with self._lock:
+            pending = self._pending(child)
+            pending.total += amount
+            pending.counts[bisect_left(pending.bounds, amount)] += 1
+            self._counts[counter] = self._counts.get(counter, 0.0) + 1.0
+
     def observe_many(self, child: Any, amounts: list[float]) -> None:
         """:meth:`observe` for each of ``amounts`` under one acquisition of the lock (a batch of records
         observes its per-record durations at once)."""
@@ -330,7 +339,9 @@ _PROCESSES.register(ProcessTreeCollector())
 
 
 def validation_counts(schema_ids: set[int]) -> dict[int, int]:
-    """Records validated per schema ID since the server started, summed over all workers."""
+    """Records validated per schema ID since the server started, summed over all workers: exact for
+    this worker, at most one flush interval (0.5 s) behind for the others, as ``/metrics`` is."""
+    BUFFER.flush()
     wanted = {str(i) for i in schema_ids}
     counts = {i: 0 for i in schema_ids}
     for family in _registry().collect():

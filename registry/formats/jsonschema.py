@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cached_property, partial
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Container, Iterable, Iterator
 from urllib.parse import urljoin
 
 import jsonschema_rs
@@ -387,10 +387,6 @@ _RS_CLASSES = {4: jsonschema_rs.Draft4Validator, 6: jsonschema_rs.Draft6Validato
 _PYTHON_ONLY = ("patternProperties", "$dynamicRef", "$recursiveRef", "$dynamicAnchor", "$recursiveAnchor")
 # Keywords under which a stricter subschema can make the schema accept more.
 _NOT_MONOTONE = ("not", "oneOf", "if", "contains")
-# Every format name jsonschema-rs checks by itself; each is given python-jsonschema's answer instead.
-_RS_FORMATS = ("date", "date-time", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4",
-               "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uri-template", "json-pointer",
-               "relative-json-pointer", "regex", "uuid")
 # Formats whose jsonschema-rs check accepts only strings python-jsonschema's accepts (tested in
 # tests/formats/test_jsonschema_conformance.py).
 _STRICTER_FORMATS = frozenset({"date", "date-time", "uuid", "ipv4"})
@@ -419,15 +415,15 @@ def _accept(value: str) -> bool:
     return True
 
 
-def format_functions(checker: FormatChecker, names: Any = (), native: Any = ()) -> dict[str, Callable[[str], bool]]:
-    """python-jsonschema's format checks as jsonschema-rs format callbacks, for ``checker``'s formats and
-    ``names`` (a format python-jsonschema does not check accepts every string, as there), except the
-    ``native`` ones, left to jsonschema-rs."""
-    functions: dict[str, Callable[[str], bool]] = {name: _accept for name in (*_RS_FORMATS, *names)}
-    functions.update({name: partial(_conforms, checker, name) for name in checker.checkers})
-    for name in native:
-        functions.pop(name, None)
-    return functions
+def format_functions(checker: FormatChecker, names: Iterable[str], native: Container[str] = ()
+                     ) -> dict[str, Callable[[str], bool]]:
+    """python-jsonschema's format checks as jsonschema-rs format callbacks, for the format ``names`` a
+    document uses (a format python-jsonschema does not check accepts every string, as there), except the
+    ``native`` ones, left to jsonschema-rs. Only the names the document uses get one: with any Python
+    callback at all, jsonschema-rs 0.60 answers every ``is_valid`` about 1.6 times slower (0.78 against
+    1.24 ms per 1000 records of the template's cost.token-usage, whose formats are all native)."""
+    return {name: partial(_conforms, checker, name) if name in checker.checkers else _accept
+            for name in names if name not in native}
 
 
 def _keyword_values(document: Any, keyword: str) -> list[Any]:

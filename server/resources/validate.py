@@ -7,8 +7,10 @@ in the same order. A record that fails is an answer (200), not a request error.
 
 The body is read once (orjson where it reads as ``json.loads`` would). A batch of records is answered
 while it is validated: the answer is streamed in chunks as the records are reached, so no list of
-results or whole answer is ever built. A batch of payloads is answered when complete, because a
-payload that is not base64, or names an unknown schema, fails the whole request (422/40403).
+results or whole answer is ever built. A batch of payloads is streamed the same way after a first
+pass that checks every payload is base64 and names a known schema, because either fails the whole
+request (422/40403) and could not be answered once the answer has started; each message is decoded in
+that pass and again when it is validated, so no decoded copy of the batch is kept.
 """
 from __future__ import annotations
 
@@ -59,22 +61,20 @@ class Validate:
             records = self._batch(body["records"], "records")
             engine = self._engine(self._target(body))
             resp.content_type = RESPONSE_TYPE
-            resp.stream = _streamed_answer(engine, records)
+            resp.stream = _streamed_answer(engine.check_each(records), engine.schema_id)
+        elif key == "payload":
+            errors, schema_id = self.validators.check_message(_message(body["payload"]),
+                                                              self._target(body, required=False))
+            send(resp, {**self._result(errors), "schema_id": schema_id})
         else:
-            payloads = [body["payload"]] if key == "payload" else self._batch(body["payloads"], "payloads")
+            payloads = self._batch(body["payloads"], "payloads")
             explicit = self._target(body, required=False)
-            results, schema_ids = [], set()
-            for payload in payloads:
-                result, used = self._check_payload(payload, explicit)
-                results.append(result)
-                schema_ids.add(used)
-            schema_id = schema_ids.pop() if len(schema_ids) == 1 else None
-            if key == "payload":
-                send(resp, {**results[0], "schema_id": schema_id})
-            else:
-                valid = sum(1 for r in results if r["valid"])
-                send(resp, {"results": results, "schema_id": schema_id,
-                            "valid_count": valid, "invalid_count": len(results) - valid})
+            # every request error (not base64: 422, an unknown schema: 40403) before the answer starts
+            schema_ids = {self.validators.message_schema(_message(payload), explicit) for payload in payloads}
+            resp.content_type = RESPONSE_TYPE
+            resp.stream = _streamed_answer(
+                (self.validators.check_message(_message(payload), explicit)[0] for payload in payloads),
+                schema_ids.pop() if len(schema_ids) == 1 else None)
 
     def _batch(self, value: Any, key: str) -> list[Any]:
         if not isinstance(value, list):
@@ -107,30 +107,31 @@ class Validate:
     def _engine(self, schema_id: int) -> Engine:
         return self.validators.require(schema_id)
 
-    def _check_payload(self, payload: Any, explicit: int | None) -> tuple[dict[str, Any], int | None]:
-        if not isinstance(payload, str):
-            raise unprocessable("a payload must be a base64 string")
-        try:
-            message = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            raise unprocessable("a payload is not valid base64") from None
-        errors, schema_id = self.services.validators.check_message(message, explicit)
-        return self._result(errors), schema_id
-
     @staticmethod
     def _result(errors: list[DataError]) -> dict[str, Any]:
         return _VALID if not errors else {"valid": False, "errors": [error.to_json() for error in errors]}
 
 
-def _streamed_answer(engine: Engine, records: list[Any]) -> Iterator[bytes]:
+def _message(payload: Any) -> bytes:
+    """A Kafka message sent as base64 text, or 422."""
+    if not isinstance(payload, str):
+        raise unprocessable("a payload must be a base64 string")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise unprocessable("a payload is not valid base64") from None
+
+
+def _streamed_answer(answers: Iterator[list[DataError]], schema_id: int | None) -> Iterator[bytes]:
     """``{"results": [...], "schema_id", "valid_count", "invalid_count"}`` in the bytes :func:`send` would
-    write, produced ``_CHUNK`` records at a time as they are validated."""
+    write, produced ``_CHUNK`` records at a time as ``answers`` (each record's errors) are reached."""
     yield b'{"results":['
-    valid = 0
+    valid = invalid = 0
     parts: list[bytes] = []
     separator = b""
-    for errors in engine.check_each(records):
+    for errors in answers:
         if errors:
+            invalid += 1
             parts.append(dumps({"valid": False, "errors": [error.to_json() for error in errors]}))
         else:
             valid += 1
@@ -140,4 +141,4 @@ def _streamed_answer(engine: Engine, records: list[Any]) -> Iterator[bytes]:
             separator, parts = b",", []
     if parts:
         yield separator + b",".join(parts)
-    yield b'],"schema_id":%d,"valid_count":%d,"invalid_count":%d}' % (engine.schema_id, valid, len(records) - valid)
+    yield b'],"schema_id":%s,"valid_count":%d,"invalid_count":%d}' % (dumps(schema_id), valid, invalid)

@@ -91,8 +91,14 @@ def test_validation_counts_add_up_across_workers(server):
         for _ in range(sent):  # new connections spread over the workers
             session.post(f"{server.url}/validate", json={"schema_id": 5, "data": {"allowed": True}},
                          headers={"Connection": "close"}, timeout=10)
-    after = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
-    assert after["usage_stats"]["validation_count"] - before["usage_stats"]["validation_count"] == sent
+    deadline = time.monotonic() + 3   # the other workers' counts are written every 0.5 s
+    while True:
+        after = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
+        counted = after["usage_stats"]["validation_count"] - before["usage_stats"]["validation_count"]
+        if counted == sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert counted == sent
     assert _metric_reaches(server, "schema_registry_validations_total", 'result="valid",schema_id="5"', sent)
     assert _metric_reaches(server, "schema_registry_requests_total",
                            'method="POST",route="/validate",status="200"', sent)
@@ -117,6 +123,31 @@ def test_large_batch_is_streamed_in_order_with_the_bytes_of_one_answer(server):
     assert [x["valid"] for x in answer["results"]] == [bool(n % 7) for n in range(1, 700)]
     assert (answer["valid_count"], answer["invalid_count"]) == (600, 99)
     assert r.content == dumps(answer)
+
+
+def test_payload_batches_are_streamed_after_every_payload_was_checked(server):
+    """A payloads batch is streamed like a records batch, but a payload that is not base64 or names an
+    unknown schema still fails the whole request, wherever it is in the batch."""
+    from server.media import dumps
+
+    timestamp = json.loads(TIMESTAMP)
+    full = json.loads(INFERENCE_V2)
+    full["fields"][2]["type"] = timestamp
+    good, broken = _wire(3, full, GOOD), _wire(3, full, {**GOOD, "total_tokens": 0})
+    foreign = base64.b64encode(b"\x01abcd").decode()
+    payloads = [good if n % 5 else broken for n in range(1, 600)] + [foreign]
+    r = validate(server, {"payloads": payloads})
+    assert r.status_code == 200 and r.headers.get("Transfer-Encoding") == "chunked"
+    answer = r.json()
+    assert [x["valid"] for x in answer["results"]] == [bool(n % 5) for n in range(1, 600)] + [False]
+    assert (answer["valid_count"], answer["invalid_count"], answer["schema_id"]) == (480, 120, None)
+    assert r.content == dumps(answer)
+    late_garbage = validate(server, {"payloads": [good] * 500 + ["not base64!"]})
+    assert late_garbage.status_code == 422 and "base64" in late_garbage.json()["message"]
+    unknown = base64.b64encode(b"\0" + struct.pack(">I", 999_999) + b"\x02").decode()
+    late_unknown = validate(server, {"payloads": [good] * 500 + [unknown]})
+    assert late_unknown.status_code == 404 and late_unknown.json()["error_code"] == 40403
+    assert validate(server, {"payloads": [good, broken]}).json()["schema_id"] == 3
 
 
 def test_json_wire_format_payload_is_read_as_json_loads_would(server):
