@@ -8,7 +8,8 @@ old answers unreachable instead of stale. The generation is re-read at most ever
 
 Failure policy: a lost Redis is skipped (and retried after ``redis_retry_seconds``) and never fails
 a request; a lost SQL index makes uncached reads fail with 50001 (:class:`StoreUnavailable`) while
-everything already cached keeps being served.
+everything already cached keeps being served — the answers about subjects only by a worker whose build is
+as new as any other process of the server answered from (else they would take a client back).
 
 With a read replica (``--index-replica``, a PostgreSQL streaming standby) the SQL reads go to the replica
 and the primary (``--index``) is the fallback. Replication is asynchronous, so the replica may answer an
@@ -74,6 +75,9 @@ class Store:
         self._answers: LRU[Any] = LRU(settings.cache_entries)
         self._parsed: LRU[ParsedSchema] = LRU(min(settings.cache_entries, 2_000))
         self._generation: int | None = None
+        # The index could not be read when another process of this server had answered from a newer build
+        # than this worker's: its answers cached per build would go back (see current).
+        self._below_floor = False
         self._build_key: tuple[int, str] | None = None
         self._generation_read_at = 0.0
         self._id_epoch = 0   # counts the times the answers cached per ID were dropped (see id_epoch)
@@ -173,8 +177,9 @@ class Store:
     @metrics.timed("sql")
     def sql(self, call: Callable[[Any], T]) -> T:
         """Run ``call(reader)`` on the replica when it serves the current generation (and this thread's
-        connection to it has replayed that far), else on the primary. A replica failure is retried on the
-        primary (after once on a new connection, see :meth:`_on_replica`); a primary failure becomes :class:`StoreUnavailable` and closes the connections so that
+        connection to it has replayed that far), else on the primary — which, with a replica, counts the
+        primary's build as served (it may be newer than this worker's generation). A replica failure is
+        retried on the primary (after once on a new connection, see :meth:`_on_replica`); a primary failure becomes :class:`StoreUnavailable` and closes the connections so that
         the next call reconnects."""
         if self._replica_usable() and self._use_replica:
             try:
@@ -185,7 +190,16 @@ class Store:
                     return answered[0]
             except _SQL_ERRORS as exc:
                 self._set_replica(exc)
-        return self._on_primary(call)
+        if self._replica is None:
+            return self._on_primary(call)
+        result, info = self._on_primary(lambda r: (call(r), r.build_info()))
+        if info is not None and info.generation > (self._generation or 0):
+            # The primary moved on since this worker read the generation: the answer may come from a newer
+            # build. It was served, so no process of this server may answer from an older one after it (the
+            # replica may still hold one — it stopped, or lags); re-read before the next answer.
+            self._floor.raise_to(info.generation)
+            self._generation_read_at = 0.0
+        return result
 
     def _on_replica(self, call: Callable[[Any], T]) -> T:
         """``call`` on the replica. A failure on a connection made earlier is retried once on a new one
@@ -294,8 +308,9 @@ class Store:
                 self._generation = info.generation if info is not None else None
                 # a rebuilt index starts counting generations again; with the commit the key is unique
                 self._build_key = (info.generation, info.commit) if info is not None else None
+                self._below_floor = False
             except StoreUnavailable:
-                pass
+                self._below_floor = self.floor > (self._generation or 0)
             self._generation_read_at = now
         return self._generation
 
@@ -397,10 +412,11 @@ class Store:
         return body
 
     def _known(self, schema_id: int) -> bool:
-        """Whether an ID may exist: the index has a build and the ID is not remembered as unknown."""
+        """Whether an ID may exist: the index has a build and the ID is not remembered as unknown — at a
+        build as new as any this server answered from (an ID unknown at an older one may be assigned since)."""
         if self.generation() is None:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
-        return self._answers.get((self._build_key, "unknown id", schema_id)) is MISSING
+        return self._below_floor or self._answers.get((self._build_key, "unknown id", schema_id)) is MISSING
 
     @traced("cache.miss")
     def _load(self, schema_id: int) -> Any:
@@ -433,9 +449,14 @@ class Store:
         return found
 
     def current(self, key: tuple, call: Callable[[Any], T]) -> T:
-        """An answer about the current build: cached per generation, computed by ``call(reader)``."""
+        """An answer about the current build: cached per generation, computed by ``call(reader)``. None
+        while this worker's build is older than one another process of this server answered from and the
+        index cannot be read: its cached answers would take a client back."""
         if self.generation() is None:
             raise StoreUnavailable("the index has not been built yet or cannot be read")
+        if self._below_floor:
+            raise StoreUnavailable(f"the index cannot be read at build {self.floor}, which this server "
+                                   f"already answered from")
         cache_key = (self._build_key, *key)
         value = _counted_get(self._answers, cache_key)
         if value is not MISSING:

@@ -21,6 +21,8 @@ from builder.build import build_index
 from builder.sql_index import SqlIndex
 from registry.snapshot import Snapshot
 from registry.writes import RegistryWriter
+from server.settings import Settings
+from server.store import Store
 from tests.conftest import _missing
 from tests.server.conftest import ROOT, running
 from tests.server.sample import make_registry
@@ -144,6 +146,28 @@ def test_stopped_standby_falls_back_and_a_lagging_one_never_goes_back(pair: PgSt
         code, body = ready(server)
         assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "primary")
         assert body["index"]["replica"]["behind"] == 1
+
+
+@pytest.mark.slow
+def test_an_answer_the_primary_gave_for_a_failed_standby_counts_as_served(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """Two workers (stores sharing one run directory) read the standby at build 1; it stops and build 2 lands.
+    A cache miss in one worker is answered by the primary — from build 2, before that worker re-read the
+    generation. The standby comes back behind: the other worker must not answer build 1 after that."""
+    repo = tmp_path / "repo"
+    writer = built_sample(pair, repo)
+    (tmp_path / "run").mkdir()
+    settings = Settings(index_url=pair.primary.url(SCHEMA), index_replica_url=pair.standby.url(SCHEMA),
+                        run_dir=str(tmp_path / "run"), generation_ttl=600.0)   # no re-read unless told
+    first, second = Store(settings), Store(settings)
+    assert first.versions("common.timestamp") == second.versions("common.timestamp") == [1]
+    pair.stop_standby()
+    add_version(writer, pair, repo)
+    assert first.version("common.timestamp", "latest").version == 2   # a miss: the primary answers, build 2
+    pair.standby.configure("recovery_min_apply_delay = '1h'")
+    pair.start_standby()
+    assert pair.standby.sql(f"SELECT max(generation) FROM {SCHEMA}.builds")[0][0] == 1
+    assert second.versions("common.timestamp") == [1, 2]
+    assert second.version("common.timestamp", "latest").version == 2
 
 
 def versions_or_unavailable(server: Any, subject: str) -> list[int] | None:
