@@ -9,7 +9,7 @@ Keys, every one under a configurable prefix ``P``; the part in braces is the Red
 so every command, transaction and script touches keys of one slot (the same layout serves a
 standalone Redis, where the braces mean nothing):
 
-* ``P:id:{N}`` — the served body of ID N; ``P:contract:{N}`` — its data contract (``metadata``,
+* ``P:body:{N}`` — the served body of ID N; ``P:contract:{N}`` — its data contract (``metadata``,
   ``ruleSet``; only when it has one), which the server validates with but never sends; and
   ``P:binding:{N}`` — the content fingerprint the ID was written for. The three share ID N's slot:
   the server reads body and contract in one ``MGET``, and each ID is written by one script that checks
@@ -33,8 +33,9 @@ from builder.sql_index import Reader
 from registry.read_model import contract_body, dumps, schema_body
 
 # 1 kept bodies with their contract under P:schema:{id}, plus per-subject hashes no one read;
-# 2 had no hash tags (P:id:N, P:generation: not usable on a Redis Cluster)
-LAYOUT = 3
+# 2 had no hash tags (P:id:N, P:generation: not usable on a Redis Cluster); 3 kept bodies without their
+# ``guid`` under P:id:{N} — a key this layout never reads, so no server sends an ID's old bytes
+LAYOUT = 4
 OLD_GENERATION_TTL = 300
 _BATCH = 1000
 
@@ -90,13 +91,13 @@ class RedisIndex:
         return f"{self.prefix}{{meta}}:g{generation}:{name}"
 
     def _body(self, schema_id: int) -> str:
-        return f"{self.prefix}id:{{{schema_id}}}"
+        return f"{self.prefix}body:{{{schema_id}}}"
 
     def _contract(self, schema_id: int) -> str:
         return f"{self.prefix}contract:{{{schema_id}}}"
 
     def _binding(self, schema_id: int) -> str:
-        """The content fingerprint ``P:id:{N}`` was written for (checked before any rewrite)."""
+        """The content fingerprint ``P:body:{N}`` was written for (checked before any rewrite)."""
         return f"{self.prefix}binding:{{{schema_id}}}"
 
     def _legacy_binding(self, schema_id: int) -> str:
@@ -270,7 +271,7 @@ class RedisIndex:
 
     def _refuse_rebinding(self, reader: Reader, ids: list[int] | None) -> None:
         """Before writing anything: every ID about to be written must be unbound in Redis or bound to the
-        same content — ``P:id:{N}`` is cached forever by every server reading it. A Redis still holding
+        same content — ``P:body:{N}`` is cached forever by every server reading it. A Redis still holding
         layout 2's bindings (``P:binding:N``) is held to them too."""
         rows = list(reader.iter_schemas() if ids is None else reader.schemas_by_ids(ids).values())
         legacy = self.client.exists(self._legacy_pointer()) > 0

@@ -41,6 +41,9 @@ from registry.read_model import SCHEMA_TYPES, VersionRow, config_body, dumps, sc
 _IMMUTABLE = re.compile(r"^schemas/ids/(\d+)/(?:schema/)?index\.json$")
 MANAGED = ("schemas", "subjects", "config", "catalog.json", "fields.json")
 MANIFEST = ".llm-registry-manifest.json"
+# 1 wrote schema answers without Confluent's ``guid``. A manifest of another format is not used: the next
+# write is a full one, so every published ID file takes its current bytes (:func:`_only_gains_guid`).
+FORMAT = 2
 
 
 def _json_file(body: Any) -> bytes:
@@ -177,7 +180,7 @@ def write(reader: Reader, out_dir: str | Path, registry: dict[str, Any] | None =
     else:
         _remove_stale(root, set(hashes), gone)
     text = _sorted_json({"commit": info.commit if info else None, "generation": info.generation if info else None,
-                         "files": hashes})
+                         "format": FORMAT, "files": hashes})
     _replace(root / MANIFEST, text)
     return len(hashes), rewritten, _digest(hashes)
 
@@ -222,12 +225,24 @@ def _refuse_rebinding(root: Path, files: list[tuple[str, bytes]]) -> None:
             existing = (root / relative).read_bytes()
         except OSError:
             continue
-        if existing != data:
+        if existing != data and not _only_gains_guid(existing, data):
             raise StaticApiError(
                 f"refused: {root / relative} already publishes id {match[1]} with other content; a static "
                 f"schemas/ids/N file is immutable and never rewritten. The index now binds id {match[1]} "
                 f"differently: rebuild from the main whose ledger published it (see `llm-registry reconcile`), "
                 f"or write this registry's static API into a new directory. Nothing was written.")
+
+
+def _only_gains_guid(existing: bytes, data: bytes) -> bool:
+    """Whether ``data`` is the answer ``existing`` (written in format 1) gives with its ``guid`` added: the
+    same content, so the one rewrite of a published ID file that is allowed, and it happens once."""
+    try:
+        old, new = json.loads(existing), json.loads(data)
+    except ValueError:
+        return False
+    if not isinstance(old, dict) or not isinstance(new, dict) or "guid" in old:
+        return False
+    return isinstance(new.pop("guid", None), str) and new == old
 
 
 def _digest(hashes: dict[str, str]) -> str:
@@ -239,7 +254,9 @@ def _load_manifest(root: Path) -> dict | None:
         data = json.loads((root / MANIFEST).read_bytes())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict) or data.get("format") != FORMAT:
+        return None
+    return data
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -6,15 +6,18 @@ server does not depend on the builder to read, and every place that serves a bod
 definition (:func:`schema_body`, :func:`version_body`, :func:`dumps`) — equal rows give equal bytes.
 
 Field order follows Confluent's responses; ``schemaType`` is omitted for AVRO and ``references`` when
-empty, as Confluent does. The data contract (``metadata``, ``ruleSet``) is left out of what clients are
-served: the registry enforces its CEL rules itself (merge gate, ``/validate``), while confluent-kafka's
-serializers refuse a schema whose ruleSet names an executor the application did not register ("Could
-not find rule executor of type CEL"). :func:`contract_body` is that part alone, for the server's
-validation.
+empty, as Confluent does. Every schema body carries the content's ``guid`` (:func:`guid_of`), as
+Confluent 8 does: confluent-kafka's serializers put it in a message's header instead of the ID when asked
+to. The data contract (``metadata``, ``ruleSet``) is left out of what clients are served: the registry
+enforces its CEL rules itself (merge gate, ``/validate``), while confluent-kafka's serializers refuse a
+schema whose ruleSet names an executor the application did not register ("Could not find rule executor
+of type CEL"). :func:`contract_body` is that part alone, for the server's validation.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +98,24 @@ def dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+def guid_of(row: SchemaRow | VersionRow) -> str:
+    """A schema's content GUID, computed as Confluent computes its own: an MD5 rendered as a UUID, over
+    the registered text and then each reference's name, subject and version (a 4-byte big-endian
+    integer), so a schema without a data contract has the GUID Confluent gives it, and messages that
+    carry Confluent's GUID still resolve after an import. Confluent also hashes the data contract
+    (``metadata``, ``ruleSet``); this registry serves no contract in its bodies, so the GUID names the
+    served content: IDs that differ only in their data contract share one. Equal content gives the same
+    GUID in every registry and clone; the ID names the registration."""
+    digest = hashlib.md5(row.schema.encode("utf-8"), usedforsecurity=False)
+    for ref in row.references:
+        digest.update(ref.name.encode("utf-8"))
+        digest.update(ref.subject.encode("utf-8"))
+        digest.update(ref.version.to_bytes(4, "big", signed=True))
+    return str(uuid.UUID(bytes=digest.digest()))
+
+
 def _common(body: dict[str, Any], row: SchemaRow | VersionRow) -> dict[str, Any]:
+    body["guid"] = guid_of(row)
     if row.schema_type != "AVRO":
         body["schemaType"] = row.schema_type
     if row.references:
@@ -104,7 +124,8 @@ def _common(body: dict[str, Any], row: SchemaRow | VersionRow) -> dict[str, Any]
 
 
 def schema_body(row: SchemaRow, schema: str | None = None) -> dict[str, Any]:
-    """``GET /schemas/ids/{id}``; ``schema`` replaces the registered text (Confluent's ``format``)."""
+    """``GET /schemas/ids/{id}``; ``schema`` replaces the registered text (Confluent's ``format``; the
+    ``guid`` stays the registered content's, as Confluent keeps it)."""
     body = _common({}, row)
     body["schema"] = row.schema if schema is None else schema
     return body
@@ -115,6 +136,12 @@ def version_body(row: VersionRow, schema: str | None = None) -> dict[str, Any]:
     body = _common({"subject": row.subject, "version": row.version, "id": row.id}, row)
     body["schema"] = row.schema if schema is None else schema
     return body
+
+
+def deprecated_since(row: VersionRow) -> int | None:
+    """When a DEPRECATED or ARCHIVED version became so (unix seconds, from git history), ``None`` in other
+    states: REST sends it as RFC 9745's ``Deprecation`` header, gRPC as ``SubjectVersion.deprecated_at``."""
+    return row.deprecated_at if row.state in ("DEPRECATED", "ARCHIVED") else None
 
 
 def config_body(level: str | None, policy: str | None) -> dict[str, str]:

@@ -16,7 +16,7 @@ from email.utils import format_datetime
 
 import falcon
 
-from registry.read_model import VersionRow
+from registry.read_model import VersionRow, deprecated_since
 from server.media_types import RESPONSE_TYPE
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -55,8 +55,9 @@ def lifecycle_headers(resp: falcon.Response, row: VersionRow) -> None:
     commit time of the change that deprecated the version (builder/deprecations.py)."""
     if row.state not in ("DEPRECATED", "ARCHIVED"):
         return
-    if row.deprecated_at is not None:
-        resp.set_header("Deprecation", f"@{row.deprecated_at}")
+    since = deprecated_since(row)
+    if since is not None:
+        resp.set_header("Deprecation", f"@{since}")
     sunset_date = row.sunset_date
     if sunset_date:
         try:

@@ -69,6 +69,11 @@ class IndexSource:
         """Whether this thread already has a connection to the index (see :meth:`SqlIndex.thread_connected`)."""
         return self._index is not None and self._index.thread_connected()
 
+    def close_thread(self) -> None:
+        """Close this thread's connection only (see :meth:`SqlIndex.close_thread`)."""
+        if self._index is not None:
+            self._index.close_thread()
+
     def close(self) -> None:
         """Close every thread's connection (each reconnects on its next call)."""
         if self._index is not None:

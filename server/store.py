@@ -174,18 +174,34 @@ class Store:
     def sql(self, call: Callable[[Any], T]) -> T:
         """Run ``call(reader)`` on the replica when it serves the current generation (and this thread's
         connection to it has replayed that far), else on the primary. A replica failure is retried on the
-        primary; a primary failure becomes :class:`StoreUnavailable` and closes the connections so that
+        primary (after once on a new connection, see :meth:`_on_replica`); a primary failure becomes :class:`StoreUnavailable` and closes the connections so that
         the next call reconnects."""
         if self._replica_usable() and self._use_replica:
             try:
-                reader = self._replica.reader()   # type: ignore[union-attr]
-                if reader.at_least(self.floor):
-                    result = call(reader)
-                    self._set_replica(None)
-                    return result
+                floor = self.floor
+                answered = self._on_replica(lambda r: (call(r),) if r.at_least(floor) else None)
+                self._set_replica(None)
+                if answered is not None:   # else it is behind the floor: the primary answers
+                    return answered[0]
             except _SQL_ERRORS as exc:
                 self._set_replica(exc)
         return self._on_primary(call)
+
+    def _on_replica(self, call: Callable[[Any], T]) -> T:
+        """``call`` on the replica. A failure on a connection made earlier is retried once on a new one
+        (this thread's only): a standby that restarted since terminated it, and with the primary down
+        that one stale connection would otherwise leave no node to read. Raises what the retry raises."""
+        replica = self._replica
+        assert replica is not None
+        retry = replica.connected()
+        while True:
+            try:
+                return call(replica.reader())
+            except _SQL_ERRORS:
+                if not retry:
+                    raise
+                retry = False
+                replica.close_thread()
 
     def _on_primary(self, call: Callable[[Any], T]) -> T:
         """``call`` on the primary. A failure on a connection made earlier is retried once on a new one:
@@ -237,7 +253,7 @@ class Store:
         before: see :attr:`floor`), else the primary's."""
         if self._replica_usable():
             try:
-                info = self._replica.reader().build_info()   # type: ignore[union-attr]
+                info = self._on_replica(lambda r: r.build_info())
                 self._set_replica(None)
                 if info is not None and info.generation >= floor:
                     return info, True
@@ -294,7 +310,7 @@ class Store:
         if self._replica is None:
             raise StoreUnavailable("no read replica is configured")
         try:
-            info = self._replica.reader().build_info()
+            info = self._on_replica(lambda r: r.build_info())
         except _SQL_ERRORS as exc:
             self._set_replica(exc)
             raise StoreUnavailable(self.replica_error or _describe(exc)) from None
@@ -303,15 +319,25 @@ class Store:
 
     def serving_build_info(self) -> Any:
         """The build reads are answered from now, read now (the gRPC health check): the replica's when it
-        answers and is not behind the floor, else the primary's; raises :class:`StoreUnavailable`."""
+        answers and is not behind the floor, else the primary's; raises :class:`StoreUnavailable`. With
+        the primary down and the replica behind, the replica's: no read goes back to it, but the answers
+        cached at the floor are served, and every server that saw that build is in the same state — as
+        ``/health/ready`` says, that is degraded, not down."""
+        behind = None
         if self._replica is not None:
             try:
                 info = self.replica_build_info()
                 if info is not None and info.generation >= self.floor:
                     return info
+                behind = info
             except StoreUnavailable:
                 pass
-        return self.build_info()
+        try:
+            return self.build_info()
+        except StoreUnavailable:
+            if behind is None:
+                raise
+            return behind
 
     @property
     def floor(self) -> int:

@@ -98,6 +98,16 @@ class SqlIndex:
         conn = getattr(self._local, "conn", None)
         return conn is not None and not conn.inherited
 
+    def close_thread(self) -> None:
+        """Close this thread's connection only (its next call reconnects): after a failure that may only
+        mean the server restarted since the connection was made, without failing the calls other threads
+        have in flight on theirs."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._threads.discard(conn)
+            conn.close()
+
     @contextmanager
     def writer(self) -> Iterator["Writer"]:
         """One transaction: everything written inside is visible to readers at once, or not at all.

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -54,7 +57,7 @@ class Schema(_message.Message):
     def __init__(self, id: _Optional[int] = ..., schema_type: _Optional[_Union[SchemaType, str]] = ..., schema: _Optional[str] = ..., references: _Optional[_Iterable[_Union[SchemaReference, _Mapping]]] = ...) -> None: ...
 
 class SubjectVersion(_message.Message):
-    __slots__ = ("subject", "version", "id", "schema_type", "schema", "references", "state", "sunset_date", "deleted")
+    __slots__ = ("subject", "version", "id", "schema_type", "schema", "references", "state", "sunset_date", "deleted", "deprecated_at")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +67,7 @@ class SubjectVersion(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     SUNSET_DATE_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
+    DEPRECATED_AT_FIELD_NUMBER: _ClassVar[int]
     subject: str
     version: int
     id: int
@@ -73,7 +77,8 @@ class SubjectVersion(_message.Message):
     state: LifecycleState
     sunset_date: str
     deleted: bool
-    def __init__(self, subject: _Optional[str] = ..., version: _Optional[int] = ..., id: _Optional[int] = ..., schema_type: _Optional[_Union[SchemaType, str]] = ..., schema: _Optional[str] = ..., references: _Optional[_Iterable[_Union[SchemaReference, _Mapping]]] = ..., state: _Optional[_Union[LifecycleState, str]] = ..., sunset_date: _Optional[str] = ..., deleted: _Optional[bool] = ...) -> None: ...
+    deprecated_at: _timestamp_pb2.Timestamp
+    def __init__(self, subject: _Optional[str] = ..., version: _Optional[int] = ..., id: _Optional[int] = ..., schema_type: _Optional[_Union[SchemaType, str]] = ..., schema: _Optional[str] = ..., references: _Optional[_Iterable[_Union[SchemaReference, _Mapping]]] = ..., state: _Optional[_Union[LifecycleState, str]] = ..., sunset_date: _Optional[str] = ..., deleted: _Optional[bool] = ..., deprecated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("error_code", "message")

@@ -18,8 +18,10 @@ import time
 from typing import Any, Callable, Iterable, Iterator
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from registry.errors import RegistryError
+from registry.read_model import deprecated_since
 from registry.types import DataError
 from server import metrics, params
 from server.access import ANONYMOUS, AccessControl, Permission, require_writable
@@ -155,12 +157,15 @@ def _schema_message(row: Any, schema: str) -> pb.Schema:
 
 
 def _version_message(row: Any, schema: str) -> pb.SubjectVersion:
+    since = deprecated_since(row)
     return pb.SubjectVersion(
         subject=row.subject, version=row.version, id=row.id,
         schema_type=_TYPE_VALUES.get(row.schema_type, pb.SCHEMA_TYPE_UNSPECIFIED), schema=schema,
         references=[_reference(r) for r in row.references],
         state=_STATES.get(row.state, pb.LIFECYCLE_STATE_UNSPECIFIED), sunset_date=row.sunset_date or "",
-        deleted=row.deleted)
+        deleted=row.deleted,
+        # unset (not the epoch) when the version is not deprecated: the date REST's Deprecation header has
+        deprecated_at=Timestamp(seconds=since) if since is not None else None)
 
 
 def _reference(reference: Any) -> pb.SchemaReference:

@@ -44,8 +44,12 @@ class Ready:
     """Ready when the SQL index answers and holds a build; the body says what each backend does.
 
     With a read replica, ``index`` describes the build reads are served from, ``index.primary`` and
-    ``index.replica`` each node, and ``status`` is ``degraded`` (still 200: every read is answered)
-    while one of them is down or the replica is behind — ``degraded`` lists why."""
+    ``index.replica`` each node, and ``status`` is ``degraded`` (still 200) while one of them is down or
+    the replica is behind — ``degraded`` lists why. With the primary down and the replica behind a build
+    this server already answered from (``serving: cache``), reads that would go back to the replica's
+    older build answer 50001 while the answers cached at the newer one are served: still 200, since every
+    server that saw the build is in the same state, and 503 would take the whole fleet out of the load
+    balancer at once. 503 only when no node answers, or none holds a build."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -61,13 +65,14 @@ class Ready:
             serving, reasons = _replica_roles(primary, replica, newest)
             degraded += reasons
             served = replica if serving == "replica" else primary if serving == "primary" else \
-                {"reachable": False, "built": False, "error": "neither the primary nor an up-to-date replica answers"}
+                _cached_build(newest) if serving == "cache" else \
+                {"reachable": False, "built": False, "error": "neither the primary nor a replica holding a build answers"}
             index = {"configured": True, **served, "serving": serving, "primary": primary, "replica": replica}
         main = store.main_status()
         if main is not None:   # with --repo: is main indexed, or refused (and an older build served)?
             index["main"] = main
         cache = {"memory": "up", "redis": store.redis.status() if store.redis else "disabled"}
-        ready = bool(index.get("reachable") and index.get("built"))
+        ready = bool(index.get("reachable") and index.get("built")) or index.get("serving") == "cache"
         body: dict[str, object] = {"status": "not ready" if not ready else "degraded" if degraded else "ready",
                                    "index": index, "cache": cache}
         if degraded and ready:
@@ -87,10 +92,17 @@ def _probe(read: object) -> dict[str, object]:
     return out
 
 
+def _cached_build(newest: int) -> dict[str, object]:
+    """``index`` while the answers cached at build ``newest`` are served (``serving: cache``)."""
+    return {"reachable": False, "built": True, "generation": newest,
+            "error": "the primary is down and the read replica is behind the newest build served"}
+
+
 def _replica_roles(primary: dict[str, object], replica: dict[str, object],
                    newest: int) -> tuple[str | None, list[str]]:
-    """Which node serves reads now ("replica", "primary", or ``None``: neither can — a replica behind a
-    build already served must not answer) and why the pair is degraded, if it is."""
+    """What serves reads now and why the pair is degraded, if it is: "replica", "primary", "cache" (the
+    primary is down and the replica behind a build already served: it must not answer, the answers cached
+    at that build are served) or ``None`` (no node answers with a build)."""
     replica_ok = bool(replica["reachable"] and replica["built"])
     primary_ok = bool(primary["reachable"] and primary["built"])
     behind = replica_ok and int(replica.get("generation") or 0) < newest
@@ -99,10 +111,15 @@ def _replica_roles(primary: dict[str, object], replica: dict[str, object],
         reasons.append("read replica down: reads go to the primary")
     elif behind:
         replica["behind"] = newest - int(replica.get("generation") or 0)
-        reasons.append("read replica behind the newest build: reads go to the primary until it catches up")
+        if primary["reachable"]:
+            reasons.append("read replica behind the newest build: reads go to the primary until it catches up")
     if not primary["reachable"]:
-        reasons.append("primary down: reads come from the replica; writes and new builds wait for it")
-    serving = "replica" if replica_ok and not behind else "primary" if primary_ok else None
+        reasons.append("primary down and the read replica behind the newest build served: cached answers are "
+                       "served, other reads answer 50001 (never the older build) until it replays that build "
+                       "or is promoted" if behind else
+                       "primary down: reads come from the replica; writes and new builds wait for it")
+    serving = "replica" if replica_ok and not behind else "primary" if primary_ok else \
+        "cache" if behind and not primary["reachable"] else None
     return serving, reasons
 
 

@@ -1,13 +1,11 @@
 """``/schemas…``: lookups by global ID (the hot path), the schema list, types and bulk retrieval."""
 from __future__ import annotations
 
-import hashlib
-import uuid
 from typing import Any
 
 import falcon
 
-from registry.read_model import SCHEMA_TYPES
+from registry.read_model import SCHEMA_TYPES, guid_of
 from server import http_cache, params
 from server.errors import schema_not_found, unprocessable
 from server.http_cache import IMMUTABLE, REVALIDATE
@@ -73,16 +71,6 @@ class SchemaById:
         send(resp, params.page(req, usages))
 
 
-def guid_of(row: Any) -> str:
-    """A schema's content GUID, as Confluent exposes one: an MD5 rendered as a UUID, over the registered
-    text and then each reference (name, subject, version). Equal content gives the same GUID in every
-    registry and clone; it names content, the ID names the registration."""
-    digest = hashlib.md5(row.schema.encode("utf-8"), usedforsecurity=False)
-    for ref in row.references:
-        digest.update(f"{ref.name}\0{ref.subject}\0{ref.version}".encode("utf-8"))
-    return str(uuid.UUID(bytes=digest.digest()))
-
-
 DEFAULT_CONTEXT = "."   # Confluent's name of the default context, the only one this registry has
 
 
@@ -113,8 +101,7 @@ class SchemaByGuid:
         if row is None:
             raise schema_not_found(f"Schema with GUID {guid} not found")
         schema = served_schema(self.services, row, req.get_param("format"))
-        http_cache.send(req, resp, http_cache.render(dumps({**schema_body(row, schema), "guid": guid.lower()})),
-                        IMMUTABLE)
+        http_cache.send(req, resp, http_cache.render(dumps(schema_body(row, schema))), IMMUTABLE)
 
     def on_get_ids(self, req: falcon.Request, resp: falcon.Response, guid: str) -> None:
         schema_id = self._id(guid)

@@ -19,7 +19,7 @@ from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.errors import ModeNotConfigured, OperationNotPermitted, ReferenceExists
 from registry.ledger import MAX_ID
 from registry.modes import DEFAULT_COMPATIBILITY, Mode, WriteMode
-from registry.read_model import config_body
+from registry.read_model import config_body, guid_of
 from registry.rules import Rule
 from registry.types import SchemaError, SchemaType
 from registry.writes import Registered, Registration
@@ -31,6 +31,7 @@ from server.resources import Services, references_from
 from server.resources.config import ConfigResource, ModeResource
 from server.resources.subjects import Subject, Version, Versions
 from server.settings import Settings
+from server.store import StoreUnavailable
 from server.write_service import DEFAULT_IDENTITY, WriteService
 
 
@@ -148,7 +149,18 @@ class VersionsWithWrites(Versions):
         service = self.writer(req)
         request = registration(self.services, subject, read_object(req, self.services.settings.max_body_bytes))
         done = service.register(request, self.writer.author(req))
-        send(resp, {"id": done.id, "version": done.version})
+        send(resp, {"id": done.id, "version": done.version, **self._guid(done.id)})
+
+    def _guid(self, schema_id: int) -> dict[str, str]:
+        """Confluent's ``guid`` of the registered ID, from the ID's own row — the text an equal earlier
+        registration stored may differ from the one posted — so it is the ``guid`` every answer about the
+        ID carries. Left out (Confluent leaves out empty fields) when the index could not be brought up
+        to the write: a client then lacks a GUID, and never holds a wrong one."""
+        try:
+            row = self.services.store.schema(schema_id)
+        except StoreUnavailable:
+            row = None
+        return {} if row is None else {"guid": guid_of(row)}
 
 
 class VersionWithWrites(Version):

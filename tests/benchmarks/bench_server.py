@@ -8,7 +8,9 @@
    subject ``cost.token-usage`` (4 CEL rules) and the Avro subject ``telemetry.completion`` (1 rule),
    their valid examples cycled in batches (target ≥ 250k records/s), each with its ratios to the bare
    engine in process (jsonschema-rs ``is_valid`` / ``fastavro.validate``, no rules, one core) and to
-   the registry's validators in process (schema + rules, one core).
+   the registry's validators in process (schema + rules, one core); then the template's CEL rules,
+   rule evaluations/s on one core (target ≥ 50k; ``bench_validators.py``'s measurement), so that every
+   figure of issue 19 comes from one run.
 
 Load comes from ``wrk`` when it is installed (``apt-get install wrk``), else from a small generator
 of threads with keep-alive ``http.client`` connections.
@@ -388,6 +390,9 @@ def template_batches(args: argparse.Namespace, tmp: Path, env: dict[str, str], p
               f"({engine}, no rules)")
         print(f"  server / bare engine: {served / bare_rate:.2f} wall, {served_cpu / bare_cpu:.2f} per CPU second; "
               f"server / registry validators: {served / ours_rate:.2f} wall, {served_cpu / ours_cpu:.2f} per CPU second")
+    from tests.benchmarks.bench_validators import cel_engines
+    print("template CEL rules, one core (target >= 50k rule evaluations/s):")
+    cel_engines(max(args.seconds / 4, 0.5))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def test_redis_holds_the_served_bytes_and_switches_generations(registry, index_u
     assert rx.publish(reader) == "Redis up to date"
     # nothing but IDs and the build pointer: the server reads nothing else from Redis
     kinds = {key.decode()[len(prefix):].rsplit(":", 1)[0] for key in client.scan_iter(f"{prefix}*")}
-    assert kinds <= {"id", "contract", "binding", "{meta}", "{meta}:g1", "{meta}:g2"}, kinds
+    assert kinds <= {"body", "contract", "binding", "{meta}", "{meta}:g1", "{meta}:g2"}, kinds
 
 
 def test_the_data_contract_is_kept_beside_the_served_body(registry, tmp_path, redis_url):
@@ -291,6 +291,39 @@ def test_incremental_static_update_equals_a_full_write(registry, tmp_path, cli):
     assert not (tmp_path / "api/subjects/llm.usage-value/versions/2").exists()
     again = cli("--repo", registry.path, "--index", index, "--api-out", str(tmp_path / "api"))
     assert "(0 rewritten)" in again.stdout
+
+
+def test_a_static_api_of_format_1_gains_the_guid_once_and_stays_immutable(registry, tmp_path, cli):
+    """A static API written before schema answers carried ``guid`` (format 1: its manifest names no format)
+    is written in full by the next build, so every published ID file gains its guid and the static API
+    answers what the server answers; a published ID file whose content differs is still refused."""
+    def tree(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name != static_api.MANIFEST}
+    index, api = f"sqlite:///{tmp_path / 'i.db'}", tmp_path / "api"
+    assert cli("--repo", registry.path, "--index", index, "--api-out", str(api)).returncode == 0
+    current = tree(api)
+    id_files = sorted(api.glob("schemas/ids/*/index.json"))
+    assert id_files and all("guid" in json.loads(f.read_bytes()) for f in id_files)
+    for path in id_files:    # what format 1 wrote: the same answers without guid
+        body = json.loads(path.read_bytes())
+        del body["guid"]
+        path.write_bytes(dumps(body).encode())
+    manifest = json.loads((api / static_api.MANIFEST).read_bytes())
+    del manifest["format"]
+    (api / static_api.MANIFEST).write_text(json.dumps(manifest))
+    step = cli("--repo", registry.path, "--index", index, "--api-out", str(api))
+    assert step.returncode == 0, step.stderr
+    assert f"({len(id_files)} rewritten)" in step.stdout
+    assert tree(api) == current
+    assert json.loads((api / static_api.MANIFEST).read_bytes())["format"] == static_api.FORMAT
+
+    changed = json.loads(id_files[0].read_bytes())
+    del changed["guid"]
+    changed["schema"] += " "
+    id_files[0].write_bytes(dumps(changed).encode())
+    refused = cli("--repo", registry.path, "--index", index, "--api-out", str(api), "--full")
+    assert refused.returncode != 0 and "already publishes id" in refused.stderr + refused.stdout
 
 
 def test_outputs_catch_up_on_builds_they_missed(registry, tmp_path, redis_url, cli):

@@ -23,7 +23,7 @@ def test_update_writes_sql_then_redis_then_the_static_api(registry, tmp_path, re
         update = pipeline.update(Snapshot.open(registry.path))
         assert update.redis_error is None and update.static_digest
         assert update.notes[0].startswith("Redis generation 1") and update.notes[1].startswith("static API")
-        stored = redis.Redis.from_url(url).get(f"{prefix}id:{{1}}")
+        stored = redis.Redis.from_url(url).get(f"{prefix}body:{{1}}")
         assert json.loads(stored)["schema"] == json.loads((api / "schemas/ids/1/index.json").read_bytes())["schema"]
 
 

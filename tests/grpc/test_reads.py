@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import grpc
+import pygit2
 import requests
 
 from server.grpc import registry_pb2 as pb
@@ -90,6 +91,25 @@ def test_subject_version_lookup_with_lifecycle(grpc_server, stub):
     assert (code, error_code) == (grpc.StatusCode.INVALID_ARGUMENT, 42202)
     code, error_code, message = failure(lambda: stub.GetSubjectVersion(pb.GetSubjectVersionRequest(subject="nope")))
     assert (code, error_code, message) == (grpc.StatusCode.NOT_FOUND, 40401, "Subject 'nope' not found.")
+
+
+def test_deprecated_versions_carry_the_deprecation_date_rest_sends(grpc_server, grpc_repo, stub):
+    """SubjectVersion.deprecated_at is the instant of REST's RFC 9745 ``Deprecation: @<unix seconds>``:
+    the commit time of the commit that deprecated the version (the sample's), unset otherwise."""
+    first = stub.GetSubjectVersion(pb.GetSubjectVersionRequest(subject="telemetry.inference", version=1)).version
+    header = _rest(grpc_server, "/subjects/telemetry.inference/versions/1").headers["Deprecation"]
+    repo = pygit2.Repository(str(grpc_repo))   # main may have moved since: other tests write
+    commit = next(c for c in repo.walk(repo.references["refs/heads/main"].target)
+                  if c.message.strip() == "sample registry")
+    assert first.HasField("deprecated_at") and header == f"@{first.deprecated_at.seconds}"
+    assert (first.deprecated_at.seconds, first.deprecated_at.nanos) == (commit.commit_time, 0)
+    for version in (2, 3):   # ACTIVE and DRAFT: no date, as REST sends no header
+        other = stub.GetSubjectVersion(pb.GetSubjectVersionRequest(subject="telemetry.inference", version=version))
+        assert not other.version.HasField("deprecated_at")
+        assert "Deprecation" not in _rest(grpc_server, f"/subjects/telemetry.inference/versions/{version}").headers
+    found = stub.LookupSchema(pb.LookupSchemaRequest(subject="telemetry.inference", schema=first.schema,
+                                                     references=first.references)).version
+    assert found.version == 1 and found.deprecated_at == first.deprecated_at
 
 
 def test_served_from_postgres_and_redis(pg_redis_server):

@@ -24,7 +24,7 @@ def test_redis_and_the_static_api_never_rebind_an_id(origin, tmp_path, redis_url
     first = cli("build", "--repo", str(b), "--index", f"sqlite:///{tmp_path / 'b.db'}", "--redis", url,
                 "--redis-prefix", prefix, "--api-out", str(api))
     assert first.returncode == 0, first.stderr
-    served = redis.Redis.from_url(url).get(f"{prefix}id:{{2}}")
+    served = redis.Redis.from_url(url).get(f"{prefix}body:{{2}}")
     assert served is not None
     files = _tree(api)
     # A's main built into a fresh SQL index (which has published nothing) but the same Redis and directory
@@ -32,7 +32,7 @@ def test_redis_and_the_static_api_never_rebind_an_id(origin, tmp_path, redis_url
                 "--redis-prefix", prefix, "--api-out", str(api))
     assert again.returncode != 0
     assert "already serves id 2" in again.stderr and "Nothing was written to Redis" in again.stderr
-    assert redis.Redis.from_url(url).get(f"{prefix}id:{{2}}") == served
+    assert redis.Redis.from_url(url).get(f"{prefix}body:{{2}}") == served
     assert _tree(api) == files
     # the static API alone
     alone = cli("build", "--repo", str(a), "--index", f"sqlite:///{tmp_path / 'a2.db'}", "--api-out", str(api))

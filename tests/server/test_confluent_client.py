@@ -101,3 +101,28 @@ def test_avro_serializer_finds_its_schema_by_lookup(client):
         "auto.register.schemas": False, "subject.name.strategy": lambda ctx, name: "common.timestamp"})
     message = serializer({"millis": 1}, SerializationContext("t", MessageField.VALUE))
     assert message[0] == 0 and int.from_bytes(message[1:5], "big") == 1
+
+
+@pytest.mark.parametrize("how", ["latest", "lookup"])
+def test_guid_headers_from_latest_version_and_lookup(client, how):
+    """A producer that finds its schema by the latest version or by lookup gets the GUID from that answer
+    and writes it in a header (confluent-kafka's ``header_schema_id_serializer``); a consumer that knows
+    nothing resolves it with GET /schemas/guids/{guid}."""
+    import uuid
+
+    from confluent_kafka.schema_registry import header_schema_id_serializer
+
+    conf = {"auto.register.schemas": False, "schema.id.serializer": header_schema_id_serializer,
+            "subject.name.strategy": lambda ctx, name: "common.timestamp"}
+    if how == "latest":
+        serializer = AvroSerializer(client, conf={**conf, "use.latest.version": True})
+    else:
+        serializer = AvroSerializer(client, json.dumps(json.loads(TIMESTAMP), indent=2), conf=conf)
+    headers: list = []
+    ctx = SerializationContext("t", MessageField.VALUE, headers)
+    payload = serializer({"millis": 1_700_000_000_000}, ctx)   # over 5 bytes: the deserializer insists
+    guid = client.get_latest_version("common.timestamp").guid
+    assert guid == client.lookup_schema("common.timestamp", Schema(TIMESTAMP, "AVRO")).guid
+    assert headers == [("__value_schema_id", b"\x01" + uuid.UUID(guid).bytes)]
+    fresh = SchemaRegistryClient({"url": client._rest_client.base_urls[0]})
+    assert AvroDeserializer(fresh)(payload, ctx) == {"millis": 1_700_000_000_000}

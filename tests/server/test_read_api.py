@@ -1,8 +1,10 @@
 """The Confluent read API against the real server (gunicorn, SQLite index built from a git repo)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import uuid
 
 import pygit2
 import pytest
@@ -11,6 +13,16 @@ import requests
 from tests.server.sample import IDS, INFERENCE_V2, INVOICE, ORDER, POLICY, TIMESTAMP
 
 V1 = "application/vnd.schemaregistry.v1+json"
+TS_REF = [{"name": "llm.common.Timestamp", "subject": "common.timestamp", "version": 1}]
+
+
+def guid(text: str, references: list[dict] = ()) -> str:
+    """Confluent's content GUID, written out here as Confluent defines it: the MD5 of the text, then of each
+    reference's name, subject and big-endian 4-byte version, as a UUID."""
+    digest = hashlib.md5(text.encode())
+    for ref in references:
+        digest.update(ref["name"].encode() + ref["subject"].encode() + ref["version"].to_bytes(4, "big"))
+    return str(uuid.UUID(bytes=digest.digest()))
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +44,15 @@ def test_schema_by_id_has_confluent_body_and_immutable_caching(server):
     r = get(server, "/schemas/ids/1")
     assert r.status_code == 200
     assert r.headers["Content-Type"] == V1
-    assert r.json() == {"schema": TIMESTAMP}  # AVRO: no schemaType, no references
+    assert r.json() == {"guid": guid(TIMESTAMP), "schema": TIMESTAMP}  # AVRO: no schemaType, no references
     assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     again = get(server, "/schemas/ids/1", headers={"If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304 and again.content == b""
-    assert get(server, "/schemas/ids/5").json() == {"schemaType": "JSON", "schema": POLICY}
-    assert get(server, "/schemas/ids/6").json() == {"schemaType": "PROTOBUF", "schema": INVOICE}
+    assert get(server, "/schemas/ids/5").json() == {"guid": guid(POLICY), "schemaType": "JSON", "schema": POLICY}
+    assert get(server, "/schemas/ids/6").json() == {"guid": guid(INVOICE), "schemaType": "PROTOBUF", "schema": INVOICE}
     with_refs = get(server, f"/schemas/ids/{IDS[('telemetry.inference', 2)]}").json()
-    assert with_refs["references"] == [{"name": "llm.common.Timestamp", "subject": "common.timestamp", "version": 1}]
-    assert with_refs["schema"] == INFERENCE_V2
+    assert with_refs["references"] == TS_REF
+    assert with_refs["schema"] == INFERENCE_V2 and with_refs["guid"] == guid(INFERENCE_V2, TS_REF)
     resolved = json.loads(get(server, "/schemas/ids/3?format=resolved").json()["schema"])
     assert resolved["fields"][2]["type"]["fields"] == [{"name": "millis", "type": "long"}]  # written out in place
 
@@ -73,8 +85,8 @@ def test_subjects_listing_prefix_deleted_and_search(server):
 def test_versions_latest_drafts_and_deleted(server):
     assert get(server, "/subjects/telemetry.inference/versions").json() == [1, 2, 3]
     latest = get(server, "/subjects/telemetry.inference/versions/latest")
-    assert latest.json() == {"subject": "telemetry.inference", "version": 2, "id": 3, "references": [
-        {"name": "llm.common.Timestamp", "subject": "common.timestamp", "version": 1}], "schema": INFERENCE_V2}
+    assert latest.json() == {"subject": "telemetry.inference", "version": 2, "id": 3,
+                             "guid": guid(INFERENCE_V2, TS_REF), "references": TS_REF, "schema": INFERENCE_V2}
     assert get(server, "/subjects/telemetry.inference/versions/-1").json() == latest.json()
     assert latest.headers["ETag"].startswith('"g')  # follows the build generation
     assert latest.headers["Cache-Control"] == "no-cache"
@@ -86,9 +98,30 @@ def test_versions_latest_drafts_and_deleted(server):
 
 
 def test_version_body_is_exactly_confluent(server):
-    body = get(server, "/subjects/security.policy/versions/1").json()
-    assert body == {"subject": "security.policy", "version": 1, "id": 5, "schemaType": "JSON", "schema": POLICY}
+    body = get(server, "/subjects/security.policy/versions/1")
+    assert body.text == json.dumps({"subject": "security.policy", "version": 1, "id": 5, "guid": guid(POLICY),
+                                    "schemaType": "JSON", "schema": POLICY}, separators=(",", ":"))
     assert get(server, "/subjects/security.policy/versions/1/schema").text == POLICY
+
+
+def test_every_schema_answer_carries_the_guid_that_resolves_it(server):
+    """Confluent 8's ``guid`` in the ID, version, lookup and list answers: the same value for one content
+    everywhere, and /schemas/guids/{guid} resolves it to that content."""
+    for schema_id in range(1, 10):
+        body = get(server, f"/schemas/ids/{schema_id}").json()
+        assert body["guid"] == guid(body["schema"], body.get("references", []))
+        assert get(server, f"/schemas/ids/{schema_id}?format=serialized").json()["guid"] == body["guid"]
+        ids = get(server, f"/schemas/guids/{body['guid']}/ids").json()
+        by_guid = get(server, f"/schemas/guids/{body['guid']}").json()
+        assert by_guid["guid"] == body["guid"] and by_guid["schema"] == body["schema"]
+        if ids == [{"context": ".", "id": schema_id}]:
+            assert by_guid == body
+    for row in get(server, "/schemas?deleted=true").json():
+        assert row["guid"] == get(server, f"/schemas/ids/{row['id']}").json()["guid"], row
+        assert get(server, f"/subjects/{row['subject'].replace('/', '%2F')}/versions/{row['version']}?deleted=true"
+                   ).json()["guid"] == row["guid"]
+    found = post(server, "/subjects/telemetry.inference", {"schema": INFERENCE_V2, "references": TS_REF}).json()
+    assert found["guid"] == get(server, "/schemas/ids/3").json()["guid"] == guid(INFERENCE_V2, TS_REF)
 
 
 def test_deprecated_version_carries_deprecation_and_sunset(server, sample_repo):
@@ -116,8 +149,9 @@ def test_lookup_uses_registration_normalization(server):
     reformatted = json.dumps(json.loads(POLICY), indent=4, sort_keys=True)
     r = post(server, "/subjects/security.policy", {"schema": reformatted, "schemaType": "JSON"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"subject": "security.policy", "version": 1, "id": 5, "schemaType": "JSON", "schema": POLICY}
-    refs = [{"name": "llm.common.Timestamp", "subject": "common.timestamp", "version": 1}]
+    assert r.json() == {"subject": "security.policy", "version": 1, "id": 5, "guid": guid(POLICY), "schemaType": "JSON",
+                        "schema": POLICY}, "the GUID of the registered text, not of the text posted"
+    refs = TS_REF
     found = post(server, "/subjects/telemetry.inference", {"schema": INFERENCE_V2, "references": refs}).json()
     assert (found["version"], found["id"]) == (2, 3)
     other = post(server, "/subjects/security.policy", {"schema": json.dumps({"type": "string"}), "schemaType": "JSON"})
@@ -158,7 +192,8 @@ def test_config_and_mode(server):
 
 def test_bulk_schemas_keep_request_order(server):
     r = post(server, "/schemas/bulk", {"ids": [5, 1, 999]})
-    assert r.json() == [{"id": 5, "schemaType": "JSON", "schema": POLICY}, {"id": 1, "schema": TIMESTAMP},
+    assert r.json() == [{"id": 5, "guid": guid(POLICY), "schemaType": "JSON", "schema": POLICY},
+                        {"id": 1, "guid": guid(TIMESTAMP), "schema": TIMESTAMP},
                         {"id": 999, "error_code": 40403, "message": "Schema 999 not found"}]
 
 

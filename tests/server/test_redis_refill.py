@@ -28,7 +28,7 @@ def test_the_follower_refills_a_redis_that_lost_its_keys(tmp_path, redis_url):
     args = ["--repo", str(tmp_path / "repo"), "--poll", "0.3", "--workers", "1", "--redis", url,
             "--redis-prefix", prefix]
     with running(args, tmp_path / "server.log") as srv:
-        assert client.get(f"{prefix}id:{{1}}") is not None
+        assert client.get(f"{prefix}body:{{1}}") is not None
         status = tmp_path / "repo" / ".git" / "llm-registry" / "follow-status.json"
         first = status.stat().st_ino   # recorded by the start-up build
         deadline = time.monotonic() + 15
@@ -38,7 +38,7 @@ def test_the_follower_refills_a_redis_that_lost_its_keys(tmp_path, redis_url):
         for key in client.scan_iter(f"{prefix}*"):   # what a Redis restarted without persistence holds
             client.delete(key)
         deadline = time.monotonic() + 15
-        while client.get(f"{prefix}{{meta}}:generation") is None or client.get(f"{prefix}id:{{1}}") is None:
+        while client.get(f"{prefix}{{meta}}:generation") is None or client.get(f"{prefix}body:{{1}}") is None:
             assert time.monotonic() < deadline, f"Redis was never refilled:\n{srv.log()}"
             time.sleep(0.2)
         assert requests.get(f"{srv.ops}/health/ready", timeout=10).json()["cache"]["redis"] == "up"

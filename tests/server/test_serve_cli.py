@@ -45,7 +45,7 @@ def test_server_follows_main_as_it_moves(tmp_path, redis_url):
             time.sleep(0.2)
         assert requests.get(f"{srv.url}/schemas/ids/10", timeout=10).json()["schema"] == schema
         import redis
-        published = redis.Redis.from_url(url).get(f"{prefix}id:{{10}}")
+        published = redis.Redis.from_url(url).get(f"{prefix}body:{{10}}")
         assert published is not None and json.loads(published)["schema"] == schema
     raw = [line for line in srv.log().splitlines()[1:] if line.strip()]  # [0] may be cut
     not_json = [line for line in raw if not line.startswith("{")]

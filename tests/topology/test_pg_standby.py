@@ -146,6 +146,81 @@ def test_stopped_standby_falls_back_and_a_lagging_one_never_goes_back(pair: PgSt
         assert body["index"]["replica"]["behind"] == 1
 
 
+def versions_or_unavailable(server: Any, subject: str) -> list[int] | None:
+    """The versions of ``subject``, or ``None`` when the server answers 50001 (no index can answer at a
+    build as new as one it served); anything else fails the test."""
+    answer = requests.get(f"{server.url}/subjects/{subject}/versions", timeout=10)
+    if answer.status_code == 500 and answer.json()["error_code"] == 50001:
+        return None
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.mark.slow
+def test_primary_lost_while_the_standby_is_behind_an_acknowledged_write(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """The primary dies after a write was acknowledged and before the standby replayed it. No read goes back to
+    the standby's older build — the new subject and ID are never 404; what the workers cached is answered,
+    the rest is 50001 — and readiness stays 200, degraded and saying why: every server that saw the build is
+    in the same state, and a 503 would take the whole fleet out of the load balancer at once. Once the
+    standby replays the build it answers every read again."""
+    repo = make_template_registry(tmp_path / "registry")
+    args = serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
+                      "--grpc-bind", "off")
+    with running(args, tmp_path / "server.log") as server:
+        assert eventually(lambda: ready(server)[1]["index"].get("serving") == "replica")
+        pair.pause_replay()
+        schema = json.dumps({"type": "record", "name": "Lost", "fields": [{"name": "f", "type": "string"}]})
+        answer = requests.post(f"{server.url}/subjects/lost-primary/versions", data=json.dumps({"schema": schema}),
+                               headers=CT, timeout=60)
+        assert answer.status_code == 200, answer.text
+        new_id = answer.json()["id"]
+        for _ in range(6):   # both workers answer (and cache) the acknowledged build, from the primary
+            assert latest(server, "lost-primary") == 1
+        pair.kill_primary()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            code, body = ready(server)
+            assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "cache"), body
+            assert body["index"]["replica"]["behind"] >= 1
+            assert any("primary down" in reason and "behind" in reason for reason in body["degraded"]), body
+            # the build acknowledged, or 50001: never the standby's build before it
+            assert versions_or_unavailable(server, "lost-primary") in ([1], None)
+            by_id = requests.get(f"{server.url}/schemas/ids/{new_id}", timeout=10)
+            assert by_id.status_code == 200 or by_id.json()["error_code"] == 50001, by_id.text
+            time.sleep(0.1)
+        pair.resume_replay()
+        assert eventually(lambda: ready(server)[1]["index"]["serving"] == "replica")
+        code, body = ready(server)
+        assert (code, body["status"]) == (200, "degraded")
+        assert any("primary down" in reason for reason in body["degraded"]), body
+        for _ in range(6):
+            assert versions_or_unavailable(server, "lost-primary") == [1]
+            assert requests.get(f"{server.url}/schemas/ids/{new_id}", timeout=10).status_code == 200
+
+
+@pytest.mark.slow
+def test_standby_restarted_unseen_then_primary_lost(pair: PgStandbyPair, tmp_path: Path) -> None:
+    """The standby restarts while a worker thread is idle, and the primary dies before that thread's next
+    read: its connection to the standby died with the restart. The first call on it fails; it must be
+    retried on a new connection (as the primary's calls are), or readiness says 503 — neither node answers —
+    and an uncached read fails, though the standby answers everything."""
+    built_sample(pair, tmp_path / "repo")
+    args = ["--index", pair.primary.url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA), "--workers", "1",
+            "--threads", "1", "--grpc-bind", "off"]
+    with running(args, tmp_path / "server.log") as server:
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "ready", "replica")
+        assert latest(server, "common.timestamp") == 1   # the one thread holds a connection to each node
+        pair.stop_standby()
+        pair.start_standby()
+        pair.wait_replayed()
+        pair.kill_primary()
+        code, body = ready(server)
+        assert (code, body["status"], body["index"]["serving"]) == (200, "degraded", "replica"), json.dumps(body)
+        assert body["index"]["replica"]["reachable"] is True
+        assert latest(server, "security.policy") == 1   # not read before: from the standby
+
+
 @pytest.mark.slow
 def test_lagging_standby_still_reads_your_writes(pair: PgStandbyPair, tmp_path: Path) -> None:
     """Replay paused on the standby: a write acknowledged by the server is read back at once through every

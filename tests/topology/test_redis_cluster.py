@@ -127,7 +127,7 @@ def test_build_into_a_cluster_and_serve_ids_from_it(cluster, tmp_path):
     owners = set()
     for row in reader.iter_schemas():
         assert rx.get_schema_body(row.id) == dumps(schema_body(row)).encode()
-        owners.add(client.get_node_from_key(f"{p}id:{{{row.id}}}").name)
+        owners.add(client.get_node_from_key(f"{p}body:{{{row.id}}}").name)
     assert len(owners) > 1, "the IDs spread over the masters"
     assert cli("build", "--repo", str(tmp_path / "repo"), "--index", index, "--redis", cluster.url,
                "--redis-prefix", p).stdout.count("Redis up to date") == 1

@@ -1,7 +1,8 @@
 """The Redis index's writes beyond one cluster: moving a Redis written before the cluster layout (layout
-2: keys without hash tags) to layout 3 — it reads as empty, never misread, and the next publish rewrites
-it in full, still bound by its old bindings — and a full write racing another publisher of the same
-index (the replicas of a scaled-out registry)."""
+2: keys without hash tags) to the current one — it reads as empty, never misread, and the next publish
+rewrites it in full, still bound by its old bindings — and a full write racing another publisher of the
+same index (the replicas of a scaled-out registry). Layout 3's bodies (without ``guid``) are never read
+either: every server sends one ID's bytes alike."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ import redis
 from builder.build import build_index
 from builder.redis_index import LAYOUT, RedisIndex, RedisRebindError
 from builder.sql_index import SqlIndex
+from registry.read_model import dumps, guid_of, schema_body
 from registry.snapshot import Snapshot
 from tests.server.sample import make_registry
 
@@ -41,8 +43,28 @@ def test_an_old_layout_reads_as_empty_and_is_rewritten(index, redis_url):
     rx = RedisIndex.from_url(url, prefix)
     assert rx.generation() is None and rx.get_schema_body(1) is None, "old keys are never read"
     assert "(full)" in rx.publish(reader)
-    assert rx.build_info()["layout"] == LAYOUT == 3
+    assert rx.build_info()["layout"] == LAYOUT == 4
     assert json.loads(rx.get_schema_body(1))["schema"] == reader.schema_by_id(1).schema
+
+
+def test_layout_3_bodies_are_never_read_and_are_rewritten_with_their_guid(index, redis_url):
+    """Layout 3 kept an ID's body, without ``guid``, in P:id:{N}: a server of this version reading that
+    Redis misses (and answers from SQL) until the next publish writes every body, with its guid."""
+    url, prefix = redis_url
+    client = redis.Redis.from_url(url)
+    reader = index.reader()
+    row = reader.schema_by_id(1)
+    old = json.dumps({"schema": row.schema}, separators=(",", ":")).encode()
+    client.set(f"{prefix}id:{{1}}", old)
+    client.set(f"{prefix}binding:{{1}}", row.fingerprint)
+    client.set(f"{prefix}{{meta}}:g1:build", json.dumps({"commit": "c" * 40, "generation": 1, "layout": 3}))
+    client.set(f"{prefix}{{meta}}:generation", "1")
+    rx = RedisIndex.from_url(url, prefix)
+    assert rx.get_schema_body(1) is None and rx.get_schema(1) is None, "layout 3's body is not this layout's"
+    assert "(full)" in rx.publish(reader)
+    assert rx.build_info()["layout"] == LAYOUT
+    assert rx.get_schema_body(1) == dumps(schema_body(row)).encode()
+    assert json.loads(rx.get_schema_body(1))["guid"] == guid_of(row)
 
 
 def test_an_old_layouts_binding_still_refuses_other_content(index, redis_url):

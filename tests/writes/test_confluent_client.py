@@ -3,6 +3,7 @@ on a template registry: every write the client makes is one commit on the reposi
 from __future__ import annotations
 
 import json
+import uuid
 
 import pygit2
 import pytest
@@ -153,6 +154,34 @@ def test_protobuf_serializer_round_trip_with_auto_registration(client, registry_
     assert "message Visit" in stored, "a descriptor sent by the client is stored as .proto text"
     decoded = ProtobufDeserializer(visit, {"use.deprecated.format": False}, fresh_client(client))(message, ctx)
     assert (decoded.page, decoded.seconds) == ("/cart", 7)
+
+
+def test_serializers_write_the_registered_guid_and_consumers_resolve_it(client, writable_server):
+    """Confluent 8's GUID wire format: the serializer puts the registration's ``guid`` in a header instead
+    of the ID in the payload, and the consumer resolves it with GET /schemas/guids/{guid}. The register
+    answer's GUID is the ID's, the one every other answer about the ID carries."""
+    import requests
+    from confluent_kafka.schema_registry import header_schema_id_serializer
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+
+    schema = {"type": "record", "name": "Tap", "namespace": "shop", "fields": [{"name": "x", "type": "string"}]}
+    registered = client.register_schema_full_response("shop.taps-value", avro(schema))
+    by_id = requests.get(f"{writable_server.url}/schemas/ids/{registered.schema_id}", timeout=10).json()
+    assert registered.guid == by_id["guid"] and registered.version == 1
+    again = requests.post(f"{writable_server.url}/subjects/shop.taps-value/versions", timeout=10,
+                          json={"schema": json.dumps(schema, indent=2)})   # other text, the same content
+    assert again.json() == {"id": registered.schema_id, "version": 1, "guid": registered.guid}
+    assert requests.post(f"{writable_server.url}/subjects/shop.taps-value", json={"schema": json.dumps(schema)},
+                         timeout=10).json()["guid"] == registered.guid
+
+    serializer = AvroSerializer(fresh_client(client), json.dumps(schema), conf={
+        "auto.register.schemas": True, "schema.id.serializer": header_schema_id_serializer})
+    headers: list = []
+    ctx = SerializationContext("shop.taps", MessageField.VALUE, headers)
+    payload = serializer({"x": "tapped"}, ctx)
+    assert payload[0] != 0, "no ID prefix: the schema is named by the header"
+    assert headers == [("__value_schema_id", b"\x01" + uuid.UUID(registered.guid).bytes)]
+    assert AvroDeserializer(fresh_client(client))(payload, ctx) == {"x": "tapped"}
 
 
 def fresh_client(client: SchemaRegistryClient) -> SchemaRegistryClient:

@@ -80,7 +80,7 @@ def test_soft_delete_of_a_subject_and_registering_again(writable_server, registr
     assert call(s, "GET", "/subjects/gone/versions").json() == [2]
     # Content of an older deleted version: a new version with the old ID (as a rollback).
     r = call(s, "POST", "/subjects/gone/versions", avro("a"))
-    assert r.json() == {"id": old, "version": 3}
+    assert r.json() == {"id": old, "version": 3, "guid": call(s, "GET", f"/schemas/ids/{old}").json()["guid"]}
 
 
 def test_a_referenced_version_cannot_be_deleted(writable_server):
