@@ -26,6 +26,7 @@ from registry.compat.policy import DEFAULT_POLICY, Policy
 from registry.formats.base import ParsedSchema
 from registry.formats.protobuf_compat import FieldModel, MessageModel, ProtoModel, build_model, read_issues
 from registry.formats.protobuf_compile import check_import_name, compile_files
+from registry.formats.protobuf_predicate import Predicate, compile_predicate
 from registry.formats.protobuf_render import SCALAR_NAMES, Renderer
 from registry.pointers import pointer
 from registry.types import DataError, Field, Reference, Resolver, SchemaError, SchemaType
@@ -73,6 +74,7 @@ class ProtobufSchema(ParsedSchema):
                                  if _looks_like_base64(text) else ""))
         self._source = source
         self._classes: dict[str, type[Message]] = {}
+        self._predicates: dict[str | None, Predicate] = {}   # by validate()'s message argument
         self.model  # noqa: B018 - built at parse time (about a millisecond), so that checks stay fast
 
     # -- identity ----------------------------------------------------------------------------
@@ -194,6 +196,26 @@ class ProtobufSchema(ParsedSchema):
     # -- data --------------------------------------------------------------------------------
 
     def validate(self, data: Any, message: str | None = None) -> list[DataError]:
+        """Check the proto3 JSON form of a record as ``json_format.ParseDict`` reads it (unknown keys
+        are errors), and that no required field is missing.
+
+        A yes/no predicate answers first (see :mod:`registry.formats.protobuf_predicate`); only a record
+        it refuses is parsed, to say what is wrong where."""
+        valid = self._predicates.get(message)
+        if valid is None:
+            descriptor = self.message_class(message).DESCRIPTOR
+            valid = self._predicates[message] = self._compiled.derived(
+                f"predicate {descriptor.full_name}", lambda: compile_predicate(descriptor))
+        try:
+            if valid(data):
+                return []
+        except RecursionError:
+            pass    # the parser answers (the predicate itself stops at ParseDict's depth limit of 100)
+        return self.parse_errors(data, message)
+
+    def parse_errors(self, data: Any, message: str | None = None) -> list[DataError]:
+        """What :meth:`validate` answers, found by parsing the record with ``ParseDict`` (slow, but it
+        says what is wrong where)."""
         cls = self.message_class(message)
         if not isinstance(data, dict):
             return [DataError("", f"expected a JSON object for message {cls.DESCRIPTOR.full_name}, "
@@ -203,8 +225,10 @@ class ProtobufSchema(ParsedSchema):
             json_format.ParseDict(data, record, ignore_unknown_fields=False)
         except json_format.ParseError as error:
             return [_parse_error(str(error), cls.DESCRIPTOR, data)]
-        except (TypeError, ValueError, AttributeError) as error:  # odd inputs the parser does not wrap
-            return [DataError("", str(error))]
+        except (TypeError, ValueError, AttributeError, OverflowError) as error:  # odd inputs it does not wrap
+            return [DataError("", str(error))]   # (OverflowError: an int beyond float64 for a float field)
+        except SystemError:   # upb's lookup of a key holding a lone surrogate fails without a proper error
+            return [DataError("", "a key is not valid Unicode text (it holds a lone surrogate)")]
         return [DataError(_pointer(_path_parts(path)), "required field is missing")
                 for path in record.FindInitializationErrors()]
 

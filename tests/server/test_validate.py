@@ -83,9 +83,22 @@ def _metric_reaches(server, name: str, labels: str, expected: float) -> bool:
         time.sleep(0.2)
 
 
+def _settled_metadata(server, subject: str) -> dict:
+    """The metadata document once its validation count has stopped moving: each worker writes its counts
+    every 0.5 s, so two equal readings 0.6 s apart include everything validated before the first."""
+    deadline = time.monotonic() + 10
+    previous = requests.get(f"{server.url}/subjects/{subject}/metadata", timeout=10).json()
+    while True:
+        time.sleep(0.6)
+        current = requests.get(f"{server.url}/subjects/{subject}/metadata", timeout=10).json()
+        if current["usage_stats"] == previous["usage_stats"] or time.monotonic() > deadline:
+            return current
+        previous = current
+
+
 def test_validation_counts_add_up_across_workers(server):
     """Several workers answer; the metadata document and /metrics still see every validation."""
-    before = requests.get(f"{server.url}/subjects/security.policy/metadata", timeout=10).json()
+    before = _settled_metadata(server, "security.policy")   # earlier tests' counts may still be on their way
     sent = 40
     with requests.Session() as session:
         for _ in range(sent):  # new connections spread over the workers
