@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from registry import parse_schema
 from registry.formats.protobuf import ProtobufSchema
 from registry.formats.protobuf_predicate import _SPECIAL_MESSAGES, _timestamp, compile_predicate
+from tests.formats.test_avro_predicate import places
 
 FD = FieldDescriptor
 
@@ -313,18 +314,6 @@ def written(text: str, message: str, rng: random.Random, fast_only: bool) -> Any
 
 
 # -- breaking a record in one place ------------------------------------------------------------------
-
-def places(value: Any, path: tuple = ()) -> list[tuple]:
-    """Every place in a JSON value (as a path of keys and indexes), the root included."""
-    found = [path]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += places(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += places(item, (*path, index))
-    return found
-
 
 def other_names(text: str) -> list[str]:
     """Every JSON name and proto name of the schema's fields, oneof names too: keys that may be known

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -77,6 +78,24 @@ def eventually(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.2)
+
+def _standby_server_args(pair: PgStandbyPair, tmp_path: Path) -> list[str]:
+    """``serve`` arguments for a writable server of the template registry that writes the primary and
+    reads the standby."""
+    repo = make_template_registry(tmp_path / "registry")
+    return serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
+                      "--grpc-bind", "off")
+
+
+@contextmanager
+def _server_on_a_paused_standby(pair: PgStandbyPair, tmp_path: Path) -> Iterator[Any]:
+    """The server of :func:`_standby_server_args`, once it reads the standby; then the standby stops
+    replaying (it lags every write from here on)."""
+    with running(_standby_server_args(pair, tmp_path), tmp_path / "server.log") as server:
+        assert eventually(lambda: ready(server)[1]["index"].get("serving") == "replica")
+        pair.pause_replay()
+        yield server
+
 
 
 def latest(server: Any, subject: str) -> int:
@@ -187,12 +206,7 @@ def test_primary_lost_while_the_standby_is_behind_an_acknowledged_write(pair: Pg
     the rest is 50001 — and readiness stays 200, degraded and saying why: every server that saw the build is
     in the same state, and a 503 would take the whole fleet out of the load balancer at once. Once the
     standby replays the build it answers every read again."""
-    repo = make_template_registry(tmp_path / "registry")
-    args = serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
-                      "--grpc-bind", "off")
-    with running(args, tmp_path / "server.log") as server:
-        assert eventually(lambda: ready(server)[1]["index"].get("serving") == "replica")
-        pair.pause_replay()
+    with _server_on_a_paused_standby(pair, tmp_path) as server:
         schema = json.dumps({"type": "record", "name": "Lost", "fields": [{"name": "f", "type": "string"}]})
         answer = requests.post(f"{server.url}/subjects/lost-primary/versions", data=json.dumps({"schema": schema}),
                                headers=CT, timeout=60)
@@ -249,12 +263,7 @@ def test_standby_restarted_unseen_then_primary_lost(pair: PgStandbyPair, tmp_pat
 def test_lagging_standby_still_reads_your_writes(pair: PgStandbyPair, tmp_path: Path) -> None:
     """Replay paused on the standby: a write acknowledged by the server is read back at once through every
     worker (from the primary), and once replay resumes the standby serves again."""
-    repo = make_template_registry(tmp_path / "registry")
-    args = serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
-                      "--grpc-bind", "off")
-    with running(args, tmp_path / "server.log") as server:
-        assert eventually(lambda: ready(server)[1]["index"].get("serving") == "replica")
-        pair.pause_replay()
+    with _server_on_a_paused_standby(pair, tmp_path) as server:
         for n in range(3):
             schema = json.dumps({"type": "record", "name": "Lag", "fields": [
                 {"name": f"f{k}", "type": "string", "default": ""} for k in range(n + 1)]})
@@ -277,9 +286,7 @@ def test_lagging_standby_still_reads_your_writes(pair: PgStandbyPair, tmp_path: 
 def test_promoted_standby_takes_over_without_a_restart(pair: PgStandbyPair, tmp_path: Path) -> None:
     """The primary dies and the standby is promoted: reads never stop, and writes resume against the
     promoted node through the multi-host --index URL (target_session_attrs=read-write)."""
-    repo = make_template_registry(tmp_path / "registry")
-    args = serve_args(repo, "--index", pair.writer_url(SCHEMA), "--index-replica", pair.standby.url(SCHEMA),
-                      "--grpc-bind", "off")
+    args = _standby_server_args(pair, tmp_path)
 
     def register(n: int) -> requests.Response:
         schema = json.dumps({"type": "record", "name": "Promo", "fields": [
