@@ -179,8 +179,9 @@ class Store:
         """Run ``call(reader)`` on the replica when it serves the current generation (and this thread's
         connection to it has replayed that far), else on the primary — which, with a replica, counts the
         primary's build as served (it may be newer than this worker's generation). A replica failure is
-        retried on the primary (after once on a new connection, see :meth:`_on_replica`); a primary failure becomes :class:`StoreUnavailable` and closes the connections so that
-        the next call reconnects."""
+        retried on the primary (after once on a new connection, see :meth:`_on_replica`); a primary
+        failure becomes :class:`StoreUnavailable` and closes the connections so that the next call
+        reconnects."""
         if self._replica_usable() and self._use_replica:
             try:
                 floor = self.floor

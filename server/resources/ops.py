@@ -66,7 +66,8 @@ class Ready:
             degraded += reasons
             served = replica if serving == "replica" else primary if serving == "primary" else \
                 _cached_build(newest) if serving == "cache" else \
-                {"reachable": False, "built": False, "error": "neither the primary nor a replica holding a build answers"}
+                {"reachable": False, "built": False,
+                 "error": "neither the primary nor a replica holding a build answers"}
             index = {"configured": True, **served, "serving": serving, "primary": primary, "replica": replica}
         main = store.main_status()
         if main is not None:   # with --repo: is main indexed, or refused (and an older build served)?
