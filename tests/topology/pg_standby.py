@@ -34,6 +34,7 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from tests.conftest import free_port
+from tests.server.procs import running
 
 SUPERUSER = "postgres"
 DATABASE = "postgres"
@@ -98,7 +99,7 @@ class PgNode:
         pid = self.pid()
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            _wait(lambda: not _alive(pid), 30, f"the {self.name} postmaster to die")
+            _wait(lambda: not running(pid), 30, f"the {self.name} postmaster to die")
             _wait(lambda: not _port_open(self.port), 30, f"the {self.name} port to close")
 
     def promote(self) -> None:
@@ -111,7 +112,7 @@ class PgNode:
             pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
         except (FileNotFoundError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if running(pid) else None
 
     def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple]:
         """Run one statement as the superuser (autocommit); rows, or ``[]`` for a statement without."""
@@ -270,13 +271,6 @@ def _url(ports: list[int], schema: str | None, params: dict[str, str]) -> str:
     hosts = ",".join(f"127.0.0.1:{port}" for port in ports)
     tail = "&".join(f"{key}={quote(value, safe='')}" for key, value in query.items())
     return f"postgresql://{SUPERUSER}@{hosts}/{DATABASE}" + (f"?{tail}" if tail else "")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
 
 
 def _port_open(port: int) -> bool:
