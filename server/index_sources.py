@@ -7,17 +7,27 @@ replaced. Which source answers a given read is the store's decision (:mod:`serve
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+import psycopg
 
 from builder import index_file
-from builder.sql_index import SqlIndex
+from builder.sql_index import IndexUnavailable, SqlIndex
 
 log = logging.getLogger("server.store")
 
 
+T = TypeVar("T")
+
+
 class SourceMissing(Exception):
     """The source cannot be opened at all (no URL, or a SQLite file that does not exist)."""
+
+
+# What a read of a source raises when the index does not answer.
+READ_ERRORS = (SourceMissing, IndexUnavailable, sqlite3.Error, psycopg.Error, OSError)
 
 
 class IndexSource:
@@ -65,14 +75,21 @@ class IndexSource:
                 self._reader = self._index = None
         return changed
 
-    def connected(self) -> bool:
-        """Whether this thread already has a connection to the index (see :meth:`SqlIndex.thread_connected`)."""
-        return self._index is not None and self._index.thread_connected()
-
-    def close_thread(self) -> None:
-        """Close this thread's connection only (see :meth:`SqlIndex.close_thread`)."""
-        if self._index is not None:
-            self._index.close_thread()
+    def call(self, read: Callable[[Any], T]) -> T:
+        """``read(reader)``. A failure on a connection this thread made earlier is retried once on a new
+        one (see :meth:`SqlIndex.thread_connected`): the server behind it may have restarted, or a
+        multi-host URL may now lead to a promoted standby. Only this thread's connection is closed, so the
+        calls other threads have in flight on theirs do not fail. Raises what the retry raises."""
+        retry = self._index is not None and self._index.thread_connected()
+        while True:
+            try:
+                return read(self.reader())
+            except READ_ERRORS:
+                if not retry:
+                    raise
+                retry = False
+                if self._index is not None:
+                    self._index.close_thread()
 
     def close(self) -> None:
         """Close every thread's connection (each reconnects on its next call)."""

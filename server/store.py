@@ -22,30 +22,24 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Hashable, TypeVar
 
-import psycopg
-
-from builder.sql_index import IndexUnavailable
 from registry.formats import ParsedSchema, parse_schema
 from registry.tracing import traced
 from registry.types import Reference, SchemaError, SchemaSource, SchemaType
 from server import index_status, metrics
 from server.cache import LRU, MISSING
 from server.generation_floor import GenerationFloor
-from server.index_sources import IndexSource, SourceMissing
+from server.index_sources import READ_ERRORS, IndexSource, SourceMissing
 from server.redis_layer import RedisLayer
 from server.settings import Settings, embedded_index_path
 
 log = logging.getLogger("server.store")
 # How often the ID path looks for new builds (permanent deletes); see Store._retirements.
 RETIREMENT_TTL = 1.0
-# What a failing replica's reads raise: they are retried on the primary.
-_SQL_ERRORS = (SourceMissing, IndexUnavailable, sqlite3.Error, psycopg.Error, OSError)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -189,7 +183,7 @@ class Store:
                 self._set_replica(None)
                 if answered is not None:   # else it is behind the floor: the primary answers
                     return answered[0]
-            except _SQL_ERRORS as exc:
+            except READ_ERRORS as exc:
                 self._set_replica(exc)
         if self._replica is None:
             return self._on_primary(call)
@@ -203,41 +197,27 @@ class Store:
         return result
 
     def _on_replica(self, call: Callable[[Any], T]) -> T:
-        """``call`` on the replica. A failure on a connection made earlier is retried once on a new one
-        (this thread's only): a standby that restarted since terminated it, and with the primary down
-        that one stale connection would otherwise leave no node to read. Raises what the retry raises."""
-        replica = self._replica
-        assert replica is not None
-        retry = replica.connected()
-        while True:
-            try:
-                return call(replica.reader())
-            except _SQL_ERRORS:
-                if not retry:
-                    raise
-                retry = False
-                replica.close_thread()
+        """``call`` on the replica (retried once on a new connection, see :meth:`IndexSource.call`): a
+        standby that restarted since terminated this thread's connection, and with the primary down that
+        one stale connection would otherwise leave no node to read."""
+        assert self._replica is not None
+        return self._replica.call(call)
 
     def _on_primary(self, call: Callable[[Any], T]) -> T:
-        """``call`` on the primary. A failure on a connection made earlier is retried once on a new one:
-        the node may have restarted, or a multi-host URL now leads to a promoted standby."""
-        retry = self._primary.connected()
-        while True:
-            try:
-                result = call(self._primary.reader())
-            except SourceMissing as exc:
-                self._set_sql(False)
-                raise StoreUnavailable(str(exc)) from None
-            except _SQL_ERRORS as exc:
-                self._primary.close()
-                if retry:
-                    retry = False
-                    continue
-                self._set_sql(False)
-                log.warning("SQL index call failed: %s", exc)
-                raise StoreUnavailable(_describe(exc)) from exc
-            self._set_sql(True)
-            return result
+        """``call`` on the primary (retried once on a new connection, see :meth:`IndexSource.call`); a
+        failure becomes :class:`StoreUnavailable` and closes every connection, so each reconnects."""
+        try:
+            result = self._primary.call(call)
+        except SourceMissing as exc:
+            self._set_sql(False)
+            raise StoreUnavailable(str(exc)) from None
+        except READ_ERRORS as exc:
+            self._primary.close()
+            self._set_sql(False)
+            log.warning("SQL index call failed: %s", exc)
+            raise StoreUnavailable(_describe(exc)) from exc
+        self._set_sql(True)
+        return result
 
     def _replica_usable(self) -> bool:
         return self._replica is not None and time.monotonic() >= self._replica_retry_at
@@ -273,7 +253,7 @@ class Store:
                 if info is not None and info.generation >= floor:
                     return info, True
                 metrics.REPLICA_BEHIND.inc()
-            except _SQL_ERRORS as exc:
+            except READ_ERRORS as exc:
                 self._set_replica(exc)
         return self._on_primary(lambda r: r.build_info()), False
 
@@ -327,7 +307,7 @@ class Store:
             raise StoreUnavailable("no read replica is configured")
         try:
             info = self._on_replica(lambda r: r.build_info())
-        except _SQL_ERRORS as exc:
+        except READ_ERRORS as exc:
             self._set_replica(exc)
             raise StoreUnavailable(self.replica_error or _describe(exc)) from None
         self._set_replica(None)
