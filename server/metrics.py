@@ -123,17 +123,13 @@ class MetricsBuffer:
     def observe(self, child: Any, amount: float) -> None:
         """``child.observe(amount)`` for a histogram child, buffered."""
         with self._lock:
-            pending = self._pending(child)
-            pending.total += amount
-            pending.counts[bisect_left(pending.bounds, amount)] += 1
+            self._pending(child).add(amount)
 
     def observe_counted(self, child: Any, amount: float, counter: Any) -> None:
         """:meth:`observe` and ``counter.inc()`` under one acquisition of the lock (one validated record:
         its duration and its verdict's count)."""
         with self._lock:
-            pending = self._pending(child)
-            pending.total += amount
-            pending.counts[bisect_left(pending.bounds, amount)] += 1
+            self._pending(child).add(amount)
             self._counts[counter] = self._counts.get(counter, 0.0) + 1.0
 
     def observe_many(self, child: Any, amounts: list[float]) -> None:
@@ -192,6 +188,11 @@ class _Observations:
         self._values = (sum_value, bucket_values)
         self.counts = [0] * len(self.bounds)
         self.total = 0.0
+
+    def add(self, amount: float) -> None:
+        """One observation (what ``observe(amount)`` writes, kept until the flush)."""
+        self.total += amount
+        self.counts[bisect_left(self.bounds, amount)] += 1
 
     def write(self) -> None:
         sum_value, bucket_values = self._values
