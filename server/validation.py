@@ -84,7 +84,7 @@ class Validators:
         self.store = store
         self.size = size
         self._engines: LRU[Engine] = LRU(size)
-        self._epoch = store.id_epoch()
+        self._epoch: int | None = None   # the store's id_epoch() the engines were compiled at (read on first use)
 
     def engine(self, schema_id: int) -> Engine | None:
         """The engine for ``schema_id``, or ``None`` when no such schema is registered.
