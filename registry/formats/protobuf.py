@@ -3,7 +3,8 @@
 A schema is compiled together with every file it references (Confluent references: ``name`` is the
 import path, e.g. ``common/timestamp.proto``); the well-known types ``google/protobuf/*.proto`` and the
 imports Confluent bundles (``confluent/meta.proto``, ``google/type/*.proto``...) need no reference.
-Identity is the descriptor rendered back to text (:mod:`registry.formats.protobuf_render`), so formatting, comments, import order and option order do not matter, and a schema sent as text and the
+Identity is the descriptor rendered back to text (:mod:`registry.formats.protobuf_render`), so
+formatting, comments, import order and option order do not matter, and a schema sent as text and the
 same schema sent as a base64 descriptor (what Confluent's clients send) are one schema.
 
 The record type is the file's first message, as in Confluent's serializers (message index ``[0]``):
