@@ -142,7 +142,8 @@ def compatibility_policy(data: Any, what: str) -> str | None:
         return None
     if isinstance(value, str) and value.upper() in SOURCE_POLICIES:
         return value.upper()
-    raise ImportRefused(f"{what}: 'compatibilityPolicy' {str(value)[:100]!r} is not one of {', '.join(SOURCE_POLICIES)}")
+    raise ImportRefused(f"{what}: 'compatibilityPolicy' {str(value)[:100]!r} is not one of "
+                        f"{', '.join(SOURCE_POLICIES)}")
 
 
 def _written_policy(policy: str | None) -> str | None:
